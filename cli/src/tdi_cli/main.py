@@ -1,0 +1,199 @@
+"""`tdi`: run the Territoires d'industrie suite locally and operate it.
+
+tdi up                 migrate, seed and start every service on the embedded default
+tdi migrate            apply every service's migrations (to the configured databases)
+tdi seed               load the official lists (idempotent; says what it changed)
+tdi token ...          mint a signed token for local use
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from tdi_kit import migrations
+from tdi_kit.auth import mint_token
+from tdi_kit.db import create_engine, create_sessionmaker
+from tdi_kit.settings import DEV_JWT_SECRET
+
+from tdi_cli.services import Service, by_name
+
+
+async def _migrate(service: Service) -> None:
+    settings = service.settings()
+    engine = create_engine(settings.database_url)
+    try:
+        await migrations.upgrade(engine, service.migrations)
+    finally:
+        await engine.dispose()
+    print(f"{service.name}: migrations at head ({_safe_url(settings.database_url)})")
+
+
+async def _seed(service: Service) -> None:
+    if service.seed is None:
+        return
+    settings = service.settings()
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            print(f"{service.name}: loading the seed")
+            await service.seed(session)
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    for service in by_name(args.service):
+        asyncio.run(_migrate(service))
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    # The seed needs the schema at head; migrating first makes `tdi seed` enough on its own.
+    for service in by_name(args.service):
+        asyncio.run(_migrate(service))
+        asyncio.run(_seed(service))
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    secret = args.secret or os.environ.get("TDI_JWT_SECRET") or DEV_JWT_SECRET
+    scopes = [s for part in args.scope for s in part.split()]
+    print(
+        mint_token(secret=secret, sub=args.sub, org=args.org, scopes=scopes, ttl_seconds=args.ttl)
+    )
+
+
+def cmd_up(args: argparse.Namespace) -> None:
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["TDI_DATA_DIR"] = str(data_dir)
+    services = by_name(args.service)
+    print(f"data folder: {data_dir}")
+    for service in services:
+        asyncio.run(_migrate(service))
+        if not args.no_seed:
+            asyncio.run(_seed(service))
+
+    children: list[tuple[Service, subprocess.Popen[bytes], str]] = []
+    for service in services:
+        settings = service.settings()
+        log = (data_dir / f"{service.name}.log").open("ab")
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            service.app,
+            "--factory",
+            "--host",
+            settings.host,
+            "--port",
+            str(settings.port),
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "10",
+        ]
+        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        children.append((service, child, f"http://{settings.host}:{settings.port}"))
+
+    def stop(*_: object) -> None:
+        for _service, child, _url in children:
+            if child.poll() is None:
+                child.terminate()
+        for _service, child, _url in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        print("stopped every process tdi up started.")
+
+    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    try:
+        for service, child, url in children:
+            _wait_ready(service, child, url, data_dir)
+            print(
+                f"{service.name:10} {url}/api/v1   docs {url}/docs   logs {data_dir}/{service.name}.log"
+            )
+        print("ready. Ctrl-C stops everything.")
+        while all(child.poll() is None for _s, child, _u in children):
+            time.sleep(0.5)
+        dead = [s.name for s, child, _u in children if child.poll() is not None]
+        print(f"{', '.join(dead)} stopped unexpectedly; see its log. Stopping the others.")
+        stop()
+        sys.exit(1)
+    except KeyboardInterrupt:
+        stop()
+
+
+def _wait_ready(service: Service, child: subprocess.Popen[bytes], url: str, data_dir: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise SystemExit(f"{service.name} exited; see {data_dir}/{service.name}.log")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{service.name} was not ready within 60 s; see {data_dir}/{service.name}.log")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tdi", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="migrate, seed and start the suite on the embedded default")
+    up.add_argument(
+        "--data-dir",
+        default=os.environ.get("TDI_DATA_DIR", "var"),
+        help="where the SQLite databases and logs go (default ./var)",
+    )
+    up.add_argument("--no-seed", action="store_true", help="start without loading the seed")
+    up.add_argument("--service", action="append", help="only this service (repeatable)")
+    up.set_defaults(func=cmd_up)
+
+    migrate = sub.add_parser("migrate", help="apply migrations to each service's database")
+    migrate.add_argument("--service", action="append", help="only this service (repeatable)")
+    migrate.set_defaults(func=cmd_migrate)
+
+    seed = sub.add_parser("seed", help="load the official lists (idempotent)")
+    seed.add_argument("--service", action="append", help="only this service (repeatable)")
+    seed.set_defaults(func=cmd_seed)
+
+    token = sub.add_parser("token", help="print a signed bearer token for local use")
+    token.add_argument("--sub", default="local-user", help="subject (who is calling)")
+    token.add_argument("--org", help="organisation code, for an operator's token (bpifrance)")
+    token.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        help="scope to grant, repeatable: registry:write, funding:write, admin",
+    )
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    token.add_argument("--secret", help="signing secret (default: TDI_JWT_SECRET or the dev one)")
+    token.set_defaults(func=cmd_token)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

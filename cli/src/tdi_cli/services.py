@@ -1,0 +1,42 @@
+"""The services `tdi` knows how to migrate, seed and start."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from tdi_kit.settings import ServiceSettings
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    app: str  # "module:factory", for uvicorn --factory
+    migrations: str
+    settings: Callable[[], ServiceSettings]
+    seed: Callable[[AsyncSession], Awaitable[Any]] | None = None
+
+
+def _registry() -> Service:
+    from registry.main import MIGRATIONS
+    from registry.seed.loader import load
+    from registry.settings import RegistrySettings
+
+    return Service("registry", "registry.main:create_app", MIGRATIONS, RegistrySettings, load)
+
+
+def all_services() -> list[Service]:
+    return [_registry()]
+
+
+def by_name(names: list[str] | None) -> list[Service]:
+    services = all_services()
+    if not names:
+        return services
+    known = {s.name: s for s in services}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"unknown service {', '.join(unknown)}; known: {', '.join(known)}")
+    return [known[n] for n in names]

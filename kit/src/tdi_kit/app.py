@@ -1,0 +1,159 @@
+"""The app factory every service uses: same middleware, errors, health and metrics everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy import Table, text
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
+
+from tdi_kit.auth import TokenVerifier
+from tdi_kit.bodylimit import BodyLimitMiddleware
+from tdi_kit.conditional import ConditionalGetMiddleware
+from tdi_kit.db import create_engine, create_sessionmaker
+from tdi_kit.errors import Problem, ProblemRead, install_error_handlers
+from tdi_kit.idempotency import IdempotencyMiddleware
+from tdi_kit.migrations import current_revisions, heads
+from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
+from tdi_kit.settings import ServiceSettings
+
+API_PREFIX = "/api/v1"
+EXPOSED_HEADERS = [
+    "ETag",
+    "Link",
+    "Location",
+    "X-Request-ID",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+]
+
+# Documented once for every operation, so that clients generated from the OpenAPI document know
+# the problem shape of each error status.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ProblemRead, "content": {"application/problem+json": {}}, "description": d}
+    for status, d in {
+        400: "Bad request (a malformed cursor, say).",
+        422: "Invalid input; `errors` names each field.",
+    }.items()
+}
+
+
+class ServiceApp(FastAPI):
+    """FastAPI whose outermost layer gives every request, even a crashing one, its id."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestContextMiddleware(super().build_middleware_stack(), self.state.metrics)
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    description: str,
+    version: str,
+    routers: Sequence[APIRouter],
+    migrations: str,
+    idempotency: Table,
+    openapi_tags: list[dict[str, Any]] | None = None,
+) -> ServiceApp:
+    """Assemble a service: routers under /api/v1, plus /livez, /readyz and /metrics."""
+    configure_logging(settings.service_name, level=settings.log_level, as_json=settings.log_json)
+    engine = create_engine(
+        settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Graceful shutdown: uvicorn has drained in-flight requests before this runs.
+        await app.state.engine.dispose()
+
+    app = ServiceApp(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+        responses=PROBLEM_RESPONSES,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.verifier = TokenVerifier(settings)
+    app.state.metrics = Metrics(settings.service_name)
+    app.state.migrations = migrations
+    install_error_handlers(app)
+    for router in routers:
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(_operations_router())
+
+    def principal(headers: dict[bytes, bytes]) -> str | None:
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        if not auth.lower().startswith("bearer "):
+            return None
+        try:
+            return app.state.verifier.verify(auth[7:].strip()).sub
+        except Problem:
+            return None
+
+    # Added innermost first: the body limit guards what idempotency buffers.
+    app.add_middleware(ConditionalGetMiddleware)
+    app.add_middleware(
+        IdempotencyMiddleware,
+        sessions=lambda: app.state.sessionmaker,
+        table=idempotency,
+        principal=principal,
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=EXPOSED_HEADERS,
+        )
+    return app
+
+
+def _operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"], include_in_schema=False)
+
+    @router.get("/livez")
+    async def livez() -> dict[str, str]:
+        """The process answers."""
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> Response:
+        """The database answers and its schema is at the migrations' head."""
+        state = request.app.state
+        try:
+            async with state.sessionmaker() as session:
+                await session.execute(text("SELECT 1"))
+            current = await current_revisions(state.engine)
+        except Exception as exc:  # any failure means "not ready", and says why
+            return JSONResponse({"status": "unavailable", "database": str(exc)}, status_code=503)
+        expected = heads(state.migrations)
+        if current != expected:
+            return JSONResponse(
+                {"status": "unavailable", "migrations": sorted(current), "head": sorted(expected)},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok", "migrations": sorted(current)})
+
+    @router.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        """Prometheus exposition."""
+        body, content_type = request.app.state.metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    return router

@@ -1,0 +1,221 @@
+"""Cursor (keyset) pagination, sorting and CSV export for list endpoints.
+
+A cursor carries the sort it was made for and the sort keys of the last item served, so a page
+is one indexed range scan however deep it is, and rows inserted meanwhile are neither skipped nor
+served twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+import orjson
+from fastapi import Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import StreamingResponse
+
+from tdi_kit.errors import BadRequest, Unprocessable
+
+T = TypeVar("T")
+MAX_LIMIT = 1000
+CSV_MEDIA_TYPE = "text/csv"
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; follow `next_cursor` (or the `Link: rel="next"` header) for more."""
+
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last."
+    )
+
+
+@dataclass(frozen=True)
+class ListParams:
+    limit: int
+    cursor: str | None
+    sort: str | None
+    format: str | None
+
+
+def _list_params(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=2048, description="`next_cursor` of the previous page.")
+    ] = None,
+    sort: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            pattern=r"^-?[a-z_]+(,-?[a-z_]+)*$",
+            description="Comma-separated fields, `-` for descending: `-name,code`.",
+        ),
+    ] = None,
+    format: Annotated[
+        Literal["json", "csv"] | None,
+        Query(description="`csv` exports every matching row (as does `Accept: text/csv`)."),
+    ] = None,
+) -> ListParams:
+    if format is None and CSV_MEDIA_TYPE in request.headers.get("accept", ""):
+        format = "csv"
+    return ListParams(limit=limit, cursor=cursor, sort=sort, format=format)
+
+
+ListParamsDep = Annotated[ListParams, Depends(_list_params)]
+
+
+@dataclass(frozen=True)
+class SortKey:
+    name: str
+    column: Any
+    descending: bool
+
+
+@dataclass(frozen=True)
+class Sort:
+    keys: tuple[SortKey, ...]
+
+    @property
+    def signature(self) -> str:
+        return ",".join(("-" if k.descending else "") + k.name for k in self.keys)
+
+    def order_by(self) -> list[ColumnElement[Any]]:
+        return [k.column.desc() if k.descending else k.column.asc() for k in self.keys]
+
+    def after(self, values: Sequence[Any]) -> ColumnElement[bool]:
+        """Rows strictly after `values` in this order: (a > x) or (a = x and b > y) or ..."""
+        clauses = []
+        for i, key in enumerate(self.keys):
+            equal = [k.column == v for k, v in zip(self.keys[:i], values[:i], strict=True)]
+            beyond = key.column < values[i] if key.descending else key.column > values[i]
+            clauses.append(and_(*equal, beyond))
+        return or_(*clauses)
+
+
+def parse_sort(
+    sort: str | None, *, allowed: Mapping[str, Any], default: str, unique: tuple[str, Any]
+) -> Sort:
+    """Resolve `sort=-name,code` against the allowed columns; a unique key ends every order."""
+    keys: list[SortKey] = []
+    for part in (sort or default).split(","):
+        name = part.removeprefix("-")
+        if name not in allowed:
+            raise Unprocessable.field(
+                "query", "sort", f"cannot sort on {name!r}; use one of {', '.join(sorted(allowed))}"
+            )
+        if name not in {k.name for k in keys}:
+            keys.append(SortKey(name, allowed[name], part.startswith("-")))
+    if unique[0] not in {k.name for k in keys}:
+        keys.append(SortKey(unique[0], unique[1], False))
+    return Sort(tuple(keys))
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _decode_value(value: Any, column: Any) -> Any:
+    python_type = column.type.python_type
+    if value is None or isinstance(value, python_type):
+        return value
+    if python_type is dt.date:
+        return dt.date.fromisoformat(value)
+    if python_type is dt.datetime:
+        return dt.datetime.fromisoformat(value)
+    return python_type(value)
+
+
+def encode_cursor(sort: Sort, values: Sequence[Any]) -> str:
+    raw = orjson.dumps({"s": sort.signature, "v": [_encode_value(v) for v in values]})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: Sort) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        doc = orjson.loads(raw)
+        values = doc["v"]
+        if doc["s"] != sort.signature or len(values) != len(sort.keys):
+            raise BadRequest("This cursor was made for another sort order; start again without it.")
+        return [_decode_value(v, k.column) for v, k in zip(values, sort.keys, strict=True)]
+    except BadRequest:
+        raise
+    except (binascii.Error, ValueError, TypeError, KeyError, orjson.JSONDecodeError) as exc:
+        raise BadRequest(
+            "The cursor is not one this API gave out; start again without it."
+        ) from exc
+
+
+async def paginate(
+    session: AsyncSession, stmt: Select[Any], *, sort: Sort, params: ListParams
+) -> tuple[list[Any], str | None]:
+    """One page of `stmt`, whose first selected column is the item; and the next page's cursor."""
+    if params.cursor:
+        stmt = stmt.where(sort.after(decode_cursor(params.cursor, sort)))
+    n_keys = len(sort.keys)
+    stmt = stmt.add_columns(*(k.column for k in sort.keys)).order_by(*sort.order_by())
+    rows = (await session.execute(stmt.limit(params.limit + 1))).all()
+    next_cursor = None
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        next_cursor = encode_cursor(sort, tuple(rows[-1])[-n_keys:])
+    return [row[0] for row in rows], next_cursor
+
+
+async def all_rows(session: AsyncSession, stmt: Select[Any], *, sort: Sort) -> list[Any]:
+    """Every row of `stmt` in the requested order: what a CSV export serves."""
+    return list((await session.scalars(stmt.order_by(*sort.order_by()))).all())
+
+
+def next_link(request: Request, response: Response, next_cursor: str | None) -> None:
+    if next_cursor:
+        url = request.url.include_query_params(cursor=next_cursor)
+        response.headers["Link"] = f'<{url}>; rel="next"'
+
+
+def csv_response(
+    rows: Iterable[Mapping[str, Any]], *, columns: Sequence[str], filename: str
+) -> StreamingResponse:
+    """Stream rows as CSV (UTF-8, with a BOM so spreadsheet software reads the accents)."""
+
+    def lines() -> Iterable[str]:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
+        buffer.write("\ufeff")
+        writer.writeheader()
+        for i, row in enumerate(rows, 1):
+            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+            if i % 500 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(
+        lines(),
+        media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+    )
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return "|".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return orjson.dumps(value).decode()
+    return value
+
+
+CSV_RESPONSE = {200: {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}}}}

@@ -1,0 +1,88 @@
+"""Settings shared by every service: each app subclasses `ServiceSettings` with its own prefix.
+
+Values come from environment variables (`REGISTRY_DATABASE_URL`, ...) and, for secrets, from
+files in `/run/secrets` (Docker and Kubernetes secrets) when that folder exists.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Local tokens minted by `tdi token` are signed with this; production must set its own secret or
+# point at an OIDC provider's keys, and `environment=production` refuses to start without one.
+DEV_JWT_SECRET = "tdi-local-development-secret-change-me"
+SECRETS_DIR = "/run/secrets"
+
+
+def default_data_dir() -> Path:
+    """Where the embedded SQLite databases live: `TDI_DATA_DIR`, else `./var`."""
+    return Path(os.environ.get("TDI_DATA_DIR", "var"))
+
+
+class ServiceSettings(BaseSettings):
+    """What every app needs; a service adds its own fields and sets `env_prefix`."""
+
+    model_config = SettingsConfigDict(
+        extra="ignore",
+        secrets_dir=SECRETS_DIR if os.path.isdir(SECRETS_DIR) else None,
+    )
+
+    service_name: str = "service"
+    environment: Literal["development", "production", "test"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = ""
+    database_pool_size: int = 10
+    database_echo: bool = False
+
+    # Auth: HS256 with a shared secret for local use, or a public key / JWKS URL in production.
+    jwt_secret: SecretStr | None = SecretStr(DEV_JWT_SECRET)
+    jwt_public_key: str | None = None
+    jwks_url: str | None = None
+    jwt_algorithms: list[str] = ["HS256", "RS256", "ES256"]
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+
+    max_body_bytes: int = 1_048_576
+    cors_origins: list[str] = []
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _defaults(self) -> ServiceSettings:
+        if not self.database_url:
+            path = default_data_dir() / f"{self.service_name}.db"
+            self.database_url = f"sqlite+aiosqlite:///{path}"
+        self.database_url = normalise_database_url(self.database_url)
+        if (
+            self.environment == "production"
+            and self.uses_dev_secret
+            and not (self.jwt_public_key or self.jwks_url)
+        ):
+            raise ValueError(
+                "production needs its own JWT secret, public key or JWKS URL, not the dev secret"
+            )
+        return self
+
+    @property
+    def uses_dev_secret(self) -> bool:
+        return self.jwt_secret is not None and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs ops teams write (`postgres://`, `postgresql://`) and pick async drivers."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url

@@ -1,0 +1,91 @@
+"""Reading the administrative map; the registry's seed is its only writer."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from tdi_kit.errors import NotFound
+from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
+
+from registry.geography import queries
+from registry.models import Commune, Department, Groupement, Region
+from registry.schemas import GroupementRead
+
+
+async def regions(session: AsyncSession) -> list[Region]:
+    return await queries.regions(session)
+
+
+async def region(session: AsyncSession, *, code: str) -> Region:
+    found = await session.get(Region, code)
+    if found is None:
+        raise NotFound("region", code)
+    return found
+
+
+async def departments(session: AsyncSession, *, region: str | None) -> list[Department]:
+    return await queries.departments(session, region=region)
+
+
+async def department(session: AsyncSession, *, code: str) -> Department:
+    found = await session.get(Department, code)
+    if found is None:
+        raise NotFound("department", code)
+    return found
+
+
+async def groupements(
+    session: AsyncSession, *, params: ListParams, **filters: str | None
+) -> tuple[list[GroupementRead], str | None]:
+    sort = parse_sort(
+        params.sort,
+        allowed=queries.GROUPEMENT_SORT,
+        default="siren",
+        unique=("siren", Groupement.siren),
+    )
+    stmt = queries.groupements(**filters)
+    if params.format == "csv":
+        rows, next_cursor = await all_rows(session, stmt, sort=sort), None
+    else:
+        rows, next_cursor = await paginate(session, stmt, sort=sort, params=params)
+    return await _with_departments(session, rows), next_cursor
+
+
+async def groupement(session: AsyncSession, *, siren: str) -> GroupementRead:
+    found = await session.get(Groupement, siren)
+    if found is None:
+        raise NotFound("groupement", siren)
+    return (await _with_departments(session, [found]))[0]
+
+
+async def communes(
+    session: AsyncSession, *, params: ListParams, **filters: str | None
+) -> tuple[list[Commune], str | None]:
+    sort = parse_sort(
+        params.sort, allowed=queries.COMMUNE_SORT, default="insee", unique=("insee", Commune.insee)
+    )
+    stmt = queries.communes(**filters)
+    if params.format == "csv":
+        return await all_rows(session, stmt, sort=sort), None
+    return await paginate(session, stmt, sort=sort, params=params)
+
+
+async def commune(session: AsyncSession, *, insee: str) -> Commune:
+    found = await session.get(Commune, insee)
+    if found is None:
+        raise NotFound("commune", insee)
+    return found
+
+
+async def _with_departments(session: AsyncSession, rows: list[Groupement]) -> list[GroupementRead]:
+    codes = await queries.department_codes(session, [g.siren for g in rows])
+    return [
+        GroupementRead.model_validate(
+            {
+                **{
+                    k: getattr(g, k) for k in GroupementRead.model_fields if k != "department_codes"
+                },
+                "department_codes": codes[g.siren],
+            }
+        )
+        for g in rows
+    ]

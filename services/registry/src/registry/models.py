@@ -1,0 +1,213 @@
+"""The registry's tables. Official codes are the primary keys: INSEE, SIREN, territory codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from tdi_kit.db import new_metadata
+from tdi_kit.idempotency import idempotency_table
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+idempotency_keys = idempotency_table(Base.metadata)
+
+
+class Region(Base):
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+
+
+class Groupement(Base):
+    """An EPCI (CC, CA, CU, métropole), a Grand Paris EPT, or a commune standing alone."""
+
+    __tablename__ = "groupements"
+
+    siren: Mapped[str] = mapped_column(String(9), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    nature: Mapped[str] = mapped_column(String(8))
+    seat_department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    population: Mapped[int | None] = mapped_column(Integer)
+    search_text: Mapped[str] = mapped_column(String(300))
+
+
+class GroupementDepartment(Base):
+    """The departments an EPCI's communes lie in (an EPCI may straddle two)."""
+
+    __tablename__ = "groupement_departments"
+
+    siren: Mapped[str] = mapped_column(ForeignKey("groupements.siren"), primary_key=True)
+    department_code: Mapped[str] = mapped_column(
+        ForeignKey("departments.code"), primary_key=True, index=True
+    )
+
+
+class Commune(Base):
+    __tablename__ = "communes"
+
+    insee: Mapped[str] = mapped_column(String(5), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
+    siren: Mapped[str | None] = mapped_column(String(9), unique=True)
+    epci_siren: Mapped[str | None] = mapped_column(ForeignKey("groupements.siren"), index=True)
+    population: Mapped[int | None] = mapped_column(Integer)
+    search_text: Mapped[str] = mapped_column(String(200))
+
+
+class Organisation(Base):
+    """State services, Régions, operators and partners, under stable lowercase codes."""
+
+    __tablename__ = "organisations"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+    siren: Mapped[str | None] = mapped_column(String(9))
+    website: Mapped[str | None] = mapped_column(String(300))
+    search_text: Mapped[str] = mapped_column(String(300))
+
+
+class Territory(Base):
+    """A labelled territory of one programme phase.
+
+    `document` is the territory as the API serves it (members, governance, regions, ...), kept
+    up to date by every write: reads then cost one indexed row fetch and no assembly.
+    """
+
+    __tablename__ = "territories"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phase: Mapped[int] = mapped_column(Integer, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    # Sorting by name follows the folded name, so that "Évry" sorts among the E on both databases.
+    name_key: Mapped[str] = mapped_column(String(200), default="", index=True)
+    phase1_overlaps: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    binome_elected_name: Mapped[str | None] = mapped_column(String(200))
+    binome_elected_mandate: Mapped[str | None] = mapped_column(String(200))
+    binome_industrialist_name: Mapped[str | None] = mapped_column(String(200))
+    binome_industrialist_company: Mapped[str | None] = mapped_column(String(200))
+    chef_de_projet_name: Mapped[str | None] = mapped_column(String(200))
+    chef_de_projet_email: Mapped[str | None] = mapped_column(String(200))
+    chef_de_projet_employer: Mapped[str | None] = mapped_column(String(200))
+
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    document: Mapped[str] = mapped_column(Text, default="{}")
+    etag: Mapped[str] = mapped_column(String(40), default='""')
+
+    members: Mapped[list[TerritoryMember]] = relationship(
+        back_populates="territory", cascade="all, delete-orphan", order_by="TerritoryMember.siren"
+    )
+    referents: Mapped[list[TerritoryReferent]] = relationship(
+        cascade="all, delete-orphan", order_by="TerritoryReferent.organisation_code"
+    )
+
+
+class TerritoryMember(Base):
+    """A groupement's membership; `phase` is repeated so the database itself refuses a groupement
+    in two territories of one phase."""
+
+    __tablename__ = "territory_members"
+
+    territory_code: Mapped[str] = mapped_column(ForeignKey("territories.code"), primary_key=True)
+    siren: Mapped[str] = mapped_column(ForeignKey("groupements.siren"), primary_key=True)
+    phase: Mapped[int] = mapped_column(Integer)
+    # Phase 1 was defined by commune: the share of the EPCI's communes the territory covered.
+    coverage: Mapped[float | None] = mapped_column(Float)
+
+    territory: Mapped[Territory] = relationship(back_populates="members")
+    groupement: Mapped[Groupement] = relationship(lazy="joined")
+
+    __table_args__ = (
+        UniqueConstraint("phase", "siren", name="uq_territory_members_phase_siren"),
+        Index("ix_territory_members_siren", "siren"),
+    )
+
+
+class TerritoryCommune(Base):
+    """Phase 1's official list by commune (COG 2020 codes, some since merged: no foreign key)."""
+
+    __tablename__ = "territory_communes"
+
+    territory_code: Mapped[str] = mapped_column(ForeignKey("territories.code"), primary_key=True)
+    insee: Mapped[str] = mapped_column(String(5), primary_key=True, index=True)
+
+
+class TerritoryDepartment(Base):
+    """Derived from the members and communes on every write; kept for filtering."""
+
+    __tablename__ = "territory_departments"
+
+    territory_code: Mapped[str] = mapped_column(ForeignKey("territories.code"), primary_key=True)
+    department_code: Mapped[str] = mapped_column(
+        ForeignKey("departments.code"), primary_key=True, index=True
+    )
+
+
+class TerritoryRegion(Base):
+    __tablename__ = "territory_regions"
+
+    territory_code: Mapped[str] = mapped_column(ForeignKey("territories.code"), primary_key=True)
+    region_code: Mapped[str] = mapped_column(
+        ForeignKey("regions.code"), primary_key=True, index=True
+    )
+
+
+class TerritoryReferent(Base):
+    """One referent per operator and territory, as the conventions de mobilisation require."""
+
+    __tablename__ = "territory_referents"
+
+    territory_code: Mapped[str] = mapped_column(ForeignKey("territories.code"), primary_key=True)
+    organisation_code: Mapped[str] = mapped_column(
+        ForeignKey("organisations.code"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class TerritoryOutline(Base):
+    """A phase-2 outline: a GeoJSON geometry (WGS 84), stored as text."""
+
+    __tablename__ = "territory_outlines"
+
+    territory_code: Mapped[str] = mapped_column(ForeignKey("territories.code"), primary_key=True)
+    geometry: Mapped[str] = mapped_column(Text)

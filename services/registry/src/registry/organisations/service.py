@@ -1,0 +1,29 @@
+"""Organisations: State services, Régions, operators and partners, by stable code."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from tdi_kit.errors import NotFound
+from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
+
+from registry.models import Organisation
+from registry.organisations import queries
+
+
+async def organisations(
+    session: AsyncSession, *, params: ListParams, **filters: str | None
+) -> tuple[list[Organisation], str | None]:
+    sort = parse_sort(
+        params.sort, allowed=queries.SORTABLE, default="code", unique=("code", Organisation.code)
+    )
+    stmt = queries.organisations(**filters)
+    if params.format == "csv":
+        return await all_rows(session, stmt, sort=sort), None
+    return await paginate(session, stmt, sort=sort, params=params)
+
+
+async def organisation(session: AsyncSession, *, code: str) -> Organisation:
+    found = await session.get(Organisation, code)
+    if found is None:
+        raise NotFound("organisation", code)
+    return found

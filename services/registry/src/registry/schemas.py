@@ -1,0 +1,186 @@
+"""What the registry's API reads and writes. Models live in models.py; these are the contract."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from tdi_kit.identifiers import Siren
+
+# Phase 1 codes are the region code and a sequence number (`8401`); phase 2 codes are the ANCT's
+# `ti-` codes (`ti-8402`). They collide by design: `8402` is not `ti-8402`.
+TerritoryCode = Annotated[
+    str,
+    Field(pattern=r"^(ti-\d{4}|\d{4})$", examples=["ti-2708"], description="Official code."),
+]
+OrganisationCode = Annotated[
+    str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$", examples=["bpifrance"])
+]
+RegionCode = Annotated[str, Field(pattern=r"^\d{2}$", examples=["27"])]
+DepartmentCode = Annotated[str, Field(pattern=r"^(\d{2,3}|2[AB])$", examples=["25"])]
+Phase = Literal[1, 2]
+TerritoryStatus = Literal["active", "archived"]
+GroupementKind = Literal["epci", "ept", "commune"]
+OrganisationKind = Literal["state", "region", "operator", "partner"]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class RegionRead(Model):
+    code: str
+    name: str
+
+
+class DepartmentRead(Model):
+    code: str
+    name: str
+    region_code: str
+
+
+class CodeName(Model):
+    code: str
+    name: str
+
+
+class GroupementRead(Model):
+    siren: str
+    name: str
+    kind: GroupementKind = Field(description="`epci`, `ept` (Grand Paris) or a lone `commune`.")
+    nature: str = Field(description="CC, CA, CU, METRO, MET69, EPT or COM.")
+    seat_department_code: str | None
+    region_code: str | None
+    department_codes: list[str]
+    population: int | None
+
+
+class CommuneRead(Model):
+    insee: str
+    name: str
+    department_code: str
+    siren: str | None
+    epci_siren: str | None
+    population: int | None
+
+
+class OrganisationRead(Model):
+    code: str
+    name: str
+    kind: OrganisationKind
+    region_code: str | None
+    siren: str | None
+    website: str | None
+
+
+class MemberRead(BaseModel):
+    siren: str
+    name: str
+    kind: GroupementKind
+    nature: str
+    coverage: float | None = Field(
+        description="Phase 1: share of the EPCI's communes in the territory; null in phase 2."
+    )
+
+
+class Person(BaseModel):
+    name: Name
+    role: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+
+
+class Binome(BaseModel):
+    """The binôme élu-industriel that leads the territory."""
+
+    elected_official: Person | None = None
+    industrialist: Person | None = Field(default=None, description="`role` holds the company.")
+
+
+class ChefDeProjet(BaseModel):
+    name: Name
+    email: EmailStr | None = None
+    employer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+
+
+class ReferentRead(BaseModel):
+    organisation_code: str
+    organisation_name: str
+    name: str
+    email: str | None
+
+
+class ReferentWrite(BaseModel):
+    organisation_code: OrganisationCode
+    name: Name
+    email: EmailStr | None = None
+
+
+class GovernanceRead(BaseModel):
+    binome: Binome
+    chef_de_projet: ChefDeProjet | None
+    referents: list[ReferentRead]
+
+
+class GovernanceWrite(BaseModel):
+    """The whole governance, replaced at once: one referent per operator."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    binome: Binome = Binome()
+    chef_de_projet: ChefDeProjet | None = None
+    referents: list[ReferentWrite] = Field(default_factory=list, max_length=50)
+
+
+class TerritoryRead(BaseModel):
+    code: str
+    name: str
+    phase: Phase
+    status: TerritoryStatus
+    regions: list[CodeName]
+    departments: list[CodeName]
+    members: list[MemberRead]
+    governance: GovernanceRead
+    phase1_overlaps: list[str] = Field(
+        description="Phase 2: the phase-1 territories sharing an EPCI with this one."
+    )
+    commune_count: int = Field(description="Communes covered (phase 1: by the official list).")
+    version: int
+    updated_at: str
+
+
+class TerritoryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: TerritoryCode
+    name: Name
+    phase: Phase
+    members: list[Siren] = Field(default_factory=list, max_length=200)
+
+
+class TerritoryUpdate(BaseModel):
+    """Fields to change; absent fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    status: TerritoryStatus | None = None
+
+
+class MemberWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    coverage: Annotated[float, Field(ge=0, le=2)] | None = None
+
+
+class CoveringTerritory(BaseModel):
+    """A territory covering a commune or groupement, and through which groupement."""
+
+    phase: Phase
+    code: str
+    name: str
+    status: TerritoryStatus
+    via_siren: str | None = Field(description="The member groupement; null for phase-1 lists.")
+
+
+class Coverage(BaseModel):
+    items: list[CoveringTerritory]

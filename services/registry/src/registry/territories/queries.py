@@ -1,0 +1,166 @@
+"""SQL for territories: the filters of the list, and what a document is assembled from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, delete, exists, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from tdi_kit.text import search_terms
+
+from registry.models import (
+    Commune,
+    Department,
+    GroupementDepartment,
+    Region,
+    Territory,
+    TerritoryCommune,
+    TerritoryDepartment,
+    TerritoryMember,
+    TerritoryRegion,
+)
+
+SORTABLE = {"code": Territory.code, "name": Territory.name_key, "phase": Territory.phase}
+
+
+def filtered(
+    stmt: Select[Any],
+    *,
+    phase: int | None = None,
+    status: str | None = None,
+    region: str | None = None,
+    department: str | None = None,
+    member: str | None = None,
+    commune: str | None = None,
+    q: str | None = None,
+) -> Select[Any]:
+    """Each filter is an EXISTS on an indexed table, so a page stays one statement."""
+    if phase is not None:
+        stmt = stmt.where(Territory.phase == phase)
+    if status is not None:
+        stmt = stmt.where(Territory.status == status)
+    if region is not None:
+        stmt = stmt.where(
+            exists().where(
+                TerritoryRegion.territory_code == Territory.code,
+                TerritoryRegion.region_code == region,
+            )
+        )
+    if department is not None:
+        stmt = stmt.where(
+            exists().where(
+                TerritoryDepartment.territory_code == Territory.code,
+                TerritoryDepartment.department_code == department,
+            )
+        )
+    if member is not None:
+        stmt = stmt.where(
+            exists().where(
+                TerritoryMember.territory_code == Territory.code, TerritoryMember.siren == member
+            )
+        )
+    if commune is not None:
+        stmt = stmt.where(covering_commune(commune))
+    for term in search_terms(q or ""):
+        stmt = stmt.where(Territory.search_text.contains(term, autoescape=True))
+    return stmt
+
+
+def covering_commune(insee: str) -> Any:
+    """Phase 1 by its official commune list; phase 2 through the commune's EPCI, or the commune
+    itself when it is a member on its own."""
+    listed = exists().where(
+        TerritoryCommune.territory_code == Territory.code, TerritoryCommune.insee == insee
+    )
+    via_member = exists().where(
+        TerritoryMember.territory_code == Territory.code,
+        TerritoryMember.siren.in_(select(Commune.epci_siren).where(Commune.insee == insee))
+        | TerritoryMember.siren.in_(select(Commune.siren).where(Commune.insee == insee)),
+    )
+    return listed | via_member
+
+
+async def by_code(
+    session: AsyncSession, code: str, *, for_update: bool = False
+) -> Territory | None:
+    stmt = (
+        select(Territory)
+        .where(Territory.code == code)
+        .options(selectinload(Territory.members), selectinload(Territory.referents))
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def document_by_code(session: AsyncSession, code: str) -> tuple[str, str] | None:
+    row = (
+        await session.execute(
+            select(Territory.document, Territory.etag).where(Territory.code == code)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def holder_of(session: AsyncSession, *, siren: str, phase: int) -> TerritoryMember | None:
+    return await session.scalar(
+        select(TerritoryMember).where(
+            TerritoryMember.siren == siren, TerritoryMember.phase == phase
+        )
+    )
+
+
+async def derived_departments(session: AsyncSession, territory: Territory) -> list[Department]:
+    """Departments spanned by the members' communes and, in phase 1, the listed communes."""
+    from_members = select(GroupementDepartment.department_code).where(
+        GroupementDepartment.siren.in_([m.siren for m in territory.members])
+    )
+    from_communes = select(Commune.department_code).where(
+        Commune.insee.in_(
+            select(TerritoryCommune.insee).where(TerritoryCommune.territory_code == territory.code)
+        )
+    )
+    codes = from_members.union(from_communes).subquery()
+    return list(
+        await session.scalars(
+            select(Department)
+            .where(Department.code.in_(select(codes.c[0])))
+            .order_by(Department.code)
+        )
+    )
+
+
+async def regions(session: AsyncSession, codes: set[str]) -> list[Region]:
+    return list(
+        await session.scalars(select(Region).where(Region.code.in_(codes)).order_by(Region.code))
+    )
+
+
+async def commune_count(session: AsyncSession, territory: Territory) -> int:
+    if territory.phase == 1:
+        stmt = select(func.count()).where(TerritoryCommune.territory_code == territory.code)
+    else:
+        sirens = [m.siren for m in territory.members]
+        stmt = select(func.count()).where(
+            Commune.epci_siren.in_(sirens) | Commune.siren.in_(sirens)
+        )
+    return await session.scalar(stmt) or 0
+
+
+async def replace_geography(
+    session: AsyncSession, code: str, *, departments: list[str], regions: list[str]
+) -> None:
+    await session.execute(
+        delete(TerritoryDepartment).where(TerritoryDepartment.territory_code == code)
+    )
+    await session.execute(delete(TerritoryRegion).where(TerritoryRegion.territory_code == code))
+    if departments:
+        await session.execute(
+            insert(TerritoryDepartment),
+            [{"territory_code": code, "department_code": d} for d in departments],
+        )
+    if regions:
+        await session.execute(
+            insert(TerritoryRegion), [{"territory_code": code, "region_code": r} for r in regions]
+        )

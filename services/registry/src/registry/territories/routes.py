@@ -1,0 +1,253 @@
+"""HTTP for territories: parse, call the service, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from starlette.responses import Response as RawResponse
+from tdi_kit.auth import Caller, require_scope
+from tdi_kit.conditional import IfMatch, none_match
+from tdi_kit.db import SessionDep
+from tdi_kit.identifiers import Insee, Siren
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+
+from registry.schemas import (
+    CommuneRead,
+    Coverage,
+    GovernanceWrite,
+    MemberWrite,
+    TerritoryCreate,
+    TerritoryRead,
+    TerritoryStatus,
+    TerritoryUpdate,
+)
+from registry.territories import service
+
+router = APIRouter(tags=["territories"])
+Writer = Annotated[Caller, Depends(require_scope("registry:write"))]
+CodePath = Annotated[str, Path(pattern=r"^(ti-\d{4}|\d{4})$", examples=["ti-2708"])]
+SirenPath = Annotated[Siren, Path()]
+GEOJSON = "application/geo+json"
+CSV_COLUMNS = [
+    "code",
+    "name",
+    "phase",
+    "status",
+    "regions",
+    "departments",
+    "members",
+    "commune_count",
+    "updated_at",
+]
+
+
+def _document_response(body: str, etag: str, status_code: int = 200, **headers: str) -> RawResponse:
+    return RawResponse(
+        body,
+        status_code=status_code,
+        media_type="application/json",
+        headers={"ETag": etag, **headers},
+    )
+
+
+@router.get("/territories", response_model=Page[TerritoryRead], responses=CSV_RESPONSE)
+async def list_territories(
+    request: Request,
+    session: SessionDep,
+    params: ListParamsDep,
+    phase: Annotated[
+        int | None, Query(ge=1, le=2, description="Programme phase: 1 (2019-2022), 2 (2023-2027).")
+    ] = None,
+    status: Annotated[TerritoryStatus | None, Query()] = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Region code.")] = None,
+    department: Annotated[str | None, Query(pattern=r"^(\d{2,3}|2[AB])$")] = None,
+    member: Annotated[Siren | None, Query(description="SIREN of a member groupement.")] = None,
+    commune: Annotated[Insee | None, Query(description="INSEE code of a covered commune.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Words in the code, name or members' names.")
+    ] = None,
+) -> Any:
+    """Territories with their members and governance; sort on `code`, `name`, `phase`."""
+    filters = {
+        "phase": phase,
+        "status": status,
+        "region": region,
+        "department": department,
+        "member": member,
+        "commune": commune,
+        "q": q,
+    }
+    documents, next_cursor = await service.list_documents(session, params=params, filters=filters)
+    if params.format == "csv":
+        return csv_response(
+            (_csv_row(orjson.loads(d)) for d in documents),
+            columns=CSV_COLUMNS,
+            filename="territories",
+        )
+    # The stored documents are already the items' JSON: join them rather than re-encode them.
+    cursor = orjson.dumps(next_cursor).decode()
+    body = '{"items":[' + ",".join(documents) + '],"next_cursor":' + cursor + "}"
+    response = RawResponse(body, media_type="application/json")
+    next_link(request, response, next_cursor)
+    return response
+
+
+@router.get(
+    "/territories/{code}",
+    response_model=TerritoryRead,
+    responses={304: {"description": "Not modified (If-None-Match)."}},
+)
+async def get_territory(code: CodePath, request: Request, session: SessionDep) -> Any:
+    """One territory by its official code, with members, regions, departments and governance."""
+    body, etag = await service.get_document(session, code=code)
+    if none_match(request.headers.get("if-none-match"), etag):
+        return RawResponse(status_code=304, headers={"ETag": etag})
+    return _document_response(body, etag)
+
+
+@router.post("/territories", status_code=status.HTTP_201_CREATED, response_model=TerritoryRead)
+async def create_territory(payload: TerritoryCreate, session: SessionDep, _: Writer) -> Any:
+    """Create a territory (scope `registry:write`); Idempotency-Key makes a retry safe."""
+    territory = await service.create(session, payload=payload)
+    return _document_response(
+        territory.document, territory.etag, 201, Location=f"/api/v1/territories/{territory.code}"
+    )
+
+
+@router.patch("/territories/{code}", response_model=TerritoryRead)
+async def update_territory(
+    code: CodePath,
+    payload: TerritoryUpdate,
+    session: SessionDep,
+    _: Writer,
+    if_match: IfMatch = None,
+) -> Any:
+    """Rename a territory or change its status; needs If-Match."""
+    territory = await service.update(session, code=code, payload=payload, if_match=if_match)
+    return _document_response(territory.document, territory.etag)
+
+
+@router.post("/territories/{code}/archive", response_model=TerritoryRead)
+async def archive_territory(
+    code: CodePath, session: SessionDep, _: Writer, if_match: IfMatch = None
+) -> Any:
+    """Archive a territory: it stays readable, and read-only until restored; needs If-Match."""
+    territory = await service.archive(session, code=code, if_match=if_match)
+    return _document_response(territory.document, territory.etag)
+
+
+@router.put("/territories/{code}/members/{siren}", response_model=TerritoryRead)
+async def put_member(
+    code: CodePath,
+    siren: SirenPath,
+    session: SessionDep,
+    _: Writer,
+    if_match: IfMatch = None,
+    payload: MemberWrite | None = None,
+) -> Any:
+    """Add a groupement to a territory (409 if another territory of the phase holds it)."""
+    territory = await service.put_member(
+        session, code=code, siren=siren, payload=payload or MemberWrite(), if_match=if_match
+    )
+    return _document_response(territory.document, territory.etag)
+
+
+@router.delete("/territories/{code}/members/{siren}", response_model=TerritoryRead)
+async def remove_member(
+    code: CodePath, siren: SirenPath, session: SessionDep, _: Writer, if_match: IfMatch = None
+) -> Any:
+    """Remove a groupement from a territory; needs If-Match."""
+    territory = await service.remove_member(session, code=code, siren=siren, if_match=if_match)
+    return _document_response(territory.document, territory.etag)
+
+
+@router.put("/territories/{code}/governance", response_model=TerritoryRead)
+async def set_governance(
+    code: CodePath,
+    payload: GovernanceWrite,
+    session: SessionDep,
+    _: Writer,
+    if_match: IfMatch = None,
+) -> Any:
+    """Replace the binôme, the chef de projet and the operators' referents; needs If-Match."""
+    territory = await service.set_governance(session, code=code, payload=payload, if_match=if_match)
+    return _document_response(territory.document, territory.etag)
+
+
+@router.get(
+    "/territories/{code}/communes", response_model=Page[CommuneRead], responses=CSV_RESPONSE
+)
+async def territory_communes(
+    code: CodePath, request: Request, response: Response, session: SessionDep, params: ListParamsDep
+) -> Any:
+    """Communes covered: phase 1 by its official list, phase 2 through its members."""
+    communes, next_cursor = await service.communes_of(session, code=code, params=params)
+    if params.format == "csv":
+        return csv_response(
+            (CommuneRead.model_validate(c).model_dump() for c in communes),
+            columns=list(CommuneRead.model_fields),
+            filename=f"communes-{code}",
+        )
+    next_link(request, response, next_cursor)
+    return Page[CommuneRead](items=communes, next_cursor=next_cursor)
+
+
+@router.get(
+    "/territories/{code}/outline",
+    responses={200: {"content": {GEOJSON: {"schema": {"type": "object"}}}}},
+)
+async def territory_outline(code: CodePath, session: SessionDep) -> RawResponse:
+    """The phase-2 outline as a GeoJSON Feature (WGS 84)."""
+    territory, geometry = await service.outline(session, code=code)
+    return RawResponse(_feature(territory, geometry), media_type=GEOJSON)
+
+
+@router.get(
+    "/territory-outlines", responses={200: {"content": {GEOJSON: {"schema": {"type": "object"}}}}}
+)
+async def territory_outlines(
+    session: SessionDep, region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None
+) -> RawResponse:
+    """Every phase-2 outline as one GeoJSON FeatureCollection, optionally for one region."""
+    features = ",".join(_feature(t, g) for t, g in await service.outlines(session, region=region))
+    return RawResponse(
+        '{"type":"FeatureCollection","features":[' + features + "]}", media_type=GEOJSON
+    )
+
+
+@router.get("/communes/{insee}/territories", response_model=Coverage, tags=["communes"])
+async def commune_territories(insee: Annotated[Insee, Path()], session: SessionDep) -> Coverage:
+    """The territories (one per phase at most) covering a commune."""
+    return Coverage(items=await service.covering_commune(session, insee=insee))
+
+
+@router.get("/groupements/{siren}/territories", response_model=Coverage, tags=["groupements"])
+async def groupement_territories(siren: SirenPath, session: SessionDep) -> Coverage:
+    """The territories (one per phase at most) a groupement belongs to."""
+    return Coverage(items=await service.covering_groupement(session, siren=siren))
+
+
+def _feature(territory: Any, geometry: str) -> str:
+    properties = orjson.dumps(
+        {"code": territory.code, "name": territory.name, "status": territory.status}
+    ).decode()
+    return (
+        '{"type":"Feature","id":'
+        + orjson.dumps(territory.code).decode()
+        + ',"properties":'
+        + properties
+        + ',"geometry":'
+        + geometry
+        + "}"
+    )
+
+
+def _csv_row(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **doc,
+        "regions": [r["code"] for r in doc["regions"]],
+        "departments": [d["code"] for d in doc["departments"]],
+        "members": [m["siren"] for m in doc["members"]],
+    }

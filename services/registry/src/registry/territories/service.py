@@ -1,0 +1,397 @@
+"""The programme's rules for territories: membership, governance, and the served document."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from tdi_kit.conditional import check_if_match, etag_for
+from tdi_kit.errors import Conflict, NotFound, Unprocessable
+from tdi_kit.pagination import ListParams, Sort, all_rows, paginate, parse_sort
+from tdi_kit.text import fold
+
+from registry.models import (
+    Commune,
+    Groupement,
+    Organisation,
+    Territory,
+    TerritoryCommune,
+    TerritoryMember,
+    TerritoryOutline,
+    TerritoryReferent,
+)
+from registry.schemas import (
+    Binome,
+    ChefDeProjet,
+    CodeName,
+    CoveringTerritory,
+    GovernanceRead,
+    GovernanceWrite,
+    MemberRead,
+    MemberWrite,
+    Person,
+    ReferentRead,
+    TerritoryCreate,
+    TerritoryRead,
+    TerritoryUpdate,
+)
+from registry.territories import queries
+
+
+def sort_for(params: ListParams) -> Sort:
+    return parse_sort(
+        params.sort, allowed=queries.SORTABLE, default="code", unique=("code", Territory.code)
+    )
+
+
+async def get_document(session: AsyncSession, *, code: str) -> tuple[str, str]:
+    """The served JSON and its ETag."""
+    found = await queries.document_by_code(session, code)
+    if found is None:
+        raise NotFound("territory", code)
+    return found
+
+
+async def list_documents(
+    session: AsyncSession, *, params: ListParams, filters: dict[str, Any]
+) -> tuple[list[str], str | None]:
+    stmt = queries.filtered(select(Territory.document), **filters)
+    sort = sort_for(params)
+    if params.format == "csv":
+        return await all_rows(session, stmt, sort=sort), None
+    return await paginate(session, stmt, sort=sort, params=params)
+
+
+async def create(session: AsyncSession, *, payload: TerritoryCreate) -> Territory:
+    if (payload.phase == 2) != payload.code.startswith("ti-"):
+        raise Unprocessable.field(
+            "body", "code", "phase-2 codes start with `ti-` (ti-2708); phase-1 codes do not (2708)"
+        )
+    if await session.get(Territory, payload.code) is not None:
+        raise Conflict(f"Territory {payload.code} already exists.", territory_code=payload.code)
+    territory = Territory(
+        code=payload.code,
+        name=payload.name,
+        phase=payload.phase,
+        status="active",
+        search_text="",
+        phase1_overlaps=[],
+        version=0,
+        members=[],
+        referents=[],
+    )
+    session.add(territory)
+    for siren in dict.fromkeys(payload.members):
+        await _add_member(session, territory, siren=siren, coverage=None)
+    await refresh(session, territory)
+    return territory
+
+
+async def update(
+    session: AsyncSession, *, code: str, payload: TerritoryUpdate, if_match: str | None
+) -> Territory:
+    territory = await _for_write(session, code, if_match, allow_archived=True)
+    if payload.name is not None:
+        territory.name = payload.name
+    if payload.status is not None:
+        territory.status = payload.status
+    await refresh(session, territory)
+    return territory
+
+
+async def archive(session: AsyncSession, *, code: str, if_match: str | None) -> Territory:
+    return await update(
+        session, code=code, payload=TerritoryUpdate(status="archived"), if_match=if_match
+    )
+
+
+async def put_member(
+    session: AsyncSession, *, code: str, siren: str, payload: MemberWrite, if_match: str | None
+) -> Territory:
+    territory = await _for_write(session, code, if_match)
+    existing = next((m for m in territory.members if m.siren == siren), None)
+    if existing is not None:
+        existing.coverage = payload.coverage
+    else:
+        await _add_member(session, territory, siren=siren, coverage=payload.coverage)
+    await refresh(session, territory)
+    return territory
+
+
+async def remove_member(
+    session: AsyncSession, *, code: str, siren: str, if_match: str | None
+) -> Territory:
+    territory = await _for_write(session, code, if_match)
+    member = next((m for m in territory.members if m.siren == siren), None)
+    if member is None:
+        raise NotFound("member", f"{siren} in territory {code}")
+    territory.members.remove(member)
+    await session.flush()
+    await refresh(session, territory)
+    return territory
+
+
+async def set_governance(
+    session: AsyncSession, *, code: str, payload: GovernanceWrite, if_match: str | None
+) -> Territory:
+    territory = await _for_write(session, code, if_match)
+    codes = [r.organisation_code for r in payload.referents]
+    if len(set(codes)) != len(codes):
+        raise Unprocessable.field("body", "referents", "one referent per organisation")
+    known = set(
+        await session.scalars(select(Organisation.code).where(Organisation.code.in_(codes)))
+    )
+    for i, referent in enumerate(payload.referents):
+        if referent.organisation_code not in known:
+            raise Unprocessable.field(
+                "body",
+                f"referents.{i}.organisation_code",
+                f"no organisation with code {referent.organisation_code}",
+            )
+    binome = payload.binome
+    territory.binome_elected_name = (
+        binome.elected_official.name if binome.elected_official else None
+    )
+    territory.binome_elected_mandate = (
+        binome.elected_official.role if binome.elected_official else None
+    )
+    territory.binome_industrialist_name = (
+        binome.industrialist.name if binome.industrialist else None
+    )
+    territory.binome_industrialist_company = (
+        binome.industrialist.role if binome.industrialist else None
+    )
+    lead = payload.chef_de_projet
+    territory.chef_de_projet_name = lead.name if lead else None
+    territory.chef_de_projet_email = str(lead.email) if lead and lead.email else None
+    territory.chef_de_projet_employer = lead.employer if lead else None
+    territory.referents.clear()
+    await session.flush()
+    for referent in payload.referents:
+        territory.referents.append(
+            TerritoryReferent(
+                organisation_code=referent.organisation_code,
+                name=referent.name,
+                email=str(referent.email) if referent.email else None,
+                organisation=await session.get(Organisation, referent.organisation_code),
+            )
+        )
+    await refresh(session, territory)
+    return territory
+
+
+async def covering_commune(session: AsyncSession, *, insee: str) -> list[CoveringTerritory]:
+    commune = await session.get(Commune, insee)
+    listed = await session.scalar(
+        select(TerritoryCommune.insee).where(TerritoryCommune.insee == insee).limit(1)
+    )
+    if commune is None and listed is None:
+        raise NotFound("commune", insee)
+    stmt = (
+        select(Territory)
+        .where(queries.covering_commune(insee))
+        .order_by(Territory.phase, Territory.code)
+    )
+    sirens = {commune.epci_siren, commune.siren} if commune else set()
+    found = []
+    for territory in await session.scalars(stmt.options(selectinload(Territory.members))):
+        via = next((m.siren for m in territory.members if m.siren in sirens), None)
+        found.append(_covering(territory, via))
+    return found
+
+
+async def covering_groupement(session: AsyncSession, *, siren: str) -> list[CoveringTerritory]:
+    if await session.get(Groupement, siren) is None:
+        raise NotFound("groupement", siren)
+    stmt = (
+        select(Territory)
+        .join(TerritoryMember, TerritoryMember.territory_code == Territory.code)
+        .where(TerritoryMember.siren == siren)
+        .order_by(Territory.phase, Territory.code)
+    )
+    return [_covering(t, siren) for t in await session.scalars(stmt)]
+
+
+async def communes_of(
+    session: AsyncSession, *, code: str, params: ListParams
+) -> tuple[list[Commune], str | None]:
+    territory = await queries.by_code(session, code)
+    if territory is None:
+        raise NotFound("territory", code)
+    if territory.phase == 1:
+        listed = select(TerritoryCommune.insee).where(TerritoryCommune.territory_code == code)
+        stmt = select(Commune).where(Commune.insee.in_(listed))
+    else:
+        sirens = [m.siren for m in territory.members]
+        stmt = select(Commune).where(Commune.epci_siren.in_(sirens) | Commune.siren.in_(sirens))
+    sort = parse_sort(
+        params.sort,
+        allowed={"insee": Commune.insee, "name": Commune.search_text},
+        default="insee",
+        unique=("insee", Commune.insee),
+    )
+    if params.format == "csv":
+        return await all_rows(session, stmt, sort=sort), None
+    return await paginate(session, stmt, sort=sort, params=params)
+
+
+async def outline(session: AsyncSession, *, code: str) -> tuple[Territory, str]:
+    territory = await session.get(Territory, code)
+    if territory is None:
+        raise NotFound("territory", code)
+    found = await session.get(TerritoryOutline, code)
+    if found is None:
+        raise NotFound("outline", code)
+    return territory, found.geometry
+
+
+async def outlines(session: AsyncSession, *, region: str | None) -> list[tuple[Territory, str]]:
+    stmt = select(Territory, TerritoryOutline.geometry).join(
+        TerritoryOutline, TerritoryOutline.territory_code == Territory.code
+    )
+    stmt = queries.filtered(stmt, region=region).order_by(Territory.code)
+    return [(t, g) for t, g in (await session.execute(stmt)).all()]
+
+
+async def refresh(session: AsyncSession, territory: Territory) -> None:
+    """Recompute what derives from the members (departments, regions) and the served document.
+
+    Every write ends here, so the document and its ETag can never lag behind the record.
+    """
+    await session.flush()
+    departments = await queries.derived_departments(session, territory)
+    regions = await queries.regions(session, {d.region_code for d in departments})
+    await queries.replace_geography(
+        session,
+        territory.code,
+        departments=[d.code for d in departments],
+        regions=[r.code for r in regions],
+    )
+    # Found by its code, its name or any member's name.
+    territory.search_text = " ".join(
+        fold(part)
+        for part in (
+            territory.code,
+            territory.name,
+            *(m.groupement.name for m in territory.members),
+        )
+    )
+    territory.name_key = fold(territory.name)
+    territory.version = (territory.version or 0) + 1
+    territory.updated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    document = TerritoryRead(
+        code=territory.code,
+        name=territory.name,
+        phase=territory.phase,
+        status=territory.status,
+        regions=[CodeName(code=r.code, name=r.name) for r in regions],
+        departments=[CodeName(code=d.code, name=d.name) for d in departments],
+        members=[
+            MemberRead(
+                siren=m.siren,
+                name=m.groupement.name,
+                kind=m.groupement.kind,
+                nature=m.groupement.nature,
+                coverage=m.coverage,
+            )
+            for m in sorted(territory.members, key=lambda m: m.siren)
+        ],
+        governance=_governance(territory),
+        phase1_overlaps=territory.phase1_overlaps or [],
+        commune_count=await queries.commune_count(session, territory),
+        version=territory.version,
+        updated_at=territory.updated_at.isoformat().replace("+00:00", "Z"),
+    )
+    territory.document = document.model_dump_json()
+    territory.etag = etag_for(territory.document.encode())
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent writer took a groupement meanwhile
+        raise Conflict("A member of this territory was claimed concurrently; retry.") from exc
+
+
+def _governance(t: Territory) -> GovernanceRead:
+    elected = (
+        Person(name=t.binome_elected_name, role=t.binome_elected_mandate)
+        if t.binome_elected_name
+        else None
+    )
+    industrialist = (
+        Person(name=t.binome_industrialist_name, role=t.binome_industrialist_company)
+        if t.binome_industrialist_name
+        else None
+    )
+    lead = (
+        ChefDeProjet(
+            name=t.chef_de_projet_name,
+            email=t.chef_de_projet_email,
+            employer=t.chef_de_projet_employer,
+        )
+        if t.chef_de_projet_name
+        else None
+    )
+    return GovernanceRead(
+        binome=Binome(elected_official=elected, industrialist=industrialist),
+        chef_de_projet=lead,
+        referents=[
+            ReferentRead(
+                organisation_code=r.organisation_code,
+                organisation_name=r.organisation.name,
+                name=r.name,
+                email=r.email,
+            )
+            for r in sorted(t.referents, key=lambda r: r.organisation_code)
+        ],
+    )
+
+
+async def _for_write(
+    session: AsyncSession, code: str, if_match: str | None, *, allow_archived: bool = False
+) -> Territory:
+    # The row lock (PostgreSQL) makes the If-Match check and the write one step.
+    territory = await queries.by_code(session, code, for_update=True)
+    if territory is None:
+        raise NotFound("territory", code)
+    check_if_match(if_match, territory.etag, what="territory")
+    if territory.status == "archived" and not allow_archived:
+        raise Conflict(f"Territory {code} is archived; restore it (status active) to change it.")
+    return territory
+
+
+async def _add_member(
+    session: AsyncSession, territory: Territory, *, siren: str, coverage: float | None
+) -> None:
+    groupement = await session.get(Groupement, siren)
+    if groupement is None:
+        raise Unprocessable.field(
+            "body" if territory.version == 0 else "path",
+            "siren",
+            f"no groupement with SIREN {siren}",
+        )
+    holder = await queries.holder_of(session, siren=siren, phase=territory.phase)
+    if holder is not None and holder.territory_code != territory.code:
+        raise Conflict(
+            f"Groupement {siren} already belongs to territory {holder.territory_code} of phase "
+            f"{territory.phase}; remove it there first.",
+            siren=siren,
+            territory_code=holder.territory_code,
+        )
+    territory.members.append(
+        TerritoryMember(
+            siren=siren, phase=territory.phase, coverage=coverage, groupement=groupement
+        )
+    )
+
+
+def _covering(territory: Territory, via: str | None) -> CoveringTerritory:
+    return CoveringTerritory(
+        phase=territory.phase,
+        code=territory.code,
+        name=territory.name,
+        status=territory.status,
+        via_siren=via,
+    )
