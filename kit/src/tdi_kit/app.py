@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
 from tdi_kit.auth import TokenVerifier
+from tdi_kit.clients import ServiceClient
 from tdi_kit.bodylimit import BodyLimitMiddleware
 from tdi_kit.conditional import ConditionalGetMiddleware
 from tdi_kit.db import create_engine, create_sessionmaker
@@ -63,8 +64,12 @@ def create_service_app(
     migrations: str,
     idempotency: Table,
     openapi_tags: list[dict[str, Any]] | None = None,
+    clients: Sequence[ServiceClient] = (),
 ) -> ServiceApp:
-    """Assemble a service: routers under /api/v1, plus /livez, /readyz and /metrics."""
+    """Assemble a service: routers under /api/v1, plus /livez, /readyz and /metrics.
+
+    Each of `clients` (the sibling services it checks references with) is `app.state.<name>`.
+    """
     configure_logging(settings.service_name, level=settings.log_level, as_json=settings.log_json)
     engine = create_engine(
         settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
@@ -74,6 +79,8 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         # Graceful shutdown: uvicorn has drained in-flight requests before this runs.
+        for client in clients:
+            await client.aclose()
         await app.state.engine.dispose()
 
     app = ServiceApp(
@@ -90,6 +97,8 @@ def create_service_app(
     app.state.verifier = TokenVerifier(settings)
     app.state.metrics = Metrics(settings.service_name)
     app.state.migrations = migrations
+    for client in clients:
+        setattr(app.state, client.name, client)
     install_error_handlers(app)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
