@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 import httpx
+
+from tdi_cli.services import Service, by_name
 from tdi_kit import migrations
 from tdi_kit.auth import mint_token
 from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.settings import DEV_JWT_SECRET
-
-from tdi_cli.services import Service, by_name
 
 
 async def _migrate(service: Service) -> None:

@@ -13,8 +13,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
 from tdi_kit.auth import TokenVerifier
-from tdi_kit.clients import ServiceClient
 from tdi_kit.bodylimit import BodyLimitMiddleware
+from tdi_kit.clients import ServiceClient
 from tdi_kit.conditional import ConditionalGetMiddleware
 from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.errors import Problem, ProblemRead, install_error_handlers

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from tdi_kit.app import ServiceApp, create_service_app
-
 from registry.geography.routes import router as geography
 from registry.models import idempotency_keys
 from registry.organisations.routes import router as organisations
 from registry.settings import RegistrySettings
 from registry.territories.routes import router as territories
+from tdi_kit.app import ServiceApp, create_service_app
 
 MIGRATIONS = "registry:migrations"
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
 from tdi_kit.db import new_metadata
 from tdi_kit.idempotency import idempotency_table
 

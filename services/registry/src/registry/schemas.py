@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
 from tdi_kit.identifiers import Siren
 
 # Phase 1 codes are the region code and a sequence number (`8401`); phase 2 codes are the ANCT's

@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from tdi_kit.text import search_terms
 
 # search_text is the folded name: sorting on it puts "Écully" among the E on both databases.
 # Keyset pagination needs sort keys without NULL, hence the coalesce.
 from registry.models import Commune, Department, Groupement, GroupementDepartment, Region
+from tdi_kit.text import search_terms
 
 GROUPEMENT_SORT = {
     "siren": Groupement.siren,

@@ -5,9 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from tdi_kit.db import SessionDep
-from tdi_kit.identifiers import Insee, Siren
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
 
 from registry.geography import service
 from registry.schemas import (
@@ -17,6 +14,9 @@ from registry.schemas import (
     GroupementRead,
     RegionRead,
 )
+from tdi_kit.db import SessionDep
+from tdi_kit.identifiers import Insee, Siren
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
 
 router = APIRouter()
 RegionQuery = Annotated[str | None, Query(pattern=r"^\d{2}$", description="Region code.")]

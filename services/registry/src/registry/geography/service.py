@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tdi_kit.errors import NotFound
-from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
 from registry.geography import queries
 from registry.models import Commune, Department, Groupement, Region
 from registry.schemas import GroupementRead
+from tdi_kit.errors import NotFound
+from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
 
 async def regions(session: AsyncSession) -> list[Region]:

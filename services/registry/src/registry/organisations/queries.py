@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, select
-from tdi_kit.text import search_terms
 
 from registry.models import Organisation
+from tdi_kit.text import search_terms
 
 SORTABLE = {"code": Organisation.code, "name": Organisation.search_text, "kind": Organisation.kind}
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from tdi_kit.db import SessionDep
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
 
 from registry.organisations import service
 from registry.schemas import OrganisationKind, OrganisationRead
+from tdi_kit.db import SessionDep
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
 
 router = APIRouter(tags=["organisations"])
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tdi_kit.errors import NotFound
-from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
 from registry.models import Organisation
 from registry.organisations import queries
+from tdi_kit.errors import NotFound
+from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
 
 async def organisations(

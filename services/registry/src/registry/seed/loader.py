@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from tdi_kit.text import fold
 
 from registry.models import (
     Base,
@@ -33,6 +32,7 @@ from registry.models import (
     TerritoryOutline,
 )
 from registry.territories.service import refresh
+from tdi_kit.text import fold
 
 DATA = Path(__file__).parent / "data"
 

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import Select, delete, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from tdi_kit.text import search_terms
 
 from registry.models import (
     Commune,
@@ -20,6 +19,7 @@ from registry.models import (
     TerritoryMember,
     TerritoryRegion,
 )
+from tdi_kit.text import search_terms
 
 SORTABLE = {"code": Territory.code, "name": Territory.name_key, "phase": Territory.phase}
 

@@ -7,11 +7,6 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from starlette.responses import Response as RawResponse
-from tdi_kit.auth import Caller, require_scope
-from tdi_kit.conditional import IfMatch, none_match
-from tdi_kit.db import SessionDep
-from tdi_kit.identifiers import Insee, Siren
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
 
 from registry.schemas import (
     CommuneRead,
@@ -24,6 +19,11 @@ from registry.schemas import (
     TerritoryUpdate,
 )
 from registry.territories import service
+from tdi_kit.auth import Caller, require_scope
+from tdi_kit.conditional import IfMatch, none_match
+from tdi_kit.db import SessionDep
+from tdi_kit.identifiers import Insee, Siren
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
 
 router = APIRouter(tags=["territories"])
 Writer = Annotated[Caller, Depends(require_scope("registry:write"))]

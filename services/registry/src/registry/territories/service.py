@@ -9,10 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from tdi_kit.conditional import check_if_match, etag_for
-from tdi_kit.errors import Conflict, NotFound, Unprocessable
-from tdi_kit.pagination import ListParams, Sort, all_rows, paginate, parse_sort
-from tdi_kit.text import fold
 
 from registry.models import (
     Commune,
@@ -40,6 +36,10 @@ from registry.schemas import (
     TerritoryUpdate,
 )
 from registry.territories import queries
+from tdi_kit.conditional import check_if_match, etag_for
+from tdi_kit.errors import Conflict, NotFound, Unprocessable
+from tdi_kit.pagination import ListParams, Sort, all_rows, paginate, parse_sort
+from tdi_kit.text import fold
 
 
 def sort_for(params: ListParams) -> Sort:
