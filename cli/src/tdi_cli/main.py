@@ -36,16 +36,18 @@ async def _migrate(service: Service) -> None:
     print(f"{service.name}: migrations at head ({_safe_url(settings.database_url)})")
 
 
-async def _seed(service: Service) -> None:
-    if service.seed is None:
-        return
+async def _seed(service: Service, *, demo: bool = False) -> None:
+    loaders = [("seed", service.seed)] + ([("demo data", service.demo)] if demo else [])
     settings = service.settings()
     engine = create_engine(settings.database_url)
     try:
-        async with create_sessionmaker(engine)() as session:
-            print(f"{service.name}: loading the seed")
-            await service.seed(session)
-            await session.commit()
+        for what, loader in loaders:
+            if loader is None:
+                continue
+            async with create_sessionmaker(engine)() as session:
+                print(f"{service.name}: loading the {what}")
+                await loader(session)
+                await session.commit()
     finally:
         await engine.dispose()
 
@@ -65,7 +67,7 @@ def cmd_seed(args: argparse.Namespace) -> None:
     # The seed needs the schema at head; migrating first makes `tdi seed` enough on its own.
     for service in by_name(args.service):
         asyncio.run(_migrate(service))
-        asyncio.run(_seed(service))
+        asyncio.run(_seed(service, demo=args.demo))
 
 
 def cmd_token(args: argparse.Namespace) -> None:
@@ -85,7 +87,7 @@ def cmd_up(args: argparse.Namespace) -> None:
     for service in services:
         asyncio.run(_migrate(service))
         if not args.no_seed:
-            asyncio.run(_seed(service))
+            asyncio.run(_seed(service, demo=args.demo))
 
     children: list[tuple[Service, subprocess.Popen[bytes], str]] = []
     for service in services:
@@ -164,6 +166,7 @@ def parser() -> argparse.ArgumentParser:
         help="where the SQLite databases and logs go (default ./var)",
     )
     up.add_argument("--no-seed", action="store_true", help="start without loading the seed")
+    up.add_argument("--demo", action="store_true", help="also load the demo data (marked demo)")
     up.add_argument("--service", action="append", help="only this service (repeatable)")
     up.set_defaults(func=cmd_up)
 
@@ -173,6 +176,7 @@ def parser() -> argparse.ArgumentParser:
 
     seed = sub.add_parser("seed", help="load the official lists (idempotent)")
     seed.add_argument("--service", action="append", help="only this service (repeatable)")
+    seed.add_argument("--demo", action="store_true", help="also load the demo data (marked demo)")
     seed.set_defaults(func=cmd_seed)
 
     token = sub.add_parser("token", help="print a signed bearer token for local use")

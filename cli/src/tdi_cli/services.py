@@ -17,7 +17,10 @@ class Service:
     app: str  # "module:factory", for uvicorn --factory
     migrations: str
     settings: Callable[[], ServiceSettings]
+    # The official or public facts this service ships (idempotent).
     seed: Callable[[AsyncSession], Awaitable[Any]] | None = None
+    # Invented, plausible data for demonstrations, loaded only on request and marked as demo.
+    demo: Callable[[AsyncSession], Awaitable[Any]] | None = None
 
 
 def _registry() -> Service:
