@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -89,6 +90,17 @@ def cmd_up(args: argparse.Namespace) -> None:
         if not args.no_seed:
             asyncio.run(_seed(service, demo=args.demo))
 
+    busy = [
+        f"{s.name} ({s.settings().host}:{s.settings().port})"
+        for s in services
+        if _port_in_use(s.settings().host, s.settings().port)
+    ]
+    if busy:
+        raise SystemExit(
+            f"port already in use for {', '.join(busy)}: is the suite already "
+            "running? Stop it, or set <SERVICE>_PORT."
+        )
+
     children: list[tuple[Service, subprocess.Popen[bytes], str]] = []
     for service in services:
         settings = service.settings()
@@ -107,7 +119,10 @@ def cmd_up(args: argparse.Namespace) -> None:
             "--timeout-graceful-shutdown",
             "10",
         ]
-        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        # Own session: Ctrl-C reaches tdi alone, which then stops the services in order.
+        child = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         children.append((service, child, f"http://{settings.host}:{settings.port}"))
 
     def stop(*_: object) -> None:
@@ -125,9 +140,8 @@ def cmd_up(args: argparse.Namespace) -> None:
     try:
         for service, child, url in children:
             _wait_ready(service, child, url, data_dir)
-            print(
-                f"{service.name:10} {url}/api/v1   docs {url}/docs   logs {data_dir}/{service.name}.log"
-            )
+            log = data_dir / f"{service.name}.log"
+            print(f"{service.name:10} {url}/api/v1   docs {url}/docs   logs {log}")
         print("ready. Ctrl-C stops everything.")
         while all(child.poll() is None for _s, child, _u in children):
             time.sleep(0.5)
@@ -137,6 +151,12 @@ def cmd_up(args: argparse.Namespace) -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         stop()
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
 
 
 def _wait_ready(service: Service, child: subprocess.Popen[bytes], url: str, data_dir: Path) -> None:
