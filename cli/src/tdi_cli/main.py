@@ -4,12 +4,14 @@ tdi up                 migrate, seed and start every service on the embedded def
 tdi migrate            apply every service's migrations (to the configured databases)
 tdi seed               load the official lists (idempotent; says what it changed)
 tdi token ...          mint a signed token for local use
+tdi import KIND FILE   push an operator's allocations or disbursements to funding
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import signal
 import socket
@@ -28,6 +30,8 @@ from tdi_kit.settings import DEV_JWT_SECRET
 
 
 async def _migrate(service: Service) -> None:
+    if not service.migrations:
+        return  # the gateway: no database of its own
     settings = service.settings()
     engine = create_engine(settings.database_url)
     try:
@@ -38,6 +42,8 @@ async def _migrate(service: Service) -> None:
 
 
 async def _seed(service: Service, *, demo: bool = False) -> None:
+    if not service.migrations:
+        return
     loaders = [("seed", service.seed)] + ([("demo data", service.demo)] if demo else [])
     settings = service.settings()
     engine = create_engine(settings.database_url)
@@ -79,6 +85,54 @@ def cmd_token(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_import(args: argparse.Namespace) -> None:
+    """POST an operator's file to the running funding service's bulk endpoint.
+
+    Through the API rather than into the database: the same rules, scoping, reference checks and
+    ledger entries (with the token's subject as actor) as any client. The Idempotency-Key is the
+    file's digest, so importing the same file again, after a timeout say, stores nothing twice.
+    """
+    path = Path(args.file)
+    body = path.read_bytes()
+    media_type = "text/csv" if path.suffix.lower() == ".csv" else "application/json"
+    settings = by_name(["funding"])[0].settings()
+    url = (args.url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    token = args.token or os.environ.get("TDI_TOKEN")
+    if token is None:
+        if not args.org:
+            raise SystemExit("give --org (an operator's code) or --token (or TDI_TOKEN)")
+        secret = os.environ.get("TDI_JWT_SECRET") or DEV_JWT_SECRET
+        token = mint_token(secret=secret, sub="tdi-import", org=args.org, scopes=["funding:write"])
+    key = "tdi-import-" + hashlib.sha256(args.kind.encode() + b"\0" + body).hexdigest()
+    try:
+        r = httpx.post(
+            f"{url}/api/v1/{args.kind}/bulk",
+            content=body,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": media_type,
+                "Idempotency-Key": key,
+            },
+            timeout=600,
+        )
+    except httpx.HTTPError as exc:
+        raise SystemExit(f"the funding service at {url} cannot be reached: {exc}") from exc
+    if r.status_code == 201:
+        replayed = (
+            " (already imported: nothing stored again)"
+            if "idempotent-replayed" in r.headers
+            else ""
+        )
+        print(f"{r.json()['created']} {args.kind} stored from {path}{replayed}")
+        return
+    problem = r.json() if r.headers.get("content-type", "").endswith("json") else {}
+    print(f"{r.status_code}: {problem.get('detail') or r.text}", file=sys.stderr)
+    for row in problem.get("rows", []):
+        fields = "; ".join(f"{e['field']}: {e['message']}" for e in row.get("errors", []))
+        print(f"  row {row['row']} ({row['status']}): {fields or row['detail']}", file=sys.stderr)
+    sys.exit(1)
+
+
 def cmd_up(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -100,6 +154,14 @@ def cmd_up(args: argparse.Namespace) -> None:
             f"port already in use for {', '.join(busy)}: is the suite already "
             "running? Stop it, or set <SERVICE>_PORT."
         )
+
+    # Each service finds the others where this run puts them (FUNDING_REGISTRY_URL, ...),
+    # whatever ports the settings chose; settings a service does not have are ignored.
+    urls = {s.name: f"http://{s.settings().host}:{s.settings().port}" for s in services}
+    for service in services:
+        for other, url in urls.items():
+            if other != service.name:
+                os.environ.setdefault(f"{service.name.upper()}_{other.upper()}_URL", url)
 
     children: list[tuple[Service, subprocess.Popen[bytes], str]] = []
     for service in services:
@@ -211,6 +273,16 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.add_argument("--secret", help="signing secret (default: TDI_JWT_SECRET or the dev one)")
     token.set_defaults(func=cmd_token)
+
+    load = sub.add_parser(
+        "import", help="push an operator's allocations or disbursements (CSV or JSON) to funding"
+    )
+    load.add_argument("kind", choices=["allocations", "disbursements"])
+    load.add_argument("file", help="a .csv file (header of field names) or a .json array")
+    load.add_argument("--org", help="operator code; a local token is minted for it")
+    load.add_argument("--token", help="a bearer token (default: TDI_TOKEN, else one for --org)")
+    load.add_argument("--url", help="the funding service (default: its configured host and port)")
+    load.set_defaults(func=cmd_import)
     return p
 
 

@@ -21,6 +21,7 @@ from tdi_kit.errors import Problem, ProblemRead, install_error_handlers
 from tdi_kit.idempotency import IdempotencyMiddleware
 from tdi_kit.migrations import current_revisions, heads
 from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
+from tdi_kit.rowreader import DriverRowReader
 from tdi_kit.settings import ServiceSettings
 
 API_PREFIX = "/api/v1"
@@ -36,15 +37,35 @@ EXPOSED_HEADERS = [
     "RateLimit-Policy",
 ]
 
-# Documented once for every operation, so that clients generated from the OpenAPI document know
-# the problem shape of each error status.
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ProblemRead, "content": {"application/problem+json": {}}, "description": d}
-    for status, d in {
-        400: "Bad request (a malformed cursor, say).",
-        422: "Invalid input; `errors` names each field.",
-    }.items()
+_PROBLEMS = {
+    400: "Bad request (a malformed cursor, say).",
+    401: "No valid bearer token (`WWW-Authenticate: Bearer`).",
+    403: "The token lacks the scope this operation needs.",
+    404: "No record with this code.",
+    409: "In conflict with the current state of the record; `detail` says how.",
+    412: "`If-Match` names a version that is no longer the current one.",
+    413: "The request body is over the limit.",
+    422: "Invalid input; `errors` names each field.",
+    428: "`If-Match` is required: send the ETag of the record as last read.",
 }
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for error statuses, each a problem document (`model` registers it)."""
+    schema = {"schema": {"$ref": "#/components/schemas/ProblemRead"}}
+    return {
+        status: {
+            "model": ProblemRead,
+            "content": {"application/problem+json": schema},
+            "description": _PROBLEMS[status],
+        }
+        for status in statuses
+    }
+
+
+# Documented once for every operation, so that clients generated from the OpenAPI document know
+# the problem shape of each error status; routes add the statuses of their own.
+PROBLEM_RESPONSES = problem_responses(400, 422)
 
 
 class ServiceApp(FastAPI):
@@ -81,6 +102,7 @@ def create_service_app(
         # Graceful shutdown: uvicorn has drained in-flight requests before this runs.
         for client in clients:
             await client.aclose()
+        await app.state.rows.close()
         await app.state.engine.dispose()
 
     app = ServiceApp(
@@ -94,6 +116,7 @@ def create_service_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.rows = DriverRowReader(engine, pool_size=settings.database_pool_size)
     app.state.verifier = TokenVerifier(settings)
     app.state.metrics = Metrics(settings.service_name)
     app.state.migrations = migrations

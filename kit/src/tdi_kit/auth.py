@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -82,7 +82,7 @@ class TokenVerifier:
 _bearer = HTTPBearer(auto_error=False, description="A JWT with `sub`, `org` and `scope` claims.")
 
 
-def optional_caller(
+async def optional_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller | None:
@@ -94,10 +94,10 @@ def optional_caller(
 CallerDep = Annotated[Caller | None, Depends(optional_caller)]
 
 
-def require_scope(scope: str) -> Callable[..., Caller]:
+def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency that admits callers whose token carries `scope` (or `admin`)."""
 
-    def dependency(caller: CallerDep) -> Caller:
+    async def dependency(caller: CallerDep) -> Caller:
         if caller is None:
             raise Unauthorized(f"This operation needs a bearer token with scope {scope}.")
         if not caller.has(scope):

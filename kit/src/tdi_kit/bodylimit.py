@@ -21,19 +21,32 @@ class BodyLimitMiddleware:
                 response = problem_response(self._problem(), scope["path"])
                 await response(scope, receive, send)
                 return
+        # A streamed body is read here, up to the limit: raised from inside the app's body
+        # parsing, the 413 would come out as FastAPI's generic 400 "error parsing the body".
+        chunks: list[bytes] = []
         received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    # Raised while the app reads the body, so its Problem handler renders it.
-                    raise self._problem()
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away: there is no one to answer
+            chunks.append(message.get("body", b""))
+            received += len(chunks[-1])
+            if received > self.max_bytes:
+                await problem_response(self._problem(), scope["path"])(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
 
-        await self.app(scope, limited_receive, send)
+        async def replay_receive() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay_receive, send)
 
     def _problem(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"The request body is over the limit of {self.max_bytes} bytes.")

@@ -1,4 +1,4 @@
-"""ETags: `If-None-Match` on reads (304), `If-Match` on writes (428 when missing, 412 when stale)."""
+"""ETags: `If-None-Match` on reads (304); `If-Match` on writes (428 when missing, 412 stale)."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from tdi_kit.observability import current_request_id
 
@@ -208,8 +209,22 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
 
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    problem = HTTPProblem(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    problem = HTTPProblem(exc.status_code, str(exc.detail), headers=headers)
     return problem_response(problem, _instance(request))
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers to: Starlette names only those of the first route that
+    matched the path, and a territory is served by one route for GET and another for PATCH."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 import orjson
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy import BigInteger, ColumnElement, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import StreamingResponse
 
@@ -47,7 +47,7 @@ class ListParams:
     format: str | None
 
 
-def _list_params(
+async def _list_params(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = 50,
     cursor: Annotated[
@@ -127,14 +127,25 @@ def _encode_value(value: Any) -> Any:
 
 
 def _decode_value(value: Any, column: Any) -> Any:
+    # A forged cursor must be a 400, not a database error: sort keys are never NULL, and each
+    # value must be one the column can hold (32-bit integers and no NUL text on PostgreSQL).
+    if value is None or isinstance(value, bool | list | dict):
+        raise ValueError("a sort key is a number or a string")
     python_type = column.type.python_type
-    if value is None or isinstance(value, python_type):
-        return value
-    if python_type is dt.date:
-        return dt.date.fromisoformat(value)
-    if python_type is dt.datetime:
-        return dt.datetime.fromisoformat(value)
-    return python_type(value)
+    if isinstance(value, python_type):
+        decoded = value
+    elif python_type is dt.date:
+        decoded = dt.date.fromisoformat(value)
+    elif python_type is dt.datetime:
+        decoded = dt.datetime.fromisoformat(value)
+    else:
+        decoded = python_type(value)
+    if isinstance(decoded, str) and "\x00" in decoded:
+        raise ValueError("a text sort key holds no NUL character")
+    bits = 63 if isinstance(column.type, BigInteger) else 31
+    if isinstance(decoded, int) and not -(2**bits) <= decoded < 2**bits:
+        raise ValueError("a sort key out of the column's range")
+    return decoded
 
 
 def encode_cursor(sort: Sort, values: Sequence[Any]) -> str:

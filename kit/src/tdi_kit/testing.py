@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import NullPool
 
 from tdi_kit.auth import mint_token
+from tdi_kit.rowreader import SessionRowReader
 from tdi_kit.settings import DEV_JWT_SECRET, normalise_database_url
 
 ENV_URL = "TDI_TEST_DATABASE_URL"
@@ -67,7 +68,7 @@ async def rolled_back(app: FastAPI, engine: AsyncEngine) -> AsyncIterator[None]:
 
     Services commit as usual; with `create_savepoint` each commit only releases a savepoint.
     """
-    original = app.state.sessionmaker
+    original = app.state.sessionmaker, app.state.rows
     async with engine.connect() as connection:
         transaction = await connection.begin()
         app.state.sessionmaker = async_sessionmaker(
@@ -76,10 +77,12 @@ async def rolled_back(app: FastAPI, engine: AsyncEngine) -> AsyncIterator[None]:
             expire_on_commit=False,
             autoflush=False,
         )
+        # Driver-level reads would not see the test's transaction: read through it instead.
+        app.state.rows = SessionRowReader(app.state.sessionmaker)
         try:
             yield
         finally:
-            app.state.sessionmaker = original
+            app.state.sessionmaker, app.state.rows = original
             await transaction.rollback()
 
 

@@ -14,11 +14,13 @@ from registry.schemas import (
     GroupementRead,
     RegionRead,
 )
+from tdi_kit.app import problem_responses
 from tdi_kit.db import SessionDep
 from tdi_kit.identifiers import Insee, Siren
 from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
 
 router = APIRouter()
+NOT_FOUND = problem_responses(404)
 RegionQuery = Annotated[str | None, Query(pattern=r"^\d{2}$", description="Region code.")]
 DepartmentQuery = Annotated[
     str | None, Query(pattern=r"^(\d{2,3}|2[AB])$", description="Department code.")
@@ -34,7 +36,7 @@ async def list_regions(session: SessionDep) -> Any:
     return await service.regions(session)
 
 
-@router.get("/regions/{code}", response_model=RegionRead, tags=["geography"])
+@router.get("/regions/{code}", response_model=RegionRead, tags=["geography"], responses=NOT_FOUND)
 async def get_region(code: Annotated[str, Path(pattern=r"^\d{2}$")], session: SessionDep) -> Any:
     """One region by its INSEE code."""
     return await service.region(session, code=code)
@@ -46,7 +48,9 @@ async def list_departments(session: SessionDep, region: RegionQuery = None) -> A
     return await service.departments(session, region=region)
 
 
-@router.get("/departments/{code}", response_model=DepartmentRead, tags=["geography"])
+@router.get(
+    "/departments/{code}", response_model=DepartmentRead, tags=["geography"], responses=NOT_FOUND
+)
 async def get_department(
     code: Annotated[str, Path(pattern=r"^(\d{2,3}|2[AB])$")], session: SessionDep
 ) -> Any:
@@ -85,7 +89,12 @@ async def list_groupements(
     return Page[GroupementRead](items=items, next_cursor=next_cursor)
 
 
-@router.get("/groupements/{siren}", response_model=GroupementRead, tags=["groupements"])
+@router.get(
+    "/groupements/{siren}",
+    response_model=GroupementRead,
+    tags=["groupements"],
+    responses=NOT_FOUND,
+)
 async def get_groupement(siren: Annotated[Siren, Path()], session: SessionDep) -> Any:
     """One groupement by SIREN."""
     return await service.groupement(session, siren=siren)
@@ -117,7 +126,7 @@ async def list_communes(
     return Page[CommuneRead](items=items, next_cursor=next_cursor)
 
 
-@router.get("/communes/{insee}", response_model=CommuneRead, tags=["communes"])
+@router.get("/communes/{insee}", response_model=CommuneRead, tags=["communes"], responses=NOT_FOUND)
 async def get_commune(insee: Annotated[Insee, Path()], session: SessionDep) -> Any:
     """One commune by INSEE code."""
     return await service.commune(session, insee=insee)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from registry.organisations import service
 from registry.schemas import OrganisationKind, OrganisationRead
+from tdi_kit.app import problem_responses
 from tdi_kit.db import SessionDep
 from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
 
@@ -38,7 +39,9 @@ async def list_organisations(
     return Page[OrganisationRead](items=items, next_cursor=next_cursor)
 
 
-@router.get("/organisations/{code}", response_model=OrganisationRead)
+@router.get(
+    "/organisations/{code}", response_model=OrganisationRead, responses=problem_responses(404)
+)
 async def get_organisation(
     code: Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")], session: SessionDep
 ) -> Any:

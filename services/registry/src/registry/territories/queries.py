@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, func, insert, select
+from sqlalchemy import Select, bindparam, delete, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -94,13 +94,10 @@ async def by_code(
     return await session.scalar(stmt)
 
 
-async def document_by_code(session: AsyncSession, code: str) -> tuple[str, str] | None:
-    row = (
-        await session.execute(
-            select(Territory.document, Territory.etag).where(Territory.code == code)
-        )
-    ).first()
-    return None if row is None else (row[0], row[1])
+# Read through the driver (tdi_kit.rowreader): the served JSON and its ETag, nothing else.
+DOCUMENT_BY_CODE = select(Territory.document, Territory.etag).where(
+    Territory.code == bindparam("code")
+)
 
 
 async def holder_of(session: AsyncSession, *, siren: str, phase: int) -> TerritoryMember | None:
@@ -112,15 +109,16 @@ async def holder_of(session: AsyncSession, *, siren: str, phase: int) -> Territo
 
 
 async def derived_departments(session: AsyncSession, territory: Territory) -> list[Department]:
-    """Departments spanned by the members' communes and, in phase 1, the listed communes."""
+    """Departments spanned by the members' communes; in phase 1, by its listed communes."""
     from_members = select(GroupementDepartment.department_code).where(
         GroupementDepartment.siren.in_([m.siren for m in territory.members])
     )
-    from_communes = select(Commune.department_code).where(
-        Commune.insee.in_(
-            select(TerritoryCommune.insee).where(TerritoryCommune.territory_code == territory.code)
-        )
-    )
+    listed = select(TerritoryCommune.insee).where(TerritoryCommune.territory_code == territory.code)
+    from_communes = select(Commune.department_code).where(Commune.insee.in_(listed))
+    if territory.phase == 1:
+        # Phase 1 was defined by commune: an EPCI it covers only in part (2706 holds 97% of one
+        # straddling the Cher) does not take it into the departments of its other communes.
+        from_members = from_members.where(~exists(listed))
     codes = from_members.union(from_communes).subquery()
     return list(
         await session.scalars(

@@ -19,17 +19,22 @@ from registry.schemas import (
     TerritoryUpdate,
 )
 from registry.territories import service
+from tdi_kit.app import problem_responses
 from tdi_kit.auth import Caller, require_scope
 from tdi_kit.conditional import IfMatch, none_match
 from tdi_kit.db import SessionDep
 from tdi_kit.identifiers import Insee, Siren
 from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["territories"])
 Writer = Annotated[Caller, Depends(require_scope("registry:write"))]
 CodePath = Annotated[str, Path(pattern=r"^(ti-\d{4}|\d{4})$", examples=["ti-2708"])]
 SirenPath = Annotated[Siren, Path()]
 GEOJSON = "application/geo+json"
+NOT_FOUND = problem_responses(404)
+# Every write: auth, the territory, its state, If-Match, the body limit.
+WRITE_PROBLEMS = problem_responses(401, 403, 404, 409, 412, 413, 428)
 CSV_COLUMNS = [
     "code",
     "name",
@@ -97,17 +102,22 @@ async def list_territories(
 @router.get(
     "/territories/{code}",
     response_model=TerritoryRead,
-    responses={304: {"description": "Not modified (If-None-Match)."}},
+    responses={304: {"description": "Not modified (If-None-Match)."}, **NOT_FOUND},
 )
-async def get_territory(code: CodePath, request: Request, session: SessionDep) -> Any:
+async def get_territory(code: CodePath, request: Request, rows: RowsDep) -> Any:
     """One territory by its official code, with members, regions, departments and governance."""
-    body, etag = await service.get_document(session, code=code)
+    body, etag = await service.get_document(rows, code=code)
     if none_match(request.headers.get("if-none-match"), etag):
         return RawResponse(status_code=304, headers={"ETag": etag})
     return _document_response(body, etag)
 
 
-@router.post("/territories", status_code=status.HTTP_201_CREATED, response_model=TerritoryRead)
+@router.post(
+    "/territories",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TerritoryRead,
+    responses=problem_responses(401, 403, 409, 413),
+)
 async def create_territory(payload: TerritoryCreate, session: SessionDep, _: Writer) -> Any:
     """Create a territory (scope `registry:write`); Idempotency-Key makes a retry safe."""
     territory = await service.create(session, payload=payload)
@@ -116,7 +126,7 @@ async def create_territory(payload: TerritoryCreate, session: SessionDep, _: Wri
     )
 
 
-@router.patch("/territories/{code}", response_model=TerritoryRead)
+@router.patch("/territories/{code}", response_model=TerritoryRead, responses=WRITE_PROBLEMS)
 async def update_territory(
     code: CodePath,
     payload: TerritoryUpdate,
@@ -129,7 +139,7 @@ async def update_territory(
     return _document_response(territory.document, territory.etag)
 
 
-@router.post("/territories/{code}/archive", response_model=TerritoryRead)
+@router.post("/territories/{code}/archive", response_model=TerritoryRead, responses=WRITE_PROBLEMS)
 async def archive_territory(
     code: CodePath, session: SessionDep, _: Writer, if_match: IfMatch = None
 ) -> Any:
@@ -138,7 +148,9 @@ async def archive_territory(
     return _document_response(territory.document, territory.etag)
 
 
-@router.put("/territories/{code}/members/{siren}", response_model=TerritoryRead)
+@router.put(
+    "/territories/{code}/members/{siren}", response_model=TerritoryRead, responses=WRITE_PROBLEMS
+)
 async def put_member(
     code: CodePath,
     siren: SirenPath,
@@ -154,7 +166,9 @@ async def put_member(
     return _document_response(territory.document, territory.etag)
 
 
-@router.delete("/territories/{code}/members/{siren}", response_model=TerritoryRead)
+@router.delete(
+    "/territories/{code}/members/{siren}", response_model=TerritoryRead, responses=WRITE_PROBLEMS
+)
 async def remove_member(
     code: CodePath, siren: SirenPath, session: SessionDep, _: Writer, if_match: IfMatch = None
 ) -> Any:
@@ -163,7 +177,9 @@ async def remove_member(
     return _document_response(territory.document, territory.etag)
 
 
-@router.put("/territories/{code}/governance", response_model=TerritoryRead)
+@router.put(
+    "/territories/{code}/governance", response_model=TerritoryRead, responses=WRITE_PROBLEMS
+)
 async def set_governance(
     code: CodePath,
     payload: GovernanceWrite,
@@ -177,7 +193,9 @@ async def set_governance(
 
 
 @router.get(
-    "/territories/{code}/communes", response_model=Page[CommuneRead], responses=CSV_RESPONSE
+    "/territories/{code}/communes",
+    response_model=Page[CommuneRead],
+    responses={**CSV_RESPONSE, **NOT_FOUND},
 )
 async def territory_communes(
     code: CodePath, request: Request, response: Response, session: SessionDep, params: ListParamsDep
@@ -196,7 +214,7 @@ async def territory_communes(
 
 @router.get(
     "/territories/{code}/outline",
-    responses={200: {"content": {GEOJSON: {"schema": {"type": "object"}}}}},
+    responses={200: {"content": {GEOJSON: {"schema": {"type": "object"}}}}, **NOT_FOUND},
 )
 async def territory_outline(code: CodePath, session: SessionDep) -> RawResponse:
     """The phase-2 outline as a GeoJSON Feature (WGS 84)."""
@@ -217,13 +235,20 @@ async def territory_outlines(
     )
 
 
-@router.get("/communes/{insee}/territories", response_model=Coverage, tags=["communes"])
+@router.get(
+    "/communes/{insee}/territories", response_model=Coverage, tags=["communes"], responses=NOT_FOUND
+)
 async def commune_territories(insee: Annotated[Insee, Path()], session: SessionDep) -> Coverage:
     """The territories (one per phase at most) covering a commune."""
     return Coverage(items=await service.covering_commune(session, insee=insee))
 
 
-@router.get("/groupements/{siren}/territories", response_model=Coverage, tags=["groupements"])
+@router.get(
+    "/groupements/{siren}/territories",
+    response_model=Coverage,
+    tags=["groupements"],
+    responses=NOT_FOUND,
+)
 async def groupement_territories(siren: SirenPath, session: SessionDep) -> Coverage:
     """The territories (one per phase at most) a groupement belongs to."""
     return Coverage(items=await service.covering_groupement(session, siren=siren))

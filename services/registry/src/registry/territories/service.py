@@ -39,6 +39,7 @@ from registry.territories import queries
 from tdi_kit.conditional import check_if_match, etag_for
 from tdi_kit.errors import Conflict, NotFound, Unprocessable
 from tdi_kit.pagination import ListParams, Sort, all_rows, paginate, parse_sort
+from tdi_kit.rowreader import RowReader
 from tdi_kit.text import fold
 
 
@@ -48,12 +49,12 @@ def sort_for(params: ListParams) -> Sort:
     )
 
 
-async def get_document(session: AsyncSession, *, code: str) -> tuple[str, str]:
-    """The served JSON and its ETag."""
-    found = await queries.document_by_code(session, code)
+async def get_document(rows: RowReader, *, code: str) -> tuple[str, str]:
+    """The served JSON and its ETag: one indexed row, no assembly (see `refresh`)."""
+    found = await rows.one(queries.DOCUMENT_BY_CODE, code=code)
     if found is None:
         raise NotFound("territory", code)
-    return found
+    return found[0], found[1]
 
 
 async def list_documents(
@@ -85,8 +86,11 @@ async def create(session: AsyncSession, *, payload: TerritoryCreate) -> Territor
         referents=[],
     )
     session.add(territory)
-    for siren in dict.fromkeys(payload.members):
-        await _add_member(session, territory, siren=siren, coverage=None)
+    for i, siren in enumerate(payload.members):
+        if siren not in {m.siren for m in territory.members}:
+            await _add_member(
+                session, territory, siren=siren, coverage=None, field=("body", f"members.{i}")
+            )
     await refresh(session, territory)
     return territory
 
@@ -94,7 +98,9 @@ async def create(session: AsyncSession, *, payload: TerritoryCreate) -> Territor
 async def update(
     session: AsyncSession, *, code: str, payload: TerritoryUpdate, if_match: str | None
 ) -> Territory:
-    territory = await _for_write(session, code, if_match, allow_archived=True)
+    # An archived territory is read-only: the one change it takes is being restored.
+    restoring = payload.status == "active"
+    territory = await _for_write(session, code, if_match, allow_archived=restoring)
     if payload.name is not None:
         territory.name = payload.name
     if payload.status is not None:
@@ -117,7 +123,9 @@ async def put_member(
     if existing is not None:
         existing.coverage = payload.coverage
     else:
-        await _add_member(session, territory, siren=siren, coverage=payload.coverage)
+        await _add_member(
+            session, territory, siren=siren, coverage=payload.coverage, field=("path", "siren")
+        )
     await refresh(session, territory)
     return territory
 
@@ -262,7 +270,12 @@ async def refresh(session: AsyncSession, territory: Territory) -> None:
 
     Every write ends here, so the document and its ETag can never lag behind the record.
     """
-    await session.flush()
+    try:
+        # Writes the new members: the unique (phase, siren) refuses them here if a concurrent
+        # writer took one of their groupements since the holder check.
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("A member of this territory was claimed concurrently; retry.") from exc
     departments = await queries.derived_departments(session, territory)
     regions = await queries.regions(session, {d.region_code for d in departments})
     await queries.replace_geography(
@@ -308,10 +321,7 @@ async def refresh(session: AsyncSession, territory: Territory) -> None:
     )
     territory.document = document.model_dump_json()
     territory.etag = etag_for(territory.document.encode())
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # a concurrent writer took a groupement meanwhile
-        raise Conflict("A member of this territory was claimed concurrently; retry.") from exc
+    await session.flush()
 
 
 def _governance(t: Territory) -> GovernanceRead:
@@ -363,15 +373,16 @@ async def _for_write(
 
 
 async def _add_member(
-    session: AsyncSession, territory: Territory, *, siren: str, coverage: float | None
+    session: AsyncSession,
+    territory: Territory,
+    *,
+    siren: str,
+    coverage: float | None,
+    field: tuple[str, str],
 ) -> None:
     groupement = await session.get(Groupement, siren)
     if groupement is None:
-        raise Unprocessable.field(
-            "body" if territory.version == 0 else "path",
-            "siren",
-            f"no groupement with SIREN {siren}",
-        )
+        raise Unprocessable.field(*field, f"no groupement with SIREN {siren}")
     holder = await queries.holder_of(session, siren=siren, phase=territory.phase)
     if holder is not None and holder.territory_code != territory.code:
         raise Conflict(

@@ -1,0 +1,104 @@
+"""One-row reads through the database driver itself, for the hottest read paths.
+
+The benchmark (docs/benchmarks.md) shows that reading one row by primary key costs ~20-70 µs of
+CPU in asyncpg or sqlite3 and ~400-600 µs through an async SQLAlchemy session with its
+transaction. A read of one stored document needs no unit of work, no transaction and no ORM, so
+the routes that serve such documents read them here. Statements are still SQLAlchemy Core
+`select`s, compiled once per dialect, so the SQL stays in the queries layer.
+
+In tests, `tdi_kit.testing.rolled_back` swaps in `SessionRowReader`, which runs the same
+statement in the test's transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends, Request
+from sqlalchemy import Select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+
+class RowReader(Protocol):
+    async def one(self, stmt: Select[Any], **params: Any) -> tuple[Any, ...] | None: ...
+
+    async def close(self) -> None: ...
+
+
+class DriverRowReader:
+    """asyncpg's pool on PostgreSQL; a read-only sqlite3 connection on SQLite."""
+
+    def __init__(self, engine: AsyncEngine, *, pool_size: int = 10) -> None:
+        self.dialect = engine.dialect
+        self.url = engine.url
+        self.pool_size = pool_size
+        self._compiled: dict[int, tuple[str, list[str]]] = {}
+        self._pool: Any = None
+        self._sqlite: sqlite3.Connection | None = None
+
+    def _sql(self, stmt: Select[Any]) -> tuple[str, list[str]]:
+        found = self._compiled.get(id(stmt))
+        if found is None:
+            compiled = stmt.compile(dialect=self.dialect)
+            found = (str(compiled), list(compiled.positiontup or []))
+            self._compiled[id(stmt)] = found
+        return found
+
+    async def one(self, stmt: Select[Any], **params: Any) -> tuple[Any, ...] | None:
+        sql, order = self._sql(stmt)
+        args = [params[name] for name in order]
+        if self.dialect.name == "sqlite":
+            # A primary-key lookup in a local file takes microseconds and, in WAL mode, never
+            # waits for a writer: cheaper on the event loop than a hop to a driver thread.
+            return self._sqlite_connection().execute(sql, args).fetchone()
+        pool = self._pool or await self._open_pool()
+        row = await pool.fetchrow(sql, *args)
+        return None if row is None else tuple(row)
+
+    def _sqlite_connection(self) -> sqlite3.Connection:
+        if self._sqlite is None:
+            path = make_url(self.url).database
+            self._sqlite = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=5
+            )
+            self._sqlite.execute("PRAGMA query_only=ON")
+        return self._sqlite
+
+    async def _open_pool(self) -> Any:
+        import asyncpg
+
+        dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=self.pool_size)
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
+
+
+class SessionRowReader:
+    """The same reads through the app's sessions (what tests see inside their transaction)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def one(self, stmt: Select[Any], **params: Any) -> tuple[Any, ...] | None:
+        async with self.sessionmaker() as session:
+            row = (await session.execute(stmt, params)).first()
+        return None if row is None else tuple(row)
+
+    async def close(self) -> None:
+        return None
+
+
+async def _rows(request: Request) -> RowReader:
+    return request.app.state.rows
+
+
+RowsDep = Annotated[RowReader, Depends(_rows)]
