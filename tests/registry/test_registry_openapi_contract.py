@@ -24,7 +24,9 @@ ADMIN = bearer("admin", sub="schemathesis")
 # by the first test). Loading it lazily from the server would need schemathesis' fixture loader,
 # which does not run on pytest 9.
 DOCUMENT = create_app(
-    RegistrySettings(database_url="sqlite+aiosqlite:///:memory:", environment="test")
+    RegistrySettings(
+        database_url="sqlite+aiosqlite:///:memory:", environment="test", log_json=False
+    )
 ).openapi()
 # Every check runs. A request valid by the schema may still be refused by a rule the schema
 # cannot state: a cursor the API did not give out (400), a write without the current If-Match
