@@ -44,6 +44,8 @@ async def registry_url() -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 async def registry_app(registry_url: str) -> AsyncIterator[ServiceApp]:
-    app = create_app(RegistrySettings(database_url=registry_url, environment="test", log_json=False))
+    app = create_app(
+        RegistrySettings(database_url=registry_url, environment="test", log_json=False)
+    )
     yield app
     await app.state.engine.dispose()
