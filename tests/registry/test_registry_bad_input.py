@@ -53,7 +53,7 @@ async def test_an_unknown_code_is_a_404_problem(
     body = assert_problem(await client.get(API + path), 404)
     assert body["title"] == "Not found"
     assert body["type"] == "urn:tdi:problem:not-found"
-    assert body["detail"].startswith(f"No {what} with code ")
+    assert body["detail"].startswith(f"No {what} ")
 
 
 async def test_an_unknown_territory_is_404_on_writes_too(

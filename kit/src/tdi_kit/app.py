@@ -47,6 +47,9 @@ _PROBLEMS = {
     413: "The request body is over the limit.",
     422: "Invalid input; `errors` names each field.",
     428: "`If-Match` is required: send the ETag of the record as last read.",
+    502: "A service this request needs answered badly; `service` names it.",
+    503: "A service this request needs is unavailable; `service` names it.",
+    504: "A service this request needs did not answer in time; `service` names it.",
 }
 
 

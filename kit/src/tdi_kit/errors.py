@@ -98,7 +98,7 @@ class NotFound(Problem):
     status, title, slug = 404, "Not found", "not-found"
 
     def __init__(self, kind: str, key: object, **extra: Any) -> None:
-        super().__init__(f"No {kind} with code {key!s}.", **extra)
+        super().__init__(f"No {kind} {key!s}.", **extra)
 
 
 class Conflict(Problem):

@@ -12,6 +12,7 @@ import binascii
 import csv
 import datetime as dt
 import io
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -123,6 +124,8 @@ def parse_sort(
 def _encode_value(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
+    if isinstance(value, uuid.UUID):  # asyncpg's own UUID subclass is not JSON to orjson
+        return str(value)
     return value
 
 

@@ -62,6 +62,9 @@ async def test_database(name: str) -> AsyncIterator[str]:
         await admin.dispose()
 
 
+test_database.__test__ = False  # type: ignore[attr-defined]  # not a test, despite its name
+
+
 @asynccontextmanager
 async def rolled_back(app: FastAPI, engine: AsyncEngine) -> AsyncIterator[None]:
     """Run the app's sessions inside one transaction that is rolled back at the end.

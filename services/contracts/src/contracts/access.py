@@ -1,0 +1,63 @@
+"""Who may change what: the programme's rule for operators' tokens, in one place.
+
+Every write needs scope `contracts:write` (or `admin`). A token without an organisation, or of
+the State or a Région, writes everything the contract rules allow. Any other organisation's
+token (an operator such as Bpifrance) changes only the plan lines where it is the financer, and
+the indicators of the actions it finances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contracts.models import Action
+from contracts.references import References
+from tdi_kit.auth import Caller
+from tdi_kit.errors import Forbidden
+
+WRITE_SCOPE = "contracts:write"
+
+
+@dataclass(frozen=True)
+class Editor:
+    sub: str
+    org: str | None
+    # The organisation a limited token acts for; None when the token writes everywhere.
+    limited_to: str | None
+
+    @classmethod
+    async def of(cls, caller: Caller, references: References) -> Editor:
+        if caller.is_admin or caller.org is None or await references.writes_everywhere(caller.org):
+            return cls(sub=caller.sub, org=caller.org, limited_to=None)
+        return cls(sub=caller.sub, org=caller.org, limited_to=caller.org)
+
+    @classmethod
+    def system(cls, name: str) -> Editor:
+        """The seed loaders: they record public facts, not a user's change."""
+        return cls(sub=name, org=None, limited_to=None)
+
+    def require_full(self, what: str) -> None:
+        if self.limited_to is not None:
+            raise Forbidden(
+                f"A token of {self.limited_to} changes only the plan lines it finances and the "
+                f"indicators of those actions, not {what}.",
+                organisation_code=self.limited_to,
+            )
+
+    def require_financer(self, financer_code: str | None) -> None:
+        if self.limited_to is not None and financer_code != self.limited_to:
+            raise Forbidden(
+                f"A token of {self.limited_to} changes only the plan lines where "
+                f"{self.limited_to} is the financer.",
+                organisation_code=self.limited_to,
+            )
+
+    def require_finances(self, action: Action) -> None:
+        if self.limited_to is None:
+            return
+        if not any(line.financer_code == self.limited_to for line in action.plan_lines):
+            raise Forbidden(
+                f"A token of {self.limited_to} changes indicators only of the actions "
+                f"{self.limited_to} finances; action {action.code} has no plan line of it.",
+                organisation_code=self.limited_to,
+            )

@@ -1,0 +1,116 @@
+"""SQL for fiches-actions: the filters of the list, and the rows a write locks."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.models import Action, ActionTheme, Amendment, PlanLine, TerritoryRegion
+from tdi_kit.text import search_terms
+
+SORTABLE = {
+    "code": Action.code,
+    "title": Action.title_key,
+    # Unknown budgets sort as -1 (first ascending) on both databases, and keep keyset paging exact.
+    "budget_cents": func.coalesce(Action.budget_cents, -1),
+    "status": Action.status,
+    "territory_code": Action.territory_code,
+    "phase": Action.phase,
+    "updated_at": Action.updated_at,
+}
+
+
+def filtered(
+    stmt: Select[Any],
+    *,
+    territory: str | None = None,
+    region: str | None = None,
+    phase: int | None = None,
+    status: str | None = None,
+    axis: str | None = None,
+    priority: str | None = None,
+    theme: str | None = None,
+    financer: str | None = None,
+    contract: uuid.UUID | None = None,
+    demo: bool | None = None,
+    q: str | None = None,
+) -> Select[Any]:
+    """Each filter is a column test or an EXISTS on an indexed table: a page stays one statement."""
+    if territory is not None:
+        stmt = stmt.where(Action.territory_code == territory)
+    if region is not None:
+        stmt = stmt.where(
+            exists().where(
+                TerritoryRegion.territory_code == Action.territory_code,
+                TerritoryRegion.region_code == region,
+            )
+        )
+    if phase is not None:
+        stmt = stmt.where(Action.phase == phase)
+    if status is not None:
+        stmt = stmt.where(Action.status == status)
+    if axis is not None:
+        stmt = stmt.where(Action.axis == axis)
+    if priority is not None:
+        stmt = stmt.where(Action.priority == priority)
+    if theme is not None:
+        stmt = stmt.where(
+            exists().where(ActionTheme.action_id == Action.id, ActionTheme.theme == theme)
+        )
+    if financer is not None:
+        stmt = stmt.where(
+            exists().where(PlanLine.action_id == Action.id, PlanLine.financer_code == financer)
+        )
+    if contract is not None:
+        stmt = stmt.where(Action.contract_id == contract)
+    if demo is not None:
+        stmt = stmt.where(Action.is_demo == demo)
+    for term in search_terms(q or ""):
+        stmt = stmt.where(Action.search_text.contains(term, autoescape=True))
+    return stmt
+
+
+async def document(session: AsyncSession, action_id: uuid.UUID) -> tuple[str, str] | None:
+    row = (
+        await session.execute(select(Action.document, Action.etag).where(Action.id == action_id))
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def contract_id_of(session: AsyncSession, action_id: uuid.UUID) -> tuple[bool, Any]:
+    """(found, contract id or None)."""
+    row = (await session.execute(select(Action.contract_id).where(Action.id == action_id))).first()
+    return (False, None) if row is None else (True, row[0])
+
+
+async def for_update(session: AsyncSession, action_id: uuid.UUID) -> Action | None:
+    # FOR UPDATE serialises writers of one action on PostgreSQL (SQLite writers queue anyway).
+    stmt = select(Action).where(Action.id == action_id).with_for_update(of=Action)
+    return await session.scalar(stmt)
+
+
+async def of_contract(session: AsyncSession, contract_id: uuid.UUID) -> list[Action]:
+    stmt = select(Action).where(Action.contract_id == contract_id).order_by(Action.code)
+    return list(await session.scalars(stmt))
+
+
+async def documents_of_contract(session: AsyncSession, contract_id: uuid.UUID) -> list[str]:
+    stmt = select(Action.document).where(Action.contract_id == contract_id).order_by(Action.code)
+    return list(await session.scalars(stmt))
+
+
+async def code_taken(
+    session: AsyncSession, contract_id: uuid.UUID, code: str, *, besides: uuid.UUID | None
+) -> bool:
+    stmt = select(Action.id).where(Action.contract_id == contract_id, Action.code == code)
+    if besides is not None:
+        stmt = stmt.where(Action.id != besides)
+    return await session.scalar(stmt.limit(1)) is not None
+
+
+async def amendment_count(session: AsyncSession, contract_id: uuid.UUID) -> int:
+    stmt = select(func.count()).where(Amendment.contract_id == contract_id)
+    return await session.scalar(stmt) or 0

@@ -1,0 +1,148 @@
+"""HTTP for amendments, the history of a contract and its past versions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response, status
+
+from contracts.amendments import service
+from contracts.api import CREATE, READ_ONE, UPDATE, RefsDep, Writer, conditional_document
+from contracts.clock import utc
+from contracts.models import Amendment, ContractEvent
+from contracts.schemas import (
+    AmendmentRead,
+    AmendmentWrite,
+    ChangeRead,
+    ContractDetail,
+    HistoryEntryRead,
+)
+from tdi_kit.conditional import IfMatch, etag_for
+from tdi_kit.db import SessionDep
+from tdi_kit.pagination import ListParamsDep, Page, next_link
+
+router = APIRouter(tags=["amendments and history"])
+ContractId = Annotated[uuid.UUID, Path(description="The contract's UUID.")]
+Number = Annotated[int, Path(ge=1, le=1_000_000, description="The amendment's number.")]
+Version = Annotated[int, Path(ge=1, le=1_000_000_000, description="A version of the contract.")]
+
+
+@router.get(
+    "/contracts/{contract_id}/amendments",
+    response_model=Page[AmendmentRead],
+    responses=READ_ONE,
+)
+async def list_amendments(
+    contract_id: ContractId,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    params: ListParamsDep,
+) -> Any:
+    """A contract's amendments in order of number."""
+    items, next_cursor = await service.list_amendments(
+        session, contract_id=contract_id, params=params
+    )
+    next_link(request, response, next_cursor)
+    return Page[AmendmentRead](items=[_amendment(a) for a in items], next_cursor=next_cursor)
+
+
+@router.post(
+    "/contracts/{contract_id}/amendments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AmendmentRead,
+    responses={**CREATE, **UPDATE},
+)
+async def create_amendment(
+    contract_id: ContractId,
+    payload: AmendmentWrite,
+    session: SessionDep,
+    references: RefsDep,
+    caller: Writer,
+    if_match: IfMatch = None,
+) -> Any:
+    """Amend a signed contract: the changes apply at once under the next number; needs the
+    contract's If-Match."""
+    amendment = await service.create(
+        session,
+        references=references,
+        caller=caller,
+        contract_id=contract_id,
+        payload=payload,
+        if_match=if_match,
+    )
+    location = f"/api/v1/contracts/{contract_id}/amendments/{amendment.number}"
+    return Response(
+        _amendment(amendment).model_dump_json(),
+        status_code=201,
+        media_type="application/json",
+        headers={"Location": location},
+    )
+
+
+@router.get(
+    "/contracts/{contract_id}/amendments/{number}",
+    response_model=AmendmentRead,
+    responses=READ_ONE,
+)
+async def get_amendment(contract_id: ContractId, number: Number, session: SessionDep) -> Any:
+    """One amendment with the changes it made."""
+    return _amendment(await service.get_amendment(session, contract_id=contract_id, number=number))
+
+
+@router.get(
+    "/contracts/{contract_id}/history",
+    response_model=Page[HistoryEntryRead],
+    responses=READ_ONE,
+)
+async def contract_history(
+    contract_id: ContractId,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    params: ListParamsDep,
+) -> Any:
+    """Every recorded change, newest first (`sort=version` for oldest first)."""
+    events, next_cursor = await service.history(session, contract_id=contract_id, params=params)
+    next_link(request, response, next_cursor)
+    return Page[HistoryEntryRead](items=[_entry(e) for e in events], next_cursor=next_cursor)
+
+
+@router.get(
+    "/contracts/{contract_id}/versions/{version}",
+    response_model=ContractDetail,
+    responses=READ_ONE,
+)
+async def contract_version(
+    contract_id: ContractId, version: Version, request: Request, session: SessionDep
+) -> Any:
+    """The contract, its signatories and actions as they were at a version."""
+    body = await service.version(session, contract_id=contract_id, version=version)
+    return conditional_document(request, body, etag_for(body.encode()))
+
+
+def _amendment(a: Amendment) -> AmendmentRead:
+    return AmendmentRead(
+        number=a.number,
+        title=a.title,
+        reason=a.reason,
+        signed_on=a.signed_on,
+        version=a.version,
+        changes=[ChangeRead.model_validate(c) for c in a.changes],
+        created_by=a.created_by,
+        created_at=utc(a.created_at),
+    )
+
+
+def _entry(e: ContractEvent) -> HistoryEntryRead:
+    return HistoryEntryRead(
+        version=e.version,
+        kind=e.kind,
+        summary=e.summary,
+        amendment_number=e.amendment_number,
+        changes=[ChangeRead.model_validate(c) for c in e.changes],
+        by=e.by_sub,
+        org=e.by_org,
+        at=utc(e.at),
+    )

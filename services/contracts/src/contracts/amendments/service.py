@@ -1,0 +1,235 @@
+"""Amendments (avenants) and the history of a contract.
+
+Once a contract is signed, its terms change only through a numbered amendment: a set of
+changes applied at once by the same operations that edit a draft (so the same rules hold),
+recorded with what each changed. Every change to a contract, amendment or not, appends a
+history entry with the contract as it then was: any past version can be read back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.access import Editor
+from contracts.actions import queries as action_queries
+from contracts.actions import service as actions
+from contracts.amendments import queries
+from contracts.changes import ChangeSet, ensure_writable, nested, record
+from contracts.contracts import queries as contract_queries
+from contracts.contracts.service import require, update_contract
+from contracts.models import Action, Amendment, ContractEvent
+from contracts.references import References
+from contracts.schemas import (
+    AddAction,
+    AddIndicator,
+    AddMilestone,
+    AddPlanLine,
+    AmendmentChange,
+    AmendmentWrite,
+    RemoveAction,
+    RemoveIndicator,
+    RemoveMilestone,
+    RemovePlanLine,
+    UpdateAction,
+    UpdateContract,
+    UpdateIndicator,
+    UpdateMilestone,
+    UpdatePlanLine,
+)
+from tdi_kit.auth import Caller
+from tdi_kit.conditional import check_if_match
+from tdi_kit.errors import Conflict, NotFound, Unprocessable
+from tdi_kit.pagination import ListParams, paginate, parse_sort
+
+# Reads -------------------------------------------------------------------------------------
+
+
+async def list_amendments(
+    session: AsyncSession, *, contract_id: uuid.UUID, params: ListParams
+) -> tuple[list[Amendment], str | None]:
+    await require(session, contract_id)
+    sort = parse_sort(
+        params.sort,
+        allowed=queries.AMENDMENT_SORTABLE,
+        default="number",
+        unique=("number", queries.AMENDMENT_SORTABLE["number"]),
+    )
+    return await paginate(session, queries.amendments(contract_id), sort=sort, params=params)
+
+
+async def get_amendment(session: AsyncSession, *, contract_id: uuid.UUID, number: int) -> Amendment:
+    found = await queries.amendment(session, contract_id, number)
+    if found is None:
+        raise NotFound("amendment", f"{number} of contract {contract_id}")
+    return found
+
+
+async def history(
+    session: AsyncSession, *, contract_id: uuid.UUID, params: ListParams
+) -> tuple[list[ContractEvent], str | None]:
+    await require(session, contract_id)
+    sort = parse_sort(
+        params.sort,
+        allowed=queries.HISTORY_SORTABLE,
+        default="-version",
+        unique=("version", queries.HISTORY_SORTABLE["version"]),
+    )
+    return await paginate(session, queries.history(contract_id), sort=sort, params=params)
+
+
+async def version(session: AsyncSession, *, contract_id: uuid.UUID, version: int) -> str:
+    found = await queries.snapshot(session, contract_id, version)
+    if found is None:
+        await require(session, contract_id)
+        raise NotFound("version", f"{version} of contract {contract_id}")
+    return found
+
+
+# Writes ------------------------------------------------------------------------------------
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    references: References,
+    caller: Caller,
+    contract_id: uuid.UUID,
+    payload: AmendmentWrite,
+    if_match: str | None,
+) -> Amendment:
+    editor = await Editor.of(caller, references)
+    contract = await contract_queries.for_update(session, contract_id)
+    if contract is None:
+        raise NotFound("contract", contract_id)
+    check_if_match(if_match, contract.etag, what="contract")
+    ensure_writable(contract)
+    if contract.status == "draft":
+        raise Conflict(
+            f"Contract {contract_id} is a draft: edit it directly. Amendments change signed "
+            "contracts.",
+            contract_status=contract.status,
+        )
+    number = await queries.next_number(session, contract.id)
+    amendment = Amendment(
+        id=uuid.uuid4(),
+        contract_id=contract.id,
+        number=number,
+        title=payload.title,
+        reason=payload.reason,
+        signed_on=payload.signed_on,
+        version=contract.version,
+        changes=[],
+        created_by=editor.sub,
+    )
+    session.add(amendment)
+    changes = ChangeSet(
+        editor,
+        contract,
+        kind="amendment",
+        amendment=amendment,
+        summary=f"Amendment n°{number}: {payload.title}"[:300],
+    )
+    by_id = {a.id: a for a in await action_queries.of_contract(session, contract.id)}
+    for i, change in enumerate(payload.changes):
+        await _apply(session, changes, change, by_id, references, index=i)
+    if not changes.changes:
+        raise Unprocessable.field("body", "changes", "this amendment changes nothing")
+    await record(session, changes)
+    return amendment
+
+
+async def _apply(
+    session: AsyncSession,
+    changes: ChangeSet,
+    change: AmendmentChange,
+    by_id: dict[uuid.UUID, Action],
+    references: References,
+    *,
+    index: int,
+) -> None:
+    at = f"changes.{index}"
+    contract = changes.contract
+    assert contract is not None
+
+    def action() -> Action:
+        assert not isinstance(change, UpdateContract | AddAction)
+        found = by_id.get(change.action_id)
+        if found is None:
+            raise Unprocessable.field(
+                "body", f"{at}.action_id", f"no action {change.action_id} in this contract"
+            )
+        return found
+
+    def child(rows: list[Any], child_id: uuid.UUID, name: str) -> Any:
+        found = next((r for r in rows if r.id == child_id), None)
+        if found is None:
+            raise Unprocessable.field(
+                "body", f"{at}.{name}_id", f"no {name.replace('_', ' ')} {child_id} in that action"
+            )
+        return found
+
+    match change:
+        case UpdateContract():
+            with nested(f"{at}.fields"):
+                update_contract(changes, contract=contract, payload=change.fields)
+        case AddAction():
+            with nested(f"{at}.action"):
+                new = await actions.add_action(
+                    session, changes, payload=change.action, references=references
+                )
+            by_id[new.id] = new
+        case UpdateAction():
+            target = action()
+            with nested(f"{at}.fields"):
+                await actions.update_action(
+                    session, changes, action=target, payload=change.fields, references=references
+                )
+        case RemoveAction():
+            await actions.remove_action(session, changes, action=by_id.pop(action().id))
+        case AddPlanLine():
+            with nested(f"{at}.line"):
+                await actions.add_plan_line(
+                    changes, action=action(), payload=change.line, references=references
+                )
+        case UpdatePlanLine():
+            target = action()
+            line = child(target.plan_lines, change.line_id, "line")
+            with nested(f"{at}.fields"):
+                await actions.update_plan_line(
+                    changes, action=target, line=line, payload=change.fields, references=references
+                )
+        case RemovePlanLine():
+            target = action()
+            line = child(target.plan_lines, change.line_id, "line")
+            await actions.remove_plan_line(changes, action=target, line=line)
+        case AddIndicator():
+            with nested(f"{at}.indicator"):
+                await actions.add_indicator(changes, action=action(), payload=change.indicator)
+        case UpdateIndicator():
+            target = action()
+            indicator = child(target.indicators, change.indicator_id, "indicator")
+            with nested(f"{at}.fields"):
+                await actions.update_indicator(
+                    changes, action=target, indicator=indicator, payload=change.fields
+                )
+        case RemoveIndicator():
+            target = action()
+            indicator = child(target.indicators, change.indicator_id, "indicator")
+            await actions.remove_indicator(changes, action=target, indicator=indicator)
+        case AddMilestone():
+            with nested(f"{at}.milestone"):
+                await actions.add_milestone(changes, action=action(), payload=change.milestone)
+        case UpdateMilestone():
+            target = action()
+            milestone = child(target.milestones, change.milestone_id, "milestone")
+            with nested(f"{at}.fields"):
+                await actions.update_milestone(
+                    changes, action=target, milestone=milestone, payload=change.fields
+                )
+        case RemoveMilestone():
+            target = action()
+            milestone = child(target.milestones, change.milestone_id, "milestone")
+            await actions.remove_milestone(changes, action=target, milestone=milestone)

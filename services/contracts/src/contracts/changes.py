@@ -1,0 +1,233 @@
+"""Recording changes: the amendment rule, versions, documents and the contract's history.
+
+Every write collects what it changed in a `ChangeSet`, then `record` ends it: it refuses a
+contractual change to a signed contract made outside an amendment, bumps the versions,
+re-renders the documents (so the served JSON never lags behind the records) and appends one
+history entry holding the contract as it now is: that is how any past version can be read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.access import Editor
+from contracts.actions import queries as action_queries
+from contracts.clock import now
+from contracts.documents import detail, render_action, render_contract
+from contracts.models import Action, Amendment, Contract, ContractEvent
+from tdi_kit.errors import Conflict, Unprocessable
+
+LIVE = ("draft", "signed", "in_progress")
+READ_ONLY = ("closed", "cancelled")
+# Follow-up of a signed contract's execution, not its terms: recorded in the history but
+# needing no amendment. Every other change to a signed contract is contractual.
+FOLLOW_UP = {
+    ("action", "status"),
+    ("indicator", "actual"),
+    ("indicator", "as_of"),
+    ("milestone", "done_on"),
+}
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready copy (dates, UUIDs and models as the API writes them)."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", exclude_unset=True)
+    return orjson.loads(orjson.dumps(value, default=str))
+
+
+@dataclass
+class ChangeSet:
+    editor: Editor
+    contract: Contract | None
+    kind: str = "edited"
+    amendment: Amendment | None = None
+    summary: str | None = None
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    touched: dict[uuid.UUID, Action] = field(default_factory=dict)
+    removed: set[uuid.UUID] = field(default_factory=set)
+    # The rules judge a change by the contract's status before it (a cancellation ends live).
+    status_before: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.contract is not None:
+            self.status_before = self.contract.status
+
+    def touch(self, action: Action) -> None:
+        self.touched[action.id] = action
+
+    def add(
+        self,
+        target: str,
+        target_id: uuid.UUID | None,
+        op: str,
+        *,
+        action: Action | None = None,
+        field: str | None = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        self.changes.append(
+            {
+                "target": target,
+                "target_id": None if target_id is None else str(target_id),
+                "action_id": None if action is None or target == "action" else str(action.id),
+                "op": op,
+                "field": field,
+                "before": plain(before),
+                "after": plain(after),
+            }
+        )
+        if action is not None:
+            self.touch(action)
+
+    def set(
+        self, target: str, record: Any, name: str, value: Any, *, action: Action | None = None
+    ) -> bool:
+        """Set `record.name` to `value`, recording it when it differs."""
+        before = getattr(record, name)
+        if before == value:
+            return False
+        setattr(record, name, value)
+        target_id = None if target == "contract" else record.id
+        self.add(target, target_id, "update", action=action, field=name, before=before, after=value)
+        return True
+
+    def permit(self, target: str, fields: Iterable[str] | None = None) -> None:
+        """Refuse early a change of a signed contract's terms made outside an amendment.
+
+        `fields` are those an update sets; None for adding or removing a record.
+        """
+        if self.contract is None or self.kind != "edited":
+            return
+        if self.status_before not in ("signed", "in_progress"):
+            return
+        if fields is not None and all((target, f) in FOLLOW_UP for f in fields):
+            return
+        _refuse_outside_amendment(self.contract, self.status_before)
+
+    @property
+    def contractual(self) -> bool:
+        return any(
+            c["op"] != "update" or (c["target"], c["field"]) not in FOLLOW_UP for c in self.changes
+        )
+
+
+def ensure_writable(contract: Contract | None) -> None:
+    if contract is not None and contract.status in READ_ONLY:
+        raise Conflict(
+            f"Contract {contract.id} is {contract.status}: it is read-only.",
+            contract_id=str(contract.id),
+            contract_status=contract.status,
+        )
+
+
+def _check_amendment_rule(contract: Contract, changes: ChangeSet) -> None:
+    if changes.kind in ("created", "recorded"):
+        # A new draft, or the seed writing an act as it stands on the public record (a protocole
+        # may be closed already): the amendment rule governs changes made through the API.
+        return
+    status = changes.status_before or contract.status
+    if status in READ_ONLY:
+        raise Conflict(
+            f"Contract {contract.id} is {status}: it is read-only.",
+            contract_id=str(contract.id),
+            contract_status=status,
+        )
+    if status in ("signed", "in_progress") and changes.kind == "edited" and changes.contractual:
+        _refuse_outside_amendment(contract, status)
+
+
+def _refuse_outside_amendment(contract: Contract, status: str) -> None:
+    raise Conflict(
+        f"Contract {contract.id} is {status.replace('_', ' ')}: its terms change only "
+        f"through an amendment (POST /api/v1/contracts/{contract.id}/amendments).",
+        contract_id=str(contract.id),
+        contract_status=status,
+    )
+
+
+async def record(session: AsyncSession, changes: ChangeSet) -> None:
+    """End a write: enforce the amendment rule, bump versions, re-render, append history."""
+    if not changes.changes and changes.kind != "created":
+        return
+    contract = changes.contract
+    if contract is not None:
+        _check_amendment_rule(contract, changes)
+        if changes.kind == "edited" and changes.status_before != "draft":
+            changes.kind = "follow_up"
+    at = now()
+    for action in changes.touched.values():
+        if action.id in changes.removed:
+            continue
+        action.version = (action.version or 0) + 1
+        action.updated_at = at
+        if action.created_at is None:
+            action.created_at = at
+        render_action(action)
+    await session.flush()
+    if contract is None:
+        return
+    contract.version = (contract.version or 0) + 1
+    contract.updated_at = at
+    if contract.created_at is None:
+        contract.created_at = at
+    actions = await action_queries.of_contract(session, contract.id)
+    amendments = await action_queries.amendment_count(session, contract.id)
+    render_contract(contract, actions, amendments)
+    session.add(
+        ContractEvent(
+            contract_id=contract.id,
+            version=contract.version,
+            kind=changes.kind,
+            summary=changes.summary or _summary(changes),
+            amendment_number=changes.amendment.number if changes.amendment else None,
+            changes=changes.changes,
+            by_sub=changes.editor.sub,
+            by_org=changes.editor.org,
+            at=at,
+            snapshot=detail(contract.document, [a.document for a in actions]),
+        )
+    )
+    if changes.amendment is not None:
+        changes.amendment.version = contract.version
+        changes.amendment.changes = changes.changes
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Two writers produced the same version (or the same live slot): the later one retries.
+        raise Conflict(
+            f"Contract {contract.id} changed concurrently; read it again and retry.",
+            contract_id=str(contract.id),
+        ) from exc
+
+
+def _summary(changes: ChangeSet) -> str:
+    described = []
+    for c in changes.changes:
+        text = f"{c['op']} {c['target']}" + (f".{c['field']}" if c["field"] else "")
+        if text not in described:
+            described.append(text)
+    head = ", ".join(described[:6]) + (", ..." if len(described) > 6 else "")
+    return f"{len(changes.changes)} change{'s' if len(changes.changes) != 1 else ''}: {head}"[:300]
+
+
+@contextmanager
+def nested(prefix: str) -> Iterator[None]:
+    """Name the fields of an error raised inside a nested payload by their full path."""
+    try:
+        yield
+    except Unprocessable as problem:
+        for error in problem.errors or []:
+            error.field = f"{prefix}.{error.field}"
+        if problem.errors and len(problem.errors) == 1:
+            problem.detail = f"{problem.errors[0].field}: {problem.errors[0].message}"
+        raise

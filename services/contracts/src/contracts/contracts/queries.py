@@ -1,0 +1,103 @@
+"""SQL for contracts: the filters of the list, the live-contract check, the rows a write locks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.models import Action, ActionTheme, Contract, PlanLine, TerritoryRegion
+from tdi_kit.text import search_terms
+
+SORTABLE = {
+    "territory_code": Contract.territory_code,
+    "title": Contract.title_key,
+    # Unsigned contracts sort first ascending on both databases, and keyset paging stays exact.
+    "signed_on": func.coalesce(Contract.signed_on, dt.date(1, 1, 1)),
+    "status": Contract.status,
+    "kind": Contract.kind,
+    "phase": Contract.phase,
+    "updated_at": Contract.updated_at,
+}
+
+
+def filtered(
+    stmt: Select[Any],
+    *,
+    territory: str | None = None,
+    region: str | None = None,
+    phase: int | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    axis: str | None = None,
+    priority: str | None = None,
+    theme: str | None = None,
+    financer: str | None = None,
+    demo: bool | None = None,
+    q: str | None = None,
+) -> Select[Any]:
+    """Action filters keep the contracts having at least one matching action."""
+    if territory is not None:
+        stmt = stmt.where(Contract.territory_code == territory)
+    if region is not None:
+        stmt = stmt.where(
+            exists().where(
+                TerritoryRegion.territory_code == Contract.territory_code,
+                TerritoryRegion.region_code == region,
+            )
+        )
+    if phase is not None:
+        stmt = stmt.where(Contract.phase == phase)
+    if status is not None:
+        stmt = stmt.where(Contract.status == status)
+    if kind is not None:
+        stmt = stmt.where(Contract.kind == kind)
+    if demo is not None:
+        stmt = stmt.where(Contract.is_demo == demo)
+    action_tests = []
+    if axis is not None:
+        action_tests.append(Action.axis == axis)
+    if priority is not None:
+        action_tests.append(Action.priority == priority)
+    if theme is not None:
+        action_tests.append(
+            exists().where(ActionTheme.action_id == Action.id, ActionTheme.theme == theme)
+        )
+    if financer is not None:
+        action_tests.append(
+            exists().where(PlanLine.action_id == Action.id, PlanLine.financer_code == financer)
+        )
+    if action_tests:
+        stmt = stmt.where(exists().where(Action.contract_id == Contract.id, *action_tests))
+    for term in search_terms(q or ""):
+        stmt = stmt.where(Contract.search_text.contains(term, autoescape=True))
+    return stmt
+
+
+async def document(session: AsyncSession, contract_id: uuid.UUID) -> tuple[str, str] | None:
+    row = (
+        await session.execute(
+            select(Contract.document, Contract.etag).where(Contract.id == contract_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def for_update(session: AsyncSession, contract_id: uuid.UUID) -> Contract | None:
+    # FOR UPDATE OF the contract row only: the territory is joined in, and never changed here.
+    stmt = select(Contract).where(Contract.id == contract_id).with_for_update(of=Contract)
+    return await session.scalar(stmt)
+
+
+async def live_holder(session: AsyncSession, *, territory_code: str, phase: int) -> Contract | None:
+    stmt = select(Contract).where(Contract.live_slot == live_slot(territory_code, phase))
+    return await session.scalar(stmt)
+
+
+def live_slot(territory_code: str, phase: int) -> str:
+    """One live act (protocole or contract) per territory and phase: a protocole is closed when
+    the contract that follows it is signed. The unique column makes racing creations safe."""
+    return f"{territory_code}:{phase}"

@@ -1,0 +1,298 @@
+"""HTTP for contracts, their signatories and their lifecycle."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Path, Query, Request, status
+from starlette.responses import Response
+
+from contracts.api import CREATE, LIST, READ_ONE, UPDATE, RefsDep, Writer, conditional_document
+from contracts.api import document_response as _document
+from contracts.contracts import service
+from contracts.models import Contract
+from contracts.schemas import (
+    Axis,
+    ContractDetail,
+    ContractKind,
+    ContractRead,
+    ContractStatus,
+    ContractUpdate,
+    ContractWrite,
+    Priority,
+    SignatoryWrite,
+    SignatureWrite,
+)
+from tdi_kit.conditional import IfMatch
+from tdi_kit.db import SessionDep
+from tdi_kit.pagination import ListParamsDep, Page, csv_response, next_link
+
+router = APIRouter(tags=["contracts"])
+ContractId = Annotated[uuid.UUID, Path(description="The contract's UUID.")]
+SignatoryId = Annotated[uuid.UUID, Path(description="The signatory's UUID.")]
+CSV_COLUMNS = [
+    "id",
+    "territory_code",
+    "territory_name",
+    "phase",
+    "regions",
+    "kind",
+    "title",
+    "status",
+    "signed_on",
+    "signature_place",
+    "start_year",
+    "end_year",
+    "signatories",
+    "action_count",
+    "budget_cents",
+    "planned_cents",
+    "amendment_count",
+    "is_demo",
+    "sources",
+    "version",
+    "updated_at",
+]
+
+
+async def _answer(
+    session: SessionDep, contract: Contract, status_code: int = 200, **headers: str
+) -> Response:
+    body = await service.detail_of(session, contract)
+    return _document(body, contract.etag, status_code, **headers)
+
+
+@router.get("/contracts", response_model=Page[ContractRead], responses=LIST)
+async def list_contracts(
+    request: Request,
+    session: SessionDep,
+    params: ListParamsDep,
+    territory: Annotated[
+        str | None, Query(pattern=r"^(ti-\d{4}|\d{4})$", description="Territory code.")
+    ] = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Region code.")] = None,
+    phase: Annotated[int | None, Query(ge=1, le=2, description="Programme phase.")] = None,
+    status: Annotated[ContractStatus | None, Query()] = None,
+    kind: Annotated[ContractKind | None, Query()] = None,
+    axis: Annotated[Axis | None, Query(description="Having an action on this axis.")] = None,
+    priority: Annotated[
+        Priority | None, Query(description="Having an action of this priority.")
+    ] = None,
+    theme: Annotated[
+        str | None,
+        Query(pattern=r"^[a-z0-9][a-z0-9_-]{1,47}$", description="Having an action on it."),
+    ] = None,
+    financer: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z0-9][a-z0-9-]{1,63}$",
+            description="Having an action this organisation co-finances.",
+        ),
+    ] = None,
+    demo: Annotated[
+        bool | None, Query(description="true: demo data only; false: real only.")
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Words in the title, territory, enjeux.")
+    ] = None,
+) -> Any:
+    """Protocoles and contracts with their signatories (not their actions); sort on
+    `territory_code`, `title`, `signed_on`, `status`, `kind`, `phase`, `updated_at`."""
+    filters = {
+        "territory": territory,
+        "region": region,
+        "phase": phase,
+        "status": status,
+        "kind": kind,
+        "axis": axis,
+        "priority": priority,
+        "theme": theme,
+        "financer": financer,
+        "demo": demo,
+        "q": q,
+    }
+    documents, next_cursor = await service.list_documents(session, params=params, filters=filters)
+    if params.format == "csv":
+        return csv_response(
+            (_csv_row(orjson.loads(d)) for d in documents),
+            columns=CSV_COLUMNS,
+            filename="contracts",
+        )
+    # The stored documents are the items' JSON already: join them rather than re-encode them.
+    body = (
+        '{"items":['
+        + ",".join(documents)
+        + '],"next_cursor":'
+        + orjson.dumps(next_cursor).decode()
+        + "}"
+    )
+    response = Response(body, media_type="application/json")
+    next_link(request, response, next_cursor)
+    return response
+
+
+@router.post(
+    "/contracts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ContractDetail,
+    responses=CREATE,
+)
+async def create_contract(
+    payload: ContractWrite, session: SessionDep, references: RefsDep, caller: Writer
+) -> Any:
+    """Create a draft protocole or contract, with its signatories and actions if given."""
+    contract = await service.create(session, references=references, caller=caller, payload=payload)
+    return await _answer(session, contract, 201, Location=f"/api/v1/contracts/{contract.id}")
+
+
+@router.get("/contracts/{contract_id}", response_model=ContractDetail, responses=READ_ONE)
+async def get_contract(contract_id: ContractId, request: Request, session: SessionDep) -> Any:
+    """One contract with its signatories and fiches-actions."""
+    body, etag = await service.get_detail(session, contract_id=contract_id)
+    return conditional_document(request, body, etag)
+
+
+@router.patch("/contracts/{contract_id}", response_model=ContractDetail, responses=UPDATE)
+async def update_contract(
+    contract_id: ContractId,
+    payload: ContractUpdate,
+    session: SessionDep,
+    references: RefsDep,
+    caller: Writer,
+    if_match: IfMatch = None,
+) -> Any:
+    """Change a draft's title, enjeux, period or place (a signed one: through an amendment)."""
+    contract = await service.update(
+        session,
+        references=references,
+        caller=caller,
+        contract_id=contract_id,
+        payload=payload,
+        if_match=if_match,
+    )
+    return await _answer(session, contract)
+
+
+@router.post(
+    "/contracts/{contract_id}/signatories",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ContractDetail,
+    responses=CREATE,
+)
+async def add_signatory(
+    contract_id: ContractId,
+    payload: SignatoryWrite,
+    session: SessionDep,
+    references: RefsDep,
+    caller: Writer,
+    if_match: IfMatch = None,
+) -> Any:
+    """Add a signatory to a draft; answers the contract."""
+    contract = await service.add_signatory(
+        session,
+        references=references,
+        caller=caller,
+        contract_id=contract_id,
+        payload=payload,
+        if_match=if_match,
+    )
+    return await _answer(session, contract, 201)
+
+
+@router.delete(
+    "/contracts/{contract_id}/signatories/{signatory_id}",
+    response_model=ContractDetail,
+    responses=UPDATE,
+)
+async def remove_signatory(
+    contract_id: ContractId,
+    signatory_id: SignatoryId,
+    session: SessionDep,
+    references: RefsDep,
+    caller: Writer,
+    if_match: IfMatch = None,
+) -> Any:
+    """Remove a signatory from a draft; answers the contract."""
+    contract = await service.remove_signatory(
+        session,
+        references=references,
+        caller=caller,
+        contract_id=contract_id,
+        signatory_id=signatory_id,
+        if_match=if_match,
+    )
+    return await _answer(session, contract)
+
+
+@router.post(
+    "/contracts/{contract_id}/signatories/{signatory_id}/signature",
+    response_model=ContractDetail,
+    responses=UPDATE,
+)
+async def sign(
+    contract_id: ContractId,
+    signatory_id: SignatoryId,
+    payload: SignatureWrite,
+    session: SessionDep,
+    references: RefsDep,
+    caller: Writer,
+    if_match: IfMatch = None,
+) -> Any:
+    """Record a signature; the last one required (State, Région, EPCIs) makes it signed."""
+    contract = await service.sign(
+        session,
+        references=references,
+        caller=caller,
+        contract_id=contract_id,
+        signatory_id=signatory_id,
+        payload=payload,
+        if_match=if_match,
+    )
+    return await _answer(session, contract)
+
+
+def _transition_route(move: str, doc: str) -> None:
+    async def endpoint(
+        contract_id: ContractId,
+        session: SessionDep,
+        references: RefsDep,
+        caller: Writer,
+        if_match: IfMatch = None,
+    ) -> Any:
+        contract = await service.transition(
+            session,
+            references=references,
+            caller=caller,
+            contract_id=contract_id,
+            move=move,
+            if_match=if_match,
+        )
+        return await _answer(session, contract)
+
+    endpoint.__doc__ = doc
+    endpoint.__name__ = f"{move}_contract"
+    router.add_api_route(
+        f"/contracts/{{contract_id}}/{move}",
+        endpoint,
+        methods=["POST"],
+        response_model=ContractDetail,
+        responses=UPDATE,
+        name=f"{move}_contract",
+    )
+
+
+_transition_route("start", "A signed contract goes into execution (in progress).")
+_transition_route("close", "Close a signed or in-progress contract: it becomes read-only.")
+_transition_route("cancel", "Cancel a contract: read-only, and no longer the territory's live one.")
+
+
+def _csv_row(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **doc,
+        "regions": [r["code"] for r in doc["regions"]],
+        "signatories": [
+            s["organisation_code"] or s["siren"] or s["name"] for s in doc["signatories"]
+        ],
+    }

@@ -1,0 +1,400 @@
+"""The programme's rules for contracts: one live per territory, signatures, lifecycle.
+
+draft → signed (when the State, the Région and every member EPCI party have signed; dated by
+the last of those signatures) → in progress → closed; or cancelled. A draft is edited freely;
+a signed contract changes through amendments (see `contracts.amendments`); a closed or
+cancelled one is read-only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.access import Editor
+from contracts.actions import queries as action_queries
+from contracts.actions.service import add_action
+from contracts.changes import ChangeSet, ensure_writable, nested, record
+from contracts.contracts import queries
+from contracts.documents import REQUIRED_ROLES, detail
+from contracts.models import Contract, Signatory
+from contracts.references import References, TerritoryFacts
+from contracts.schemas import ContractUpdate, ContractWrite, SignatoryWrite, SignatureWrite
+from contracts.territories import remember
+from tdi_kit.auth import Caller
+from tdi_kit.conditional import check_if_match
+from tdi_kit.errors import Conflict, NotFound, Unprocessable
+from tdi_kit.pagination import ListParams, Sort, all_rows, paginate, parse_sort
+
+# The moves a caller asks for; signing happens through the signatures themselves.
+TRANSITIONS = {
+    "start": ({"signed"}, "in_progress"),
+    "close": ({"signed", "in_progress"}, "closed"),
+    "cancel": ({"draft", "signed", "in_progress"}, "cancelled"),
+}
+
+# Reads -------------------------------------------------------------------------------------
+
+
+def sort_for(params: ListParams) -> Sort:
+    return parse_sort(
+        params.sort,
+        allowed=queries.SORTABLE,
+        default="territory_code,kind",
+        unique=("id", Contract.id),
+    )
+
+
+async def list_documents(
+    session: AsyncSession, *, params: ListParams, filters: dict[str, Any]
+) -> tuple[list[str], str | None]:
+    stmt = queries.filtered(select(Contract.document), **filters)
+    sort = sort_for(params)
+    if params.format == "csv":
+        return await all_rows(session, stmt, sort=sort), None
+    return await paginate(session, stmt, sort=sort, params=params)
+
+
+async def get_detail(session: AsyncSession, *, contract_id: uuid.UUID) -> tuple[str, str]:
+    """The contract with its signatories and actions, and its ETag."""
+    found = await queries.document(session, contract_id)
+    if found is None:
+        raise NotFound("contract", contract_id)
+    document, etag = found
+    return detail(document, await action_queries.documents_of_contract(session, contract_id)), etag
+
+
+async def detail_of(session: AsyncSession, contract: Contract) -> str:
+    return detail(
+        contract.document, await action_queries.documents_of_contract(session, contract.id)
+    )
+
+
+async def require(session: AsyncSession, contract_id: uuid.UUID) -> None:
+    if await queries.document(session, contract_id) is None:
+        raise NotFound("contract", contract_id)
+
+
+# Writes ------------------------------------------------------------------------------------
+
+
+async def create(
+    session: AsyncSession, *, references: References, caller: Caller, payload: ContractWrite
+) -> Contract:
+    editor = await Editor.of(caller, references)
+    editor.require_full("a new contract")
+    facts = await references.territory(
+        payload.territory_code, location="body", field="territory_code"
+    )
+    holder = await queries.live_holder(session, territory_code=facts.code, phase=facts.phase)
+    if holder is not None:
+        raise Conflict(
+            f"Territory {facts.code} already has a live contract for phase {facts.phase}: "
+            f"contract {holder.id} ({holder.title}, {holder.status}). Close or cancel it first.",
+            other_contract_id=str(holder.id),
+            other_contract_title=holder.title,
+            other_contract_status=holder.status,
+        )
+    territory = await remember(session, facts)
+    contract = Contract(
+        id=uuid.uuid4(),
+        territory_code=facts.code,
+        territory=territory,
+        phase=facts.phase,
+        kind=payload.kind,
+        title=payload.title,
+        enjeux=list(payload.enjeux),
+        start_year=payload.start_year,
+        end_year=payload.end_year,
+        status="draft",
+        signature_place=payload.signature_place,
+        notes=payload.notes,
+        is_demo=False,
+        sources=[],
+        live_slot=queries.live_slot(facts.code, facts.phase),
+        signatories=[],
+        version=0,
+    )
+    session.add(contract)
+    changes = ChangeSet(editor, contract, kind="created", summary=f"Draft {payload.kind} created")
+    changes.add(
+        "contract",
+        contract.id,
+        "add",
+        after=payload.model_dump(mode="json", exclude={"signatories", "actions"}),
+    )
+    for i, signatory in enumerate(payload.signatories):
+        with nested(f"signatories.{i}"):
+            await _add_signatory(changes, contract, signatory, facts, references)
+    await _flush_new(session, contract)
+    for i, action in enumerate(payload.actions):
+        with nested(f"actions.{i}"):
+            await add_action(session, changes, payload=action, references=references)
+    _settle_signature(changes, contract)
+    await record(session, changes)
+    return contract
+
+
+async def update(
+    session: AsyncSession,
+    *,
+    references: References,
+    caller: Caller,
+    contract_id: uuid.UUID,
+    payload: ContractUpdate,
+    if_match: str | None,
+) -> Contract:
+    async def operation(changes: ChangeSet, contract: Contract) -> None:
+        update_contract(changes, contract=contract, payload=payload)
+
+    return await _edit(session, references, caller, contract_id, if_match, operation)
+
+
+def update_contract(changes: ChangeSet, *, contract: Contract, payload: ContractUpdate) -> None:
+    """Change the contract's own terms (also an amendment's `update_contract`)."""
+    fields = payload.model_fields_set
+    changes.permit("contract", fields)
+    changes.editor.require_full("the terms of a contract")
+    start = payload.start_year if "start_year" in fields else contract.start_year
+    end = payload.end_year if "end_year" in fields else contract.end_year
+    if start and end and end < start:
+        raise Unprocessable.field("body", "end_year", "end_year comes before start_year")
+    for name in ("title", "enjeux", "start_year", "end_year", "signature_place", "notes"):
+        if name in fields:
+            value = getattr(payload, name)
+            changes.set("contract", contract, name, list(value) if name == "enjeux" else value)
+
+
+async def add_signatory(
+    session: AsyncSession,
+    *,
+    references: References,
+    caller: Caller,
+    contract_id: uuid.UUID,
+    payload: SignatoryWrite,
+    if_match: str | None,
+) -> Contract:
+    async def operation(changes: ChangeSet, contract: Contract) -> None:
+        changes.permit("signatory")
+        changes.editor.require_full("the signatories")
+        facts = await references.territory(
+            contract.territory_code, location="path", field="contract_id"
+        )
+        await _add_signatory(changes, contract, payload, facts, references)
+        _settle_signature(changes, contract)
+
+    return await _edit(
+        session, references, caller, contract_id, if_match, operation, if_match_required=False
+    )
+
+
+async def remove_signatory(
+    session: AsyncSession,
+    *,
+    references: References,
+    caller: Caller,
+    contract_id: uuid.UUID,
+    signatory_id: uuid.UUID,
+    if_match: str | None,
+) -> Contract:
+    async def operation(changes: ChangeSet, contract: Contract) -> None:
+        changes.permit("signatory")
+        changes.editor.require_full("the signatories")
+        signatory = _signatory_of(contract, signatory_id)
+        changes.add("signatory", signatory.id, "remove", before=_signatory_dict(signatory))
+        contract.signatories.remove(signatory)
+
+    return await _edit(session, references, caller, contract_id, if_match, operation)
+
+
+async def sign(
+    session: AsyncSession,
+    *,
+    references: References,
+    caller: Caller,
+    contract_id: uuid.UUID,
+    signatory_id: uuid.UUID,
+    payload: SignatureWrite,
+    if_match: str | None,
+) -> Contract:
+    async def operation(changes: ChangeSet, contract: Contract) -> None:
+        changes.editor.require_full("the signatures")
+        signatory = _signatory_of(contract, signatory_id)
+        if signatory.signed_on is not None:
+            raise Conflict(
+                f"Signatory {signatory_id} already signed, on {signatory.signed_on.isoformat()}."
+            )
+        _not_in_future(payload.signed_on)
+        changes.kind = "signature"
+        changes.summary = f"Signed by {_signatory_label(signatory)}"
+        changes.set("signatory", signatory, "signed_on", payload.signed_on)
+        _settle_signature(changes, contract)
+
+    return await _edit(session, references, caller, contract_id, if_match, operation)
+
+
+async def transition(
+    session: AsyncSession,
+    *,
+    references: References,
+    caller: Caller,
+    contract_id: uuid.UUID,
+    move: str,
+    if_match: str | None,
+) -> Contract:
+    sources, target = TRANSITIONS[move]
+
+    async def operation(changes: ChangeSet, contract: Contract) -> None:
+        changes.editor.require_full("the status of a contract")
+        if contract.status not in sources:
+            raise Conflict(
+                f"A {contract.status.replace('_', ' ')} contract cannot {move}; it can from "
+                f"{' or '.join(sorted(sources))}.",
+                contract_status=contract.status,
+            )
+        changes.kind = "status"
+        changes.summary = f"Status: {contract.status} → {target}"
+        changes.set("contract", contract, "status", target)
+        if target in ("closed", "cancelled"):
+            # No longer live: the territory may have a new contract of this kind.
+            contract.live_slot = None
+
+    return await _edit(session, references, caller, contract_id, if_match, operation)
+
+
+# Helpers ---------------------------------------------------------------------------------------
+
+
+async def _edit(
+    session: AsyncSession,
+    references: References,
+    caller: Caller,
+    contract_id: uuid.UUID,
+    if_match: str | None,
+    operation: Callable[[ChangeSet, Contract], Awaitable[None]],
+    *,
+    if_match_required: bool = True,
+) -> Contract:
+    editor = await Editor.of(caller, references)
+    contract = await queries.for_update(session, contract_id)
+    if contract is None:
+        raise NotFound("contract", contract_id)
+    if if_match_required or if_match is not None:
+        check_if_match(if_match, contract.etag, what="contract")
+    ensure_writable(contract)
+    changes = ChangeSet(editor, contract)
+    await operation(changes, contract)
+    await record(session, changes)
+    return contract
+
+
+async def _flush_new(session: AsyncSession, contract: Contract) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Another writer created the live contract of this slot between our check and now.
+        raise Conflict(
+            f"Territory {contract.territory_code} got a live {contract.kind} for phase "
+            f"{contract.phase} meanwhile; read the list and retry.",
+        ) from exc
+
+
+async def _add_signatory(
+    changes: ChangeSet,
+    contract: Contract,
+    payload: SignatoryWrite,
+    facts: TerritoryFacts,
+    references: References,
+) -> None:
+    await _check_signatory(payload, facts, references)
+    for other in contract.signatories:
+        same_org = (
+            payload.organisation_code and other.organisation_code == payload.organisation_code
+        )
+        same_epci = payload.siren and other.siren == payload.siren and other.role == payload.role
+        if same_org or same_epci:
+            field = "organisation_code" if same_org else "siren"
+            raise Unprocessable.field("body", field, "already a signatory of this contract")
+    if payload.signed_on is not None:
+        _not_in_future(payload.signed_on)
+    signatory = Signatory(
+        id=uuid.uuid4(),
+        position=max((s.position for s in contract.signatories), default=-1) + 1,
+        role=payload.role,
+        organisation_code=payload.organisation_code,
+        siren=payload.siren,
+        name=payload.name,
+        signed_on=payload.signed_on,
+    )
+    contract.signatories.append(signatory)
+    changes.add("signatory", signatory.id, "add", after=payload)
+
+
+async def _check_signatory(
+    payload: SignatoryWrite, facts: TerritoryFacts, references: References
+) -> None:
+    """The State signs through a préfet, the Région through its president, EPCIs by SIREN."""
+    role = payload.role
+    expected = {"prefet": {"state"}, "president_region": {"region"}}.get(role)
+    if role in ("prefet", "president_region", "operator") and payload.organisation_code is None:
+        raise Unprocessable.field(
+            "body", "organisation_code", f"a {role} signs for an organisation"
+        )
+    if payload.organisation_code is not None:
+        await references.require_organisation(
+            payload.organisation_code, location="body", field="organisation_code", kinds=expected
+        )
+    if role == "president_epci":
+        if payload.siren is None:
+            raise Unprocessable.field("body", "siren", "a president_epci signs for an EPCI (SIREN)")
+        if payload.siren not in facts.members:
+            raise Unprocessable.field(
+                "body", "siren", f"{payload.siren} is not a member of territory {facts.code}"
+            )
+
+
+def _settle_signature(changes: ChangeSet, contract: Contract) -> None:
+    """A draft is signed once the State, the Région and each member EPCI party have signed."""
+    if contract.status != "draft":
+        return
+    required = [s for s in contract.signatories if s.role in REQUIRED_ROLES]
+    if not {"prefet", "president_region"} <= {s.role for s in required}:
+        return
+    if any(s.signed_on is None for s in required):
+        return
+    if changes.kind == "edited":
+        changes.kind = "signature"
+    changes.set("contract", contract, "status", "signed")
+    changes.set("contract", contract, "signed_on", max(s.signed_on for s in required))
+
+
+def _not_in_future(day: dt.date) -> None:
+    if day > dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1):
+        raise Unprocessable.field("body", "signed_on", "a signature cannot be dated in the future")
+
+
+def _signatory_of(contract: Contract, signatory_id: uuid.UUID) -> Signatory:
+    found = next((s for s in contract.signatories if s.id == signatory_id), None)
+    if found is None:
+        raise NotFound("signatory", f"{signatory_id} of contract {contract.id}")
+    return found
+
+
+def _signatory_label(s: Signatory) -> str:
+    return s.name or s.organisation_code or s.siren or str(s.id)
+
+
+def _signatory_dict(s: Signatory) -> dict[str, Any]:
+    return {
+        "role": s.role,
+        "organisation_code": s.organisation_code,
+        "siren": s.siren,
+        "name": s.name,
+        "signed_on": s.signed_on,
+    }

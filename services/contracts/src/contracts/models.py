@@ -1,0 +1,298 @@
+"""The contracts service's tables.
+
+Contracts and fiches-actions keep, next to their columns, the JSON `document` the API serves and
+its `etag`, rewritten by every change (see `contracts.documents`): a list page is then one
+indexed statement whatever its size, and a past version is the document as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy import Uuid as SqlUuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from tdi_kit.db import new_metadata
+from tdi_kit.idempotency import idempotency_table
+
+
+class Uuid(TypeDecorator[uuid.UUID]):
+    """UUIDs read back as plain `uuid.UUID` on every driver.
+
+    asyncpg returns its own UUID subclass, which orjson (cursors, history records) refuses.
+    """
+
+    impl = SqlUuid
+    cache_ok = True
+
+    @property
+    def python_type(self) -> type[uuid.UUID]:
+        # Cursor decoding turns the values it carries back into this type.
+        return uuid.UUID
+
+    def process_result_value(self, value: Any, dialect: Any) -> uuid.UUID | None:
+        if value is None or type(value) is uuid.UUID:
+            return value
+        return uuid.UUID(str(value))
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+idempotency_keys = idempotency_table(Base.metadata)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+class Territory(Base):
+    """What the registry said of a territory when a contract or action last named it.
+
+    The registry owns territories; this copy, refreshed at each write, lets lists filter by
+    region and phase without calling it on every read.
+    """
+
+    __tablename__ = "territories"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phase: Mapped[int] = mapped_column(Integer)
+    checked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    regions: Mapped[list[TerritoryRegion]] = relationship(
+        cascade="all, delete-orphan", order_by="TerritoryRegion.region_code", lazy="selectin"
+    )
+
+
+class TerritoryRegion(Base):
+    __tablename__ = "territory_regions"
+
+    territory_code: Mapped[str] = mapped_column(ForeignKey("territories.code"), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(3), primary_key=True, index=True)
+    region_name: Mapped[str] = mapped_column(String(100))
+
+
+class Contract(Base):
+    """A protocole d'accord or a contrat de territoire d'industrie."""
+
+    __tablename__ = "contracts"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    territory_code: Mapped[str] = mapped_column(ForeignKey("territories.code"), index=True)
+    phase: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(300))
+    enjeux: Mapped[list[str]] = mapped_column(JSON, default=list)
+    start_year: Mapped[int | None] = mapped_column(Integer)
+    end_year: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    signed_on: Mapped[dt.date | None] = mapped_column(Date)
+    signature_place: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # `territory:phase:kind` while the contract is live (draft, signed, in progress), else null:
+    # the unique constraint makes "one live contract per territory, phase and kind" hold even
+    # for two writers racing (NULLs never collide).
+    live_slot: Mapped[str | None] = mapped_column(String(40), unique=True)
+
+    title_key: Mapped[str] = mapped_column(String(300), default="", index=True)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, index=True
+    )
+    document: Mapped[str] = mapped_column(Text, default="{}")
+    etag: Mapped[str] = mapped_column(String(40), default='""')
+
+    territory: Mapped[Territory] = relationship(lazy="joined", innerjoin=True)
+    signatories: Mapped[list[Signatory]] = relationship(
+        back_populates="contract",
+        cascade="all, delete-orphan",
+        order_by="Signatory.position",
+        lazy="selectin",
+    )
+    actions: Mapped[list[Action]] = relationship(back_populates="contract", order_by="Action.code")
+
+    __table_args__ = (Index("ix_contracts_territory_code_kind_id", "territory_code", "kind", "id"),)
+
+
+class Signatory(Base):
+    """A party to a contract: an organisation of the registry, an EPCI by SIREN, or a name."""
+
+    __tablename__ = "signatories"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contracts.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(32))
+    organisation_code: Mapped[str | None] = mapped_column(String(64))
+    siren: Mapped[str | None] = mapped_column(String(9))
+    name: Mapped[str | None] = mapped_column(String(200))
+    signed_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    contract: Mapped[Contract] = relationship(back_populates="signatories")
+
+
+class Action(Base):
+    """A fiche-action: one project of a contract's action plan.
+
+    `contract_id` is null for a project on record whose act is not known (the public source
+    names the project and its territory only).
+    """
+
+    __tablename__ = "actions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    contract_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contracts.id"), index=True)
+    territory_code: Mapped[str] = mapped_column(ForeignKey("territories.code"), index=True)
+    phase: Mapped[int] = mapped_column(Integer, index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    axis: Mapped[str | None] = mapped_column(String(16), index=True)
+    priority: Mapped[str | None] = mapped_column(String(32), index=True)
+    owner_organisation_code: Mapped[str | None] = mapped_column(String(64))
+    owner_name: Mapped[str | None] = mapped_column(String(200))
+    owner_siren: Mapped[str | None] = mapped_column(String(9))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    budget_cents: Mapped[int | None] = mapped_column(BigInteger)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    title_key: Mapped[str] = mapped_column(String(300), default="", index=True)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, index=True
+    )
+    document: Mapped[str] = mapped_column(Text, default="{}")
+    etag: Mapped[str] = mapped_column(String(40), default='""')
+
+    contract: Mapped[Contract | None] = relationship(back_populates="actions")
+    themes: Mapped[list[ActionTheme]] = relationship(
+        cascade="all, delete-orphan", order_by="ActionTheme.theme", lazy="selectin"
+    )
+    plan_lines: Mapped[list[PlanLine]] = relationship(
+        cascade="all, delete-orphan", order_by="PlanLine.position", lazy="selectin"
+    )
+    indicators: Mapped[list[Indicator]] = relationship(
+        cascade="all, delete-orphan", order_by="Indicator.position", lazy="selectin"
+    )
+    milestones: Mapped[list[Milestone]] = relationship(
+        cascade="all, delete-orphan", order_by="Milestone.position", lazy="selectin"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("contract_id", "code"),
+        # The default order of the list (territory, code): a page is one index range scan.
+        Index("ix_actions_territory_code_code_id", "territory_code", "code", "id"),
+    )
+
+
+class ActionTheme(Base):
+    __tablename__ = "action_themes"
+
+    action_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("actions.id"), primary_key=True)
+    theme: Mapped[str] = mapped_column(String(48), primary_key=True, index=True)
+
+
+class PlanLine(Base):
+    """One financer's share of an action's budget (its co-financing plan)."""
+
+    __tablename__ = "plan_lines"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    action_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("actions.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    financer_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    financer_name: Mapped[str | None] = mapped_column(String(200))
+    label: Mapped[str | None] = mapped_column(String(200))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    # A funding-service allocation: the funding service checks this link from its side.
+    allocation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class Indicator(Base):
+    __tablename__ = "indicators"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    action_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("actions.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str | None] = mapped_column(String(40))
+    # Measurements (jobs, tonnes of CO2, m²), not money: floats are right here.
+    target: Mapped[float | None] = mapped_column(Float)
+    actual: Mapped[float | None] = mapped_column(Float)
+    as_of: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Milestone(Base):
+    __tablename__ = "milestones"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    action_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("actions.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    done_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Amendment(Base):
+    """An avenant: numbered per contract, with the changes it made."""
+
+    __tablename__ = "amendments"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contracts.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    reason: Mapped[str | None] = mapped_column(Text)
+    signed_on: Mapped[dt.date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer)
+    changes: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    __table_args__ = (UniqueConstraint("contract_id", "number"),)
+
+
+class ContractEvent(Base):
+    """One entry of a contract's history: who changed what, and the contract as it then was."""
+
+    __tablename__ = "contract_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contracts.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[str] = mapped_column(String(300))
+    amendment_number: Mapped[int | None] = mapped_column(Integer)
+    changes: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    by_sub: Mapped[str] = mapped_column(String(255))
+    by_org: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    snapshot: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("contract_id", "version"),)
