@@ -119,7 +119,7 @@ def create_service_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.rows = DriverRowReader(engine, pool_size=settings.database_pool_size)
+    app.state.rows = DriverRowReader(engine, pool_size=settings.database_read_pool_size)
     app.state.verifier = TokenVerifier(settings)
     app.state.metrics = Metrics(settings.service_name)
     app.state.migrations = migrations

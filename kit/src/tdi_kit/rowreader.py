@@ -12,6 +12,7 @@ statement in the test's transaction.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from typing import Annotated, Any, Protocol
 
@@ -37,6 +38,7 @@ class DriverRowReader:
         self._compiled: dict[int, tuple[str, list[str]]] = {}
         self._pool: Any = None
         self._sqlite: sqlite3.Connection | None = None
+        self._opening = asyncio.Lock()
 
     def _sql(self, stmt: Select[Any]) -> tuple[str, list[str]]:
         found = self._compiled.get(id(stmt))
@@ -69,8 +71,18 @@ class DriverRowReader:
     async def _open_pool(self) -> Any:
         import asyncpg
 
-        dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=self.pool_size)
+        # Concurrent first reads must not each open a pool (all but one would leak).
+        async with self._opening:
+            if self._pool is None:
+                url = make_url(self.url).set(drivername="postgresql")
+                self._pool = await asyncpg.create_pool(
+                    url.render_as_string(hide_password=False),
+                    min_size=1,
+                    max_size=self.pool_size,
+                    # These connections only run single SELECTs: there is no session state to
+                    # reset on release, and the default reset costs a round trip per read.
+                    reset=_keep_session,
+                )
         return self._pool
 
     async def close(self) -> None:
@@ -80,6 +92,10 @@ class DriverRowReader:
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None
+
+
+async def _keep_session(_connection: Any) -> None:
+    return None
 
 
 class SessionRowReader:

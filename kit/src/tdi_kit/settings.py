@@ -38,6 +38,8 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     database_url: str = ""
     database_pool_size: int = 10
+    # Connections of the driver-level reader (tdi_kit.rowreader): one per concurrent hot read.
+    database_read_pool_size: int = 32
     database_echo: bool = False
 
     # Auth: HS256 with a shared secret for local use, or a public key / JWKS URL in production.

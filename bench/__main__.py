@@ -1,0 +1,5 @@
+import sys
+
+from bench.harness.runner import main
+
+sys.exit(main())

@@ -1,0 +1,51 @@
+"""The driver-level reader that serves the hottest reads, on the committed seed database."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+
+from registry.territories.queries import DOCUMENT_BY_CODE
+from tdi_kit.db import create_engine
+from tdi_kit.rowreader import DriverRowReader
+
+
+async def test_the_driver_reader_reads_a_row_or_none(registry_url: str) -> None:
+    engine = create_engine(registry_url)
+    reader = DriverRowReader(engine, pool_size=4)
+    try:
+        row = await reader.one(DOCUMENT_BY_CODE, code="ti-2708")
+        assert row is not None and '"Nord Franche-Comté"' in row[0] and row[1].startswith('"')
+        assert await reader.one(DOCUMENT_BY_CODE, code="ti-0000") is None
+    finally:
+        await reader.close()
+        await engine.dispose()
+
+
+async def test_concurrent_first_reads_open_one_pool(
+    registry_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = create_engine(registry_url)
+    reader = DriverRowReader(engine, pool_size=4)
+    opened = []
+    create_pool = asyncpg.create_pool
+
+    async def counting_create_pool(*args: Any, **kwargs: Any) -> Any:
+        opened.append(args)
+        return await create_pool(*args, **kwargs)
+
+    monkeypatch.setattr(asyncpg, "create_pool", counting_create_pool)
+    try:
+        rows = await asyncio.gather(
+            *(reader.one(DOCUMENT_BY_CODE, code="ti-2708") for _ in range(20))
+        )
+        assert all(r is not None for r in rows)
+        if engine.dialect.name == "postgresql":
+            assert len(opened) == 1, "concurrent first reads must not each open a pool"
+            assert reader._pool.get_size() <= 4
+    finally:
+        await reader.close()
+        await engine.dispose()
