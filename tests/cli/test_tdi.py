@@ -59,7 +59,12 @@ def test_up_starts_every_service_and_stops_them_all_on_ctrl_c(tmp_path: Path) ->
         assert "stopped every process tdi up started" in out
     finally:
         if up.poll() is None:
-            up.kill()
+            # SIGTERM lets tdi stop the services it started; a kill would orphan them.
+            up.terminate()
+            try:
+                up.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                up.kill()
     for port in ports.values():
         try:
             httpx.get(f"http://127.0.0.1:{port}/livez", timeout=1)

@@ -45,6 +45,7 @@ _PROBLEMS = {
     409: "In conflict with the current state of the record; `detail` says how.",
     412: "`If-Match` names a version that is no longer the current one.",
     413: "The request body is over the limit.",
+    415: "The body's media type is not one this operation takes.",
     422: "Invalid input; `errors` names each field.",
     428: "`If-Match` is required: send the ETag of the record as last read.",
     502: "A service this request needs answered badly; `service` names it.",

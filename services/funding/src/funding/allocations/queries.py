@@ -1,0 +1,153 @@
+"""SQL for allocations and disbursements."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
+
+from funding.models import Allocation, AllocationRegion, Disbursement, Envelope, Tranche
+
+# The allocation rules read an envelope's own columns only: loading its collections would cost
+# two queries per write.
+_ENVELOPE_ONLY = (raiseload(Envelope.tranches), raiseload(Envelope.themes))
+
+SORTABLE = {
+    "created_at": Allocation.created_at,
+    "amount_cents": Allocation.amount_cents,
+    "territory_code": Allocation.territory_code,
+    "year": Allocation.year,
+}
+DISBURSEMENT_SORTABLE = {
+    "created_at": Disbursement.created_at,
+    "amount_cents": Disbursement.amount_cents,
+}
+
+
+def allocations(*, private_for: str | None, all_private: bool, **filters: Any) -> Select[Any]:
+    """`private_for`: the organisation whose proposed allocations the caller sees besides the
+    public ones; `all_private`: the caller sees every proposed allocation (admin)."""
+    stmt = select(Allocation)
+    if not all_private:
+        visible = Allocation.status != "proposed"
+        if private_for is not None:
+            examined = select(Envelope.code).where(Envelope.examined_by == private_for)
+            visible = (
+                visible
+                | (Allocation.operator_code == private_for)
+                | Allocation.envelope_code.in_(examined)
+            )
+        stmt = stmt.where(visible)
+    columns = {
+        "envelope": Allocation.envelope_code,
+        "operator": Allocation.operator_code,
+        "year": Allocation.year,
+        "territory": Allocation.territory_code,
+        "status": Allocation.status,
+        "action": Allocation.action_id,
+        "is_demo": Allocation.is_demo,
+        "beneficiary_siren": Allocation.beneficiary_siren,
+        "reference": Allocation.reference,
+    }
+    for name, value in filters.items():
+        if value is None:
+            continue
+        if name == "region":
+            stmt = stmt.where(
+                Allocation.id.in_(
+                    select(AllocationRegion.allocation_id).where(
+                        AllocationRegion.region_code == value
+                    )
+                )
+            )
+        else:
+            stmt = stmt.where(columns[name] == value)
+    return stmt
+
+
+async def envelopes_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[str, Envelope]:
+    """The envelopes alone: their tranches and themes are not loaded (and raise if read)."""
+    wanted = set(codes)
+    if not wanted:
+        return {}
+    stmt = select(Envelope).where(Envelope.code.in_(wanted)).options(*_ENVELOPE_ONLY)
+    return {e.code: e for e in await session.scalars(stmt)}
+
+
+async def tranches_of(
+    session: AsyncSession, pairs: Iterable[tuple[str, int]]
+) -> tuple[dict[str, Envelope], dict[tuple[str, int], Tranche]]:
+    """The envelopes and the tranches named by (envelope code, year), in one query; an envelope
+    without the year asked for is still found, so that the two mistakes are told apart."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}, {}
+    years = {y for _, y in wanted}
+    stmt = (
+        select(Envelope, Tranche)
+        .outerjoin(Tranche, (Tranche.envelope_code == Envelope.code) & Tranche.year.in_(years))
+        .where(Envelope.code.in_({c for c, _ in wanted}))
+        .options(*_ENVELOPE_ONLY)
+    )
+    envelopes: dict[str, Envelope] = {}
+    tranches: dict[tuple[str, int], Tranche] = {}
+    for envelope, tranche in await session.execute(stmt):
+        envelopes[envelope.code] = envelope
+        if tranche is not None:
+            tranches[(envelope.code, tranche.year)] = tranche
+    return envelopes, tranches
+
+
+async def taken_references(
+    session: AsyncSession, pairs: Iterable[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """The (operator, reference) pairs already used."""
+    wanted = set(pairs)
+    if not wanted:
+        return set()
+    references = {r for _, r in wanted}
+    stmt = select(Allocation.operator_code, Allocation.reference).where(
+        Allocation.reference.in_(references)
+    )
+    return {(o, r) for o, r in await session.execute(stmt) if (o, r) in wanted}
+
+
+async def lock_allocations(
+    session: AsyncSession, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Allocation]:
+    """The allocations, locked (in id order) and read afresh; see lock_tranches."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    stmt = (
+        select(Allocation)
+        .where(Allocation.id.in_(wanted))
+        .order_by(Allocation.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {a.id: a for a in await session.scalars(stmt)}
+
+
+async def ids_by_reference(
+    session: AsyncSession, references: Iterable[str]
+) -> dict[str, list[tuple[uuid.UUID, str]]]:
+    """(id, operator) of the allocations with each reference."""
+    wanted = set(references)
+    if not wanted:
+        return {}
+    stmt = select(Allocation.reference, Allocation.id, Allocation.operator_code).where(
+        Allocation.reference.in_(wanted)
+    )
+    found: dict[str, list[tuple[uuid.UUID, str]]] = {}
+    for reference, id_, operator in await session.execute(stmt):
+        found.setdefault(reference, []).append((id_, operator))
+    return found
+
+
+def disbursements(allocation_id: uuid.UUID) -> Select[Any]:
+    return select(Disbursement).where(Disbursement.allocation_id == allocation_id)

@@ -1,0 +1,278 @@
+"""HTTP for allocations and disbursements, one at a time or pushed in bulk."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+
+from funding.access import Writer
+from funding.allocations import bulk, service
+from funding.references import OwnersDep
+from funding.responses import OPTIONAL_BEARER, PROBLEMS, read_response, write_response
+from funding.schemas import (
+    MAX_BULK_ROWS,
+    AllocationCreate,
+    AllocationRead,
+    AllocationStatus,
+    AllocationUpdate,
+    BulkResult,
+    Cancellation,
+    Code,
+    DisbursementCreate,
+    DisbursementRead,
+    DisbursementRow,
+    OrganisationCode,
+    TerritoryCode,
+)
+from tdi_kit.auth import CallerDep
+from tdi_kit.conditional import IfMatch
+from tdi_kit.db import SessionDep
+from tdi_kit.identifiers import Siren
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+
+router = APIRouter(tags=["allocations"], responses=PROBLEMS)
+IdPath = Annotated[uuid.UUID, Path()]
+
+
+def _bulk_body(model: type[Any]) -> dict[str, Any]:
+    columns = ", ".join(model.model_fields)
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "items": model.model_json_schema(),
+                        "minItems": 1,
+                        "maxItems": MAX_BULK_ROWS,
+                    }
+                },
+                "text/csv": {
+                    "schema": {
+                        "type": "string",
+                        "description": f"A header line naming the columns ({columns}), then "
+                        "one row per line; empty cells are absent fields.",
+                    }
+                },
+            },
+        }
+    }
+
+
+@router.get(
+    "/allocations",
+    response_model=Page[AllocationRead],
+    responses=CSV_RESPONSE,
+    openapi_extra=OPTIONAL_BEARER,
+)
+async def list_allocations(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    params: ListParamsDep,
+    caller: CallerDep,
+    envelope: Annotated[Code | None, Query()] = None,
+    operator: Annotated[OrganisationCode | None, Query()] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    territory: Annotated[TerritoryCode | None, Query()] = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    status: Annotated[AllocationStatus | None, Query()] = None,
+    action: Annotated[uuid.UUID | None, Query()] = None,
+    is_demo: Annotated[bool | None, Query()] = None,
+    beneficiary_siren: Annotated[Siren | None, Query()] = None,
+    reference: Annotated[str | None, Query(pattern=r"^[^\x00-\x1f]{1,100}$")] = None,
+) -> Any:
+    """Allocations; proposed ones only with their operator's (or examiner's) token. Sort on
+    `created_at`, `amount_cents`, `territory_code`, `year`."""
+    filters = {
+        "envelope": envelope,
+        "operator": operator,
+        "year": year,
+        "territory": territory,
+        "region": region,
+        "status": status,
+        "action": action,
+        "is_demo": is_demo,
+        "beneficiary_siren": beneficiary_siren,
+        "reference": reference,
+    }
+    items, next_cursor = await service.allocations(
+        session, caller=caller, params=params, filters=filters
+    )
+    reads = [service.read(a) for a in items]
+    if params.format == "csv":
+        return csv_response(
+            (a.model_dump() for a in reads),
+            columns=list(AllocationRead.model_fields),
+            filename="allocations",
+        )
+    next_link(request, response, next_cursor)
+    return Page[AllocationRead](items=reads, next_cursor=next_cursor)
+
+
+@router.get(
+    "/allocations/{allocation_id:uuid}",
+    response_model=AllocationRead,
+    openapi_extra=OPTIONAL_BEARER,
+)
+async def get_allocation(allocation_id: IdPath, session: SessionDep, caller: CallerDep) -> Any:
+    """One allocation (a proposed one only for its operator or examiner: 404 to others)."""
+    found = await service.allocation(session, caller=caller, allocation_id=allocation_id)
+    return read_response(service.read(found))
+
+
+@router.post("/allocations", status_code=status.HTTP_201_CREATED, response_model=AllocationRead)
+async def create_allocation(
+    payload: AllocationCreate, session: SessionDep, caller: Writer, owners: OwnersDep
+) -> Any:
+    """Allocate tranche money to a territory, proposed or committed at once (409 when the
+    tranche lacks it, 422 when the envelope's rules refuse it)."""
+    created = await service.create(session, caller=caller, owners=owners, payload=payload)
+    return write_response(
+        service.read(created), status_code=201, location=f"/api/v1/allocations/{created.id}"
+    )
+
+
+@router.patch("/allocations/{allocation_id:uuid}", response_model=AllocationRead)
+async def update_allocation(
+    allocation_id: IdPath,
+    payload: AllocationUpdate,
+    session: SessionDep,
+    caller: Writer,
+    owners: OwnersDep,
+    if_match: IfMatch = None,
+) -> Any:
+    """Change a proposed allocation; needs If-Match."""
+    updated = await service.update(
+        session,
+        caller=caller,
+        owners=owners,
+        allocation_id=allocation_id,
+        payload=payload,
+        if_match=if_match,
+    )
+    return write_response(service.read(updated))
+
+
+@router.post("/allocations/{allocation_id:uuid}/commit", response_model=AllocationRead)
+async def commit_allocation(
+    allocation_id: IdPath, session: SessionDep, caller: Writer, if_match: IfMatch = None
+) -> Any:
+    """Commit a proposed allocation (409 when the tranche lacks the money); needs If-Match."""
+    committed = await service.commit(
+        session, caller=caller, allocation_id=allocation_id, if_match=if_match
+    )
+    return write_response(service.read(committed))
+
+
+@router.post("/allocations/{allocation_id:uuid}/cancel", response_model=AllocationRead)
+async def cancel_allocation(
+    allocation_id: IdPath,
+    payload: Cancellation,
+    session: SessionDep,
+    caller: Writer,
+    if_match: IfMatch = None,
+) -> Any:
+    """Cancel; what was committed and not disbursed returns to the tranche. Needs If-Match."""
+    cancelled = await service.cancel(
+        session, caller=caller, allocation_id=allocation_id, payload=payload, if_match=if_match
+    )
+    return write_response(service.read(cancelled))
+
+
+@router.get(
+    "/allocations/{allocation_id:uuid}/disbursements",
+    response_model=Page[DisbursementRead],
+    responses=CSV_RESPONSE,
+    tags=["disbursements"],
+    openapi_extra=OPTIONAL_BEARER,
+)
+async def list_disbursements(
+    allocation_id: IdPath,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    params: ListParamsDep,
+    caller: CallerDep,
+) -> Any:
+    """An allocation's disbursements; sort on `created_at`, `amount_cents`."""
+    items, next_cursor = await service.disbursements(
+        session, caller=caller, allocation_id=allocation_id, params=params
+    )
+    reads = [service.disbursement_read(d) for d in items]
+    if params.format == "csv":
+        return csv_response(
+            (d.model_dump() for d in reads),
+            columns=list(DisbursementRead.model_fields),
+            filename=f"disbursements-{allocation_id}",
+        )
+    next_link(request, response, next_cursor)
+    return Page[DisbursementRead](items=reads, next_cursor=next_cursor)
+
+
+@router.post(
+    "/allocations/{allocation_id:uuid}/disbursements",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DisbursementRead,
+    tags=["disbursements"],
+)
+async def create_disbursement(
+    allocation_id: IdPath, payload: DisbursementCreate, session: SessionDep, caller: Writer
+) -> Any:
+    """Pay part of a committed allocation (409 beyond what is committed and not disbursed)."""
+    created = await service.disburse(
+        session, caller=caller, allocation_id=allocation_id, payload=payload
+    )
+    return write_response(
+        service.disbursement_read(created),
+        status_code=201,
+        location=f"/api/v1/allocations/{allocation_id}/disbursements",
+    )
+
+
+@router.post(
+    "/allocations/bulk",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BulkResult,
+    openapi_extra=_bulk_body(AllocationCreate),
+)
+async def push_allocations(
+    request: Request, session: SessionDep, caller: Writer, owners: OwnersDep
+) -> BulkResult:
+    """Push many allocations (JSON array or CSV): all stored, or none and a report of every
+    bad row. Send an Idempotency-Key so that a retried push is harmless."""
+    rows, problems = bulk.parse(
+        await request.body(), request.headers.get("content-type", ""), AllocationCreate
+    )
+    outcome = await service.create_many(session, caller=caller, owners=owners, rows=rows)
+    return _settle(rows, problems, outcome)
+
+
+@router.post(
+    "/disbursements/bulk",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BulkResult,
+    openapi_extra=_bulk_body(DisbursementRow),
+    tags=["disbursements"],
+)
+async def push_disbursements(request: Request, session: SessionDep, caller: Writer) -> BulkResult:
+    """Push many disbursements (JSON array or CSV), by `allocation_id` or the operator's
+    `allocation_reference`: all or nothing, with a report of every bad row."""
+    rows, problems = bulk.parse(
+        await request.body(), request.headers.get("content-type", ""), DisbursementRow
+    )
+    outcome = await service.disburse_many(session, caller=caller, rows=rows)
+    return _settle(rows, problems, outcome)
+
+
+def _settle(rows: list[Any], problems: list[Any], outcome: service.Outcome) -> BulkResult:
+    problems = sorted(
+        [*problems, *(service.row_problem(i, p) for i, p in outcome.problems)],
+        key=lambda p: p.row,
+    )
+    if problems:
+        raise service.refuse_push(problems, len(rows))
+    return BulkResult(created=len(outcome.ids), ids=outcome.ids)

@@ -1,0 +1,57 @@
+"""HTTP for balances."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from funding.balances import service
+from funding.responses import PROBLEMS, read_response
+from funding.schemas import BalanceRead, BalanceReport, Code, OrganisationCode, TerritoryCode, Theme
+from tdi_kit.db import SessionDep
+from tdi_kit.pagination import CSV_MEDIA_TYPE, CSV_RESPONSE, csv_response
+
+router = APIRouter(tags=["balances"], responses=PROBLEMS)
+
+
+@router.get("/balances", response_model=BalanceReport, responses=CSV_RESPONSE)
+async def balances(
+    request: Request,
+    session: SessionDep,
+    by: Annotated[
+        str,
+        Query(
+            pattern=r"^[a-z]+(,[a-z]+)*$",
+            max_length=100,
+            description="Group by one or more of envelope, tranche, operator, year, theme, "
+            "territory, region: `operator,year`.",
+        ),
+    ] = "envelope",
+    envelope: Annotated[Code | None, Query()] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    operator: Annotated[OrganisationCode | None, Query()] = None,
+    theme: Annotated[Theme | None, Query()] = None,
+    territory: Annotated[TerritoryCode | None, Query()] = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    exclude_demo: Annotated[bool, Query(description="Leave out demo movements.")] = False,
+    format: Annotated[str | None, Query(pattern="^(json|csv)$")] = None,
+) -> Any:
+    """Amount, committed, disbursed and available: the ledger's sums, grouped (CSV too)."""
+    filters = {
+        "envelope": envelope,
+        "year": year,
+        "operator": operator,
+        "theme": theme,
+        "territory": territory,
+        "region": region,
+        "exclude_demo": exclude_demo,
+    }
+    report = await service.report(session, by=by, filters=filters)
+    if format == "csv" or (format is None and CSV_MEDIA_TYPE in request.headers.get("accept", "")):
+        return csv_response(
+            (r.model_dump() for r in report.items),
+            columns=list(BalanceRead.model_fields),
+            filename="balances-" + "-".join(report.by),
+        )
+    return read_response(report)

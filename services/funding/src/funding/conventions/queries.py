@@ -1,0 +1,23 @@
+"""SQL for conventions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from funding.models import Convention
+
+SORTABLE = {"code": Convention.code, "signed_on": Convention.signed_on}
+
+
+def conventions(*, operator: str | None) -> Select[Any]:
+    stmt = select(Convention)
+    if operator is not None:
+        stmt = stmt.where(Convention.operator_code == operator)
+    return stmt
+
+
+async def by_code(session: AsyncSession, code: str) -> Convention | None:
+    return await session.get(Convention, code)

@@ -1,0 +1,79 @@
+"""HTTP for conventions de mobilisation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+
+from funding.access import Writer
+from funding.conventions import service
+from funding.references import OwnersDep
+from funding.responses import PROBLEMS, read_response, write_response
+from funding.schemas import (
+    Code,
+    ConventionCreate,
+    ConventionRead,
+    ConventionUpdate,
+    OrganisationCode,
+)
+from tdi_kit.conditional import IfMatch
+from tdi_kit.db import SessionDep
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+
+router = APIRouter(tags=["conventions"], responses=PROBLEMS)
+CodePath = Annotated[Code, Path()]
+
+
+@router.get("/conventions", response_model=Page[ConventionRead], responses=CSV_RESPONSE)
+async def list_conventions(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    params: ListParamsDep,
+    operator: Annotated[OrganisationCode | None, Query()] = None,
+) -> Any:
+    """Conventions de mobilisation; sort on `code`, `signed_on`."""
+    items, next_cursor = await service.conventions(session, params=params, operator=operator)
+    if params.format == "csv":
+        return csv_response(
+            (service.read(c).model_dump() for c in items),
+            columns=list(ConventionRead.model_fields),
+            filename="conventions",
+        )
+    next_link(request, response, next_cursor)
+    return Page[ConventionRead](items=[service.read(c) for c in items], next_cursor=next_cursor)
+
+
+@router.get("/conventions/{code}", response_model=ConventionRead)
+async def get_convention(code: CodePath, session: SessionDep) -> Any:
+    """One convention de mobilisation."""
+    return read_response(service.read(await service.convention(session, code=code)))
+
+
+@router.post("/conventions", status_code=status.HTTP_201_CREATED, response_model=ConventionRead)
+async def create_convention(
+    payload: ConventionCreate, session: SessionDep, caller: Writer, owners: OwnersDep
+) -> Any:
+    """Record a convention (the operator's own, or any with `admin`)."""
+    convention = await service.create(session, caller=caller, owners=owners, payload=payload)
+    return write_response(
+        service.read(convention),
+        status_code=201,
+        location=f"/api/v1/conventions/{convention.code}",
+    )
+
+
+@router.patch("/conventions/{code}", response_model=ConventionRead)
+async def update_convention(
+    code: CodePath,
+    payload: ConventionUpdate,
+    session: SessionDep,
+    caller: Writer,
+    if_match: IfMatch = None,
+) -> Any:
+    """Change a convention; needs If-Match."""
+    convention = await service.update(
+        session, caller=caller, code=code, payload=payload, if_match=if_match
+    )
+    return write_response(service.read(convention))

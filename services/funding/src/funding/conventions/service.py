@@ -1,0 +1,84 @@
+"""Conventions de mobilisation: what each operator committed to the programme."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from funding.access import check_operates
+from funding.conventions import queries
+from funding.models import Convention
+from funding.references import Owners
+from funding.responses import etag_of
+from funding.schemas import ConventionCreate, ConventionRead, ConventionUpdate
+from tdi_kit.auth import Caller
+from tdi_kit.conditional import check_if_match
+from tdi_kit.errors import Conflict, NotFound, Unprocessable
+from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
+
+
+def read(convention: Convention) -> ConventionRead:
+    return ConventionRead.model_validate(convention)
+
+
+async def conventions(
+    session: AsyncSession, *, params: ListParams, operator: str | None
+) -> tuple[list[Convention], str | None]:
+    sort = parse_sort(
+        params.sort,
+        allowed=queries.SORTABLE,
+        default="code",
+        unique=("code", queries.Convention.code),
+    )
+    stmt = queries.conventions(operator=operator)
+    if params.format == "csv":
+        return await all_rows(session, stmt, sort=sort), None
+    return await paginate(session, stmt, sort=sort, params=params)
+
+
+async def convention(session: AsyncSession, *, code: str) -> Convention:
+    found = await queries.by_code(session, code)
+    if found is None:
+        raise NotFound("convention", code)
+    return found
+
+
+async def create(
+    session: AsyncSession, *, caller: Caller, owners: Owners, payload: ConventionCreate
+) -> Convention:
+    check_operates(caller, payload.operator_code, what="convention")
+    if await queries.by_code(session, payload.code) is not None:
+        raise Conflict(f"Convention {payload.code} already exists.", convention_code=payload.code)
+    await owners.check_organisation(payload.operator_code, field_name="operator_code")
+    convention = Convention(**payload.model_dump(), is_demo=False, version=1)
+    session.add(convention)
+    await session.flush()
+    return convention
+
+
+async def update(
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    code: str,
+    payload: ConventionUpdate,
+    if_match: str | None,
+) -> Convention:
+    convention = await queries.by_code(session, code)
+    if convention is None:
+        raise NotFound("convention", code)
+    check_operates(caller, convention.operator_code, what="convention")
+    check_if_match(if_match, etag_of(read(convention)), what="convention")
+    for name, value in payload.model_dump(exclude_unset=True).items():
+        setattr(convention, name, value)
+    if (
+        convention.period_start
+        and convention.period_end
+        and convention.period_start > convention.period_end
+    ):
+        raise Unprocessable.field("body", "period_end", "the period ends before it starts")
+    convention.version += 1
+    convention.updated_at = dt.datetime.now(dt.UTC)
+    await session.flush()
+    return convention

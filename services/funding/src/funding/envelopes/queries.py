@@ -1,0 +1,71 @@
+"""SQL for envelopes and their tranches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from funding.models import Envelope, EnvelopeTheme, Tranche
+
+SORTABLE = {
+    "code": Envelope.code,
+    "name": Envelope.name,
+    "start_year": Envelope.start_year,
+    "operator": Envelope.operator_code,
+}
+
+
+def envelopes(
+    *,
+    operator: str | None,
+    kind: str | None,
+    theme: str | None,
+    year: int | None,
+    convention: str | None,
+    is_demo: bool | None,
+) -> Select[Any]:
+    stmt = select(Envelope)
+    for column, value in (
+        (Envelope.operator_code, operator),
+        (Envelope.kind, kind),
+        (Envelope.convention_code, convention),
+        (Envelope.is_demo, is_demo),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if theme is not None:
+        stmt = stmt.where(
+            Envelope.code.in_(
+                select(EnvelopeTheme.envelope_code).where(EnvelopeTheme.theme == theme)
+            )
+        )
+    if year is not None:
+        stmt = stmt.where(Envelope.start_year <= year, Envelope.end_year >= year)
+    return stmt
+
+
+async def by_code(session: AsyncSession, code: str) -> Envelope | None:
+    return await session.get(Envelope, code)
+
+
+async def tranche(session: AsyncSession, envelope_code: str, year: int) -> Tranche | None:
+    stmt = select(Tranche).where(Tranche.envelope_code == envelope_code, Tranche.year == year)
+    return await session.scalar(stmt)
+
+
+async def lock_tranches(session: AsyncSession, ids: list[Any]) -> dict[Any, Tranche]:
+    """The tranches, locked until the transaction ends (PostgreSQL: FOR UPDATE, in id order so
+    that two writers never wait on each other in a cycle; SQLite writers are serialised already)
+    and read afresh, whatever the session held."""
+    if not ids:
+        return {}
+    stmt = (
+        select(Tranche)
+        .where(Tranche.id.in_(ids))
+        .order_by(Tranche.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {t.id: t for t in await session.scalars(stmt)}

@@ -1,0 +1,154 @@
+"""HTTP for envelopes and their tranches."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+
+from funding.access import Writer
+from funding.envelopes import service
+from funding.references import OwnersDep
+from funding.responses import PROBLEMS, read_response, write_response
+from funding.schemas import (
+    Adjustment,
+    Code,
+    EnvelopeCreate,
+    EnvelopeRead,
+    EnvelopeUpdate,
+    Kind,
+    OrganisationCode,
+    Theme,
+    TrancheCreate,
+    TrancheRead,
+)
+from tdi_kit.conditional import IfMatch
+from tdi_kit.db import SessionDep
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+
+router = APIRouter(tags=["envelopes"], responses=PROBLEMS)
+CodePath = Annotated[Code, Path()]
+YearPath = Annotated[int, Path(ge=2000, le=2100)]
+CSV_COLUMNS = [
+    "code",
+    "operator_code",
+    "convention_code",
+    "name",
+    "kind",
+    "themes",
+    "start_year",
+    "end_year",
+    "amount_cents",
+    "committed_cents",
+    "disbursed_cents",
+    "available_cents",
+    "max_rate_percent",
+    "cap_per_project_cents",
+    "min_eligible_spending_cents",
+    "examined_by",
+    "is_demo",
+]
+
+
+def _csv_row(envelope: EnvelopeRead) -> dict[str, Any]:
+    return {
+        **envelope.model_dump(exclude={"rules", "totals", "tranches"}),
+        **envelope.totals.model_dump(),
+        **envelope.rules.model_dump(exclude={"text", "cap_waivable"}),
+    }
+
+
+@router.get("/envelopes", response_model=Page[EnvelopeRead], responses=CSV_RESPONSE)
+async def list_envelopes(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    params: ListParamsDep,
+    operator: Annotated[OrganisationCode | None, Query()] = None,
+    kind: Annotated[Kind | None, Query()] = None,
+    theme: Annotated[Theme | None, Query()] = None,
+    year: Annotated[
+        int | None, Query(ge=2000, le=2100, description="Envelopes whose period holds this year.")
+    ] = None,
+    convention: Annotated[Code | None, Query()] = None,
+    is_demo: Annotated[bool | None, Query()] = None,
+) -> Any:
+    """Envelopes with their tranches and figures; sort on `code`, `name`, `start_year`,
+    `operator`."""
+    filters = {
+        "operator": operator,
+        "kind": kind,
+        "theme": theme,
+        "year": year,
+        "convention": convention,
+        "is_demo": is_demo,
+    }
+    items, next_cursor = await service.envelopes(session, params=params, filters=filters)
+    if params.format == "csv":
+        return csv_response((_csv_row(e) for e in items), columns=CSV_COLUMNS, filename="envelopes")
+    next_link(request, response, next_cursor)
+    return Page[EnvelopeRead](items=items, next_cursor=next_cursor)
+
+
+@router.get("/envelopes/{code}", response_model=EnvelopeRead)
+async def get_envelope(code: CodePath, session: SessionDep) -> Any:
+    """One envelope: rules, tranches and their figures (the ledger's sums)."""
+    found = await service.envelope(session, code=code)
+    return read_response(await service.read(session, found))
+
+
+@router.post("/envelopes", status_code=status.HTTP_201_CREATED, response_model=EnvelopeRead)
+async def create_envelope(
+    payload: EnvelopeCreate, session: SessionDep, caller: Writer, owners: OwnersDep
+) -> Any:
+    """Create an envelope with its tranches (the operator's own, or any with `admin`)."""
+    found = await service.create(session, caller=caller, owners=owners, payload=payload)
+    return write_response(
+        await service.read(session, found),
+        status_code=201,
+        location=f"/api/v1/envelopes/{found.code}",
+    )
+
+
+@router.patch("/envelopes/{code}", response_model=EnvelopeRead)
+async def update_envelope(
+    code: CodePath,
+    payload: EnvelopeUpdate,
+    session: SessionDep,
+    caller: Writer,
+    owners: OwnersDep,
+    if_match: IfMatch = None,
+) -> Any:
+    """Change an envelope's description, period, themes or rules; needs If-Match."""
+    found = await service.update(
+        session, caller=caller, owners=owners, code=code, payload=payload, if_match=if_match
+    )
+    return write_response(await service.read(session, found))
+
+
+@router.get("/envelopes/{code}/tranches/{year}", response_model=TrancheRead)
+async def get_tranche(code: CodePath, year: YearPath, session: SessionDep) -> Any:
+    """One tranche: amount, committed, disbursed, available."""
+    return read_response(await service.tranche(session, code=code, year=year))
+
+
+@router.post(
+    "/envelopes/{code}/tranches", status_code=status.HTTP_201_CREATED, response_model=TrancheRead
+)
+async def add_tranche(
+    code: CodePath, payload: TrancheCreate, session: SessionDep, caller: Writer
+) -> Any:
+    """Open a new year of an envelope."""
+    created = await service.add_tranche(session, caller=caller, code=code, payload=payload)
+    return write_response(
+        created, status_code=201, location=f"/api/v1/envelopes/{code}/tranches/{created.year}"
+    )
+
+
+@router.post("/envelopes/{code}/tranches/{year}/adjustments", response_model=TrancheRead)
+async def adjust_tranche(
+    code: CodePath, year: YearPath, payload: Adjustment, session: SessionDep, caller: Writer
+) -> Any:
+    """Top a tranche up, or cut it (never below what is committed: 409)."""
+    adjusted = await service.adjust(session, caller=caller, code=code, year=year, payload=payload)
+    return write_response(adjusted)

@@ -1,0 +1,347 @@
+"""Envelopes and their annual tranches. Every change of a tranche's amount is a ledger entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from funding.access import check_operates
+from funding.conventions import queries as conventions
+from funding.envelopes import queries
+from funding.ledger import service as ledger
+from funding.ledger.service import Actor
+from funding.models import Envelope, EnvelopeTheme, Tranche
+from funding.references import Owners
+from funding.responses import etag_of
+from funding.schemas import (
+    MAX_CENTS,
+    Adjustment,
+    EnvelopeCreate,
+    EnvelopeRead,
+    EnvelopeUpdate,
+    Rules,
+    Totals,
+    TrancheCreate,
+    TrancheRead,
+)
+from tdi_kit.auth import Caller
+from tdi_kit.conditional import check_if_match
+from tdi_kit.errors import Conflict, NotFound, Unprocessable
+from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
+
+
+def rules_of(envelope: Envelope) -> Rules:
+    return Rules(
+        max_rate_percent=envelope.max_rate_percent,
+        cap_per_project_cents=envelope.cap_per_project_cents,
+        cap_waivable=envelope.cap_waivable,
+        min_eligible_spending_cents=envelope.min_eligible_spending_cents,
+        examined_by=envelope.examined_by,
+        text=envelope.rules_text,
+    )
+
+
+def set_rules(envelope: Envelope, rules: Rules) -> None:
+    envelope.max_rate_percent = rules.max_rate_percent
+    envelope.cap_per_project_cents = rules.cap_per_project_cents
+    envelope.cap_waivable = rules.cap_waivable
+    envelope.min_eligible_spending_cents = rules.min_eligible_spending_cents
+    envelope.examined_by = rules.examined_by
+    envelope.rules_text = rules.text
+
+
+def set_themes(envelope: Envelope, themes: Sequence[str]) -> None:
+    # Change the rows that differ only: deleting and re-inserting one key in a flush collides.
+    wanted = list(dict.fromkeys(themes))
+    for row in [t for t in envelope.themes if t.theme not in wanted]:
+        envelope.themes.remove(row)
+    held = {t.theme for t in envelope.themes}
+    envelope.themes.extend(EnvelopeTheme(theme=t) for t in wanted if t not in held)
+
+
+def _tranche_read(tranche: Tranche, sums: tuple[int, int, int]) -> TrancheRead:
+    amount, committed, disbursed = sums
+    return TrancheRead(
+        year=tranche.year,
+        note=tranche.note,
+        amount_cents=amount,
+        committed_cents=committed,
+        disbursed_cents=disbursed,
+        available_cents=amount - committed,
+    )
+
+
+async def reads(session: AsyncSession, envelopes: Sequence[Envelope]) -> list[EnvelopeRead]:
+    """Envelopes as served, their tranches' figures summed from the ledger in one query."""
+    sums = await ledger.sums_by_tranche(session, [t.id for e in envelopes for t in e.tranches])
+    out = []
+    for envelope in envelopes:
+        tranches = [_tranche_read(t, sums.get(t.id, (0, 0, 0))) for t in envelope.tranches]
+        amount = sum(t.amount_cents for t in tranches)
+        committed = sum(t.committed_cents for t in tranches)
+        out.append(
+            EnvelopeRead(
+                code=envelope.code,
+                operator_code=envelope.operator_code,
+                convention_code=envelope.convention_code,
+                name=envelope.name,
+                kind=envelope.kind,  # type: ignore[arg-type]
+                themes=sorted(t.theme for t in envelope.themes),
+                description=envelope.description,
+                start_year=envelope.start_year,
+                end_year=envelope.end_year,
+                rules=rules_of(envelope),
+                sources=envelope.sources,
+                tranches=tranches,
+                totals=Totals(
+                    amount_cents=amount,
+                    committed_cents=committed,
+                    disbursed_cents=sum(t.disbursed_cents for t in tranches),
+                    available_cents=amount - committed,
+                ),
+                is_demo=envelope.is_demo,
+                version=envelope.version,
+                created_at=envelope.created_at,
+                updated_at=envelope.updated_at,
+            )
+        )
+    return out
+
+
+async def read(session: AsyncSession, envelope: Envelope) -> EnvelopeRead:
+    return (await reads(session, [envelope]))[0]
+
+
+async def envelopes(
+    session: AsyncSession, *, params: ListParams, filters: dict[str, object]
+) -> tuple[list[EnvelopeRead], str | None]:
+    sort = parse_sort(
+        params.sort, allowed=queries.SORTABLE, default="code", unique=("code", Envelope.code)
+    )
+    stmt = queries.envelopes(**filters)  # type: ignore[arg-type]
+    if params.format == "csv":
+        return await reads(session, await all_rows(session, stmt, sort=sort)), None
+    items, next_cursor = await paginate(session, stmt, sort=sort, params=params)
+    return await reads(session, items), next_cursor
+
+
+async def envelope(session: AsyncSession, *, code: str) -> Envelope:
+    found = await queries.by_code(session, code)
+    if found is None:
+        raise NotFound("envelope", code)
+    return found
+
+
+async def tranche(session: AsyncSession, *, code: str, year: int) -> TrancheRead:
+    found = await envelope(session, code=code)
+    for t in found.tranches:
+        if t.year == year:
+            sums = await ledger.sums_by_tranche(session, [t.id])
+            return _tranche_read(t, sums.get(t.id, (0, 0, 0)))
+    raise NotFound("tranche", f"{year} of envelope {code}")
+
+
+async def _check_convention(
+    session: AsyncSession, convention_code: str | None, operator_code: str
+) -> None:
+    if convention_code is None:
+        return
+    convention = await conventions.by_code(session, convention_code)
+    if convention is None:
+        raise Unprocessable.field("body", "convention_code", f"no convention {convention_code!r}")
+    if convention.operator_code != operator_code:
+        raise Unprocessable.field(
+            "body",
+            "convention_code",
+            f"convention {convention_code} is {convention.operator_code}'s, not {operator_code}'s",
+        )
+
+
+def _check_years(start: int, end: int, years: list[int]) -> None:
+    if start > end:
+        raise Unprocessable.field("body", "end_year", "the period ends before it starts")
+    outside = sorted(y for y in years if not start <= y <= end)
+    if outside:
+        raise Unprocessable.field(
+            "body", "tranches", f"tranche years {outside} fall outside {start}-{end}"
+        )
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    owners: Owners,
+    payload: EnvelopeCreate,
+    actor: Actor | None = None,
+    is_demo: bool = False,
+) -> Envelope:
+    check_operates(caller, payload.operator_code, what="envelope")
+    if await queries.by_code(session, payload.code) is not None:
+        raise Conflict(f"Envelope {payload.code} already exists.", envelope_code=payload.code)
+    years = [t.year for t in payload.tranches]
+    if len(set(years)) != len(years):
+        raise Unprocessable.field("body", "tranches", "one tranche per year")
+    _check_years(payload.start_year, payload.end_year, years)
+    await _check_convention(session, payload.convention_code, payload.operator_code)
+    await owners.check_organisation(payload.operator_code, field_name="operator_code")
+    if payload.rules.examined_by:
+        await owners.check_organisation(payload.rules.examined_by, field_name="rules.examined_by")
+    return await insert(session, payload=payload, actor=actor or Actor.of(caller), is_demo=is_demo)
+
+
+async def insert(
+    session: AsyncSession, *, payload: EnvelopeCreate, actor: Actor, is_demo: bool = False
+) -> Envelope:
+    """Store a checked envelope with its tranches, each endowment a ledger entry."""
+    envelope = Envelope(
+        code=payload.code,
+        operator_code=payload.operator_code,
+        convention_code=payload.convention_code,
+        name=payload.name,
+        kind=payload.kind,
+        description=payload.description,
+        start_year=payload.start_year,
+        end_year=payload.end_year,
+        sources=payload.sources,
+        is_demo=is_demo,
+        version=1,
+        themes=[EnvelopeTheme(theme=t) for t in dict.fromkeys(payload.themes)],
+        tranches=[],
+    )
+    set_rules(envelope, payload.rules)
+    session.add(envelope)
+    await session.flush()
+    for t in payload.tranches:
+        await open_tranche(session, envelope, t, actor=actor)
+    await session.refresh(envelope, ["tranches"])
+    return envelope
+
+
+async def open_tranche(
+    session: AsyncSession, envelope: Envelope, payload: TrancheCreate, *, actor: Actor
+) -> Tranche:
+    tranche = Tranche(
+        envelope_code=envelope.code,
+        year=payload.year,
+        note=payload.note,
+        amount_cents=payload.amount_cents,
+        committed_cents=0,
+        disbursed_cents=0,
+    )
+    session.add(tranche)
+    await session.flush()
+    if payload.amount_cents:
+        await ledger.append(
+            session,
+            [
+                ledger.entry(
+                    "endowment",
+                    actor=actor,
+                    tranche=tranche,
+                    operator_code=envelope.operator_code,
+                    amount=payload.amount_cents,
+                    note=f"tranche {payload.year} opened",
+                    is_demo=envelope.is_demo,
+                )
+            ],
+        )
+    return tranche
+
+
+async def update(
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    owners: Owners,
+    code: str,
+    payload: EnvelopeUpdate,
+    if_match: str | None,
+) -> Envelope:
+    found = await envelope(session, code=code)
+    check_operates(caller, found.operator_code, what="envelope")
+    check_if_match(if_match, etag_of(await read(session, found)), what="envelope")
+    changes = payload.model_dump(exclude_unset=True)
+    if "convention_code" in changes:
+        await _check_convention(session, payload.convention_code, found.operator_code)
+        found.convention_code = payload.convention_code
+    if payload.rules is not None:
+        if payload.rules.examined_by and payload.rules.examined_by != found.examined_by:
+            await owners.check_organisation(
+                payload.rules.examined_by, field_name="rules.examined_by"
+            )
+        set_rules(found, payload.rules)
+    if payload.themes is not None:
+        set_themes(found, payload.themes)
+    for name in ("name", "description", "sources", "start_year", "end_year"):
+        if name in changes and changes[name] is not None:
+            setattr(found, name, changes[name])
+    _check_years(found.start_year, found.end_year, [t.year for t in found.tranches])
+    found.version += 1
+    found.updated_at = dt.datetime.now(dt.UTC)
+    await session.flush()
+    return found
+
+
+async def add_tranche(
+    session: AsyncSession, *, caller: Caller, code: str, payload: TrancheCreate
+) -> TrancheRead:
+    found = await envelope(session, code=code)
+    check_operates(caller, found.operator_code, what="envelope")
+    if any(t.year == payload.year for t in found.tranches):
+        raise Conflict(f"Envelope {code} already has a tranche for {payload.year}.")
+    _check_years(found.start_year, found.end_year, [payload.year])
+    opened = await open_tranche(session, found, payload, actor=Actor.of(caller))
+    await session.refresh(found, ["tranches"])
+    sums = await ledger.sums_by_tranche(session, [opened.id])
+    return _tranche_read(opened, sums.get(opened.id, (0, 0, 0)))
+
+
+async def adjust(
+    session: AsyncSession,
+    *,
+    caller: Caller | None,
+    code: str,
+    year: int,
+    payload: Adjustment,
+    actor: Actor | None = None,
+) -> TrancheRead:
+    """A top-up or a cut; a cut never goes below what is committed."""
+    found = await envelope(session, code=code)
+    if caller is not None:
+        check_operates(caller, found.operator_code, what="envelope")
+    target = next((t for t in found.tranches if t.year == year), None)
+    if target is None:
+        raise NotFound("tranche", f"{year} of envelope {code}")
+    locked = (await queries.lock_tranches(session, [target.id]))[target.id]
+    new_amount = locked.amount_cents + payload.delta_cents
+    if new_amount < locked.committed_cents:
+        raise Conflict(
+            f"The tranche cannot go below what is committed ({locked.committed_cents} cents).",
+            amount_cents=locked.amount_cents,
+            committed_cents=locked.committed_cents,
+            delta_cents=payload.delta_cents,
+        )
+    if new_amount > MAX_CENTS:
+        raise Unprocessable.field("body", "delta_cents", f"a tranche holds at most {MAX_CENTS}")
+    locked.amount_cents = new_amount
+    who = actor or Actor.of(caller)  # type: ignore[arg-type]
+    await ledger.append(
+        session,
+        [
+            ledger.entry(
+                "endowment",
+                actor=who,
+                tranche=locked,
+                operator_code=found.operator_code,
+                amount=payload.delta_cents,
+                effective_on=payload.effective_on,
+                note=payload.reason,
+                is_demo=found.is_demo,
+            )
+        ],
+    )
+    await session.flush()
+    return await tranche(session, code=code, year=year)

@@ -1,0 +1,67 @@
+"""SQL for the ledger: appending entries and summing them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from funding.models import Envelope, LedgerEntry
+
+SORTABLE = {"id": LedgerEntry.id, "at": LedgerEntry.at}
+SUMS = (
+    func.coalesce(func.sum(LedgerEntry.amount_delta_cents), 0),
+    func.coalesce(func.sum(LedgerEntry.committed_delta_cents), 0),
+    func.coalesce(func.sum(LedgerEntry.disbursed_delta_cents), 0),
+)
+
+
+async def append(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
+    if entries:
+        await session.execute(insert(LedgerEntry), entries)
+
+
+async def sums_by_tranche(
+    session: AsyncSession, tranche_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, int, int]]:
+    ids = list(tranche_ids)
+    if not ids:
+        return {}
+    stmt = (
+        select(LedgerEntry.tranche_id, *SUMS)
+        .where(LedgerEntry.tranche_id.in_(ids))
+        .group_by(LedgerEntry.tranche_id)
+    )
+    return {row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in await session.execute(stmt)}
+
+
+def entries(
+    *,
+    visible_to: str | None,
+    envelope: str | None,
+    year: int | None,
+    operator: str | None,
+    allocation: uuid.UUID | None,
+    territory: str | None,
+    kind: str | None,
+) -> Select[Any]:
+    stmt = select(LedgerEntry)
+    if visible_to is not None:
+        examined = select(Envelope.code).where(Envelope.examined_by == visible_to)
+        stmt = stmt.where(
+            or_(LedgerEntry.operator_code == visible_to, LedgerEntry.envelope_code.in_(examined))
+        )
+    for column, value in (
+        (LedgerEntry.envelope_code, envelope),
+        (LedgerEntry.year, year),
+        (LedgerEntry.operator_code, operator),
+        (LedgerEntry.allocation_id, allocation),
+        (LedgerEntry.territory_code, territory),
+        (LedgerEntry.kind, kind),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt

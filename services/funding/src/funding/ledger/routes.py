@@ -1,0 +1,53 @@
+"""HTTP for the ledger."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from funding.ledger import service
+from funding.responses import PROBLEMS
+from funding.schemas import Code, LedgerEntryRead, LedgerKind, OrganisationCode, TerritoryCode
+from tdi_kit.auth import CallerDep
+from tdi_kit.db import SessionDep
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+
+router = APIRouter(tags=["ledger"], responses=PROBLEMS)
+
+
+@router.get("/ledger", response_model=Page[LedgerEntryRead], responses=CSV_RESPONSE)
+async def list_ledger(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    params: ListParamsDep,
+    caller: CallerDep,
+    envelope: Annotated[Code | None, Query()] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    operator: Annotated[OrganisationCode | None, Query()] = None,
+    allocation: Annotated[uuid.UUID | None, Query()] = None,
+    territory: Annotated[TerritoryCode | None, Query()] = None,
+    kind: Annotated[LedgerKind | None, Query()] = None,
+) -> Any:
+    """Every movement of money, oldest first (token needed; an operator sees its own)."""
+    filters = {
+        "envelope": envelope,
+        "year": year,
+        "operator": operator,
+        "allocation": allocation,
+        "territory": territory,
+        "kind": kind,
+    }
+    items, next_cursor = await service.entries(
+        session, caller=caller, params=params, filters=filters
+    )
+    if params.format == "csv":
+        return csv_response(
+            (LedgerEntryRead.model_validate(e).model_dump() for e in items),
+            columns=list(LedgerEntryRead.model_fields),
+            filename="ledger",
+        )
+    next_link(request, response, next_cursor)
+    return Page[LedgerEntryRead](items=items, next_cursor=next_cursor)

@@ -1,0 +1,264 @@
+"""The funding service's tables.
+
+Money is integer euro cents. The ledger (`ledger_entries`) is the record: append-only (the
+migration adds triggers that refuse UPDATE and DELETE on it), and every balance the API serves is
+its sums. The running totals on `tranches` and `allocations` exist for one reason: they are the
+rows that concurrent writers lock and check, so a tranche is never over-committed and an
+allocation never over-disbursed. They move in the same transaction as the ledger, and the tests
+check after every step that they agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from tdi_kit.db import new_metadata
+from tdi_kit.idempotency import idempotency_table
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
+LedgerId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Id(TypeDecorator[uuid.UUID]):
+    """A UUID read back as the standard library's type on every driver: asyncpg hands out its
+    own UUID class, which the kit's cursor encoder (orjson) refuses."""
+
+    impl = Uuid
+    cache_ok = True
+
+    @property
+    def python_type(self) -> type[uuid.UUID]:
+        return uuid.UUID
+
+    def process_bind_param(self, value: Any, dialect: Any) -> uuid.UUID | None:
+        return uuid.UUID(value) if isinstance(value, str) else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> uuid.UUID | None:
+        if value is None or type(value) is uuid.UUID:
+            return value
+        return uuid.UUID(str(value))
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+idempotency_keys = idempotency_table(Base.metadata)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Convention(Base):
+    """A convention de mobilisation: what an operator committed to the programme."""
+
+    __tablename__ = "conventions"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    operator_code: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    signed_on: Mapped[dt.date | None] = mapped_column(Date)
+    place: Mapped[str | None] = mapped_column(String(200))
+    period_start: Mapped[dt.date | None] = mapped_column(Date)
+    period_end: Mapped[dt.date | None] = mapped_column(Date)
+    commitments: Mapped[str] = mapped_column(Text, default="")
+    documents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Envelope(Base):
+    """Money an operator sets aside for the programme, in annual tranches, with award rules."""
+
+    __tablename__ = "envelopes"
+    __table_args__ = (CheckConstraint("start_year <= end_year", name="period"),)
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    operator_code: Mapped[str] = mapped_column(String(64), index=True)
+    convention_code: Mapped[str | None] = mapped_column(ForeignKey("conventions.code"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    start_year: Mapped[int] = mapped_column(Integer)
+    end_year: Mapped[int] = mapped_column(Integer)
+    # Award rules; None where the envelope has none (or none is public).
+    max_rate_percent: Mapped[int | None] = mapped_column(Integer)
+    cap_per_project_cents: Mapped[int | None] = mapped_column(BigInteger)
+    cap_waivable: Mapped[bool] = mapped_column(Boolean, default=False)
+    min_eligible_spending_cents: Mapped[int | None] = mapped_column(BigInteger)
+    examined_by: Mapped[str | None] = mapped_column(String(64))
+    rules_text: Mapped[str] = mapped_column(Text, default="")
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    themes: Mapped[list[EnvelopeTheme]] = relationship(
+        cascade="all, delete-orphan", order_by="EnvelopeTheme.theme", lazy="selectin"
+    )
+    tranches: Mapped[list[Tranche]] = relationship(
+        back_populates="envelope", order_by="Tranche.year", lazy="selectin"
+    )
+
+
+class EnvelopeTheme(Base):
+    """A row per theme, so that balances group by theme with a plain join on both databases."""
+
+    __tablename__ = "envelope_themes"
+
+    envelope_code: Mapped[str] = mapped_column(ForeignKey("envelopes.code"), primary_key=True)
+    theme: Mapped[str] = mapped_column(String(48), primary_key=True, index=True)
+
+
+class Tranche(Base):
+    """One year of an envelope. The totals are the lock-and-check rows, mirrored by the ledger."""
+
+    __tablename__ = "tranches"
+    __table_args__ = (
+        UniqueConstraint("envelope_code", "year"),
+        CheckConstraint("committed_cents <= amount_cents", name="not_over_committed"),
+        CheckConstraint("disbursed_cents <= committed_cents", name="not_over_disbursed"),
+        CheckConstraint("disbursed_cents >= 0", name="disbursed_not_negative"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Id, primary_key=True, default=uuid.uuid4)
+    envelope_code: Mapped[str] = mapped_column(ForeignKey("envelopes.code"))
+    year: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    committed_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    disbursed_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    envelope: Mapped[Envelope] = relationship(back_populates="tranches", lazy="raise")
+
+
+class Allocation(Base):
+    """Money of one tranche for a territory and, optionally, one fiche-action of its contract.
+
+    proposed → committed → partly_disbursed → fully_disbursed; proposed, committed or partly
+    disbursed → cancelled (what was committed and not disbursed goes back to the tranche).
+    """
+
+    __tablename__ = "allocations"
+    __table_args__ = (
+        UniqueConstraint("operator_code", "reference"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint("disbursed_cents + released_cents <= amount_cents", name="not_over_spent"),
+        Index("ix_allocations_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Id, primary_key=True, default=uuid.uuid4)
+    tranche_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tranches.id"), index=True)
+    # Copied from the tranche so that filters and operator scoping need no join.
+    envelope_code: Mapped[str] = mapped_column(String(64), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    operator_code: Mapped[str] = mapped_column(String(64), index=True)
+    territory_code: Mapped[str] = mapped_column(String(16), index=True)
+    action_id: Mapped[uuid.UUID | None] = mapped_column(Id, index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    beneficiary_name: Mapped[str] = mapped_column(String(200))
+    beneficiary_siren: Mapped[str | None] = mapped_column(String(9), index=True)
+    reference: Mapped[str | None] = mapped_column(String(100))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    eligible_spending_cents: Mapped[int | None] = mapped_column(BigInteger)
+    cap_waiver: Mapped[str | None] = mapped_column(String(200))
+    decision_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    disbursed_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    released_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    committed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    regions: Mapped[list[AllocationRegion]] = relationship(
+        cascade="all, delete-orphan", order_by="AllocationRegion.region_code", lazy="selectin"
+    )
+
+
+class AllocationRegion(Base):
+    """The territory's regions, as the registry gave them when the allocation was written."""
+
+    __tablename__ = "allocation_regions"
+
+    allocation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("allocations.id"), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(3), primary_key=True, index=True)
+
+
+class Disbursement(Base):
+    __tablename__ = "disbursements"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        Index("ix_disbursements_allocation_id_created_at", "allocation_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Id, primary_key=True, default=uuid.uuid4)
+    allocation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("allocations.id"))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[dt.date | None] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(100))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(255))
+
+
+class LedgerEntry(Base):
+    """One movement of money, never changed or removed.
+
+    Each entry moves up to three figures of one tranche: its amount (an endowment or a top-up),
+    what is committed (a commitment, or a release when an allocation is cancelled) and what is
+    disbursed. The dimensions are copied onto the entry so that every balance is one GROUP BY.
+    """
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    effective_on: Mapped[dt.date | None] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(255))
+    actor_org: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    tranche_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tranches.id"), index=True)
+    envelope_code: Mapped[str] = mapped_column(String(64), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    operator_code: Mapped[str] = mapped_column(String(64), index=True)
+    allocation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("allocations.id"), index=True
+    )
+    disbursement_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("disbursements.id"))
+    territory_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    amount_delta_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    committed_delta_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    disbursed_delta_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    note: Mapped[str] = mapped_column(Text, default="")
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,474 @@
+"""What the funding API reads and writes. Models live in models.py; these are the contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from tdi_kit.identifiers import Siren
+
+# 1,000 Md€: far above any envelope of the programme, far below what a BIGINT sum can hold.
+MAX_CENTS = 100_000_000_000_000
+MAX_BULK_ROWS = 10_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(value: str) -> str:
+    # PostgreSQL refuses NUL in text; no other control character belongs in these fields either.
+    if _CONTROL.search(value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+def _text(max_length: int, min_length: int = 1) -> object:
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_printable),
+    ]
+
+
+def _text_only(value: object) -> object:
+    # Writes are validated strictly (an integer is not a string, nor a boolean an integer), but
+    # JSON carries dates and UUIDs as text: accept the text, and the objects Python callers pass.
+    if isinstance(value, str | dt.date | uuid.UUID):
+        return value
+    raise ValueError("expected a string")
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # SQLite hands timestamps back without their zone; they were written in UTC.
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+Code = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{1,63}$",
+        examples=["bdt-fonds-propres-2019-2022"],
+        description="A stable lowercase code.",
+    ),
+]
+OrganisationCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{1,63}$",
+        examples=["bpifrance"],
+        description="An organisation code of the registry.",
+    ),
+]
+TerritoryCode = Annotated[
+    str,
+    Field(
+        pattern=r"^(ti-\d{4}|\d{4})$",
+        examples=["ti-2708"],
+        description="A territory code of the registry (phase 1: `2707`, phase 2: `ti-2708`).",
+    ),
+]
+Year = Annotated[int, Field(ge=2000, le=2100, examples=[2024])]
+Cents = Annotated[int, Field(ge=1, le=MAX_CENTS, description="Euro cents.")]
+OptionalCents = Annotated[int, Field(ge=0, le=MAX_CENTS, description="Euro cents.")] | None
+Name = _text(200)
+Title = _text(300)
+LongText = _text(20_000, min_length=0)
+Reference = _text(100)
+SourceList = Annotated[list[_text(500)], Field(max_length=50)]  # type: ignore[valid-type]
+Utc = Annotated[dt.datetime, AfterValidator(_utc)]
+Day = Annotated[dt.date, Field(strict=False), BeforeValidator(_text_only)]
+UuidText = Annotated[uuid.UUID, Field(strict=False), BeforeValidator(_text_only)]
+
+Kind = Literal["equity", "engineering", "loan", "grant", "guarantee"]
+KIND_LABELS = {
+    "equity": "fonds propres",
+    "engineering": "ingénierie",
+    "loan": "prêt",
+    "grant": "subvention",
+    "guarantee": "garantie",
+}
+# The closed vocabulary of themes. The first ten are those of the programme's conventions;
+# the last four name what the later envelopes fund.
+Theme = Literal[
+    "foncier",
+    "immobilier-industriel",
+    "reconversion-de-friches",
+    "numerique",
+    "ecologie-industrielle",
+    "transports-et-mobilite",
+    "competences-et-recrutement",
+    "innovation",
+    "transition-ecologique",
+    "export",
+    "investissement-productif",
+    "ingenierie",
+    "animation-territoriale",
+    "attractivite",
+]
+AllocationStatus = Literal[
+    "proposed", "committed", "partly_disbursed", "fully_disbursed", "cancelled"
+]
+LedgerKind = Literal["endowment", "commitment", "disbursement", "release"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Write(BaseModel):
+    """What clients send: unknown fields and loosely typed values are refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# Conventions
+
+
+class ConventionCreate(Write):
+    code: Code
+    operator_code: OrganisationCode
+    title: Title
+    signed_on: Day | None = None
+    place: Name | None = None
+    period_start: Day | None = None
+    period_end: Day | None = None
+    commitments: LongText = ""
+    documents: SourceList = Field(default_factory=list, description="References of the texts.")
+    sources: SourceList = Field(default_factory=list, description="Where the facts come from.")
+
+    @model_validator(mode="after")
+    def _period(self) -> ConventionCreate:
+        if self.period_start and self.period_end and self.period_start > self.period_end:
+            raise ValueError("period_start is after period_end")
+        return self
+
+
+class ConventionUpdate(Write):
+    """Fields to change; absent fields stay as they are."""
+
+    title: Title | None = None
+    signed_on: Day | None = None
+    place: Name | None = None
+    period_start: Day | None = None
+    period_end: Day | None = None
+    commitments: LongText | None = None
+    documents: SourceList | None = None
+    sources: SourceList | None = None
+
+
+class ConventionRead(Model):
+    code: str
+    operator_code: str
+    title: str
+    signed_on: dt.date | None
+    place: str | None
+    period_start: dt.date | None
+    period_end: dt.date | None
+    commitments: str
+    documents: list[str]
+    sources: list[str]
+    is_demo: bool
+    version: int
+    created_at: Utc
+    updated_at: Utc
+
+
+# Envelopes and tranches
+
+
+class Rules(BaseModel):
+    """An envelope's award rules; null where it has none. Checked on every allocation."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True, strict=True)
+
+    max_rate_percent: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        default=None, description="Highest share of the eligible spending the envelope pays."
+    )
+    cap_per_project_cents: OptionalCents = None
+    cap_waivable: bool = Field(
+        default=False, description="The cap may be waived by a decision named in `cap_waiver`."
+    )
+    min_eligible_spending_cents: OptionalCents = None
+    examined_by: OrganisationCode | None = Field(
+        default=None, description="Who examines applications; may record allocations too."
+    )
+    text: LongText = ""
+
+
+class TrancheCreate(Write):
+    year: Year
+    amount_cents: Annotated[int, Field(ge=0, le=MAX_CENTS)]
+    note: LongText = ""
+
+
+class TrancheRead(BaseModel):
+    year: int
+    note: str
+    amount_cents: int
+    committed_cents: int
+    disbursed_cents: int
+    available_cents: int = Field(description="amount - committed: what can still be committed.")
+
+
+class Adjustment(Write):
+    """A top-up (positive) or a cut (negative, never below what is committed)."""
+
+    delta_cents: Annotated[int, Field(ge=-MAX_CENTS, le=MAX_CENTS)]
+    effective_on: Day | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _not_zero(self) -> Adjustment:
+        _printable(self.reason)
+        if self.delta_cents == 0:
+            raise ValueError("delta_cents must not be 0")
+        return self
+
+
+class EnvelopeCreate(Write):
+    code: Code
+    operator_code: OrganisationCode
+    convention_code: Code | None = None
+    name: Title
+    kind: Kind
+    themes: Annotated[list[Theme], Field(max_length=14)] = Field(default_factory=list)
+    description: LongText = ""
+    start_year: Year
+    end_year: Year
+    tranches: Annotated[list[TrancheCreate], Field(max_length=101)] = Field(default_factory=list)
+    rules: Rules = Field(default_factory=Rules)
+    sources: SourceList = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _years(self) -> EnvelopeCreate:
+        if self.start_year > self.end_year:
+            raise ValueError("start_year is after end_year")
+        return self
+
+
+class EnvelopeUpdate(Write):
+    """Fields to change; absent fields stay as they are. Tranches change through their own
+    endpoints, so that every change of money is a ledger entry."""
+
+    name: Title | None = None
+    convention_code: Code | None = None
+    themes: Annotated[list[Theme], Field(max_length=14)] | None = None
+    description: LongText | None = None
+    start_year: Year | None = None
+    end_year: Year | None = None
+    rules: Rules | None = None
+    sources: SourceList | None = None
+
+
+class Totals(BaseModel):
+    amount_cents: int
+    committed_cents: int
+    disbursed_cents: int
+    available_cents: int
+
+
+class EnvelopeRead(BaseModel):
+    code: str
+    operator_code: str
+    convention_code: str | None
+    name: str
+    kind: Kind
+    themes: list[str]
+    description: str
+    start_year: int
+    end_year: int
+    rules: Rules
+    sources: list[str]
+    tranches: list[TrancheRead]
+    totals: Totals
+    is_demo: bool
+    version: int
+    created_at: Utc
+    updated_at: Utc
+
+
+# Allocations and disbursements
+
+
+class AllocationFields(Write):
+    territory_code: TerritoryCode
+    action_id: UuidText | None = Field(
+        default=None, description="A fiche-action of the contracts service."
+    )
+    title: Title = Field(description="The project.")
+    beneficiary_name: Name
+    beneficiary_siren: Siren | None = None
+    reference: Reference | None = Field(
+        default=None, description="The operator's own reference: unique per operator."
+    )
+    amount_cents: Cents
+    eligible_spending_cents: OptionalCents = Field(
+        default=None, description="The project's eligible spending, for the rate and minimum."
+    )
+    cap_waiver: Name | None = Field(
+        default=None, description="The decision waiving the envelope's cap, where it may be."
+    )
+    decision_date: Day | None = None
+
+
+class AllocationCreate(AllocationFields):
+    envelope_code: Code
+    year: Year = Field(description="The tranche's year.")
+    status: Literal["proposed", "committed"] = Field(
+        default="proposed", description="`committed` commits at once (409 if the tranche lacks)."
+    )
+
+
+class AllocationUpdate(Write):
+    """A proposed allocation's fields; absent fields stay as they are."""
+
+    territory_code: TerritoryCode | None = None
+    action_id: UuidText | None = None
+    title: Title | None = None
+    beneficiary_name: Name | None = None
+    beneficiary_siren: Siren | None = None
+    reference: Reference | None = None
+    amount_cents: Cents | None = None
+    eligible_spending_cents: OptionalCents = None
+    cap_waiver: Name | None = None
+    decision_date: Day | None = None
+
+
+class Cancellation(Write):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _clean(self) -> Cancellation:
+        _printable(self.reason)
+        return self
+
+
+class AllocationRead(Model):
+    id: uuid.UUID
+    envelope_code: str
+    year: int
+    operator_code: str
+    territory_code: str
+    region_codes: list[str]
+    action_id: uuid.UUID | None
+    title: str
+    beneficiary_name: str
+    beneficiary_siren: str | None
+    reference: str | None
+    amount_cents: int
+    eligible_spending_cents: int | None
+    cap_waiver: str | None
+    decision_date: dt.date | None
+    status: AllocationStatus
+    disbursed_cents: int
+    released_cents: int = Field(description="Given back to the tranche by a cancellation.")
+    undisbursed_cents: int = Field(description="Committed and not yet disbursed.")
+    cancel_reason: str | None
+    is_demo: bool
+    version: int
+    created_at: Utc
+    updated_at: Utc
+    committed_at: Utc | None
+    cancelled_at: Utc | None
+
+
+class DisbursementCreate(Write):
+    amount_cents: Cents
+    paid_on: Day | None = None
+    reference: Reference | None = None
+
+
+class DisbursementRow(DisbursementCreate):
+    """A disbursement in a bulk push: the allocation by id or by the operator's reference."""
+
+    allocation_id: UuidText | None = None
+    allocation_reference: Reference | None = None
+
+    @model_validator(mode="after")
+    def _one_allocation(self) -> DisbursementRow:
+        if (self.allocation_id is None) == (self.allocation_reference is None):
+            raise ValueError("give exactly one of allocation_id and allocation_reference")
+        return self
+
+
+class DisbursementRead(Model):
+    id: uuid.UUID
+    allocation_id: uuid.UUID
+    amount_cents: int
+    paid_on: dt.date | None
+    reference: str | None
+    is_demo: bool
+    created_at: Utc
+
+
+class RowProblem(BaseModel):
+    """Why one row of a bulk push was refused."""
+
+    row: int = Field(description="1-based position among the pushed rows (CSV: after the header).")
+    status: int = Field(description="What the row would have got on its own: 403, 404, 409, 422.")
+    detail: str
+    errors: list[dict[str, str]] = Field(default_factory=list)
+
+
+class BulkResult(BaseModel):
+    created: int
+    ids: list[uuid.UUID]
+
+
+# Balances and ledger
+
+Dimension = Literal["envelope", "tranche", "operator", "year", "theme", "territory", "region"]
+
+
+class BalanceRead(BaseModel):
+    """Sums of the ledger for one group. `amount_cents` and `available_cents` are null when
+    grouped by territory or region: envelopes are not split by territory in advance."""
+
+    envelope_code: str | None = None
+    year: int | None = None
+    operator_code: str | None = None
+    theme: str | None = None
+    territory_code: str | None = None
+    region_code: str | None = None
+    amount_cents: int | None
+    committed_cents: int
+    disbursed_cents: int
+    undisbursed_cents: int = Field(description="committed - disbursed.")
+    available_cents: int | None
+
+
+class BalanceReport(BaseModel):
+    by: list[Dimension]
+    items: list[BalanceRead]
+    totals: BalanceRead = Field(description="All the matching movements, each counted once.")
+
+
+class LedgerEntryRead(Model):
+    id: int
+    kind: LedgerKind
+    at: Utc
+    effective_on: dt.date | None
+    actor: str
+    actor_org: str | None
+    request_id: str | None
+    envelope_code: str
+    year: int
+    operator_code: str
+    allocation_id: uuid.UUID | None
+    disbursement_id: uuid.UUID | None
+    territory_code: str | None
+    amount_delta_cents: int
+    committed_delta_cents: int
+    disbursed_delta_cents: int
+    note: str
+    is_demo: bool

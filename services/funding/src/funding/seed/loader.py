@@ -1,0 +1,156 @@
+"""Load the public facts (seed/facts.py) into the funding database.
+
+Idempotent: a convention or envelope of the facts is added when missing and updated when it
+differs; a tranche's recorded amount changes only through the ledger, so a movement of the
+facts (an opening, a top-up) is appended once, and a corrected figure is appended as a
+correction. Nothing the facts do not mention is touched. The report says what was added,
+changed and left as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from funding.envelopes import service as envelopes
+from funding.ledger.service import SEED
+from funding.models import Convention, Envelope, LedgerEntry
+from funding.schemas import Adjustment, EnvelopeCreate, Rules, TrancheCreate
+from funding.seed.facts import CONVENTIONS, ENVELOPES, SeedEnvelope
+
+SEED_MARK = "[seed:{key}] "
+
+
+@dataclass
+class Counts:
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.added} added, {self.changed} changed, {self.unchanged} left as they were"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def load(session: AsyncSession, *, say: Callable[[str], None] = print) -> dict[str, Counts]:
+    """Bring the database up to the facts. The caller commits."""
+    report = {
+        "conventions": await _conventions(session),
+        "envelopes": Counts(),
+        "movements": Counts(),
+    }
+    for seed in ENVELOPES:
+        await _envelope(session, seed, report)
+    for name, counts in report.items():
+        say(f"{name}: {counts}")
+    return report
+
+
+async def _conventions(session: AsyncSession) -> Counts:
+    counts = Counts()
+    for fact in CONVENTIONS:
+        found = await session.get(Convention, fact["code"])
+        if found is None:
+            session.add(Convention(**fact, is_demo=False, version=1))
+            counts.added += 1
+        elif _differs(found, fact):
+            for name, value in fact.items():
+                setattr(found, name, value)
+            found.version += 1
+            found.updated_at = _now()
+            counts.changed += 1
+        else:
+            counts.unchanged += 1
+    await session.flush()
+    return counts
+
+
+def _differs(record: Any, fact: dict[str, Any]) -> bool:
+    return any(getattr(record, name) != value for name, value in fact.items())
+
+
+def _payload(seed: SeedEnvelope) -> EnvelopeCreate:
+    years = sorted({m.year for m in seed.movements})
+    return EnvelopeCreate(
+        **{**seed.fields, "rules": Rules(**seed.fields["rules"])},
+        tranches=[
+            TrancheCreate(year=y, amount_cents=0, note=seed.tranche_notes.get(y, "")) for y in years
+        ],
+    )
+
+
+async def _envelope(session: AsyncSession, seed: SeedEnvelope, report: dict[str, Counts]) -> None:
+    payload = _payload(seed)
+    found = await session.get(Envelope, payload.code)
+    if found is None:
+        found = await envelopes.insert(session, payload=payload, actor=SEED)
+        report["envelopes"].added += 1
+    elif _envelope_differs(found, payload):
+        _apply(found, payload)
+        report["envelopes"].changed += 1
+    else:
+        report["envelopes"].unchanged += 1
+    held = {t.year: t for t in found.tranches}
+    for t in payload.tranches:
+        if t.year not in held:
+            await envelopes.open_tranche(session, found, t, actor=SEED)
+        elif held[t.year].note != t.note:
+            held[t.year].note = t.note
+    await session.flush()
+    await session.refresh(found, ["tranches"])
+    for movement in seed.movements:
+        mark = SEED_MARK.format(key=movement.key)
+        recorded = await session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount_delta_cents), 0)).where(
+                LedgerEntry.envelope_code == found.code,
+                LedgerEntry.actor == SEED.sub,
+                LedgerEntry.note.startswith(mark, autoescape=True),
+            )
+        )
+        delta = movement.amount_cents - int(recorded or 0)
+        if delta == 0:
+            report["movements"].unchanged += 1
+            continue
+        correction = "" if recorded == 0 else "correction: "
+        await envelopes.adjust(
+            session,
+            caller=None,
+            code=found.code,
+            year=movement.year,
+            payload=Adjustment(
+                delta_cents=delta,
+                effective_on=movement.effective_on,
+                reason=f"{mark}{correction}{movement.note}",
+            ),
+            actor=SEED,
+        )
+        if recorded == 0:
+            report["movements"].added += 1
+        else:
+            report["movements"].changed += 1
+
+
+def _envelope_differs(found: Envelope, payload: EnvelopeCreate) -> bool:
+    plain = payload.model_dump(exclude={"tranches", "rules", "themes"})
+    return (
+        _differs(found, plain)
+        or envelopes.rules_of(found) != payload.rules
+        or sorted(t.theme for t in found.themes) != sorted(set(payload.themes))
+    )
+
+
+def _apply(found: Envelope, payload: EnvelopeCreate) -> None:
+    for name, value in payload.model_dump(exclude={"tranches", "rules", "themes"}).items():
+        setattr(found, name, value)
+    envelopes.set_rules(found, payload.rules)
+    envelopes.set_themes(found, payload.themes)
+    found.version += 1
+    found.updated_at = _now()

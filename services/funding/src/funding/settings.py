@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from tdi_kit.settings import ServiceSettings
+
+
+class FundingSettings(ServiceSettings):
+    """Environment variables prefixed `FUNDING_` (for example `FUNDING_DATABASE_URL`).
+
+    - `FUNDING_REGISTRY_URL`: the registry, owner of organisations and territories; every write
+      that names one is checked there (unreachable: 503, nothing stored).
+    - `FUNDING_CONTRACTS_URL`: the contracts service, owner of fiches-actions (`action_id`).
+    - `FUNDING_CHECK_ACTIONS`: `false` where the contracts service is not deployed: `action_id`
+      is then stored as given, unchecked.
+    - `FUNDING_MAX_BODY_BYTES`: larger than the suite's default, for bulk pushes of 10,000 rows.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FUNDING_")
+
+    service_name: str = "funding"
+    port: int = 8002
+    registry_url: str = "http://127.0.0.1:8001"
+    contracts_url: str = "http://127.0.0.1:8003"
+    check_actions: bool = True
+    owner_timeout_seconds: float = 3.0
+    max_body_bytes: int = 8 * 1024 * 1024

@@ -1,0 +1,106 @@
+"""Tokens, and the few steps most funding tests start with."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from funding.main import MIGRATIONS
+from funding.seed.loader import load
+from funding.settings import FundingSettings
+from tdi_kit import migrations
+from tdi_kit.db import create_engine, create_sessionmaker
+from tdi_kit.testing import bearer
+
+KNOWN_ACTION = uuid.UUID("7c1f0d5e-2a43-4d8e-9a51-0b6f3e9d2c11")
+M = 100_000_000
+K = 100_000
+
+ADMIN = bearer("admin", sub="admin-user")
+BPI = bearer("funding:write", org="bpifrance", sub="agent-bpi")
+BDT = bearer("funding:write", org="banque-des-territoires", sub="agent-bdt")
+ANCT = bearer("funding:write", org="anct", sub="agent-anct")
+
+
+def contracts_app(known: set[uuid.UUID] | None = None) -> Starlette:
+    known = {KNOWN_ACTION} if known is None else known
+
+    async def action(request: Request) -> JSONResponse:
+        action_id = request.path_params["action_id"]
+        if action_id in known:
+            return JSONResponse({"id": str(action_id)})
+        return JSONResponse({"status": 404}, status_code=404)
+
+    return Starlette(routes=[Route("/api/v1/actions/{action_id:uuid}", action)])
+
+
+def settings(url: str, **overrides: Any) -> FundingSettings:
+    return FundingSettings(database_url=url, environment="test", log_json=False, **overrides)
+
+
+async def migrated_and_seeded(url: str) -> None:
+    engine = create_engine(url)
+    await migrations.upgrade(engine, MIGRATIONS)
+    async with create_sessionmaker(engine)() as session:
+        await load(session, say=lambda _line: None)
+        await session.commit()
+    await engine.dispose()
+
+
+async def make_envelope(
+    client: httpx.AsyncClient,
+    *,
+    code: str = "test-envelope",
+    operator: str = "bpifrance",
+    tranches: dict[int, int] | None = None,
+    rules: dict[str, Any] | None = None,
+    themes: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    tranches = {2024: 100 * M} if tranches is None else tranches
+    r = await client.post(
+        "/api/v1/envelopes",
+        json={
+            "code": code,
+            "operator_code": operator,
+            "name": f"Test envelope {code}",
+            "kind": "grant",
+            "themes": themes or ["innovation"],
+            "start_year": min(tranches, default=2024),
+            "end_year": max(tranches, default=2024),
+            "tranches": [{"year": y, "amount_cents": a} for y, a in tranches.items()],
+            "rules": rules or {},
+        },
+        headers=headers or ADMIN,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def allocation_body(**fields: Any) -> dict[str, Any]:
+    return {
+        "envelope_code": "test-envelope",
+        "year": 2024,
+        "territory_code": "ti-2708",
+        "title": "Ligne de production",
+        "beneficiary_name": "Entreprise test",
+        "amount_cents": 3 * M,
+        "status": "committed",
+        **fields,
+    }
+
+
+async def allocate(
+    client: httpx.AsyncClient, headers: dict[str, str] | None = None, **fields: Any
+) -> dict[str, Any]:
+    r = await client.post(
+        "/api/v1/allocations", json=allocation_body(**fields), headers=headers or ADMIN
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
