@@ -21,8 +21,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_token_carries_subject_organisation_and_scopes(capsys) -> None:
-    main(["token", "--sub", "ops", "--org", "bpifrance", "--scope", "funding:write",
-          "--scope", "registry:write"])
+    main(
+        [
+            "token",
+            "--sub",
+            "ops",
+            "--org",
+            "bpifrance",
+            "--scope",
+            "funding:write",
+            "--scope",
+            "registry:write",
+        ]
+    )
     token = capsys.readouterr().out.strip()
     claims = jwt.decode(token, DEV_JWT_SECRET, algorithms=["HS256"])
     assert claims["sub"] == "ops"
@@ -40,7 +51,11 @@ def test_up_starts_every_service_and_stops_them_all_on_ctrl_c(tmp_path: Path) ->
     env["TDI_DATA_DIR"] = str(tmp_path)
     up = subprocess.Popen(
         [sys.executable, "-m", "tdi_cli.main", "up", "--no-seed", "--data-dir", str(tmp_path)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         lines = []

@@ -24,7 +24,11 @@ def _tool(name: str) -> str:
 def _compose(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [_tool("docker-compose"), "--env-file", str(ROOT / ".env.example"), *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -52,7 +56,11 @@ def test_compose_refuses_to_start_without_secrets(tmp_path: Path) -> None:
     empty.write_text("")
     result = subprocess.run(
         [_tool("docker-compose"), "--env-file", str(empty), "config", "-q"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={"PATH": "/usr/bin:/bin"},
     )
     assert result.returncode != 0
@@ -63,8 +71,13 @@ def test_compose_refuses_to_start_without_secrets(tmp_path: Path) -> None:
 def test_dockerfile_passes_hadolint(dockerfile: Path) -> None:
     if ".venv" in dockerfile.parts or "node_modules" in dockerfile.parts:
         pytest.skip("not ours")
-    result = subprocess.run([_tool("hadolint"), str(dockerfile)], capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [_tool("hadolint"), str(dockerfile)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -31,8 +31,38 @@ def _registry() -> Service:
     return Service("registry", "registry.main:create_app", MIGRATIONS, RegistrySettings, load)
 
 
+def _funding() -> Service:
+    from funding.main import MIGRATIONS
+    from funding.seed.demo import load_demo
+    from funding.seed.loader import load
+    from funding.settings import FundingSettings
+
+    return Service(
+        "funding", "funding.main:create_app", MIGRATIONS, FundingSettings, load, load_demo
+    )
+
+
+def _contracts() -> Service:
+    from contracts.main import MIGRATIONS
+    from contracts.seed.demo import load_demo
+    from contracts.seed.loader import load
+    from contracts.settings import ContractsSettings
+
+    return Service(
+        "contracts", "contracts.main:create_app", MIGRATIONS, ContractsSettings, load, load_demo
+    )
+
+
+def _gateway() -> Service:
+    from gateway.settings import GatewaySettings
+
+    # The gateway owns no database (no migrations, no seed); it is started last, once the
+    # services it forwards to answer, and is itself ready when they all are.
+    return Service("gateway", "gateway.main:create_app", "", GatewaySettings)
+
+
 def all_services() -> list[Service]:
-    return [_registry()]
+    return [_registry(), _funding(), _contracts(), _gateway()]
 
 
 def by_name(names: list[str] | None) -> list[Service]:

@@ -1,0 +1,162 @@
+"""What the dossier and the dashboard share: parts that may fail, and answers with an ETag.
+
+An aggregate asks each service for its part concurrently, within one budget. A required part
+that fails fails the request with that part's problem (502, 503, 504, naming the service); an
+optional part that fails leaves its place `null`, and the answer says so three times over:
+`"partial": true`, one problem per missing part in `problems`, and the `X-Partial` header
+naming the missing parts. A partial answer carries no ETag and `Cache-Control: no-store`: a
+degraded view is never to be served again from a cache once the service is back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Mapping
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Request
+from pydantic import BaseModel, Field, WithJsonSchema
+from starlette.responses import Response
+
+from gateway.clients import ServiceClient, Services, settle
+from gateway.settings import GatewaySettings
+from tdi_kit.conditional import etag_for, none_match
+from tdi_kit.errors import FieldError, Problem
+
+PARTIAL_HEADER = "X-Partial"
+MAX_PAGE = 1000
+
+
+def service_schema(reference: str, *, many: bool = False, nullable: bool = False) -> Any:
+    """A field holding a service's record as it sent it, documented by the service's schema.
+
+    `reference` is `service:Schema`; the OpenAPI merge turns it into a `$ref` to that schema
+    (renamed, if it had to be), so generated clients type these fields fully.
+    """
+    schema: dict[str, Any] = {"x-tdi-ref": reference}
+    if many:
+        schema = {"type": "array", "items": schema}
+    if nullable:
+        schema = {"anyOf": [schema, {"type": "null"}]}
+    python_type = list[dict[str, Any]] if many else dict[str, Any]
+    if nullable:
+        return Annotated[python_type | None, WithJsonSchema(schema)]  # type: ignore[valid-type]
+    return Annotated[python_type, WithJsonSchema(schema)]  # type: ignore[valid-type]
+
+
+def extended(reference: str, **members: dict[str, Any]) -> dict[str, Any]:
+    """A service's schema with members the gateway adds (an action's allocations, say)."""
+    return {
+        "allOf": [
+            {"x-tdi-ref": reference},
+            {"type": "object", "properties": members, "required": sorted(members)},
+        ]
+    }
+
+
+class PartProblem(BaseModel):
+    """Why a part of an aggregate is missing: a problem document naming the service."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+    service: str = Field(description="The service that failed: registry, funding or contracts.")
+    part: str = Field(description="The member of the answer left `null` because of it.")
+
+
+class Partial(BaseModel):
+    partial: bool = Field(description="True when a part is missing; see `problems`.")
+    problems: list[PartProblem] = Field(description="One problem per missing part.")
+
+
+AGGREGATE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified (If-None-Match)."},
+    **{
+        status: {
+            "model": PartProblem,
+            "content": {"application/problem+json": {}},
+            "description": description,
+        }
+        for status, description in {
+            502: "A required service answered badly (`service` names it).",
+            503: "A required service is unavailable or its circuit breaker is open.",
+            504: "A required service did not answer within the budget.",
+        }.items()
+    },
+}
+
+
+class Call:
+    """The calls of one aggregate request: one deadline, the caller's token passed on."""
+
+    def __init__(self, request: Request) -> None:
+        self.services: Services = request.app.state.services
+        settings: GatewaySettings = request.app.state.settings
+        self.deadline = time.monotonic() + settings.budget_seconds
+        authorization = request.headers.get("authorization")
+        self.headers = {"Authorization": authorization} if authorization else {}
+
+    async def one(self, client: ServiceClient, path: str, **params: str) -> Any:
+        """A JSON document, or None when the service answers 404."""
+        answer = await client.get_json(
+            path, deadline=self.deadline, params=params, headers=self.headers, accept=(200, 404)
+        )
+        return None if answer.status == 404 else answer.body
+
+    async def every(self, client: ServiceClient, path: str, **params: str) -> list[Any]:
+        """Every item of a paginated list (pages of 1,000: one call in the common case)."""
+        items: list[Any] = []
+        cursor: str | None = None
+        while True:
+            page_params = {**params, "limit": str(MAX_PAGE)}
+            if cursor:
+                page_params["cursor"] = cursor
+            answer = await client.get_json(
+                path, deadline=self.deadline, params=page_params, headers=self.headers
+            )
+            body = answer.body
+            if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+                raise client.bad_answer(f"answered {path} without a list of items")
+            items.extend(body["items"])
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return items
+
+    async def parts(self, calls: Mapping[str, Awaitable[Any]]) -> dict[str, Any]:
+        """Every call at once; each result is its value or the Problem it raised."""
+        return await settle(calls)
+
+
+def part_problem(part: str, problem: Problem, instance: str) -> dict[str, Any]:
+    body = problem.body(instance)
+    body.setdefault("service", "gateway")
+    body["part"] = part
+    return body
+
+
+def aggregate_response(request: Request, document: dict[str, Any]) -> Response:
+    """The answer: with its own ETag (304 on a match) when whole, uncacheable when partial."""
+    problems = document.get("problems", [])
+    body = orjson.dumps(document)
+    headers = {"Vary": "Authorization"}
+    if problems:
+        headers[PARTIAL_HEADER] = ", ".join(p["part"] for p in problems)
+        headers["Cache-Control"] = "no-store"
+        return Response(body, media_type="application/json", headers=headers)
+    etag = etag_for(body)
+    headers["ETag"] = etag
+    if none_match(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def required(result: Any) -> Any:
+    """A required part's value; its problem, raised, fails the whole request."""
+    if isinstance(result, Problem):
+        raise result
+    return result

@@ -1,0 +1,270 @@
+"""One client per service, over one shared aiohttp session, with timeouts, retry and a breaker.
+
+The pass-through (`proxy`) and the aggregates (`dossier`, `dashboard`) share the same
+connection pool and the same circuit breaker per service: a service that keeps failing is
+failing for both.
+
+Failures become problems that name the service (`service` member): 503 when it cannot be
+reached or its breaker is open, 504 when it does not answer within the time left, 502 when its
+answer is not one the gateway can use (a 5xx, malformed JSON).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+
+from gateway.settings import GatewaySettings
+from tdi_kit.errors import BadGateway, GatewayTimeout, Problem, ServiceUnavailable
+from tdi_kit.observability import propagation_headers
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The connection failed before any answer came: no service saw a read twice if it is sent again.
+CONNECTION_FAILURES = (
+    aiohttp.ConnectionTimeoutError,
+    aiohttp.ClientOSError,
+    aiohttp.ServerDisconnectedError,
+)
+
+
+class CircuitBreaker:
+    """Closed → (N failures in a row) → open → (after `reset_seconds`) half-open → one trial.
+
+    The trial's success closes it; its failure opens it again for another `reset_seconds`.
+    A trial that never reports (its caller went away) is given up after `reset_seconds` too.
+    """
+
+    def __init__(self, failures: int, reset_seconds: float) -> None:
+        self.threshold = failures
+        self.reset_seconds = reset_seconds
+        self.consecutive_failures = 0
+        self.opened_at: float | None = None
+        self.trial_started: float | None = None
+
+    @property
+    def state(self) -> str:
+        if self.opened_at is None:
+            return "closed"
+        if self.trial_started is not None:
+            return "half-open"
+        return "open"
+
+    def allow(self) -> bool:
+        if self.opened_at is None:
+            return True
+        now = time.monotonic()
+        if self.trial_started is None:
+            if now - self.opened_at < self.reset_seconds:
+                return False
+        elif now - self.trial_started < self.reset_seconds:
+            return False  # one trial at a time
+        self.trial_started = now
+        return True
+
+    def retry_after(self) -> int:
+        if self.opened_at is None:
+            return 0
+        since = self.trial_started or self.opened_at
+        return max(1, round(self.reset_seconds - (time.monotonic() - since)))
+
+    def success(self) -> None:
+        if self.opened_at is not None or self.consecutive_failures:
+            self.consecutive_failures = 0
+            self.opened_at = None
+            self.trial_started = None
+
+    def failure(self) -> None:
+        self.consecutive_failures += 1
+        if self.trial_started is not None or self.consecutive_failures >= self.threshold:
+            self.opened_at = time.monotonic()
+            self.trial_started = None
+
+
+class Pool:
+    """The one aiohttp session of the process, created in the running event loop on first use."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=0,
+                limit_per_host=self.settings.max_connections_per_service,
+                keepalive_timeout=30,
+                ttl_dns_cache=300,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                # Bytes pass through as the service sent them: no decompression, no cookies,
+                # no default headers that the caller did not send.
+                auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
+                timeout=aiohttp.ClientTimeout(total=None),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A service's JSON answer to an aggregate's call."""
+
+    status: int
+    body: Any
+    etag: str | None
+
+
+class ServiceClient:
+    """Calls to one service: the pass-through's breaker and the aggregates' JSON reads."""
+
+    def __init__(self, name: str, base_url: str, pool: Pool, settings: GatewaySettings) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.pool = pool
+        self.settings = settings
+        self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds)
+
+    # Problems naming this service -------------------------------------------------------------
+
+    def unavailable(self, why: str) -> ServiceUnavailable:
+        return ServiceUnavailable(
+            f"The {self.name} service {why}.",
+            service=self.name,
+            headers={"Retry-After": str(max(1, self.breaker.retry_after()))},
+        )
+
+    def breaker_open(self) -> ServiceUnavailable:
+        return self.unavailable(
+            "kept failing; the gateway stopped calling it for a while (circuit breaker open)"
+        )
+
+    def timed_out(self) -> GatewayTimeout:
+        return GatewayTimeout(f"The {self.name} service did not answer in time.", service=self.name)
+
+    def bad_answer(self, why: str) -> BadGateway:
+        return BadGateway(f"The {self.name} service {why}.", service=self.name)
+
+    # Aggregates' reads --------------------------------------------------------------------------
+
+    async def get_json(
+        self,
+        path: str,
+        *,
+        deadline: float,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        accept: tuple[int, ...] = (200,),
+        call_timeout: float | None = None,
+    ) -> Answer:
+        """GET `path` as JSON before `deadline` (a `time.monotonic()` instant).
+
+        Statuses in `accept` are answers; anything else, and any failure, raises a problem
+        naming this service. A connection that fails is tried once more, time allowing.
+        `call_timeout` replaces `call_timeout_seconds` for calls known to be slow.
+        """
+        per_call = call_timeout or self.settings.call_timeout_seconds
+        sent = {**propagation_headers(), **(headers or {}), "Accept": "application/json"}
+        url = self.base_url + path
+        for attempt in (1, 2):
+            if not self.breaker.allow():
+                raise self.breaker_open()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise self.timed_out()
+            timeout = aiohttp.ClientTimeout(
+                total=min(per_call, left),
+                sock_connect=self.settings.connect_timeout_seconds,
+            )
+            try:
+                async with self.pool.session.get(
+                    url, params=params, headers=sent, timeout=timeout
+                ) as response:
+                    raw = await response.read()
+                    status = response.status
+                    etag = response.headers.get("ETag")
+            except CONNECTION_FAILURES as exc:
+                # Refused, reset or closed before an answer: a read is safe to send again.
+                if attempt == 1:
+                    continue
+                self.breaker.failure()
+                raise self.unavailable(f"cannot be reached ({type(exc).__name__})") from None
+            except TimeoutError:
+                self.breaker.failure()
+                raise self.timed_out() from None
+            except aiohttp.ClientError as exc:
+                self.breaker.failure()
+                raise self.bad_answer(f"sent a broken answer ({type(exc).__name__})") from None
+            return self._answer(path, status, raw, etag, accept)
+        raise AssertionError("unreachable")
+
+    def _answer(
+        self, path: str, status: int, raw: bytes, etag: str | None, accept: tuple[int, ...]
+    ) -> Answer:
+        if status >= 500:
+            self.breaker.failure()
+            if status == 503:  # the service says it is not ready (its database, say)
+                raise self.unavailable(f"is unavailable (503 on {path})")
+            raise self.bad_answer(f"failed on {path} ({status})")
+        try:
+            body = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            self.breaker.failure()
+            raise self.bad_answer(f"answered malformed JSON on {path}") from None
+        self.breaker.success()
+        if status not in accept:
+            raise self.bad_answer(f"answered {status} on {path}")
+        return Answer(status, body, etag)
+
+
+class Services:
+    """The clients of the three services, by name."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.pool = Pool(settings)
+        self.by_name = {
+            name: ServiceClient(name, url, self.pool, settings)
+            for name, url in settings.service_urls().items()
+        }
+
+    def __getitem__(self, name: str) -> ServiceClient:
+        return self.by_name[name]
+
+    @property
+    def registry(self) -> ServiceClient:
+        return self.by_name["registry"]
+
+    @property
+    def funding(self) -> ServiceClient:
+        return self.by_name["funding"]
+
+    @property
+    def contracts(self) -> ServiceClient:
+        return self.by_name["contracts"]
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+async def settle(calls: Mapping[str, Any]) -> dict[str, Any]:
+    """Await named coroutines concurrently; each result is its value or the Problem it raised."""
+    names = list(calls)
+    results = await asyncio.gather(*calls.values(), return_exceptions=True)
+    settled: dict[str, Any] = {}
+    for name, result in zip(names, results, strict=True):
+        if isinstance(result, BaseException) and not isinstance(result, Problem):
+            raise result
+        settled[name] = result
+    return settled

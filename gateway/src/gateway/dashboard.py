@@ -1,0 +1,182 @@
+"""The programme's dashboard, national or for one Région: counts and money from every service.
+
+- territories per phase, status and region (registry; required);
+- contracts per status and kind, fiches-actions per axis (phase 1) and priority (phase 2)
+  (contracts; optional);
+- money committed and disbursed per operator, theme and year, with totals (funding's
+  balances; optional).
+
+Every call runs concurrently within one budget. A territory spanning two regions counts in
+each of them in `by_region`, once in the totals.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from gateway.aggregates import (
+    AGGREGATE_RESPONSES,
+    Call,
+    Partial,
+    aggregate_response,
+    part_problem,
+    required,
+    service_schema,
+)
+from tdi_kit.errors import Problem
+
+router = APIRouter(tags=["aggregates"])
+
+
+class Count(BaseModel):
+    key: str | int | None = Field(description="The value counted (a phase, a status, an axis).")
+    count: int
+
+
+class RegionCount(BaseModel):
+    region_code: str
+    region_name: str
+    phase: int
+    count: int
+
+
+class TerritoryCounts(BaseModel):
+    total: int
+    by_phase: list[Count]
+    by_status: list[Count]
+    by_region: list[RegionCount]
+
+
+class ContractCounts(BaseModel):
+    total: int
+    by_status: list[Count]
+    by_kind: list[Count]
+
+
+class ActionCounts(BaseModel):
+    total: int
+    by_axis: list[Count] = Field(description="Phase 1 actions, by axis of the programme.")
+    by_priority: list[Count] = Field(description="Phase 2 actions, by priority.")
+    by_status: list[Count]
+
+
+class Money(BaseModel):
+    """Funding's balances (euro cents), grouped three ways; each grouping sums to `totals`
+    except by theme, where an envelope with several themes counts under each."""
+
+    by_operator: service_schema("funding:BalanceRead", many=True)  # type: ignore[valid-type]
+    by_theme: service_schema("funding:BalanceRead", many=True)  # type: ignore[valid-type]
+    by_year: service_schema("funding:BalanceRead", many=True)  # type: ignore[valid-type]
+    totals: service_schema("funding:BalanceRead")  # type: ignore[valid-type]
+
+
+class Dashboard(Partial):
+    """The programme in figures, national or for one Région."""
+
+    region: str | None = Field(description="The Région's code, or null for the whole country.")
+    territories: TerritoryCounts
+    contracts: ContractCounts | None = Field(description="Null when contracts is missing.")
+    actions: ActionCounts | None = Field(description="Null when contracts is missing.")
+    money: Money | None = Field(description="Null when funding is missing.")
+
+
+@router.get("/dashboard", response_model=Dashboard, responses=AGGREGATE_RESPONSES)
+async def dashboard(
+    request: Request,
+    region: Annotated[
+        str | None, Query(pattern=r"^\d{2}$", description="A Région's code: `27`.")
+    ] = None,
+) -> Any:
+    """Territories per phase and region, contracts per status, actions per axis, and money
+    committed and disbursed per operator, theme and year; partial when a part fails."""
+    call = Call(request)
+    services = call.services
+    where = {"region": region} if region else {}
+    results = await call.parts(
+        {
+            "territories": call.every(services.registry, "/api/v1/territories", **where),
+            "contracts": call.every(services.contracts, "/api/v1/contracts", **where),
+            "actions": call.every(services.contracts, "/api/v1/actions", **where),
+            **{
+                f"money_{by}": call.one(services.funding, "/api/v1/balances", by=by, **where)
+                for by in ("operator", "theme", "year")
+            },
+        }
+    )
+    territories = required(results["territories"])
+    instance = request.url.path
+    problems = []
+    contracts, actions = results["contracts"], results["actions"]
+    if isinstance(contracts, Problem) or isinstance(actions, Problem):
+        failed = contracts if isinstance(contracts, Problem) else actions
+        problems.append(part_problem("contracts", failed, instance))
+        contracts = actions = None
+    money = [results[f"money_{by}"] for by in ("operator", "theme", "year")]
+    failed_money = next((m for m in money if isinstance(m, Problem)), None)
+    if failed_money is not None:
+        problems.append(part_problem("funding", failed_money, instance))
+    document = {
+        "region": region,
+        "territories": territory_counts(territories, region),
+        "contracts": contract_counts(contracts) if contracts is not None else None,
+        "actions": action_counts(actions) if actions is not None else None,
+        "money": money_of(*money) if failed_money is None else None,
+        "partial": bool(problems),
+        "problems": problems,
+    }
+    return aggregate_response(request, document)
+
+
+def _counts(counter: Counter[Any]) -> list[dict[str, Any]]:
+    return [
+        {"key": key, "count": n}
+        for key, n in sorted(counter.items(), key=lambda kv: (kv[0] is None, str(kv[0])))
+    ]
+
+
+def territory_counts(territories: list[dict[str, Any]], region: str | None) -> dict[str, Any]:
+    regions: Counter[tuple[str, str, int]] = Counter()
+    for territory in territories:
+        for r in territory.get("regions") or []:
+            if region is None or r.get("code") == region:
+                regions[(r.get("code"), r.get("name"), territory.get("phase"))] += 1
+    return {
+        "total": len(territories),
+        "by_phase": _counts(Counter(t.get("phase") for t in territories)),
+        "by_status": _counts(Counter(t.get("status") for t in territories)),
+        "by_region": [
+            {"region_code": code, "region_name": name, "phase": phase, "count": n}
+            for (code, name, phase), n in sorted(regions.items())
+        ],
+    }
+
+
+def contract_counts(contracts: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "total": len(contracts),
+        "by_status": _counts(Counter(c.get("status") for c in contracts)),
+        "by_kind": _counts(Counter(c.get("kind") for c in contracts)),
+    }
+
+
+def action_counts(actions: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "total": len(actions),
+        "by_axis": _counts(Counter(a.get("axis") for a in actions if a.get("phase") == 1)),
+        "by_priority": _counts(Counter(a.get("priority") for a in actions if a.get("phase") == 2)),
+        "by_status": _counts(Counter(a.get("status") for a in actions)),
+    }
+
+
+def money_of(*reports: Any) -> dict[str, Any]:
+    by_operator, by_theme, by_year = (r or {"items": [], "totals": None} for r in reports)
+    return {
+        "by_operator": by_operator.get("items", []),
+        "by_theme": by_theme.get("items", []),
+        "by_year": by_year.get("items", []),
+        "totals": by_operator.get("totals"),
+    }

@@ -1,0 +1,206 @@
+"""A territory's full dossier: what the registry, contracts and funding each know of it.
+
+Every service is asked once for the whole territory, concurrently, within one budget: the
+registry for the territory (members, governance), contracts for its contracts and for its
+fiches-actions (two lists, asked at the same time), funding for its allocations. The gateway
+then nests actions under their contracts and allocations under their actions: never one call
+per contract or per action.
+
+The territory is required (it is what the dossier is of: 404 if the registry knows no such
+code). Contracts and funding are optional: when one fails the dossier is answered partial.
+
+Balances per operator and per year are the sums of the territory's allocations:
+committed = disbursed + undisbursed for each allocation (funding's own identity, checked
+against its /balances endpoint in tests/gateway/test_dossier.py), so funding is asked once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field, WithJsonSchema
+
+from gateway.aggregates import (
+    AGGREGATE_RESPONSES,
+    Call,
+    Partial,
+    aggregate_response,
+    extended,
+    part_problem,
+    required,
+    service_schema,
+)
+from tdi_kit.errors import NotFound, Problem
+
+router = APIRouter(tags=["aggregates"])
+CodePath = Annotated[str, Path(pattern=r"^(ti-\d{4}|\d{4})$", examples=["ti-2708"])]
+
+ALLOCATIONS = {
+    "anyOf": [
+        {"type": "array", "items": {"x-tdi-ref": "funding:AllocationRead"}},
+        {"type": "null"},
+    ],
+    "description": "The allocations funding the action; null when funding is missing.",
+}
+ACTION = extended("contracts:ActionRead", allocations=ALLOCATIONS)
+CONTRACT = extended("contracts:ContractRead", actions={"type": "array", "items": ACTION})
+
+
+class Balance(BaseModel):
+    """Money of the territory's allocations for one operator or one year (euro cents)."""
+
+    operator_code: str | None = None
+    year: int | None = None
+    committed_cents: int
+    disbursed_cents: int
+    undisbursed_cents: int = Field(description="committed - disbursed.")
+    allocation_count: int
+
+
+class Balances(BaseModel):
+    by_operator: list[Balance]
+    by_year: list[Balance]
+    totals: Balance
+
+
+class Dossier(Partial):
+    """A territory with its contracts, their fiches-actions and the money that funds them."""
+
+    territory: service_schema("registry:TerritoryRead")  # type: ignore[valid-type]
+    contracts: Annotated[
+        list[dict[str, Any]] | None,
+        WithJsonSchema({"anyOf": [{"type": "array", "items": CONTRACT}, {"type": "null"}]}),
+    ] = Field(description="Each contract with its actions, each action with its allocations.")
+    actions_without_contract: Annotated[
+        list[dict[str, Any]] | None,
+        WithJsonSchema({"anyOf": [{"type": "array", "items": ACTION}, {"type": "null"}]}),
+    ] = Field(description="Fiches-actions of the territory not (yet) in a contract.")
+    allocations_without_action: service_schema(  # type: ignore[valid-type]
+        "funding:AllocationRead", many=True, nullable=True
+    ) = Field(description="Allocations to the territory that fund no particular action.")
+    balances: Balances | None = Field(description="Null when funding is missing.")
+
+
+@router.get(
+    "/territories/{code}/dossier",
+    response_model=Dossier,
+    responses=AGGREGATE_RESPONSES,
+    summary="A territory's full dossier",
+)
+async def territory_dossier(code: CodePath, request: Request) -> Any:
+    """The territory, its contracts with their actions and each action's allocations, and its
+    balances per operator and per year; partial (not failed) when contracts or funding fail."""
+    call = Call(request)
+    services = call.services
+    # The calls go out in this order: the slowest part first, so that it starts earliest.
+    results = await call.parts(
+        {
+            "allocations": call.every(services.funding, "/api/v1/allocations", territory=code),
+            "actions": call.every(services.contracts, "/api/v1/actions", territory=code),
+            "contracts": call.every(services.contracts, "/api/v1/contracts", territory=code),
+            "territory": call.one(services.registry, f"/api/v1/territories/{code}"),
+        }
+    )
+    territory = required(results["territory"])
+    if territory is None:
+        raise NotFound("territory", code)
+    problems = []
+    instance = request.url.path
+    contracts = results["contracts"]
+    actions = results["actions"]
+    if isinstance(contracts, Problem) or isinstance(actions, Problem):
+        failed = contracts if isinstance(contracts, Problem) else actions
+        problems.append(part_problem("contracts", failed, instance))
+        contracts = actions = None
+    allocations = results["allocations"]
+    if isinstance(allocations, Problem):
+        problems.append(part_problem("funding", allocations, instance))
+        allocations = None
+    document = {
+        "territory": territory,
+        **assemble(contracts, actions, allocations),
+        "balances": balances(allocations) if allocations is not None else None,
+        "partial": bool(problems),
+        "problems": problems,
+    }
+    return aggregate_response(request, document)
+
+
+def assemble(
+    contracts: list[dict[str, Any]] | None,
+    actions: list[dict[str, Any]] | None,
+    allocations: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """Allocations under their actions, actions under their contracts."""
+    by_action: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    loose_allocations = []
+    for allocation in allocations or []:
+        action_id = allocation.get("action_id")
+        if action_id:
+            by_action[str(action_id)].append(allocation)
+        else:
+            loose_allocations.append(allocation)
+    if contracts is None or actions is None:
+        return {
+            "contracts": None,
+            "actions_without_contract": None,
+            # Without the actions, every allocation is listed here, none is lost.
+            "allocations_without_action": allocations,
+        }
+    known_actions = set()
+    by_contract: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    loose_actions = []
+    for action in actions:
+        action_id = str(action.get("id"))
+        known_actions.add(action_id)
+        funded = by_action.get(action_id, []) if allocations is not None else None
+        nested = {**action, "allocations": funded}
+        if action.get("contract_id"):
+            by_contract[str(action["contract_id"])].append(nested)
+        else:
+            loose_actions.append(nested)
+    # An allocation naming an action the contracts service did not list (removed since, say)
+    # stays visible among the loose ones.
+    for action_id, funded in by_action.items():
+        if action_id not in known_actions:
+            loose_allocations.extend(funded)
+    return {
+        "contracts": [{**c, "actions": by_contract.get(str(c.get("id")), [])} for c in contracts],
+        "actions_without_contract": loose_actions,
+        "allocations_without_action": loose_allocations if allocations is not None else None,
+    }
+
+
+def balances(allocations: list[dict[str, Any]]) -> dict[str, Any]:
+    operators: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    years: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    totals = [0, 0, 0]
+    for allocation in allocations:
+        disbursed = int(allocation.get("disbursed_cents") or 0)
+        undisbursed = int(allocation.get("undisbursed_cents") or 0)
+        for sums in (
+            operators[allocation.get("operator_code") or ""],
+            years[int(allocation.get("year") or 0)],
+            totals,
+        ):
+            sums[0] += disbursed + undisbursed
+            sums[1] += disbursed
+            sums[2] += 1
+
+    def balance(sums: list[int], **key: Any) -> dict[str, Any]:
+        committed, disbursed, count = sums
+        return {
+            **key,
+            "committed_cents": committed,
+            "disbursed_cents": disbursed,
+            "undisbursed_cents": committed - disbursed,
+            "allocation_count": count,
+        }
+
+    return {
+        "by_operator": [balance(operators[o], operator_code=o) for o in sorted(operators)],
+        "by_year": [balance(years[y], year=y) for y in sorted(years)],
+        "totals": balance(totals),
+    }

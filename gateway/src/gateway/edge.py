@@ -1,0 +1,182 @@
+"""What the gateway checks before forwarding: the bearer token, and the caller's rate limit.
+
+Tokens are verified with the same settings as the services (secret, public key or JWKS URL),
+and a verified token is remembered until it expires (at most `TOKEN_CACHE_SECONDS`), so that
+the signature check is not paid on every request of a busy client. The services check the
+token again: the gateway's check stops a bad token one hop earlier, it does not replace theirs.
+
+Rate limits count requests per caller (the token's subject, else the client address) in fixed
+windows with the `limits` library: in memory on one replica, in Redis when `redis_url` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import jwt
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.errors import StorageError
+
+from gateway.settings import GatewaySettings
+from tdi_kit.auth import Caller, TokenVerifier
+from tdi_kit.errors import TooManyRequests, Unauthorized
+
+log = logging.getLogger("tdi.gateway.edge")
+TOKEN_CACHE_SECONDS = 300
+TOKEN_CACHE_SIZE = 10_000
+
+
+class EdgeAuth:
+    """Verifies bearer tokens, remembering the good ones until they expire."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.verifier = TokenVerifier(settings)
+        # PyJWKClient fetches keys with blocking urllib: off the event loop when it may fetch.
+        self.blocking = settings.jwks_url is not None
+        self.cache: dict[str, tuple[Caller, float]] = {}
+
+    async def caller(self, authorization: str | None) -> Caller | None:
+        """The caller named by an `Authorization` header; None when there is none.
+
+        Raises Unauthorized for a malformed header or a token that does not verify.
+        """
+        if authorization is None:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("Send the token as `Authorization: Bearer <token>`.")
+        now = time.time()
+        cached = self.cache.get(token)
+        if cached is not None:
+            if cached[1] > now:
+                return cached[0]
+            del self.cache[token]
+        if self.blocking:
+            caller = await asyncio.to_thread(self.verifier.verify, token)
+        else:
+            caller = self.verifier.verify(token)
+        expires = jwt.decode(token, options={"verify_signature": False}).get("exp", now)
+        if len(self.cache) >= TOKEN_CACHE_SIZE:
+            self.cache.clear()
+        self.cache[token] = (caller, min(float(expires), now + TOKEN_CACHE_SECONDS))
+        return caller
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """The library's in-memory storage, counting without a task per hit.
+
+    The library's `incr` starts a task that walks every key on each hit: measured here, 50 µs
+    a request with one caller and 3 ms with 10,000 callers. A window that has expired is
+    dropped when it is next counted anyway, so the sweep only frees the memory of callers that
+    went quiet: once a second does that. `count` is the whole hit in one call, with no await
+    (atomic on the event loop) and without the library's per-method exception wrappers.
+    """
+
+    SWEEP_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.swept = 0.0
+
+    def count(self, key: str, expiry: float) -> tuple[int, float]:
+        """One more request in `key`'s fixed window: its count, and when the window ends."""
+        now = time.time()
+        ends = self.expirations.get(key, 0.0)
+        if ends <= now:
+            ends = self.expirations[key] = now + expiry
+            self.storage[key] = 0
+        self.storage[key] += 1
+        if now - self.swept >= self.SWEEP_SECONDS:
+            self.swept = now
+            if self.timer is None or self.timer.done():
+                self.timer = asyncio.create_task(self._MemoryStorage__expire_events())  # type: ignore[attr-defined]
+        return self.storage[key], ends
+
+    async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        for _ in range(amount):
+            counted, _ends = self.count(key, expiry)
+        return counted
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Where a caller stands against the tightest of its limits after this request."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_seconds: int
+    policy: str
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"ratelimit-limit", str(self.limit).encode()),
+            (b"ratelimit-remaining", str(self.remaining).encode()),
+            (b"ratelimit-reset", str(self.reset_seconds).encode()),
+            (b"ratelimit-policy", self.policy.encode()),
+        ]
+
+    def problem(self) -> TooManyRequests:
+        return TooManyRequests(
+            f"Over the limit of {self.limit} requests; try again in {self.reset_seconds} s.",
+            headers={"Retry-After": str(self.reset_seconds)},
+        )
+
+
+class RateLimiter:
+    """Fixed windows per caller; every limit of `rate_limit` ("20/second;600/minute") applies."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.items: list[RateLimitItem] = parse_many(settings.rate_limit)
+        self.policy = ", ".join(f"{item.amount};w={item.get_expiry()}" for item in self.items)
+        self.redis_url = settings.redis_url
+        self._storage: Storage | None = None
+
+    @property
+    def storage(self) -> Storage:
+        # Made on first use, in the running event loop (the memory storage starts a task).
+        if self._storage is None:
+            if self.redis_url:
+                url = self.redis_url
+                if not url.startswith("async+"):
+                    url = "async+" + url
+                # coredis is the library's default Redis client for asyncio.
+                self._storage = RedisStorage(url, wrap_exceptions=True)
+            else:
+                self._storage = SweptMemoryStorage()
+        return self._storage
+
+    async def hit(self, key: str) -> Quota | None:
+        """Count one request of `key`; None when the store cannot answer (fail open)."""
+        storage = self.storage
+        tightest: tuple[int, RateLimitItem, str] | None = None
+        expiry = 0.0
+        try:
+            for item in self.items:
+                storage_key = item.key_for("gateway", key)
+                if isinstance(storage, SweptMemoryStorage):
+                    count, ends = storage.count(storage_key, item.get_expiry())
+                else:
+                    count = await storage.incr(storage_key, item.get_expiry())
+                    ends = 0.0
+                remaining = item.amount - count
+                if tightest is None or remaining < tightest[0]:
+                    tightest = (remaining, item, storage_key)
+                    expiry = ends
+            if tightest is None:
+                return None
+            remaining, item, storage_key = tightest
+            if not expiry:
+                expiry = await storage.get_expiry(storage_key)
+        except StorageError as exc:
+            # Availability over strictness: a rate-limit store that is down lets requests by.
+            log.warning("rate-limit store unavailable: %s", exc)
+            return None
+        reset = max(1, math.ceil(expiry - time.time()))
+        return Quota(remaining >= 0, item.amount, max(0, remaining), reset, self.policy)

@@ -1,0 +1,218 @@
+"""The gateway app: edge checks, then the pass-through or the gateway's own FastAPI routes.
+
+    RequestContextMiddleware     request id in and out, metrics, JSON access log   (kit)
+      CORSMiddleware             allow-list from settings, answers preflights      (Starlette)
+        Gateway                  bearer token, rate limit, then by path:
+          Proxy                  → a service: bytes over the shared aiohttp session
+          FastAPI                → dossier, dashboard, /openapi.json, /docs, health, metrics
+
+Only the gateway's own routes pay for FastAPI; a forwarded request never enters it.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.aggregates import PARTIAL_HEADER
+from gateway.clients import SAFE_METHODS, Services, settle
+from gateway.dashboard import router as dashboard_router
+from gateway.dossier import router as dossier_router
+from gateway.edge import EdgeAuth, RateLimiter
+from gateway.openapi import OpenAPIMerger
+from gateway.openapi import router as openapi_router
+from gateway.proxy import GATEWAY, ROUTES, Proxy, RouteTable, send_problem
+from gateway.settings import GatewaySettings
+from tdi_kit.app import EXPOSED_HEADERS, PROBLEM_RESPONSES
+from tdi_kit.errors import Problem, Unauthorized, install_error_handlers
+from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
+
+VERSION = "1.0.0"
+DESCRIPTION = """
+The public API of the Territoires d'industrie programme, in one namespace: every path of the
+registry, funding and contracts services under `/api/v1`, passed through unchanged (status,
+headers, body), plus the views that no single service can serve: a territory's full dossier
+and the national or regional dashboard.
+
+Reads are public; writes need a bearer token whose scope the owning service checks. Requests
+are rate-limited per caller (`RateLimit-*` headers; 429 with `Retry-After` past the limit).
+When a service fails, the answer names it: 502 for a bad answer, 503 when it is unavailable,
+504 when it is too slow; an aggregate whose optional part failed is answered whole but marked
+`"partial": true`, with one problem per missing part and the `X-Partial` header.
+"""
+
+
+class Gateway:
+    """The edge: checks the caller, counts it against its limit, hands the request on."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        api: FastAPI,
+        services: Services,
+        auth: EdgeAuth,
+        limiter: RateLimiter | None,
+    ) -> None:
+        self.settings = settings
+        self.api = api
+        self.services = services
+        self.auth = auth
+        self.limiter = limiter
+        self.routes = RouteTable(ROUTES)
+        self.proxy = Proxy(services, settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.api(scope, receive, send)  # lifespan
+            return
+        path: str = scope["path"]
+        target = self.routes.resolve(path) or GATEWAY
+        extra: list[tuple[bytes, bytes]] = []
+        if path.startswith("/api/"):
+            authorization = None
+            for name, value in scope["headers"]:
+                if name == b"authorization":
+                    authorization = value.decode("latin-1")
+                    break
+            try:
+                caller = await self.auth.caller(authorization)
+                if caller is None and scope["method"] not in SAFE_METHODS:
+                    raise Unauthorized("Every write needs a bearer token with the right scope.")
+            except Problem as problem:
+                await send_problem(problem, scope, send)
+                return
+            if self.limiter is not None:
+                if caller is not None:
+                    key = "sub:" + caller.sub
+                else:
+                    client = scope.get("client")
+                    key = "addr:" + (client[0] if client else "unknown")
+                quota = await self.limiter.hit(key)
+                if quota is not None:
+                    extra = quota.headers()
+                    if not quota.allowed:
+                        await send_problem(quota.problem(), scope, send, extra)
+                        return
+        if target != GATEWAY:
+            await self.proxy(scope, receive, send, self.services[target], extra)
+        elif extra:
+            await self.api(scope, receive, _with_headers(send, extra))
+        else:
+            await self.api(scope, receive, send)
+
+
+class GatewayApp:
+    """The ASGI app uvicorn serves, with the pieces tests and benchmarks reach for."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        configure_logging(
+            settings.service_name, level=settings.log_level, as_json=settings.log_json
+        )
+        self.settings = settings
+        self.services = Services(settings)
+        self.limiter = RateLimiter(settings) if settings.rate_limit.strip() else None
+        self.metrics = Metrics(settings.service_name)
+        self.api = _api(self)
+        self.gateway = Gateway(settings, self.api, self.services, EdgeAuth(settings), self.limiter)
+        app: ASGIApp = self.gateway
+        if settings.cors_origins:
+            app = CORSMiddleware(
+                app,
+                allow_origins=settings.cors_origins,
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=[*EXPOSED_HEADERS, PARTIAL_HEADER],
+                max_age=600,
+            )
+        self.app = RequestContextMiddleware(app, self.metrics)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
+    """The gateway (`uvicorn --factory gateway.main:create_app`)."""
+    return GatewayApp(settings or GatewaySettings())
+
+
+def _api(gateway: GatewayApp) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Everything imported and built so far lives as long as the process: out of the
+        # collector's sight, so that a full collection does not walk it in the middle of
+        # requests (the tail latency under load).
+        gc.collect()
+        gc.freeze()
+        yield
+        # Graceful shutdown: uvicorn has drained in-flight requests before this runs.
+        await gateway.services.close()
+
+    api = FastAPI(
+        title="Territoires d'industrie: public API",
+        description=DESCRIPTION,
+        version=VERSION,
+        lifespan=lifespan,
+        openapi_url=None,  # /openapi.json is the merged document, served by `openapi`
+        docs_url=None,
+        redoc_url=None,
+        responses=PROBLEM_RESPONSES,
+    )
+    api.state.settings = gateway.settings
+    api.state.services = gateway.services
+    api.state.metrics = gateway.metrics
+    api.state.openapi = OpenAPIMerger(api, gateway.services, gateway.settings)
+    install_error_handlers(api)
+    api.include_router(dossier_router, prefix="/api/v1")
+    api.include_router(dashboard_router, prefix="/api/v1")
+    api.include_router(openapi_router)
+
+    @api.get("/livez", include_in_schema=False)
+    async def livez() -> dict[str, str]:
+        """The process answers."""
+        return {"status": "ok"}
+
+    @api.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> Response:
+        """Every service the gateway forwards to answers its own /readyz."""
+        services: Services = request.app.state.services
+        settings: GatewaySettings = request.app.state.settings
+        deadline = time.monotonic() + settings.budget_seconds
+        results = await settle(
+            {
+                name: client.get_json("/readyz", deadline=deadline, accept=(200,))
+                for name, client in services.by_name.items()
+            }
+        )
+        report = {
+            name: "ok" if not isinstance(result, Problem) else (result.detail or result.title)
+            for name, result in results.items()
+        }
+        ready = all(value == "ok" for value in report.values())
+        return JSONResponse(
+            {"status": "ok" if ready else "unavailable", "services": report},
+            status_code=200 if ready else 503,
+        )
+
+    @api.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus exposition."""
+        body, content_type = request.app.state.metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    return api
+
+
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), *extra]
+        await send(message)
+
+    return send_with_headers

@@ -1,0 +1,55 @@
+"""The gateway's settings: environment variables prefixed `GATEWAY_` (`GATEWAY_FUNDING_URL`, ...).
+
+Timeouts nest: each downstream call of an aggregate gets `call_timeout_seconds`, cut short by
+what is left of `budget_seconds` for the whole request; a pass-through waits at most
+`budget_seconds` of silence from the service (for its answer's head, then between chunks).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from tdi_kit.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    """Environment variables prefixed `GATEWAY_`; the JWT settings are the services' own."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_")
+
+    service_name: str = "gateway"
+    port: int = 8000
+
+    registry_url: str = "http://127.0.0.1:8001"
+    funding_url: str = "http://127.0.0.1:8002"
+    contracts_url: str = "http://127.0.0.1:8003"
+
+    connect_timeout_seconds: float = Field(1.0, gt=0)
+    call_timeout_seconds: float = Field(2.5, gt=0)
+    budget_seconds: float = Field(4.0, gt=0)
+    # The largest body any service takes (funding's bulk pushes); each service checks its own.
+    max_body_bytes: int = 8 * 1024 * 1024
+    # Keep-alive connections to each service (the pass-through's pool).
+    max_connections_per_service: int = Field(256, ge=1)
+
+    # Circuit breaker: this many failures in a row open it; after `breaker_reset_seconds` one
+    # trial call is let through, and its success closes it again.
+    breaker_failures: int = Field(5, ge=1)
+    breaker_reset_seconds: float = Field(10.0, gt=0)
+
+    # Per caller (token subject, else client address), in the `limits` notation: "600/minute",
+    # "20/second;600/minute". Empty turns rate limiting off.
+    rate_limit: str = "600/minute"
+    # `redis://127.0.0.1:6379/0` shares the counters between replicas; unset keeps them in memory.
+    redis_url: str | None = None
+
+    # How long the merged OpenAPI document is reused before the services are asked again.
+    openapi_cache_seconds: float = Field(60.0, ge=0)
+
+    def service_urls(self) -> dict[str, str]:
+        return {
+            "registry": self.registry_url,
+            "funding": self.funding_url,
+            "contracts": self.contracts_url,
+        }

@@ -1,0 +1,146 @@
+"""A service that is down, slow or broken: problems naming it, in time, and a breaker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from conftest import API, FAST, FakeService, running_gateway
+
+from tdi_kit.testing import bearer
+
+BUDGET = FAST["budget_seconds"]
+MARGIN = 0.5
+
+
+async def test_a_refused_connection_is_503_naming_the_service(closed_url: str) -> None:
+    async with running_gateway(funding_url=closed_url, **FAST) as (_, client):
+        started = time.monotonic()
+        r = await client.get(f"{API}/envelopes")
+        assert time.monotonic() - started < BUDGET
+        assert r.status_code == 503
+        assert r.headers["content-type"] == "application/problem+json"
+        problem = r.json()
+        assert problem["service"] == "funding"
+        assert problem["type"] == "urn:tdi:problem:unavailable"
+        assert problem["instance"] == f"{API}/envelopes"
+        assert r.headers["retry-after"]
+
+
+async def test_a_silent_service_is_504_within_the_budget(fake: FakeService, fake_url: str) -> None:
+    fake.mode = "slow"
+    async with running_gateway(contracts_url=fake_url, **FAST) as (_, client):
+        started = time.monotonic()
+        r = await client.get(f"{API}/contracts")
+        elapsed = time.monotonic() - started
+        assert r.status_code == 504
+        assert r.json()["service"] == "contracts"
+        assert BUDGET * 0.9 < elapsed < BUDGET + MARGIN
+
+
+async def test_a_services_500_and_malformed_json_pass_through_as_they_are(
+    fake: FakeService, fake_url: str
+) -> None:
+    async with running_gateway(registry_url=fake_url, **FAST) as (_, client):
+        fake.mode = "error"
+        r = await client.get(f"{API}/regions")
+        assert (r.status_code, r.content) == (500, b'{"title":"boom"}')
+        # The pass-through never parses bodies: a malformed one reaches the caller as it is.
+        fake.mode = "garbage"
+        r = await client.get(f"{API}/regions")
+        assert (r.status_code, r.content) == (200, b'{"items": [1, 2')
+
+
+async def test_the_breaker_opens_after_repeated_failures_then_tries_again(
+    fake: FakeService, fake_url: str
+) -> None:
+    async with running_gateway(registry_url=fake_url, **FAST) as (app, client):
+        fake.mode = "error"
+        for _ in range(3):  # breaker_failures
+            assert (await client.get(f"{API}/regions")).status_code == 500
+        assert app.services.registry.breaker.state == "open"
+
+        stopped = await client.get(f"{API}/regions")
+        assert stopped.status_code == 503
+        assert stopped.json()["service"] == "registry"
+        assert "circuit breaker" in stopped.json()["detail"]
+        assert int(stopped.headers["retry-after"]) >= 1
+        assert fake.calls == 3  # the open breaker did not call it
+
+        await asyncio.sleep(0.6)  # breaker_reset_seconds
+        fake.mode = "ok"
+        assert (await client.get(f"{API}/regions")).status_code == 200
+        assert app.services.registry.breaker.state == "closed"
+        assert fake.calls == 4
+
+
+async def test_a_failed_trial_opens_the_breaker_again(fake: FakeService, fake_url: str) -> None:
+    async with running_gateway(registry_url=fake_url, **FAST) as (app, client):
+        fake.mode = "error"
+        for _ in range(3):
+            await client.get(f"{API}/regions")
+        await asyncio.sleep(0.6)
+        assert (await client.get(f"{API}/regions")).status_code == 500  # the trial
+        assert app.services.registry.breaker.state == "open"
+        assert (await client.get(f"{API}/regions")).status_code == 503
+        assert fake.calls == 4
+
+
+@asynccontextmanager
+async def dropping_first_connection() -> AsyncIterator[tuple[str, list[str]]]:
+    """A server that closes its first connection unanswered, then answers every request."""
+    connections: list[str] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append("dropped" if not connections else "served")
+        if connections[-1] == "dropped":
+            await reader.readuntil(b"\r\n\r\n")
+            writer.close()
+            return
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                if length:
+                    await reader.readexactly(length)
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    b'content-length: 11\r\n\r\n{"ok":true}'
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", connections
+    finally:
+        server.close()
+
+
+async def test_a_read_is_sent_again_once_when_its_connection_fails() -> None:
+    async with (
+        dropping_first_connection() as (url, connections),
+        running_gateway(registry_url=url, **FAST) as (_, client),
+    ):
+        r = await client.get(f"{API}/regions")
+        assert r.status_code == 200
+        assert r.json() == {"ok": True}
+        assert connections == ["dropped", "served"]
+
+
+async def test_a_write_is_never_sent_twice() -> None:
+    async with (
+        dropping_first_connection() as (url, connections),
+        running_gateway(registry_url=url, **FAST) as (_, client),
+    ):
+        r = await client.post(f"{API}/territories", json={}, headers=bearer("admin"))
+        assert r.status_code == 503
+        assert r.json()["service"] == "registry"
+        assert connections == ["dropped"]
