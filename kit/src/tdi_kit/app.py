@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -102,6 +103,9 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # What is loaded at startup lives as long as the process: keeping it out of the
+        # collector's generations removes most of the collection pauses behind the p99 tail.
+        gc.freeze()
         yield
         # Graceful shutdown: uvicorn has drained in-flight requests before this runs.
         for client in clients:

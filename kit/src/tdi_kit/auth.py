@@ -7,6 +7,7 @@ services limit it to that organisation's records.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -88,7 +89,11 @@ async def optional_caller(
 ) -> Caller | None:
     if credentials is None:
         return None
-    return request.app.state.verifier.verify(credentials.credentials)
+    verifier: TokenVerifier = request.app.state.verifier
+    if verifier.jwks is not None:
+        # PyJWKClient fetches unknown keys with blocking urllib: keep it off the event loop.
+        return await asyncio.to_thread(verifier.verify, credentials.credentials)
+    return verifier.verify(credentials.credentials)
 
 
 CallerDep = Annotated[Caller | None, Depends(optional_caller)]
