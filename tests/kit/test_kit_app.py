@@ -159,3 +159,16 @@ async def test_an_unexpected_error_is_a_500_problem_without_internals(tmp_path) 
     assert body["request_id"] == "crash-1"
     assert body["status"] == 500
     assert "hunter2" not in r.text and "Traceback" not in r.text and "RuntimeError" not in r.text
+
+
+async def test_head_answers_with_the_headers_of_the_get_and_no_body(
+    client: httpx.AsyncClient,
+) -> None:
+    get = await client.get("/api/v1/territories/ti-2708")
+    head = await client.head("/api/v1/territories/ti-2708")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["etag"] == get.headers["etag"]
+    assert head.headers["content-length"] == get.headers["content-length"]
+    listed = await client.head("/api/v1/regions")
+    assert listed.status_code == 200 and listed.headers["etag"]

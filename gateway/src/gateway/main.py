@@ -32,6 +32,7 @@ from gateway.proxy import GATEWAY, ROUTES, Proxy, RouteTable, send_problem
 from gateway.settings import GatewaySettings
 from tdi_kit.app import EXPOSED_HEADERS, PROBLEM_RESPONSES
 from tdi_kit.errors import Problem, Unauthorized, install_error_handlers
+from tdi_kit.head import HeadMiddleware
 from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
 
 VERSION = "1.0.0"
@@ -120,7 +121,9 @@ class GatewayApp:
         self.limiter = RateLimiter(settings) if settings.rate_limit.strip() else None
         self.metrics = Metrics(settings.service_name)
         self.api = _api(self)
-        self.gateway = Gateway(settings, self.api, self.services, EdgeAuth(settings), self.limiter)
+        # HEAD on the gateway's own GET routes; passed-through HEADs are the services' to answer.
+        own = HeadMiddleware(self.api)
+        self.gateway = Gateway(settings, own, self.services, EdgeAuth(settings), self.limiter)
         app: ASGIApp = self.gateway
         if settings.cors_origins:
             app = CORSMiddleware(

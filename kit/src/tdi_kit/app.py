@@ -19,6 +19,7 @@ from tdi_kit.clients import ServiceClient
 from tdi_kit.conditional import ConditionalGetMiddleware
 from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.errors import Problem, ProblemRead, install_error_handlers
+from tdi_kit.head import HeadMiddleware
 from tdi_kit.idempotency import IdempotencyMiddleware
 from tdi_kit.migrations import current_revisions, heads
 from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
@@ -146,6 +147,7 @@ def create_service_app(
 
     # Added innermost first: the body limit guards what idempotency buffers.
     app.add_middleware(ConditionalGetMiddleware)
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(
         IdempotencyMiddleware,
         sessions=lambda: app.state.sessionmaker,
