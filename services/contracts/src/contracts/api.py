@@ -17,7 +17,7 @@ from tdi_kit.pagination import CSV_MEDIA_TYPE
 Writer = Annotated[Caller, Depends(require_scope(WRITE_SCOPE))]
 
 
-def _references(request: Request) -> References:
+async def _references(request: Request) -> References:
     return References(request.app.state.registry)
 
 

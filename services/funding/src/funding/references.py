@@ -63,7 +63,7 @@ class Owners:
             )
 
 
-def _owners(request: Request) -> Owners:
+async def _owners(request: Request) -> Owners:
     state = request.app.state
     return Owners(
         registry=state.registry, contracts=state.contracts if state.settings.check_actions else None
