@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-import json
-import shutil
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from deploy_files import ROOT, compose, compose_config, tool
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / ".venv" / "bin"
+from gateway.settings import GatewaySettings
 
-
-def _tool(name: str) -> str:
-    path = BIN / name
-    found = str(path) if path.exists() else shutil.which(name)
-    if found is None:
-        pytest.skip(f"{name} is not installed (it comes with the dev dependencies)")
-    return found
-
-
-def _compose(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [_tool("docker-compose"), "--env-file", str(ROOT / ".env.example"), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+APPS = ("registry", "funding", "contracts", "gateway")
 
 
 def test_compose_file_is_valid() -> None:
-    result = _compose("config", "-q")
+    result = compose("config", "-q")
     assert result.returncode == 0, result.stderr
 
 
 def test_compose_publishes_only_the_gateway_and_migrates_before_each_service() -> None:
-    result = _compose("config", "--format", "json")
-    assert result.returncode == 0, result.stderr
-    services = json.loads(result.stdout)["services"]
+    services = compose_config()["services"]
     published = {name for name, s in services.items() if s.get("ports")}
     assert published == {"gateway"}
     for name in ("registry", "funding", "contracts"):
@@ -51,11 +31,33 @@ def test_compose_publishes_only_the_gateway_and_migrates_before_each_service() -
         assert url.endswith(f"@postgres:5432/{name}"), "each service has its own database"
 
 
+def _seconds(duration: str) -> float:
+    """Compose durations: "30s", "1m30s", "1500ms"."""
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 1e-6}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|us|h|m|s)", duration)
+    assert "".join(n + u for n, u in parts) == duration, duration
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def test_compose_stop_grace_period_outlasts_the_drain() -> None:
+    """Docker's default 10 s would kill a container in the middle of its 20 s drain."""
+    services = compose_config()["services"]
+    budget = GatewaySettings().budget_seconds
+    for app in APPS:
+        command = services[app]["command"]
+        drain = int(command[command.index("--timeout-graceful-shutdown") + 1])
+        assert drain > budget, app
+        grace = services[app].get("stop_grace_period")
+        assert grace is not None, f"{app} has Docker's default stop grace period (10 s)"
+        # The drain, then closing the database pool and the HTTP clients.
+        assert _seconds(grace) >= drain + 5, app
+
+
 def test_compose_refuses_to_start_without_secrets(tmp_path: Path) -> None:
     empty = tmp_path / "empty.env"
     empty.write_text("")
     result = subprocess.run(
-        [_tool("docker-compose"), "--env-file", str(empty), "config", "-q"],
+        [tool("docker-compose"), "--env-file", str(empty), "config", "-q"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -72,7 +74,7 @@ def test_dockerfile_passes_hadolint(dockerfile: Path) -> None:
     if ".venv" in dockerfile.parts or "node_modules" in dockerfile.parts:
         pytest.skip("not ours")
     result = subprocess.run(
-        [_tool("hadolint"), str(dockerfile)],
+        [tool("hadolint"), str(dockerfile)],
         capture_output=True,
         text=True,
         timeout=60,
