@@ -238,10 +238,12 @@ def test_secrets_are_files_the_apps_read_and_env_names_are_settings(
             assert env["name"].startswith(prefix), env
             assert env["name"][len(prefix) :].lower() in settings_class.model_fields, env
         files = _secret_files(spec, container)
+        # Laid out as the kubelet writes a projected volume: links into a "..data" folder.
         folder = tmp_path / workload["metadata"]["name"]
-        folder.mkdir()
+        (folder / "..data").mkdir(parents=True)
         for file_name, (secret, key) in files.items():
-            (folder / file_name).write_text(f"{secret}/{key}")
+            (folder / "..data" / file_name).write_text(f"{secret}/{key}")
+            (folder / file_name).symlink_to(Path("..data") / file_name)
         for env in container.get("env", []):
             monkeypatch.setenv(env["name"], env["value"])
         settings = settings_class(_secrets_dir=folder)
