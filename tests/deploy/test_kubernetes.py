@@ -164,6 +164,9 @@ def test_every_pod_is_non_root_read_only_and_bounded(name: str) -> None:
         assert spec["securityContext"]["runAsUser"] != 0, what
         assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, what
         assert spec["automountServiceAccountToken"] is False, what
+        # Service links would put REGISTRY_PORT=tcp://10.x.x.x:8001 (and GATEWAY_PORT, ...) in
+        # every pod's environment, where the settings read it as their own port and fail.
+        assert spec["enableServiceLinks"] is False, what
         for container in spec.get("initContainers", []) + spec["containers"]:
             security = container["securityContext"]
             assert security["allowPrivilegeEscalation"] is False, what
