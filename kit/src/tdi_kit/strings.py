@@ -9,8 +9,8 @@ break CSV exports and logs. So every text field of a write is one of:
   at all (Unicode category Cc: NUL to US, DEL, C1), no line or paragraph separator (U+2028,
   U+2029), no lone surrogate;
 - `text(n, multiline=True)`: prose a person writes over several lines (descriptions, notes,
-  commitments, an amendment's reason): the same, except that tab, line feed and carriage return
-  are allowed.
+  commitments, an amendment's reason): the same, except that tab, line feed, carriage return
+  and the Unicode line and paragraph separators are allowed.
 
 Surrounding whitespace is trimmed before the length is checked. A refused value is a 422 whose
 `errors` name the field.
@@ -44,7 +44,7 @@ def check_single_line(value: str) -> str:
 
 
 def check_multiline(value: str) -> str:
-    """Printable text over several lines: tab, line feed and carriage return allowed."""
+    """Printable text over several lines: tab and line breaks allowed."""
     if not value.isprintable() and any(_refused(c, multiline=True) for c in value):
         raise ValueError("control characters are not allowed (only tab and line breaks)")
     return value
