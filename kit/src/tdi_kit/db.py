@@ -144,6 +144,6 @@ async def _roll_back(session: AsyncSession) -> None:
         log.debug("rollback failed on a broken connection", exc_info=True)
 
 
-# scope="function" commits before the response is sent, so a failed commit is a 500 and never a
-# 2xx for a write that did not happen.
+# scope="function" commits before the response is sent, so a failed commit is an error (409 or
+# 503 as above, else 500) and never a 2xx for a write that did not happen.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
