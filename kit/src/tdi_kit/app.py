@@ -99,7 +99,11 @@ def create_service_app(
     """
     configure_logging(settings.service_name, level=settings.log_level, as_json=settings.log_json)
     engine = create_engine(
-        settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        echo=settings.database_echo,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
     )
 
     @asynccontextmanager
@@ -125,7 +129,12 @@ def create_service_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.rows = DriverRowReader(engine, pool_size=settings.database_read_pool_size)
+    app.state.rows = DriverRowReader(
+        engine,
+        pool_size=settings.database_read_pool_size,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
+    )
     app.state.verifier = TokenVerifier(settings)
     app.state.metrics = Metrics(settings.service_name)
     app.state.migrations = migrations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -9,12 +10,17 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from tdi_kit.errors import database_problem
+
+log = logging.getLogger("tdi.db")
 
 # Every service's metadata uses this, so that constraint names are stable across databases and
 # Alembic can drop and alter them.
@@ -31,21 +37,55 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An async engine with the settings each backend needs to behave like the other."""
+# Without a statement timeout (batch jobs: migrations, seeds, imports), a SQLite writer still
+# gives up waiting for the write lock after this long.
+BATCH_BUSY_TIMEOUT_SECONDS = 30.0
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    connect_timeout: float = 2.0,
+    statement_timeout: float | None = None,
+) -> AsyncEngine:
+    """An async engine with the settings each backend needs to behave like the other.
+
+    `connect_timeout` bounds opening a connection and waiting for one from the pool;
+    `statement_timeout` bounds each statement (SQLite: the wait for the write lock). Apps pass
+    their settings' values (`ServiceSettings.database_*_timeout_seconds`), so that a database
+    that is away costs a request a 503 in seconds, not a hang; batch jobs leave statements
+    unbounded.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+        busy = statement_timeout or BATCH_BUSY_TIMEOUT_SECONDS
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": busy})
+        _configure_sqlite(engine, busy_timeout=busy)
         return engine
+    connect_args: dict[str, Any] = {"timeout": connect_timeout}
+    if statement_timeout is not None:
+        # Client-side, so that it holds against a server that accepts and then never answers
+        # (a server-side statement_timeout would need that server to answer); asyncpg cancels
+        # the statement on the server when it fires. Not a startup parameter either, which
+        # PgBouncer would refuse.
+        connect_args["command_timeout"] = statement_timeout
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        # A request waits no longer for a pooled connection than for a new one.
+        pool_timeout=connect_timeout,
+        connect_args=connect_args,
     )
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, busy_timeout: float) -> None:
     # pysqlite opens transactions lazily and mishandles SAVEPOINT; SQLAlchemy's documented
     # recipe hands transaction control back to SQLAlchemy. Writes begin IMMEDIATE (see
     # get_session): they take the write lock up front, so two writers queue instead of one
@@ -57,7 +97,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -75,18 +115,35 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: commit when the handler returns, roll back if it raises."""
+    """One transaction per request: commit when the handler returns, roll back if it raises.
+
+    A database failure anywhere in the request (connecting, a statement, the commit) becomes the
+    problem it is to the caller (`tdi_kit.errors.database_problem`): 409 for a key taken by a
+    concurrent writer, 503 with `Retry-After` for a database that is away.
+    """
     async with request.app.state.sessionmaker() as session:
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            await session.connection(execution_options=WRITE_OPTIONS)
         try:
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                await session.connection(execution_options=WRITE_OPTIONS)
             yield session
             await session.commit()
-        except BaseException:
-            await session.rollback()
+        except BaseException as exc:
+            await _roll_back(session)
+            problem = database_problem(exc)
+            if problem is not None:
+                raise problem from exc
             raise
 
 
-# scope="function" commits before the response is sent, so a failed commit is a 500 and never a
-# 2xx for a write that did not happen.
+async def _roll_back(session: AsyncSession) -> None:
+    try:
+        await session.rollback()
+    except (SQLAlchemyError, OSError):
+        # The connection is gone with the database: the pool discards it, and the caller
+        # must hear about the first failure, not this one.
+        log.debug("rollback failed on a broken connection", exc_info=True)
+
+
+# scope="function" commits before the response is sent, so a failed commit is an error (409 or
+# 503 as above, else 500) and never a 2xx for a write that did not happen.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

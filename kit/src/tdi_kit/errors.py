@@ -10,6 +10,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -17,6 +18,9 @@ from starlette.routing import Match
 from tdi_kit.observability import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# How long a client should wait before retrying when the database is away: long enough for a
+# restarting server or a failover, short enough that nobody gives up on a blip.
+DATABASE_RETRY_AFTER_SECONDS = 5
 log = logging.getLogger("tdi.errors")
 
 
@@ -138,6 +142,19 @@ class ServiceUnavailable(Problem):
     status, title, slug = 503, "Service unavailable", "unavailable"
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """The service's own database refuses connections, is not there, or did not answer in time.
+
+    Never carries the driver's text (it names hosts, users and statements)."""
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(
+            detail or "The database does not answer; retry shortly.",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+            **extra,
+        )
+
+
 class GatewayTimeout(Problem):
     status, title, slug = 504, "Gateway timeout", "timeout"
 
@@ -171,6 +188,53 @@ _BY_STATUS: dict[int, type[Problem]] = {
         GatewayTimeout,
     )
 }
+
+
+# SQLSTATEs of a write that lost a race to a concurrent one (serialization failure, deadlock):
+# the caller's request is sound, and retrying it after a fresh read is the cure.
+_LOST_RACE_STATES = {"40001", "40P01"}
+# SQLSTATEs that mean the server is not there for us: connection exceptions (class 08), out of
+# connections or memory (class 53), shutting down or starting (57P01-57P03), and a statement
+# cancelled by its timeout (57014).
+_UNAVAILABLE_STATE_CLASSES = ("08", "53")
+_UNAVAILABLE_STATES = {"57014", "57P01", "57P02", "57P03"}
+
+
+def database_problem(exc: BaseException) -> Problem | None:
+    """The problem a database failure is to the caller, or None if `exc` is not one.
+
+    - an integrity error (a unique key taken by a concurrent writer, most often) is a 409: the
+      services check their keys first, so one that escapes lost a race;
+    - a serialization failure or a deadlock is a 409 too: the request may be retried as is;
+    - a refused or timed-out connection, a statement past its timeout, a pool with no connection
+      to lend, a locked or missing SQLite file is a 503 with `Retry-After`.
+
+    Raw `OSError`s count as the database's: `asyncpg` raises them as they are (connection
+    refused, connect or command timeout), and a service does no other I/O of its own (its calls
+    to other services go through httpx, whose errors are problems already).
+    """
+    if isinstance(exc, Problem):
+        return None
+    if isinstance(exc, sa_exc.IntegrityError):
+        return Conflict(
+            "This write conflicts with a record written at the same time (the key is taken); "
+            "read the current state and retry."
+        )
+    if isinstance(exc, sa_exc.DBAPIError):
+        state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+        if state in _LOST_RACE_STATES:
+            return Conflict("This write raced a concurrent one and was undone; retry it.")
+        if (
+            exc.connection_invalidated
+            or state.startswith(_UNAVAILABLE_STATE_CLASSES)
+            or state in _UNAVAILABLE_STATES
+            or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+        ):
+            return DatabaseUnavailable()
+        return None
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError | OSError):
+        return DatabaseUnavailable()
+    return None
 
 
 def problem_response(problem: Problem, instance: str | None = None) -> Response:
@@ -227,7 +291,28 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
+async def _on_database(request: Request, exc: Exception) -> Response:
+    problem = database_problem(exc)
+    if problem is None:
+        return await _on_unexpected(request, exc)
+    log.warning(
+        "database failure on %s %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        exc_info=exc,
+    )
+    return problem_response(problem, _instance(request))
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    # The last resort, also reached by what a middleware raises (outside the handlers above):
+    # a problem or a database failure there still gets its own status, not a 500.
+    if isinstance(exc, Problem):
+        return problem_response(exc, _instance(request))
+    has_database = getattr(request.app.state, "engine", None) is not None
+    if has_database and database_problem(exc) is not None:
+        return await _on_database(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
         Problem("An unexpected error occurred; it has been logged."), _instance(request)
@@ -238,4 +323,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(sa_exc.SQLAlchemyError, _on_database)
     app.add_exception_handler(Exception, _on_unexpected)

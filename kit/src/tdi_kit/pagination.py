@@ -224,11 +224,20 @@ def csv_response(
     )
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (`=HYPERLINK(...)`,
+# `@SUM(...)`, `-2+3`, and tab or carriage return before them); OWASP's advice is to prefix such
+# a cell with a single quote, which the spreadsheet shows as text. Only text cells are touched:
+# numbers (a negative amount of cents) stay numbers.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, list | tuple):
-        return "|".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return orjson.dumps(value).decode()
+        value = "|".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        value = orjson.dumps(value).decode()
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
     return value
 
 

@@ -21,6 +21,8 @@ from sqlalchemy import Select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tdi_kit.errors import DatabaseUnavailable
+
 
 class RowReader(Protocol):
     async def one(self, stmt: Select[Any], **params: Any) -> tuple[Any, ...] | None: ...
@@ -31,10 +33,21 @@ class RowReader(Protocol):
 class DriverRowReader:
     """asyncpg's pool on PostgreSQL; a read-only sqlite3 connection on SQLite."""
 
-    def __init__(self, engine: AsyncEngine, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        pool_size: int = 10,
+        connect_timeout: float = 2.0,
+        statement_timeout: float = 3.0,
+    ) -> None:
         self.dialect = engine.dialect
         self.url = engine.url
         self.pool_size = pool_size
+        # The same bounds as the app's engine (tdi_kit.db.create_engine): a database that
+        # refuses, or accepts and never answers, costs a read a 503 in seconds.
+        self.connect_timeout = connect_timeout
+        self.statement_timeout = statement_timeout
         self._compiled: dict[int, tuple[str, list[str]]] = {}
         self._pool: Any = None
         self._sqlite: sqlite3.Connection | None = None
@@ -51,21 +64,31 @@ class DriverRowReader:
     async def one(self, stmt: Select[Any], **params: Any) -> tuple[Any, ...] | None:
         sql, order = self._sql(stmt)
         args = [params[name] for name in order]
-        if self.dialect.name == "sqlite":
-            # A primary-key lookup in a local file takes microseconds and, in WAL mode, never
-            # waits for a writer: cheaper on the event loop than a hop to a driver thread.
-            return self._sqlite_connection().execute(sql, args).fetchone()
-        pool = self._pool or await self._open_pool()
-        row = await pool.fetchrow(sql, *args)
+        try:
+            if self.dialect.name == "sqlite":
+                # A primary-key lookup in a local file takes microseconds and, in WAL mode,
+                # never waits for a writer: cheaper on the event loop than a driver thread hop.
+                return self._sqlite_connection().execute(sql, args).fetchone()
+            pool = self._pool or await self._open_pool()
+            async with pool.acquire(timeout=self.connect_timeout) as connection:
+                row = await connection.fetchrow(sql, *args, timeout=self.statement_timeout)
+        except (OSError, sqlite3.OperationalError, *_asyncpg_errors()) as exc:
+            # The session path's rule (tdi_kit.db.get_session): a database that is away is a
+            # 503 with Retry-After, never a 500 carrying the driver's text.
+            raise DatabaseUnavailable() from exc
         return None if row is None else tuple(row)
 
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:
             path = make_url(self.url).database
-            self._sqlite = sqlite3.connect(
-                f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=5
+            connection = sqlite3.connect(
+                f"file:{path}?mode=ro",
+                uri=True,
+                check_same_thread=False,
+                timeout=self.statement_timeout,
             )
-            self._sqlite.execute("PRAGMA query_only=ON")
+            connection.execute("PRAGMA query_only=ON")
+            self._sqlite = connection
         return self._sqlite
 
     async def _open_pool(self) -> Any:
@@ -79,6 +102,8 @@ class DriverRowReader:
                     url.render_as_string(hide_password=False),
                     min_size=1,
                     max_size=self.pool_size,
+                    timeout=self.connect_timeout,
+                    command_timeout=self.statement_timeout,
                     # These connections only run single SELECTs: there is no session state to
                     # reset on release, and the default reset costs a round trip per read.
                     reset=_keep_session,
@@ -96,6 +121,20 @@ class DriverRowReader:
 
 async def _keep_session(_connection: Any) -> None:
     return None
+
+
+def _asyncpg_errors() -> tuple[type[Exception], ...]:
+    """What asyncpg raises when the server is not there for us: connection errors (class 08),
+    no resources (53), shutdown or a cancelled statement (57), a closed connection or pool.
+    A bad statement stays a 500: it is a bug, not an outage."""
+    from asyncpg import exceptions as pg
+
+    return (
+        pg.PostgresConnectionError,
+        pg.InsufficientResourcesError,
+        pg.OperatorInterventionError,
+        pg.InterfaceError,
+    )
 
 
 class SessionRowReader:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Local tokens minted by `tdi token` are signed with this; production must set its own secret or
@@ -41,6 +41,12 @@ class ServiceSettings(BaseSettings):
     # Connections of the driver-level reader (tdi_kit.rowreader): one per concurrent hot read.
     database_read_pool_size: int = 32
     database_echo: bool = False
+    # When the database is away, a request fails with a 503 in seconds rather than hanging:
+    # opening a connection (or waiting for a pooled one) and each statement (SQLite: waiting for
+    # the write lock) are bounded, each below the gateway's budget for a whole request (4 s),
+    # so that the caller hears the service's 503, not the gateway's 504.
+    database_connect_timeout_seconds: float = Field(2.0, gt=0)
+    database_statement_timeout_seconds: float = Field(3.0, gt=0)
 
     # Auth: HS256 with a shared secret for local use, or a public key / JWKS URL in production.
     jwt_secret: SecretStr | None = SecretStr(DEV_JWT_SECRET)

@@ -6,9 +6,10 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tdi_kit.identifiers import Siren
+from tdi_kit.strings import text
 
 # Phase-1 codes (`2707`) and phase-2 codes (`ti-2708`) collide by design: both are kept as is.
 TerritoryCode = Annotated[
@@ -32,11 +33,13 @@ Theme = Annotated[
     ),
 ]
 ActionCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", examples=["FA-01"])]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
-Enjeu = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+# Text fields (tdi_kit.strings): single lines, except the prose of LongText (descriptions,
+# notes, an amendment's reason).
+Name = text(200)
+Title = text(300)
+LongText = text(10_000, min_length=0, multiline=True)
+Enjeu = text(500)
+Unit = text(40)
 Year = Annotated[int, Field(ge=2018, le=2100)]
 Cents = Annotated[
     int, Field(ge=0, le=10**15, description="Euro cents (integer).", examples=[600_000_000])

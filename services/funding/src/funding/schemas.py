@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from typing import Annotated, Literal
 
@@ -13,31 +12,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    StringConstraints,
     model_validator,
 )
 
 from tdi_kit.identifiers import Siren
+from tdi_kit.strings import text
 
 # 1,000 Md€: far above any envelope of the programme, far below what a BIGINT sum can hold.
 MAX_CENTS = 100_000_000_000_000
 MAX_BULK_ROWS = 10_000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _printable(value: str) -> str:
-    # PostgreSQL refuses NUL in text; no other control character belongs in these fields either.
-    if _CONTROL.search(value):
-        raise ValueError("control characters are not allowed")
-    return value
-
-
-def _text(max_length: int, min_length: int = 1) -> object:
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_printable),
-    ]
 
 
 def _text_only(value: object) -> object:
@@ -80,11 +63,13 @@ TerritoryCode = Annotated[
 Year = Annotated[int, Field(ge=2000, le=2100, examples=[2024])]
 Cents = Annotated[int, Field(ge=1, le=MAX_CENTS, description="Euro cents.")]
 OptionalCents = Annotated[int, Field(ge=0, le=MAX_CENTS, description="Euro cents.")] | None
-Name = _text(200)
-Title = _text(300)
-LongText = _text(20_000, min_length=0)
-Reference = _text(100)
-SourceList = Annotated[list[_text(500)], Field(max_length=50)]  # type: ignore[valid-type]
+# Text fields (tdi_kit.strings): single lines, except the prose of LongText.
+Name = text(200)
+Title = text(300)
+LongText = text(20_000, min_length=0, multiline=True)
+Reference = text(100)
+Reason = text(500)
+SourceList = Annotated[list[text(500)], Field(max_length=50)]  # type: ignore[misc]
 Utc = Annotated[dt.datetime, AfterValidator(_utc)]
 Day = Annotated[dt.date, Field(strict=False), BeforeValidator(_text_only)]
 UuidText = Annotated[uuid.UUID, Field(strict=False), BeforeValidator(_text_only)]
@@ -225,11 +210,10 @@ class Adjustment(Write):
 
     delta_cents: Annotated[int, Field(ge=-MAX_CENTS, le=MAX_CENTS)]
     effective_on: Day | None = None
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: Reason
 
     @model_validator(mode="after")
     def _not_zero(self) -> Adjustment:
-        _printable(self.reason)
         if self.delta_cents == 0:
             raise ValueError("delta_cents must not be 0")
         return self
@@ -345,12 +329,7 @@ class AllocationUpdate(Write):
 
 
 class Cancellation(Write):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-
-    @model_validator(mode="after")
-    def _clean(self) -> Cancellation:
-        _printable(self.reason)
-        return self
+    reason: Reason
 
 
 class AllocationRead(Model):

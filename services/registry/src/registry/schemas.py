@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from tdi_kit.identifiers import Siren
+from tdi_kit.strings import text
 
 # Phase 1 codes are the region code and a sequence number (`8401`); phase 2 codes are the ANCT's
 # `ti-` codes (`ti-8402`). They collide by design: `8402` is not `ti-8402`.
@@ -23,7 +24,9 @@ Phase = Literal[1, 2]
 TerritoryStatus = Literal["active", "archived"]
 GroupementKind = Literal["epci", "ept", "commune"]
 OrganisationKind = Literal["state", "region", "operator", "partner"]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Text fields (tdi_kit.strings): single lines of printable text.
+Name = text(200)
+OptionalLine = text(200, min_length=0)
 
 
 class Model(BaseModel):
@@ -87,7 +90,7 @@ class MemberRead(BaseModel):
 
 class Person(BaseModel):
     name: Name
-    role: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    role: OptionalLine | None = None
 
 
 class Binome(BaseModel):
@@ -100,7 +103,7 @@ class Binome(BaseModel):
 class ChefDeProjet(BaseModel):
     name: Name
     email: EmailStr | None = None
-    employer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    employer: OptionalLine | None = None
 
 
 class ReferentRead(BaseModel):
