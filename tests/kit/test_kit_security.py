@@ -9,6 +9,7 @@ import secrets
 import subprocess
 import sys
 import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -204,3 +205,13 @@ async def test_a_list_link_carries_only_the_routes_parameters_as_a_relative_refe
     following = await client.get(target)
     assert following.status_code == 200
     assert following.json()["items"][0]["phase"] == 2
+
+
+def test_the_refused_placeholder_is_the_one_env_example_ships() -> None:
+    root = Path(__file__).resolve().parents[2]
+    values = dict(
+        line.split("=", 1)
+        for line in (root / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert values["TDI_JWT_SECRET"] == ENV_EXAMPLE_JWT_SECRET
