@@ -24,4 +24,4 @@ USER 10001
 EXPOSE 8000 8001 8002 8003
 # docker-compose.yml gives each container its command; this default runs the gateway.
 CMD ["uvicorn", "gateway.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", \
-     "--no-access-log", "--timeout-graceful-shutdown", "20"]
+     "--no-access-log", "--timeout-graceful-shutdown", "20", "--no-proxy-headers"]

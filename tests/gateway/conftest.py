@@ -41,7 +41,9 @@ API = "/api/v1"
 
 
 class FakeService:
-    """A service that answers as told: `mode` is ok, slow, error, garbage, stream or closed."""
+    """A service that answers as told: `mode` is ok, slow, error, garbage, stream, closed,
+    huge-header (a header over the gateway's parser limits), hop (a `Connection` header naming
+    another) or created (a 201 with a relative `Location`)."""
 
     def __init__(self) -> None:
         self.mode = "ok"
@@ -69,6 +71,17 @@ class FakeService:
             return Response(b'{"items": [1, 2', media_type="application/json")
         if self.mode == "stream":
             return StreamingResponse(_chunks(), media_type="text/csv")
+        if self.mode == "huge-header":
+            return Response(b"{}", media_type="application/json", headers={"X-Big": "x" * 20_000})
+        if self.mode == "hop":
+            headers = {"Connection": "X-Hop-Note", "X-Hop-Note": "for the next hop only"}
+            return Response(b"{}", media_type="application/json", headers=headers)
+        if self.mode == "created":
+            headers = {
+                "Location": f"{request.url.path}/1",
+                "Link": '</api/v1/x?page=2>; rel="next"',
+            }
+            return Response(b"{}", status_code=201, media_type="application/json", headers=headers)
         if request.url.path in ("/readyz", "/openapi.json"):
             return Response(b'{"status":"ok"}', media_type="application/json")
         return Response(

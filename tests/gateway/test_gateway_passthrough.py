@@ -44,17 +44,21 @@ async def test_the_callers_request_id_reaches_the_service_and_comes_back(
         assert fake.seen[-1]["headers"]["x-request-id"] == rid
 
 
-async def test_a_list_link_points_at_the_gateway_not_the_service(
+async def test_a_list_link_points_at_the_gateways_public_url_not_the_service(
     registry_server: LiveServer,
 ) -> None:
-    async with running_gateway(registry_url=registry_server.url) as (_, client):
+    public = "https://api.territoires-industrie.example"
+    async with running_gateway(registry_url=registry_server.url, public_base_url=public) as (
+        _,
+        client,
+    ):
         r = await client.get(f"{API}/territories", params={"limit": 2, "phase": 2})
         assert r.status_code == 200
         assert len(r.json()["items"]) == 2
         link = r.headers["link"]
-        assert link.startswith(f"<http://testserver{API}/territories?")
+        assert link.startswith(f"<{public}{API}/territories?")
         assert 'rel="next"' in link
-        nxt = await client.get(link[1 : link.index(">")])
+        nxt = await client.get(link[1 : link.index(">")].removeprefix(public))
         assert nxt.status_code == 200
         assert nxt.json()["items"][0]["code"] != r.json()["items"][0]["code"]
 
@@ -108,7 +112,8 @@ async def test_headers_query_and_body_reach_the_service_as_sent(
         assert headers["authorization"] == token["Authorization"]
         assert headers["idempotency-key"] == "k-1"
         assert headers["if-match"] == '"v1"'
-        assert headers["host"] == "testserver"
+        # The service is addressed by its own name, never by the caller's `Host`.
+        assert headers["host"] == fake_url.removeprefix("http://")
         assert headers["x-forwarded-for"] == "127.0.0.1"
         assert headers["x-forwarded-proto"] == "http"
         assert headers["content-length"] == "21"

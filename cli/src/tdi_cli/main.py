@@ -181,6 +181,10 @@ def cmd_up(args: argparse.Namespace) -> None:
             "--timeout-graceful-shutdown",
             "10",
         ]
+        if service.name == "gateway":
+            # The gateway alone decides whose X-Forwarded-For to believe (trusted_proxies):
+            # uvicorn's own default believes any local client.
+            command.append("--no-proxy-headers")
         # Own session: Ctrl-C reaches tdi alone, which then stops the services in order.
         child = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

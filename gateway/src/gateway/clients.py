@@ -6,7 +6,10 @@ failing for both.
 
 Failures become problems that name the service (`service` member): 503 when it cannot be
 reached or its breaker is open, 504 when it does not answer within the time left, 502 when its
-answer is not one the gateway can use (a 5xx, malformed JSON).
+answer is not one the gateway can use (a 5xx, malformed JSON). An answer whose head the
+gateway's HTTP parser refuses (a header over its limits) is a 502 too, but it does not count
+against the service's breaker: the limit is the gateway's, and a caller who can make a service
+echo a long header must not be able to switch that service off for everyone.
 """
 
 from __future__ import annotations
@@ -157,6 +160,13 @@ class ServiceClient:
     def bad_answer(self, why: str) -> BadGateway:
         return BadGateway(f"The {self.name} service {why}.", service=self.name)
 
+    def unreadable(self) -> BadGateway:
+        return BadGateway(
+            f"The gateway could not read the {self.name} service's answer (a header over the "
+            "gateway's limits, say).",
+            service=self.name,
+        )
+
     # Aggregates' reads --------------------------------------------------------------------------
 
     async def get_json(
@@ -204,6 +214,8 @@ class ServiceClient:
             except TimeoutError:
                 self.breaker.failure()
                 raise self.timed_out() from None
+            except aiohttp.ClientResponseError:
+                raise self.unreadable() from None
             except aiohttp.ClientError as exc:
                 self.breaker.failure()
                 raise self.bad_answer(f"sent a broken answer ({type(exc).__name__})") from None

@@ -1,4 +1,15 @@
-"""What the gateway checks before forwarding: the bearer token, and the caller's rate limit.
+"""What the gateway checks before forwarding: the path's spelling, the real client, the bearer
+token, and the caller's rate limit.
+
+A path is taken only in its canonical spelling: no dot segment (`.`, `..`, in any
+percent-encoding), no encoded slash or backslash, no empty segment (doubled, leading or
+trailing slashes), nothing but the characters RFC 3986 allows in a path. Any other spelling is
+a 400 before routing, so that the edge and the routing see the very path the service will:
+a service's own `/readyz` is never one `..` away from a public path.
+
+The client's address, which keys anonymous rate limits, is the connection's peer, unless the
+peer is one of `trusted_proxies`: then it is the first address of `X-Forwarded-For`, read from
+the right, that is not a trusted proxy itself.
 
 Tokens are verified with the same settings as the services (secret, public key or JWKS URL),
 and a verified token is remembered until it expires (at most `TOKEN_CACHE_SECONDS`), so that
@@ -12,10 +23,15 @@ windows with the `limits` library: in memory on one replica, in Redis when `redi
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import math
+import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import jwt
 from limits import RateLimitItem, parse_many
@@ -24,11 +40,111 @@ from limits.errors import StorageError
 
 from gateway.settings import GatewaySettings
 from tdi_kit.auth import Caller, TokenVerifier
-from tdi_kit.errors import TooManyRequests, Unauthorized
+from tdi_kit.errors import BadRequest, Problem, TooManyRequests, Unauthorized
 
 log = logging.getLogger("tdi.gateway.edge")
 TOKEN_CACHE_SECONDS = 300
 TOKEN_CACHE_SIZE = 10_000
+
+# RFC 3986 §3.3: a path is unreserved characters, sub-delimiters, ":", "@", "/" and
+# percent-encodings; a request whose path holds anything else was not written by a client
+# that follows it.
+PATH_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/%"
+BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+CHECKED_PATHS = 4096
+
+
+class URITooLong(Problem):
+    status, title, slug = 414, "URI too long", "uri-too-long"
+
+
+class RequestTarget:
+    """The checks on the request line, before anything else looks at the path."""
+
+    def __init__(self, max_url_bytes: int) -> None:
+        self.max_url_bytes = max_url_bytes
+        self.canonical: set[bytes] = set()
+
+    def check(self, scope: dict[str, Any]) -> None:
+        """Raise URITooLong for a target past the limit, BadRequest for a non-canonical path."""
+        raw: bytes = scope.get("raw_path") or scope["path"].encode()
+        if len(raw) + len(scope["query_string"]) + 1 > self.max_url_bytes:
+            raise URITooLong(
+                f"The request target is over the limit of {self.max_url_bytes} bytes; send "
+                "long selections in several requests."
+            )
+        # Most requests repeat a path seen moments ago, already found canonical.
+        if raw in self.canonical:
+            return
+        why = non_canonical(raw)
+        if why is not None:
+            raise BadRequest(
+                f"The path is not in canonical form: {why}. Send it without dot segments, "
+                "encoded slashes or empty segments."
+            )
+        if len(raw) <= 256:
+            if len(self.canonical) >= CHECKED_PATHS:
+                self.canonical.clear()
+            self.canonical.add(raw)
+
+
+def non_canonical(raw: bytes) -> str | None:
+    """Why the raw path `raw` is not in its one canonical spelling; None when it is."""
+    if not raw.startswith(b"/"):
+        return "it does not start with /"
+    if raw.translate(None, PATH_BYTES):
+        return "it holds characters a path cannot hold unencoded"
+    if BAD_ESCAPE.search(raw):
+        return "it holds a % that starts no percent-encoding"
+    if raw != b"/" and (b"//" in raw or raw.endswith(b"/")):
+        return "it has an empty segment (a doubled, leading or trailing /)"
+    if b"." not in raw and b"%" not in raw:
+        return None
+    for segment in raw[1:].split(b"/"):
+        decoded = unquote_to_bytes(segment) if b"%" in segment else segment
+        if decoded in (b".", b".."):
+            return "it has a dot segment (. or ..)"
+        if b"/" in decoded or b"\\" in decoded:
+            return "it has an encoded slash or backslash"
+        if any(byte < 0x20 or byte == 0x7F for byte in decoded):
+            return "it has an encoded control character"
+    return None
+
+
+class ClientAddress:
+    """The real client's address: the peer, or what trusted proxies say they saw."""
+
+    def __init__(self, trusted_proxies: Sequence[str]) -> None:
+        self.networks = [ipaddress.ip_network(n, strict=False) for n in trusted_proxies]
+
+    def trusts(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.networks)
+
+    def __call__(self, scope: dict[str, Any]) -> str:
+        client = scope.get("client")
+        peer: str = client[0] if client else "unknown"
+        if not self.networks or not self.trusts(peer):
+            # A client's own `X-Forwarded-For` says whatever it likes: it is not read.
+            return peer
+        hops: list[str] = []
+        for name, value in scope["headers"]:
+            if name == b"x-forwarded-for":
+                hops.extend(value.decode("latin-1").split(","))
+        address = peer
+        # Each trusted proxy appended the address it saw: the rightmost untrusted one is the
+        # client; whatever lies left of it was written by the client and proves nothing.
+        for hop in reversed(hops):
+            try:
+                address = str(ipaddress.ip_address(hop.strip()))
+            except ValueError:
+                return address
+            if not self.trusts(address):
+                return address
+        return address
 
 
 class EdgeAuth:

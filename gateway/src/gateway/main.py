@@ -2,7 +2,7 @@
 
     RequestContextMiddleware     request id in and out, metrics, JSON access log   (kit)
       CORSMiddleware             allow-list from settings, answers preflights      (Starlette)
-        Gateway                  bearer token, rate limit, then by path:
+        Gateway                  canonical path, real client, bearer token, rate limit, then:
           Proxy                  → a service: bytes over the shared aiohttp session
           FastAPI                → dossier, dashboard, /openapi.json, /docs, health, metrics
 
@@ -25,7 +25,7 @@ from gateway.aggregates import PARTIAL_HEADER
 from gateway.clients import SAFE_METHODS, Services, settle
 from gateway.dashboard import router as dashboard_router
 from gateway.dossier import router as dossier_router
-from gateway.edge import EdgeAuth, RateLimiter
+from gateway.edge import ClientAddress, EdgeAuth, RateLimiter, RequestTarget
 from gateway.openapi import OpenAPIMerger
 from gateway.openapi import router as openapi_router
 from gateway.proxy import GATEWAY, ROUTES, Proxy, RouteTable, send_problem
@@ -68,28 +68,43 @@ class Gateway:
         self.limiter = limiter
         self.routes = RouteTable(ROUTES)
         self.proxy = Proxy(services, settings)
+        self.target = RequestTarget(settings.max_url_bytes)
+        self.client_address = (
+            ClientAddress(settings.trusted_proxies) if settings.trusted_proxies else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.api(scope, receive, send)  # lifespan
             return
+        # The request line first: the edge and the routing must see the path the service will.
+        try:
+            self.target.check(scope)
+        except Problem as problem:
+            await send_problem(problem, scope, send)
+            return
+        if self.client_address is not None:
+            scope["client"] = (self.client_address(scope), 0)
         path: str = scope["path"]
         target = self.routes.resolve(path) or GATEWAY
         extra: list[tuple[bytes, bytes]] = []
-        if path.startswith("/api/"):
+        if target != GATEWAY or path.startswith("/api/"):
             authorization = None
             for name, value in scope["headers"]:
                 if name == b"authorization":
                     authorization = value.decode("latin-1")
                     break
+            caller = None
+            refused: Problem | None = None
             try:
                 caller = await self.auth.caller(authorization)
                 if caller is None and scope["method"] not in SAFE_METHODS:
                     raise Unauthorized("Every write needs a bearer token with the right scope.")
             except Problem as problem:
-                await send_problem(problem, scope, send)
-                return
+                refused = problem
             if self.limiter is not None:
+                # A token that does not verify names nobody: it counts against the address it
+                # came from, like any anonymous request (else forged tokens would be free).
                 if caller is not None:
                     key = "sub:" + caller.sub
                 else:
@@ -101,6 +116,9 @@ class Gateway:
                     if not quota.allowed:
                         await send_problem(quota.problem(), scope, send, extra)
                         return
+            if refused is not None:
+                await send_problem(refused, scope, send, extra)
+                return
         if target != GATEWAY:
             await self.proxy(scope, receive, send, self.services[target], extra)
         elif extra:

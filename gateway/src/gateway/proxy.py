@@ -1,14 +1,17 @@
 """The pass-through: a bare ASGI callable forwarding bytes over the shared aiohttp session.
 
 This is the hot path of the gateway, so it does the least it can per request: one lookup in
-the route table, the caller's headers copied as they are (hop-by-hop ones dropped, the request
-id and `X-Forwarded-*` set), the service's status, headers and body bytes sent back as they
-come, never parsed. No framework routing, no request or response objects: the benchmark in
-`docs/gateway.md` shows each of those costing a large share of the throughput.
+the route table, the caller's headers copied as they are (hop-by-hop ones dropped, those named
+in `Connection` too, the request id and `X-Forwarded-*` set), the service's status, headers and
+body bytes sent back as they come, never parsed; only a relative `Link` or `Location` is made
+absolute on the gateway's `public_base_url`. No framework routing, no request or response
+objects: the benchmark in `docs/gateway.md` shows each of those costing a large share of the
+throughput.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -49,8 +52,8 @@ ROUTES: dict[str, str] = {
     "/api/v1/actions": "contracts",
 }
 
-# RFC 9110 §7.6.1: meaningful for one connection only, never forwarded. `host` is forwarded (the
-# services build `Link` URLs from it, so that they point at the gateway).
+# RFC 9110 §7.6.1: meaningful for one connection only, never forwarded; so is every header the
+# `Connection` header names (see `_dropped`).
 HOP_BY_HOP = frozenset(
     {
         b"connection",
@@ -67,6 +70,8 @@ HOP_BY_HOP = frozenset(
 # The request id is the gateway's (the middleware adds it once); the server adds date and server.
 DROPPED_FROM_ANSWERS = HOP_BY_HOP | {b"x-request-id", b"date", b"server"}
 DROPPED_FROM_REQUESTS = HOP_BY_HOP | {
+    # The service is addressed by its own name; nothing it answers is built on the caller's.
+    b"host",
     b"x-request-id",
     b"x-forwarded-for",
     b"x-forwarded-proto",
@@ -79,6 +84,8 @@ DROPPED_FROM_REQUESTS = HOP_BY_HOP | {
 # (CSV exports, GeoJSON outlines) stream chunk by chunk.
 BUFFERED_ANSWER_BYTES = 256 * 1024
 REMEMBERED_PATHS = 4096
+# A link target that is a path: `</api/...>`, not `<//host/...>` nor `<https://...>`.
+RELATIVE_LINK = re.compile(rb"<(?=/(?!/))")
 
 
 class RouteTable:
@@ -135,6 +142,9 @@ class Proxy:
         self.budget = settings.budget_seconds
         self.connect_timeout = settings.connect_timeout_seconds
         self.routes = {name: ProxyRoute(name) for name in services.by_name}
+        self.public_base_url = (
+            settings.public_base_url.encode() if settings.public_base_url else None
+        )
 
     async def __call__(
         self,
@@ -192,6 +202,10 @@ class Proxy:
             except TimeoutError:
                 service.breaker.failure()
                 problem = service.timed_out()
+            except aiohttp.ClientResponseError:
+                # An answer the gateway's parser refuses (a header over its limits, say) says
+                # nothing of the service's health: reported, but the breaker is left alone.
+                problem = service.unreadable()
             except aiohttp.ClientError as exc:
                 service.breaker.failure()
                 problem = service.bad_answer(f"sent a broken answer ({type(exc).__name__})")
@@ -226,10 +240,11 @@ class Proxy:
         return b"".join(chunks)
 
     def _request_headers(self, scope: dict[str, Any]) -> list[tuple[str, str]]:
+        dropped = _dropped(scope["headers"], DROPPED_FROM_REQUESTS)
         headers = [
             (name.decode("latin-1"), value.decode("latin-1"))
             for name, value in scope["headers"]
-            if name not in DROPPED_FROM_REQUESTS
+            if name not in dropped
         ]
         client = scope.get("client")
         if client:
@@ -253,11 +268,11 @@ class Proxy:
             service.breaker.failure()
         else:
             service.breaker.success()
-        headers = [
-            (lowered, value)
-            for name, value in response.raw_headers
-            if (lowered := name.lower()) not in DROPPED_FROM_ANSWERS
-        ]
+        raw = [(name.lower(), value) for name, value in response.raw_headers]
+        dropped = _dropped(raw, DROPPED_FROM_ANSWERS)
+        headers = [(name, value) for name, value in raw if name not in dropped]
+        if self.public_base_url is not None:
+            headers = [_on_public_base(self.public_base_url, h) for h in headers]
         headers.extend(extra_headers)
         length = response.content_length
         if length is not None and length <= BUFFERED_ANSWER_BYTES:
@@ -279,6 +294,25 @@ class Proxy:
         async for chunk in response.content.iter_any():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
+
+
+def _dropped(headers: Iterable[tuple[bytes, bytes]], always: frozenset[bytes]) -> frozenset[bytes]:
+    """`always`, plus the headers a `Connection` header names (RFC 9110 §7.6.1)."""
+    named: set[bytes] = set()
+    for name, value in headers:
+        if name == b"connection":
+            named.update(option.strip().lower() for option in value.split(b","))
+    return always | named if named else always
+
+
+def _on_public_base(base: bytes, header: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+    """A relative `Link` target or `Location`, made absolute on the gateway's public base URL."""
+    name, value = header
+    if name == b"link":
+        return name, RELATIVE_LINK.sub(lambda _target: b"<" + base, value)
+    if name == b"location" and value.startswith(b"/") and not value.startswith(b"//"):
+        return name, base + value
+    return header
 
 
 def _announces_body(headers: Iterable[tuple[bytes, bytes]]) -> bool:

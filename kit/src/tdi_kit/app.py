@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,6 +27,7 @@ from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_l
 from tdi_kit.rowreader import DriverRowReader
 from tdi_kit.settings import ServiceSettings
 
+log = logging.getLogger("tdi.app")
 API_PREFIX = "/api/v1"
 EXPOSED_HEADERS = [
     "ETag",
@@ -191,8 +193,13 @@ def _operations_router() -> APIRouter:
             async with state.sessionmaker() as session:
                 await session.execute(text("SELECT 1"))
             current = await current_revisions(state.engine)
-        except Exception as exc:  # any failure means "not ready", and says why
-            return JSONResponse({"status": "unavailable", "database": str(exc)}, status_code=503)
+        except Exception:
+            # Any failure means "not ready". Why goes to the log, never into the answer: a
+            # driver's message names hosts, users and databases.
+            log.exception("not ready: the database does not answer")
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable"}, status_code=503
+            )
         expected = heads(state.migrations)
         if current != expected:
             return JSONResponse(

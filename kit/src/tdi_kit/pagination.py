@@ -12,10 +12,13 @@ import binascii
 import csv
 import datetime as dt
 import io
+import types
+import typing
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, TypeVar
+from urllib.parse import quote, urlencode
 
 import orjson
 from fastapi import Depends, Query, Request, Response
@@ -194,9 +197,57 @@ async def all_rows(session: AsyncSession, stmt: Select[Any], *, sort: Sort) -> l
 
 
 def next_link(request: Request, response: Response, next_cursor: str | None) -> None:
-    if next_cursor:
-        url = request.url.include_query_params(cursor=next_cursor)
-        response.headers["Link"] = f'<{url}>; rel="next"'
+    """`Link: <...>; rel="next"`: the route's own query parameters as it read them, and the cursor.
+
+    Only the parameters the route declares are carried, each as the route read it (the last of
+    repeated values): a caller's unknown or repeated parameters are never echoed into a header,
+    where a long one would make the answer one that proxies refuse. The target is a relative
+    reference, built on no `Host`: the gateway makes it absolute on its public base URL.
+    """
+    if not next_cursor:
+        return
+    query = request.query_params
+    params: list[tuple[str, str]] = []
+    for name, repeated in _known_query(request):
+        if name == "cursor":
+            continue
+        if repeated:
+            params.extend((name, value) for value in query.getlist(name))
+        elif (value := query.get(name)) is not None:
+            params.append((name, value))
+    params.append(("cursor", next_cursor))
+    path = quote(request.scope.get("root_path", "") + request.scope["path"], safe="/")
+    response.headers["Link"] = f'<{path}?{urlencode(params)}>; rel="next"'
+
+
+_KNOWN_QUERIES: dict[Any, tuple[tuple[str, bool], ...]] = {}
+
+
+def _known_query(request: Request) -> tuple[tuple[str, bool], ...]:
+    """The query parameters the request's route declares: (name, takes several values)."""
+    route = request.scope.get("route")
+    # Routes compare by value and are not hashable; their endpoint functions are.
+    key = (getattr(route, "endpoint", None), getattr(route, "path", None))
+    known = _KNOWN_QUERIES.get(key)
+    if known is None:
+        found: dict[str, bool] = {}
+        pending = [getattr(route, "dependant", None)]
+        while pending:
+            dependant = pending.pop()
+            if dependant is None:
+                continue
+            for field in dependant.query_params:
+                found[field.alias] = _is_sequence(field.field_info.annotation)
+            pending.extend(dependant.dependencies)
+        known = _KNOWN_QUERIES[key] = tuple(found.items())
+    return known
+
+
+def _is_sequence(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, Annotated):
+        return any(_is_sequence(arg) for arg in typing.get_args(annotation))
+    return origin in (list, tuple, set, frozenset) or annotation in (list, tuple, set, frozenset)
 
 
 def csv_response(

@@ -13,10 +13,27 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Local tokens minted by `tdi token` are signed with this; production must set its own secret or
-# point at an OIDC provider's keys, and `environment=production` refuses to start without one.
+# Local tokens minted by `tdi token` are signed with this. It is published (here, and in every
+# clone), so it is accepted only in `development` and `test`: see `_production_keys`.
 DEV_JWT_SECRET = "tdi-local-development-secret-change-me"
+# The placeholder `.env.example` ships for `TDI_JWT_SECRET`: as public as the development secret.
+ENV_EXAMPLE_JWT_SECRET = "a-long-random-secret"
+# HS256 keys shorter than the hash's output can be brute-forced offline from one token (RFC 7518
+# §3.2 asks for at least 256 bits).
+MIN_JWT_SECRET_BYTES = 32
 SECRETS_DIR = "/run/secrets"
+
+
+class InsecureSettings(SystemExit):
+    """A setting production must not start with. A `SystemExit`, so that pydantic lets it through
+    unwrapped and the process stops with its one line (naming the variable) and status 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def default_data_dir() -> Path:
@@ -67,15 +84,41 @@ class ServiceSettings(BaseSettings):
             path = default_data_dir() / f"{self.service_name}.db"
             self.database_url = f"sqlite+aiosqlite:///{path}"
         self.database_url = normalise_database_url(self.database_url)
-        if (
-            self.environment == "production"
-            and self.uses_dev_secret
-            and not (self.jwt_public_key or self.jwks_url)
-        ):
-            raise ValueError(
-                "production needs its own JWT secret, public key or JWKS URL, not the dev secret"
-            )
+        if self.environment == "production":
+            self._production_keys()
         return self
+
+    def _production_keys(self) -> None:
+        """Production signs with keys of its own: never a published secret, never a short one.
+
+        The development secret is the default of `jwt_secret`: a production app configured with
+        a public key or a JWKS URL and no secret of its own drops it, and so accepts no HS*
+        token at all. A secret that is set must be neither published one nor shorter than
+        `MIN_JWT_SECRET_BYTES`.
+        """
+        variable = f"{self.model_config.get('env_prefix', '')}JWT_SECRET".upper()
+        asymmetric = bool(self.jwt_public_key or self.jwks_url)
+        if self.jwt_secret is None:
+            if not asymmetric:
+                raise InsecureSettings(
+                    f"{variable}: production needs a JWT secret, a public key or a JWKS URL"
+                )
+            return
+        secret = self.jwt_secret.get_secret_value()
+        if secret == DEV_JWT_SECRET and "jwt_secret" not in self.model_fields_set and asymmetric:
+            self.jwt_secret = None
+            return
+        if secret in (DEV_JWT_SECRET, ENV_EXAMPLE_JWT_SECRET):
+            raise InsecureSettings(
+                f"{variable}: production refuses a published secret (the development one or the "
+                "placeholder of .env.example); set a random one of at least "
+                f"{MIN_JWT_SECRET_BYTES} bytes"
+            )
+        if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+            raise InsecureSettings(
+                f"{variable}: production needs a JWT secret of at least "
+                f"{MIN_JWT_SECRET_BYTES} bytes (this one has {len(secret.encode())})"
+            )
 
     @property
     def uses_dev_secret(self) -> bool:
