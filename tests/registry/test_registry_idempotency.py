@@ -297,20 +297,18 @@ async def test_a_key_whose_request_died_with_its_process_is_free_at_once(
     retry proceeds at once, not after a lease (PostgreSQL: the server rolls the dead
     connection back; SQLite: the kernel drops the dead process's lock on the sidecar file)."""
     url = registry_app.state.engine.url.render_as_string(hide_password=False)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, url, str(_lock_of("crash"))],
-        stdout=subprocess.PIPE,
-        text=True,
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _HOLDER, url, str(_lock_of("crash")), stdout=subprocess.PIPE
     )
     try:
         assert holder.stdout is not None
-        assert await asyncio.to_thread(holder.stdout.readline) == "held\n"
+        assert await holder.stdout.readline() == b"held\n"
         token = _token("registry:write")
         r = await _post_as(client, token, "crash", NEW_TERRITORY)
         assert r.status_code == 409, r.text
     finally:
         holder.kill()
-        holder.wait()
+        await holder.wait()
     started = time.monotonic()
     # The server learns of the death when the socket closes: a few milliseconds, not minutes.
     while (r := await _post_as(client, token, "crash", NEW_TERRITORY)).status_code == 409:

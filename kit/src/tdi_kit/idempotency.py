@@ -44,7 +44,7 @@ import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from sqlalchemy import (
@@ -157,9 +157,9 @@ class SQLiteKeyLocks(KeyLocks):
     the file stays open for the life of the process.
     """
 
-    _mutex = threading.Lock()
-    _held: set[tuple[str, int]] = set()
-    _files: dict[str, int] = {}
+    _mutex: ClassVar[threading.Lock] = threading.Lock()
+    _held: ClassVar[set[tuple[str, int]]] = set()
+    _files: ClassVar[dict[str, int]] = {}
     # Byte offsets within a sparse file: 2**48 of them keeps collisions between keys negligible.
     _SPAN = 1 << 48
 
