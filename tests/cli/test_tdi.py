@@ -87,3 +87,16 @@ def test_up_starts_every_service_and_stops_them_all_on_ctrl_c(tmp_path: Path) ->
             continue
         raise AssertionError(f"something still answers on port {port}")
     assert (tmp_path / "registry.db").exists(), "SQLite databases live in the data folder"
+
+
+def test_token_gives_each_organisation_its_own_default_subject(capsys) -> None:
+    subjects = {}
+    for org in ("bpifrance", "banque-des-territoires", None):
+        main(["token", "--scope", "funding:write", *(["--org", org] if org else [])])
+        token = capsys.readouterr().out.strip()
+        subjects[org] = jwt.decode(token, DEV_JWT_SECRET, algorithms=["HS256"])["sub"]
+    assert subjects == {
+        "bpifrance": "local-user@bpifrance",
+        "banque-des-territoires": "local-user@banque-des-territoires",
+        None: "local-user",
+    }

@@ -81,8 +81,20 @@ def cmd_token(args: argparse.Namespace) -> None:
     secret = args.secret or os.environ.get("TDI_JWT_SECRET") or DEV_JWT_SECRET
     scopes = [s for part in args.scope for s in part.split()]
     print(
-        mint_token(secret=secret, sub=args.sub, org=args.org, scopes=scopes, ttl_seconds=args.ttl)
+        mint_token(
+            secret=secret,
+            sub=args.sub or default_subject(args.org),
+            org=args.org,
+            scopes=scopes,
+            ttl_seconds=args.ttl,
+        )
     )
+
+
+def default_subject(org: str | None, *, role: str = "local-user") -> str:
+    """Each organisation's local tokens name a subject of their own (`local-user@bpifrance`), so
+    that two organisations' tokens never read as one person in the ledger and the logs."""
+    return f"{role}@{org}" if org else role
 
 
 def cmd_import(args: argparse.Namespace) -> None:
@@ -102,7 +114,12 @@ def cmd_import(args: argparse.Namespace) -> None:
         if not args.org:
             raise SystemExit("give --org (an operator's code) or --token (or TDI_TOKEN)")
         secret = os.environ.get("TDI_JWT_SECRET") or DEV_JWT_SECRET
-        token = mint_token(secret=secret, sub="tdi-import", org=args.org, scopes=["funding:write"])
+        token = mint_token(
+            secret=secret,
+            sub=default_subject(args.org, role="tdi-import"),
+            org=args.org,
+            scopes=["funding:write"],
+        )
     key = "tdi-import-" + hashlib.sha256(args.kind.encode() + b"\0" + body).hexdigest()
     try:
         r = httpx.post(
@@ -266,7 +283,9 @@ def parser() -> argparse.ArgumentParser:
     seed.set_defaults(func=cmd_seed)
 
     token = sub.add_parser("token", help="print a signed bearer token for local use")
-    token.add_argument("--sub", default="local-user", help="subject (who is calling)")
+    token.add_argument(
+        "--sub", help="subject, who is calling (default: local-user@ORG, or local-user)"
+    )
     token.add_argument("--org", help="organisation code, for an operator's token (bpifrance)")
     token.add_argument(
         "--scope",

@@ -14,14 +14,14 @@ from sqlalchemy import Table, text
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
-from tdi_kit.auth import TokenVerifier
+from tdi_kit.auth import Caller, TokenVerifier
 from tdi_kit.bodylimit import BodyLimitMiddleware
 from tdi_kit.clients import ServiceClient
 from tdi_kit.conditional import ConditionalGetMiddleware
 from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.errors import Problem, ProblemRead, install_error_handlers
 from tdi_kit.head import HeadMiddleware
-from tdi_kit.idempotency import IdempotencyMiddleware
+from tdi_kit.idempotency import IdempotencyMiddleware, key_locks
 from tdi_kit.migrations import current_revisions, heads
 from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
 from tdi_kit.rowreader import DriverRowReader
@@ -118,6 +118,7 @@ def create_service_app(
         for client in clients:
             await client.aclose()
         await app.state.rows.close()
+        await app.state.idempotency_locks.aclose()
         await app.state.engine.dispose()
 
     app = ServiceApp(
@@ -137,6 +138,7 @@ def create_service_app(
         connect_timeout=settings.database_connect_timeout_seconds,
         statement_timeout=settings.database_statement_timeout_seconds,
     )
+    app.state.idempotency_locks = key_locks(engine, pool_size=settings.database_pool_size)
     app.state.verifier = TokenVerifier(settings)
     app.state.metrics = Metrics(settings.service_name)
     app.state.migrations = migrations
@@ -147,12 +149,12 @@ def create_service_app(
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(_operations_router())
 
-    def principal(headers: dict[bytes, bytes]) -> str | None:
+    def caller(headers: dict[bytes, bytes]) -> Caller | None:
         auth = headers.get(b"authorization", b"").decode("latin-1")
         if not auth.lower().startswith("bearer "):
             return None
         try:
-            return app.state.verifier.verify(auth[7:].strip()).sub
+            return app.state.verifier.verify(auth[7:].strip())
         except Problem:
             return None
 
@@ -162,8 +164,9 @@ def create_service_app(
     app.add_middleware(
         IdempotencyMiddleware,
         sessions=lambda: app.state.sessionmaker,
+        locks=lambda: app.state.idempotency_locks,
         table=idempotency,
-        principal=principal,
+        caller=caller,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:

@@ -29,6 +29,13 @@ class Caller:
     sub: str
     org: str | None
     scopes: frozenset[str]
+    # The token's `iss`: the same subject at two identity providers is two callers.
+    iss: str | None = None
+
+    @property
+    def identity(self) -> tuple[str | None, str, str | None]:
+        """Who is calling, as a whole: issuer, subject and organisation."""
+        return (self.iss, self.sub, self.org)
 
     @property
     def is_admin(self) -> bool:
@@ -77,7 +84,13 @@ class TokenVerifier:
             raise Unauthorized(f"The bearer token is not valid: {exc}.") from exc
         scope = claims.get("scope", "")
         scopes = scope.split() if isinstance(scope, str) else list(scope)
-        return Caller(sub=str(claims["sub"]), org=claims.get("org"), scopes=frozenset(scopes))
+        issuer = claims.get("iss")
+        return Caller(
+            sub=str(claims["sub"]),
+            org=claims.get("org"),
+            scopes=frozenset(scopes),
+            iss=None if issuer is None else str(issuer),
+        )
 
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT with `sub`, `org` and `scope` claims.")

@@ -1,17 +1,50 @@
 """`Idempotency-Key` on POST: a retried request replays the first answer instead of acting twice.
 
-The key is scoped to the caller (the token's subject). The first request claims the key in its
-own short transaction, then runs; its answer is stored when it is final (2xx or 4xx). A retry
-with the same body gets that answer again; the same key with another body is 422; a retry while
-the first is still running is 409. Server errors release the key: nothing was stored, so the
-client may try again.
+A key belongs to the caller as a whole: the token's issuer, subject and organisation. The same
+key from another organisation's token, or from another issuer, is another key.
+
+One request at a time per key: the request holds a lock on its key for as long as it runs, and
+a second request that finds the lock taken answers 409 at once. The lock lives as long as the
+request *and no longer*: when the process dies, the lock goes with it, so a retry proceeds as
+soon as the first request is known dead, with no lease to wait out.
+
+- PostgreSQL: a transaction-scoped advisory lock (`pg_try_advisory_xact_lock`), held on a
+  connection of a small pool of its own for the life of the request. A crash closes the
+  connection; the server rolls its transaction back and releases the lock. It works through
+  PgBouncer in transaction mode, since the lock never outlives its transaction.
+- SQLite: one writer file on one host (WAL needs every process on the same machine), so a
+  host-level lock is exact: the key's byte of a sidecar file (`<database>-idempotency.lock`),
+  locked with `fcntl` for the life of the request; the kernel drops it when the process dies.
+  POSIX locks are per process, so the requests of one process also check a set in memory.
+
+Holding its key's lock, the request reads the stored answer: if there is one, it is replayed
+(or refused, below) and nothing runs; if not, the request runs and its answer is stored, still
+under the lock, when it is final (2xx or 4xx). Auth failures, throttling and server errors did
+nothing and are not stored: the client may try again. The end of the answer reaches the client
+only once the answer is stored, so a retry sent after the answer arrived replays it.
+
+A stored answer is replayed only if the caller's authorisation still covers it: its token must
+carry every scope that the first request's token carried (a scope is all that can change
+between two tokens of one identity, and more scopes never authorise less). A token whose scopes
+were reduced gets a 403 and neither the replay nor a second run. The same key with another
+body (or path) is 422.
+
+What this cannot cover: a process that commits its write and dies before it stores the answer
+leaves no answer, and the retry runs again (a second create of the same natural key is then a
+409). On PostgreSQL, a host that vanishes without closing its sockets holds its locks until the
+server notices (`tcp_keepalives_*` settings bound that).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Any, ClassVar
 
 import orjson
 from sqlalchemy import (
@@ -23,41 +56,171 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    delete,
     insert,
     select,
-    update,
+    text,
 )
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tdi_kit.errors import BadRequest, Conflict, Problem, Unprocessable, problem_response
+from tdi_kit.auth import Caller
+from tdi_kit.db import WRITE_OPTIONS, create_engine
+from tdi_kit.errors import BadRequest, Conflict, Forbidden, Problem, Unprocessable, problem_response
+
+try:  # POSIX only; elsewhere SQLite keys are locked within the process alone.
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+logger = logging.getLogger(__name__)
 
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 255
-# A claim older than this whose request never finished (the process died) may be taken over.
-LEASE = dt.timedelta(minutes=5)
 _REPLAYED_HEADERS = {b"content-type", b"location", b"etag"}
 
 
 def idempotency_table(metadata: MetaData) -> Table:
-    """The table each service adds to its own metadata (and migrations)."""
+    """The table each service adds to its own metadata (and migrations): final answers only."""
     return Table(
         "idempotency_keys",
         metadata,
+        # A digest of the caller's identity (see `principal_of`): no subject is kept here.
         Column("principal", String(255), primary_key=True),
         Column("key", String(MAX_KEY_LENGTH), primary_key=True),
         Column("request_hash", String(64), nullable=False),
-        Column("status_code", Integer, nullable=True),
-        Column("response_headers", Text, nullable=True),
-        Column("response_body", LargeBinary, nullable=True),
+        # The scopes of the token that got the answer, space-separated and sorted.
+        Column("scopes", Text, nullable=False),
+        Column("status_code", Integer, nullable=False),
+        Column("response_headers", Text, nullable=False),
+        Column("response_body", LargeBinary, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
     )
 
 
+def principal_of(caller: Caller) -> str:
+    """The key's owner: issuer, subject and organisation together, as one digest."""
+    return hashlib.sha256(orjson.dumps(list(caller.identity))).hexdigest()
+
+
+def lock_id(principal: str, key: str) -> int:
+    """A signed 64-bit number for the key (PostgreSQL's advisory lock space is a bigint)."""
+    digest = hashlib.sha256(principal.encode() + b"\0" + key.encode("utf-8", "surrogatepass"))
+    return int.from_bytes(digest.digest()[:8], "big", signed=True)
+
+
+class KeyLocks:
+    """Locks on keys that live exactly as long as the request that holds them (or its process)."""
+
+    @contextlib.asynccontextmanager
+    async def hold(self, lock: int) -> AsyncIterator[bool]:
+        """Yields True while the lock is held, False (at once) when someone else holds it."""
+        raise NotImplementedError
+        yield False  # pragma: no cover
+
+    async def aclose(self) -> None:
+        """Give back what the locks hold open (connections)."""
+
+
+class PostgresKeyLocks(KeyLocks):
+    """`pg_try_advisory_xact_lock` in a transaction kept open for the life of the request.
+
+    Its own pool, so that a request holding its key's connection never waits for the app's pool
+    behind other such requests (one connection per request in flight with a key).
+    """
+
+    def __init__(self, url: str, *, pool_size: int) -> None:
+        self.engine: AsyncEngine = create_engine(url, pool_size=pool_size)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, lock: int) -> AsyncIterator[bool]:
+        async with self.engine.connect() as connection:
+            transaction = await connection.begin()
+            try:
+                taken = await connection.scalar(
+                    text("SELECT pg_try_advisory_xact_lock(:lock)"), {"lock": lock}
+                )
+                yield bool(taken)
+            finally:
+                # Ending the transaction is what releases the lock.
+                await transaction.rollback()
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
+
+
+class SQLiteKeyLocks(KeyLocks):
+    """A byte of `<database>-idempotency.lock` per key, locked with fcntl, plus a set in memory.
+
+    Both are process-wide (shared by every app of the process on the same file): POSIX locks
+    belong to the process, and closing any descriptor of the file would drop all of them, so
+    the file stays open for the life of the process.
+    """
+
+    _mutex: ClassVar[threading.Lock] = threading.Lock()
+    _held: ClassVar[set[tuple[str, int]]] = set()
+    _files: ClassVar[dict[str, int]] = {}
+    # Byte offsets within a sparse file: 2**48 of them keeps collisions between keys negligible.
+    _SPAN = 1 << 48
+
+    def __init__(self, database: str | None) -> None:
+        in_memory = not database or database == ":memory:"
+        self.path = None if in_memory else os.path.abspath(database + "-idempotency.lock")
+        self.name = self.path or f"memory:{id(self)}"
+
+    def _descriptor(self) -> int | None:
+        if self.path is None or fcntl is None:
+            return None
+        with self._mutex:
+            if self.path not in self._files:
+                self._files[self.path] = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            return self._files[self.path]
+
+    @contextlib.asynccontextmanager
+    async def hold(self, lock: int) -> AsyncIterator[bool]:
+        offset = lock % self._SPAN
+        mine = (self.name, offset)
+        with self._mutex:
+            if mine in self._held:
+                taken = False
+            else:
+                self._held.add(mine)
+                taken = True
+        if not taken:
+            yield False
+            return
+        descriptor = None
+        try:
+            descriptor = self._descriptor()
+            if descriptor is not None:
+                try:
+                    fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+                except OSError:  # another process holds it
+                    descriptor, taken = None, False
+            yield taken
+        finally:
+            if descriptor is not None:
+                fcntl.lockf(descriptor, fcntl.LOCK_UN, 1, offset)
+            with self._mutex:
+                self._held.discard(mine)
+
+
+def key_locks(engine: AsyncEngine, *, pool_size: int) -> KeyLocks:
+    """The locks that fit the engine's database."""
+    if engine.dialect.name == "postgresql":
+        return PostgresKeyLocks(
+            engine.url.render_as_string(hide_password=False), pool_size=pool_size
+        )
+    return SQLiteKeyLocks(engine.url.database)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _stored_status(status: int) -> bool:
+    """Final answers are stored; auth failures, throttling and server errors did nothing."""
+    return status < 500 and status not in (401, 403, 429)
 
 
 class IdempotencyMiddleware:
@@ -66,15 +229,17 @@ class IdempotencyMiddleware:
         app: ASGIApp,
         *,
         sessions: Callable[[], async_sessionmaker[AsyncSession]],
+        locks: Callable[[], KeyLocks],
         table: Table,
-        principal: Callable[[dict[bytes, bytes]], str | None],
+        caller: Callable[[dict[bytes, bytes]], Caller | None],
     ) -> None:
         self.app = app
         # Looked up per request, so that tests can point the app at a rolled-back connection.
         self.sessions = sessions
+        self.locks = locks
         self.table = table
         # Who is calling, or None to let the app itself answer 401.
-        self.principal = principal
+        self.caller = caller
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -95,8 +260,8 @@ class IdempotencyMiddleware:
     ) -> None:
         if not key or len(key) > MAX_KEY_LENGTH:
             raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.")
-        principal = self.principal(headers)
-        if principal is None:
+        caller = self.caller(headers)
+        if caller is None:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
@@ -105,78 +270,59 @@ class IdempotencyMiddleware:
             digest.update(part.encode() + b"\0")
         digest.update(body)
         request_hash = digest.hexdigest()
+        principal = principal_of(caller)
 
-        if not await self._claim(principal, key, request_hash):
-            await self._replay(scope, receive, send, principal, key, request_hash)
-            return
+        last: Message | None = None
+        async with self.locks().hold(lock_id(principal, key)) as held:
+            if not held:
+                raise Conflict("A request with this Idempotency-Key is still being processed.")
+            row = await self._stored(principal, key)
+            if row is not None:
+                await self._replay(send, row, caller, request_hash)
+                return
 
-        status = 500
-        start: Message = {}
-        chunks: list[bytes] = []
+            status, start, chunks = 500, {}, []
 
-        async def capture(message: Message) -> None:
-            nonlocal status, start
-            if message["type"] == "http.response.start":
-                status, start = message["status"], message
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-            await send(message)
+            async def capture(message: Message) -> None:
+                nonlocal status, start, last
+                if message["type"] == "http.response.start":
+                    status, start = message["status"], message
+                elif message["type"] == "http.response.body":
+                    chunks.append(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        # Held back until the answer is stored and the key released.
+                        last = message
+                        return
+                await send(message)
 
-        try:
             await self.app(scope, _replay_body(body, receive), capture)
-        finally:
-            await self._settle(principal, key, status, start, b"".join(chunks))
+            if _stored_status(status):
+                await self._store(principal, key, request_hash, caller, status, start, chunks)
+        if last is not None:
+            await send(last)
 
-    async def _claim(self, principal: str, key: str, request_hash: str) -> bool:
-        row = {
-            "principal": principal,
-            "key": key,
-            "request_hash": request_hash,
-            "created_at": _now(),
-        }
-        try:
-            async with self.sessions()() as session, session.begin():
-                await session.execute(insert(self.table).values(**row))
-            return True
-        except IntegrityError:
-            pass
-        # A claim left by a request that died mid-way is taken over once its lease is over.
-        async with self.sessions()() as session, session.begin():
-            taken = await session.execute(
-                update(self.table)
-                .where(
-                    self.table.c.principal == principal,
-                    self.table.c.key == key,
-                    self.table.c.status_code.is_(None),
-                    self.table.c.created_at < _now() - LEASE,
-                )
-                .values(request_hash=request_hash, created_at=_now())
-            )
-        return taken.rowcount == 1
-
-    async def _replay(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        principal: str,
-        key: str,
-        request_hash: str,
-    ) -> None:
+    async def _stored(self, principal: str, key: str) -> Any:
         async with self.sessions()() as session:
-            row = (
+            return (
                 await session.execute(
                     select(self.table).where(
                         self.table.c.principal == principal, self.table.c.key == key
                     )
                 )
-            ).one()
+            ).one_or_none()
+
+    async def _replay(self, send: Send, row: Any, caller: Caller, request_hash: str) -> None:
+        missing = set(row.scopes.split()) - caller.scopes
+        if missing:
+            raise Forbidden(
+                "This Idempotency-Key was answered for a token with scope "
+                f"{' '.join(sorted(missing))}, which this token lacks: the answer is not "
+                "replayed, and the request is not run again under the same key."
+            )
         if row.request_hash != request_hash:
             raise Unprocessable(
                 "This Idempotency-Key was used for another request; use a new key for new content."
             )
-        if row.status_code is None:
-            raise Conflict("A request with this Idempotency-Key is still being processed.")
         stored = [(k.encode(), v.encode()) for k, v in orjson.loads(row.response_headers)]
         await send(
             {
@@ -187,29 +333,38 @@ class IdempotencyMiddleware:
         )
         await send({"type": "http.response.body", "body": row.response_body})
 
-    async def _settle(
-        self, principal: str, key: str, status: int, start: Message, body: bytes
+    async def _store(
+        self,
+        principal: str,
+        key: str,
+        request_hash: str,
+        caller: Caller,
+        status: int,
+        start: Message,
+        chunks: list[bytes],
     ) -> None:
-        where = (self.table.c.principal == principal, self.table.c.key == key)
-        async with self.sessions()() as session, session.begin():
-            # Auth failures, throttling and server errors did nothing: the key is released.
-            if status >= 500 or status in (401, 403, 429):
-                await session.execute(delete(self.table).where(*where))
-                return
-            headers = [
-                (k.decode("latin-1"), v.decode("latin-1"))
-                for k, v in start.get("headers", [])
-                if k.lower() in _REPLAYED_HEADERS
-            ]
-            await session.execute(
-                update(self.table)
-                .where(*where)
-                .values(
-                    status_code=status,
-                    response_headers=orjson.dumps(headers).decode(),
-                    response_body=body,
-                )
-            )
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in start.get("headers", [])
+            if k.lower() in _REPLAYED_HEADERS
+        ]
+        row = {
+            "principal": principal,
+            "key": key,
+            "request_hash": request_hash,
+            "scopes": " ".join(sorted(caller.scopes)),
+            "status_code": status,
+            "response_headers": orjson.dumps(headers).decode(),
+            "response_body": b"".join(chunks),
+            "created_at": _now(),
+        }
+        try:
+            async with self.sessions()() as session, session.begin():
+                await session.connection(execution_options=WRITE_OPTIONS)
+                await session.execute(insert(self.table).values(**row))
+        except SQLAlchemyError:
+            # The answer is already on its way; without its record a retry runs again.
+            logger.exception("the answer to Idempotency-Key %r could not be stored", key)
 
 
 async def _read_body(receive: Receive) -> bytes:
