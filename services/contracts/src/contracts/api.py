@@ -18,7 +18,7 @@ Writer = Annotated[Caller, Depends(require_scope(WRITE_SCOPE))]
 
 
 async def _references(request: Request) -> References:
-    return References(request.app.state.registry)
+    return References(request.app.state.registry, funding=request.app.state.funding)
 
 
 RefsDep = Annotated[References, Depends(_references)]
