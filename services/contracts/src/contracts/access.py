@@ -8,6 +8,10 @@ amount, or an allocation of its own to the action recorded by the funding servic
 so public). Adding itself with a zero line gives it nothing. The milestones and the terms of
 an action (and of a contract) stay with the State and the Régions. The same rules hold inside
 an amendment of a signed contract, change by change.
+
+Reads are public, but the people behind tokens are not (RGPD): the history and the amendments
+name the acting organisation to everyone, and the token's subject only to a caller of that
+organisation and to admins, as the funding ledger does.
 """
 
 from __future__ import annotations
@@ -20,6 +24,13 @@ from tdi_kit.auth import Caller
 from tdi_kit.errors import Forbidden
 
 WRITE_SCOPE = "contracts:write"
+
+
+def sees_subject(caller: Caller | None, org: str | None) -> bool:
+    """Whether the caller may read who (which token subject) acted for `org`."""
+    if caller is None:
+        return False
+    return caller.is_admin or (caller.org is not None and caller.org == org)
 
 
 @dataclass(frozen=True)
