@@ -23,6 +23,10 @@ async def _references(request: Request) -> References:
 
 RefsDep = Annotated[References, Depends(_references)]
 
+# For reads open to all that show more to a token (who acted, to that organisation): the token
+# is optional, which OpenAPI says with an empty requirement beside the bearer one.
+OPTIONAL_BEARER: dict[str, Any] = {"security": [{}, {"HTTPBearer": []}]}
+
 _DESCRIPTIONS = {
     304: "Not modified (If-None-Match names the current ETag).",
     401: "No valid bearer token.",

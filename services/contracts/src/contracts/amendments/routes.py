@@ -9,7 +9,15 @@ from fastapi import APIRouter, Path, Request, Response, status
 
 from contracts.access import sees_subject
 from contracts.amendments import service
-from contracts.api import CREATE, READ_ONE, UPDATE, RefsDep, Writer, conditional_document
+from contracts.api import (
+    CREATE,
+    OPTIONAL_BEARER,
+    READ_ONE,
+    UPDATE,
+    RefsDep,
+    Writer,
+    conditional_document,
+)
 from contracts.clock import utc
 from contracts.models import Amendment, ContractEvent
 from contracts.schemas import (
@@ -34,6 +42,7 @@ Version = Annotated[int, Path(ge=1, le=1_000_000_000, description="A version of 
     "/contracts/{contract_id}/amendments",
     response_model=Page[AmendmentRead],
     responses=READ_ONE,
+    openapi_extra=OPTIONAL_BEARER,
 )
 async def list_amendments(
     contract_id: ContractId,
@@ -92,6 +101,7 @@ async def create_amendment(
     "/contracts/{contract_id}/amendments/{number}",
     response_model=AmendmentRead,
     responses=READ_ONE,
+    openapi_extra=OPTIONAL_BEARER,
 )
 async def get_amendment(
     contract_id: ContractId, number: Number, session: SessionDep, caller: CallerDep
@@ -106,6 +116,7 @@ async def get_amendment(
     "/contracts/{contract_id}/history",
     response_model=Page[HistoryEntryRead],
     responses=READ_ONE,
+    openapi_extra=OPTIONAL_BEARER,
 )
 async def contract_history(
     contract_id: ContractId,
