@@ -2,16 +2,22 @@
 
 The contracts database is migrated once per run; each test runs in a transaction rolled back at
 its end. The registry (migrated and seeded once, see tests/conftest.py) answers the reference
-checks through an ASGI transport, as it would over the network.
+checks through an ASGI transport, as it would over the network. The funding service, asked only
+whether an operator's allocation finances an action, is a small fake holding the allocations a
+test records (and able to fail): the real one's answer is tested in tests/funding.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from contracts.main import MIGRATIONS, create_app
 from contracts.settings import ContractsSettings
@@ -34,19 +40,62 @@ def contracts_settings(url: str) -> ContractsSettings:
     return ContractsSettings(database_url=url, environment="test", log_json=False)
 
 
+class FakeFunding:
+    """Public allocations (as funding lists them anonymously), filtered like the real list."""
+
+    def __init__(self) -> None:
+        self.allocations: list[dict[str, Any]] = []
+        self.failing = False
+        self.asked = 0
+        self.app = Starlette(routes=[Route("/api/v1/allocations", self._list)])
+
+    async def _list(self, request: Request) -> JSONResponse:
+        self.asked += 1
+        if self.failing:
+            return JSONResponse({"status": 503}, status_code=503)
+        q = request.query_params
+        items = [
+            a
+            for a in self.allocations
+            if a["action_id"] == q.get("action") and a["operator_code"] == q.get("operator")
+        ]
+        return JSONResponse({"items": items, "next_cursor": None})
+
+    def reset(self) -> None:
+        self.allocations, self.failing, self.asked = [], False, 0
+
+
 @pytest.fixture(scope="session")
-async def contracts_app(contracts_url: str, registry_app: ServiceApp) -> AsyncIterator[ServiceApp]:
+def fake_funding() -> FakeFunding:
+    return FakeFunding()
+
+
+@pytest.fixture(scope="session")
+async def contracts_app(
+    contracts_url: str, registry_app: ServiceApp, fake_funding: FakeFunding
+) -> AsyncIterator[ServiceApp]:
     app = create_app(
         contracts_settings(contracts_url),
         registry_transport=httpx.ASGITransport(app=registry_app),
+        funding_transport=httpx.ASGITransport(app=fake_funding.app),
     )
     yield app
     await app.state.registry.aclose()
+    await app.state.funding.aclose()
     await app.state.engine.dispose()
 
 
 @pytest.fixture
-async def client(contracts_app: ServiceApp) -> AsyncIterator[httpx.AsyncClient]:
+def funding(fake_funding: FakeFunding) -> Iterator[FakeFunding]:
+    fake_funding.reset()
+    yield fake_funding
+    fake_funding.reset()
+
+
+@pytest.fixture
+async def client(
+    contracts_app: ServiceApp, funding: FakeFunding
+) -> AsyncIterator[httpx.AsyncClient]:
     async with (
         rolled_back(contracts_app, contracts_app.state.engine),
         asgi_client(contracts_app) as c,

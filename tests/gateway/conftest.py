@@ -149,7 +149,12 @@ async def suite(registry_server: LiveServer) -> AsyncIterator[dict[str, str]]:
             )
         )
         contracts = create_contracts(
-            ContractsSettings(database_url=contracts_db, registry_url=registry_server.url, **common)
+            ContractsSettings(
+                database_url=contracts_db,
+                registry_url=registry_server.url,
+                funding_url=funding_url,
+                **common,
+            )
         )
         with LiveServer(contracts, port=contracts_port), LiveServer(funding, port=funding_port):
             yield {

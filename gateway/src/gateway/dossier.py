@@ -11,7 +11,14 @@ code). Contracts and funding are optional: when one fails the dossier is answere
 
 Balances per operator and per year are the sums of the territory's allocations:
 committed = disbursed + undisbursed for each allocation (funding's own identity, checked
-against its /balances endpoint in tests/gateway/test_dossier.py), so funding is asked once.
+against its /balances endpoint in tests/gateway/test_gateway_aggregates.py), so funding is
+asked once.
+
+Each service is asked with the caller's own token (or none), so each applies its own rules of
+who sees what: an anonymous dossier holds no private record (a proposed allocation) and no
+personal contact of the governance; an operator's holds its own proposals and no one else's.
+The balances count committed money only, so they are the same for every caller; the answer
+carries `Vary: Authorization` and an ETag of what this caller is sent.
 """
 
 from __future__ import annotations
@@ -178,6 +185,10 @@ def balances(allocations: list[dict[str, Any]]) -> dict[str, Any]:
     years: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     totals = [0, 0, 0]
     for allocation in allocations:
+        # A proposal (or a proposal cancelled) moved no money: like funding's ledger, the
+        # balances leave it out, so that they do not depend on who asks.
+        if allocation.get("committed_at") is None:
+            continue
         disbursed = int(allocation.get("disbursed_cents") or 0)
         undisbursed = int(allocation.get("undisbursed_cents") or 0)
         for sums in (

@@ -18,10 +18,14 @@ Writer = Annotated[Caller, Depends(require_scope(WRITE_SCOPE))]
 
 
 async def _references(request: Request) -> References:
-    return References(request.app.state.registry)
+    return References(request.app.state.registry, funding=request.app.state.funding)
 
 
 RefsDep = Annotated[References, Depends(_references)]
+
+# For reads open to all that show more to a token (who acted, to that organisation): the token
+# is optional, which OpenAPI says with an empty requirement beside the bearer one.
+OPTIONAL_BEARER: dict[str, Any] = {"security": [{}, {"HTTPBearer": []}]}
 
 _DESCRIPTIONS = {
     304: "Not modified (If-None-Match names the current ETag).",

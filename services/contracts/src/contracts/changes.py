@@ -56,6 +56,9 @@ class ChangeSet:
     removed: set[uuid.UUID] = field(default_factory=set)
     # The rules judge a change by the contract's status before it (a cancellation ends live).
     status_before: str | None = None
+    # Actions whose indicators a limited token changed: it must still finance them once every
+    # change of the set is applied (an amendment cannot add a line, use it, then drop it).
+    financed: dict[uuid.UUID, Action] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.contract is not None:
@@ -63,6 +66,12 @@ class ChangeSet:
 
     def touch(self, action: Action) -> None:
         self.touched[action.id] = action
+
+    async def require_finances(self, action: Action) -> None:
+        """The editor really finances the action now, and will once the set is applied."""
+        await self.editor.require_finances(action)
+        if self.editor.limited_to is not None:
+            self.financed[action.id] = action
 
     def add(
         self,
@@ -159,6 +168,9 @@ async def record(session: AsyncSession, changes: ChangeSet) -> None:
     """End a write: enforce the amendment rule, bump versions, re-render, append history."""
     if not changes.changes and changes.kind != "created":
         return
+    for action in changes.financed.values():
+        if action.id not in changes.removed:
+            await changes.editor.require_finances(action)
     contract = changes.contract
     if contract is not None:
         _check_amendment_rule(contract, changes)

@@ -33,14 +33,21 @@ def create_app(
     settings: ContractsSettings | None = None,
     *,
     registry_transport: httpx.AsyncBaseTransport | None = None,
+    funding_transport: httpx.AsyncBaseTransport | None = None,
 ) -> ServiceApp:
-    """The app; `registry_transport` lets tests call a registry app in process."""
+    """The app; the transports let tests call sibling apps in process."""
     settings = settings or ContractsSettings()
     registry = ServiceClient(
         "registry",
         settings.registry_url,
         timeout=settings.registry_timeout_seconds,
         transport=registry_transport,
+    )
+    funding = ServiceClient(
+        "funding",
+        settings.funding_url,
+        timeout=settings.funding_timeout_seconds,
+        transport=funding_transport,
     )
     return create_service_app(
         settings=settings,
@@ -50,7 +57,7 @@ def create_app(
         routers=[contracts, amendments, actions],
         migrations=MIGRATIONS,
         idempotency=idempotency_keys,
-        clients=[registry],
+        clients=[registry, funding],
         openapi_tags=[
             {"name": "contracts", "description": "Protocoles and contracts, signatories."},
             {"name": "amendments and history", "description": "Avenants, history, versions."},

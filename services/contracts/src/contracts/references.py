@@ -1,12 +1,14 @@
-"""References owned by the registry (territories, organisations, EPCIs), checked at write time.
+"""References owned by the registry (territories, organisations, EPCIs), checked at write time,
+and the funding service's allocations, asked when an operator's right depends on them.
 
-The contracts service never reads the registry's tables: it asks the registry's API. When the
-registry cannot answer, the client raises 503 and the request's transaction stores nothing.
+The contracts service never reads the registry's or funding's tables: it asks their API. When
+an owner cannot answer, the client raises 503 and the request's transaction stores nothing.
 Answers are remembered for the request, so a contract naming Bpifrance ten times asks once.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +18,8 @@ from tdi_kit.errors import Unprocessable
 # Organisations whose tokens may write everywhere; others (operators, partners) are limited to
 # the plan lines they finance and the indicators of those actions.
 FULL_WRITE_KINDS = {"state", "region"}
+# An allocation that moved money: committed, or cancelled after part of it was paid.
+FINANCING_STATUSES = {"committed", "partly_disbursed", "fully_disbursed"}
 
 
 @dataclass(frozen=True)
@@ -31,12 +35,35 @@ class TerritoryFacts:
 @dataclass
 class References:
     client: ServiceClient
+    # None: the seed loaders, which never ask whether an operator finances an action.
+    funding: ServiceClient | None = None
     _cache: dict[str, Any] = field(default_factory=dict)
 
     async def _get(self, path: str) -> Any | None:
         if path not in self._cache:
             self._cache[path] = await self.client.get(path)
         return self._cache[path]
+
+    async def allocates_to(self, operator_code: str, action_id: uuid.UUID) -> bool:
+        """Whether the funding service records an allocation of this operator to the action
+        that moved money. Asked anonymously: a proposal (private) is not financing yet, and
+        committed allocations are public. No funding client: fail closed."""
+        if self.funding is None:
+            return False
+        key = f"allocations:{operator_code}:{action_id}"
+        if key not in self._cache:
+            page = await self.funding.get(
+                "/api/v1/allocations",
+                action=str(action_id),
+                operator=operator_code,
+                limit=1000,
+            )
+            items = [] if page is None else page.get("items", [])
+            self._cache[key] = any(
+                a.get("status") in FINANCING_STATUSES or a.get("disbursed_cents", 0) > 0
+                for a in items
+            )
+        return bool(self._cache[key])
 
     async def territory(self, code: str, *, location: str, field: str) -> TerritoryFacts:
         """The territory as the registry has it; 422 naming `field` if it does not exist."""

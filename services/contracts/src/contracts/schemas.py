@@ -390,8 +390,10 @@ class HistoryEntryRead(BaseModel):
     summary: str
     amendment_number: int | None
     changes: list[ChangeRead]
-    by: str
-    org: str | None
+    by: str | None = Field(
+        description="The token subject who acted: shown only to callers of `org` and admins."
+    )
+    org: str | None = Field(description="The organisation that acted (null: the State's tools).")
     at: dt.datetime
 
 
@@ -507,5 +509,8 @@ class AmendmentRead(BaseModel):
     signed_on: dt.date | None
     version: int = Field(description="The contract version this amendment produced.")
     changes: list[ChangeRead]
-    created_by: str
+    org: str | None = Field(description="The organisation that recorded the amendment.")
+    created_by: str | None = Field(
+        description="The token subject who recorded it: shown only to callers of `org` and admins."
+    )
     created_at: dt.datetime

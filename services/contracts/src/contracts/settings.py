@@ -15,3 +15,7 @@ class ContractsSettings(ServiceSettings):
     # The owner of territories and organisations, asked at write time to check references.
     registry_url: str = "http://127.0.0.1:8001"
     registry_timeout_seconds: float = 3.0
+    # The owner of allocations, asked whether an operator with no positive plan line on an
+    # action finances it all the same (a recorded allocation); unreachable means 503.
+    funding_url: str = "http://127.0.0.1:8002"
+    funding_timeout_seconds: float = 3.0

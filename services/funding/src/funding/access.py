@@ -5,10 +5,12 @@
   allocations and disbursements of those envelopes. The organisation that examines an envelope's
   applications (`rules.examined_by`, such as Bpifrance for the Fonds d'accélération) records its
   allocations too, but does not change the envelope. `admin` writes everything.
-- Reads of conventions, envelopes, balances and of allocations once committed are anonymous. A
-  proposed allocation is a file under examination: only its operator, its examiner and `admin`
-  see it; to anyone else it does not exist (404). The ledger names who did what: it is read
-  with a token, an operator seeing its own envelopes' movements.
+- Reads of conventions, envelopes, balances and of allocations once committed are anonymous. An
+  allocation never committed (proposed, or cancelled while still proposed) is a file under
+  examination: only its operator, its envelope's examiner and `admin` see it, with its
+  disbursements; to anyone else, a token naming no organisation included, it does not exist
+  (the same 404 as an unknown id). The ledger names who did what: it is read with a token, an
+  operator seeing its own envelopes' movements.
 """
 
 from __future__ import annotations
@@ -58,17 +60,35 @@ def check_allocates(caller: Caller, envelope: Envelope) -> None:
         )
 
 
+def is_private(allocation: Allocation) -> bool:
+    """Never committed: a proposal, or a proposal cancelled before any commitment."""
+    return allocation.committed_at is None
+
+
 def sees_private(caller: Caller | None, *, operator_code: str, examined_by: str | None) -> bool:
     if caller is None:
         return False
-    return caller.is_admin or caller.org in {operator_code, examined_by}
+    if caller.is_admin:
+        return True
+    # A token naming no organisation is nobody's operator: `None in {op, None}` must not pass
+    # for an envelope without an examiner.
+    return caller.org is not None and caller.org in {operator_code, examined_by}
+
+
+def private_scope(caller: Caller | None) -> tuple[str | None, bool]:
+    """For list queries: (the organisation whose private allocations the caller sees besides
+    the public ones, whether it sees them all)."""
+    if caller is None:
+        return None, False
+    return caller.org, caller.is_admin
 
 
 def check_allocation_visible(
-    caller: Caller | None, allocation: Allocation, examined_by: str | None
+    caller: Caller | None, allocation: Allocation, examined_by: str | None, *, asked: object
 ) -> None:
-    """A proposed allocation is private: anyone else is told it does not exist."""
-    if allocation.status == "proposed" and not sees_private(
+    """A private allocation does not exist for anyone else. `asked` is what the caller named
+    it by (its id, or its reference in a push): the 404 says no more than an unknown key's."""
+    if is_private(allocation) and not sees_private(
         caller, operator_code=allocation.operator_code, examined_by=examined_by
     ):
-        raise NotFound("allocation", allocation.id)
+        raise NotFound("allocation", asked)

@@ -316,7 +316,7 @@ async def add_indicator(
     changes: ChangeSet, *, action: Action, payload: IndicatorWrite
 ) -> Indicator:
     changes.permit("indicator")
-    changes.editor.require_finances(action)
+    await changes.require_finances(action)
     indicator = _new_indicator(payload, position=_next_position(action.indicators))
     action.indicators.append(indicator)
     changes.add("indicator", indicator.id, "add", action=action, after=payload)
@@ -327,7 +327,7 @@ async def update_indicator(
     changes: ChangeSet, *, action: Action, indicator: Indicator, payload: IndicatorUpdate
 ) -> None:
     changes.permit("indicator", payload.model_fields_set)
-    changes.editor.require_finances(action)
+    await changes.require_finances(action)
     for name in ("label", "unit", "target", "actual", "as_of"):
         if name in payload.model_fields_set:
             changes.set("indicator", indicator, name, getattr(payload, name), action=action)
@@ -335,7 +335,7 @@ async def update_indicator(
 
 async def remove_indicator(changes: ChangeSet, *, action: Action, indicator: Indicator) -> None:
     changes.permit("indicator")
-    changes.editor.require_finances(action)
+    await changes.require_finances(action)
     changes.add(
         "indicator", indicator.id, "remove", action=action, before={"label": indicator.label}
     )

@@ -42,3 +42,15 @@ async def snapshot(session: AsyncSession, contract_id: uuid.UUID, version: int) 
         ContractEvent.contract_id == contract_id, ContractEvent.version == version
     )
     return await session.scalar(stmt)
+
+
+async def amendment_orgs(
+    session: AsyncSession, contract_id: uuid.UUID, numbers: list[int]
+) -> dict[int, str | None]:
+    """The organisation that recorded each amendment, from the history entry it produced."""
+    if not numbers:
+        return {}
+    stmt = select(ContractEvent.amendment_number, ContractEvent.by_org).where(
+        ContractEvent.contract_id == contract_id, ContractEvent.amendment_number.in_(numbers)
+    )
+    return {row.amendment_number: row.by_org for row in await session.execute(stmt)}

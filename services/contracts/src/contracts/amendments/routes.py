@@ -7,8 +7,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response, status
 
+from contracts.access import sees_subject
 from contracts.amendments import service
-from contracts.api import CREATE, READ_ONE, UPDATE, RefsDep, Writer, conditional_document
+from contracts.api import (
+    CREATE,
+    OPTIONAL_BEARER,
+    READ_ONE,
+    UPDATE,
+    RefsDep,
+    Writer,
+    conditional_document,
+)
 from contracts.clock import utc
 from contracts.models import Amendment, ContractEvent
 from contracts.schemas import (
@@ -18,6 +27,7 @@ from contracts.schemas import (
     ContractDetail,
     HistoryEntryRead,
 )
+from tdi_kit.auth import Caller, CallerDep
 from tdi_kit.conditional import IfMatch, etag_for
 from tdi_kit.db import SessionDep
 from tdi_kit.pagination import ListParamsDep, Page, next_link
@@ -32,6 +42,7 @@ Version = Annotated[int, Path(ge=1, le=1_000_000_000, description="A version of 
     "/contracts/{contract_id}/amendments",
     response_model=Page[AmendmentRead],
     responses=READ_ONE,
+    openapi_extra=OPTIONAL_BEARER,
 )
 async def list_amendments(
     contract_id: ContractId,
@@ -39,13 +50,18 @@ async def list_amendments(
     response: Response,
     session: SessionDep,
     params: ListParamsDep,
+    caller: CallerDep,
 ) -> Any:
-    """A contract's amendments in order of number."""
+    """A contract's amendments in order of number (the recording token's subject only for its
+    organisation's callers and admins)."""
     items, next_cursor = await service.list_amendments(
         session, contract_id=contract_id, params=params
     )
+    orgs = await service.orgs_of(session, contract_id=contract_id, amendments=items)
     next_link(request, response, next_cursor)
-    return Page[AmendmentRead](items=[_amendment(a) for a in items], next_cursor=next_cursor)
+    return Page[AmendmentRead](
+        items=[_amendment(a, orgs.get(a.number), caller) for a in items], next_cursor=next_cursor
+    )
 
 
 @router.post(
@@ -74,7 +90,7 @@ async def create_amendment(
     )
     location = f"/api/v1/contracts/{contract_id}/amendments/{amendment.number}"
     return Response(
-        _amendment(amendment).model_dump_json(),
+        _amendment(amendment, caller.org, caller).model_dump_json(),
         status_code=201,
         media_type="application/json",
         headers={"Location": location},
@@ -85,16 +101,22 @@ async def create_amendment(
     "/contracts/{contract_id}/amendments/{number}",
     response_model=AmendmentRead,
     responses=READ_ONE,
+    openapi_extra=OPTIONAL_BEARER,
 )
-async def get_amendment(contract_id: ContractId, number: Number, session: SessionDep) -> Any:
+async def get_amendment(
+    contract_id: ContractId, number: Number, session: SessionDep, caller: CallerDep
+) -> Any:
     """One amendment with the changes it made."""
-    return _amendment(await service.get_amendment(session, contract_id=contract_id, number=number))
+    found = await service.get_amendment(session, contract_id=contract_id, number=number)
+    orgs = await service.orgs_of(session, contract_id=contract_id, amendments=[found])
+    return _amendment(found, orgs.get(found.number), caller)
 
 
 @router.get(
     "/contracts/{contract_id}/history",
     response_model=Page[HistoryEntryRead],
     responses=READ_ONE,
+    openapi_extra=OPTIONAL_BEARER,
 )
 async def contract_history(
     contract_id: ContractId,
@@ -102,11 +124,15 @@ async def contract_history(
     response: Response,
     session: SessionDep,
     params: ListParamsDep,
+    caller: CallerDep,
 ) -> Any:
-    """Every recorded change, newest first (`sort=version` for oldest first)."""
+    """Every recorded change, newest first (`sort=version` for oldest first); each names the
+    acting organisation, and its token subject only to that organisation's callers and admins."""
     events, next_cursor = await service.history(session, contract_id=contract_id, params=params)
     next_link(request, response, next_cursor)
-    return Page[HistoryEntryRead](items=[_entry(e) for e in events], next_cursor=next_cursor)
+    return Page[HistoryEntryRead](
+        items=[_entry(e, caller) for e in events], next_cursor=next_cursor
+    )
 
 
 @router.get(
@@ -122,7 +148,7 @@ async def contract_version(
     return conditional_document(request, body, etag_for(body.encode()))
 
 
-def _amendment(a: Amendment) -> AmendmentRead:
+def _amendment(a: Amendment, org: str | None, caller: Caller | None) -> AmendmentRead:
     return AmendmentRead(
         number=a.number,
         title=a.title,
@@ -130,19 +156,20 @@ def _amendment(a: Amendment) -> AmendmentRead:
         signed_on=a.signed_on,
         version=a.version,
         changes=[ChangeRead.model_validate(c) for c in a.changes],
-        created_by=a.created_by,
+        org=org,
+        created_by=a.created_by if sees_subject(caller, org) else None,
         created_at=utc(a.created_at),
     )
 
 
-def _entry(e: ContractEvent) -> HistoryEntryRead:
+def _entry(e: ContractEvent, caller: Caller | None) -> HistoryEntryRead:
     return HistoryEntryRead(
         version=e.version,
         kind=e.kind,
         summary=e.summary,
         amendment_number=e.amendment_number,
         changes=[ChangeRead.model_validate(c) for c in e.changes],
-        by=e.by_sub,
+        by=e.by_sub if sees_subject(caller, e.by_org) else None,
         org=e.by_org,
         at=utc(e.at),
     )

@@ -47,6 +47,13 @@ from tdi_kit.pagination import ListParams, paginate, parse_sort
 # Reads -------------------------------------------------------------------------------------
 
 
+async def orgs_of(
+    session: AsyncSession, *, contract_id: uuid.UUID, amendments: list[Amendment]
+) -> dict[int, str | None]:
+    """Who recorded each amendment (an organisation, public; its subject is not)."""
+    return await queries.amendment_orgs(session, contract_id, [a.number for a in amendments])
+
+
 async def list_amendments(
     session: AsyncSession, *, contract_id: uuid.UUID, params: ListParams
 ) -> tuple[list[Amendment], str | None]:

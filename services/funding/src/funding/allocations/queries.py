@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
@@ -28,19 +28,20 @@ DISBURSEMENT_SORTABLE = {
 }
 
 
+def allocated_by(org: str) -> ColumnElement[bool]:
+    """The allocations of the envelopes `org` operates or examines."""
+    examined = select(Envelope.code).where(Envelope.examined_by == org)
+    return (Allocation.operator_code == org) | Allocation.envelope_code.in_(examined)
+
+
 def allocations(*, private_for: str | None, all_private: bool, **filters: Any) -> Select[Any]:
-    """`private_for`: the organisation whose proposed allocations the caller sees besides the
-    public ones; `all_private`: the caller sees every proposed allocation (admin)."""
+    """`private_for`: the organisation whose private (never committed) allocations the caller
+    sees besides the public ones; `all_private`: the caller sees them all (admin)."""
     stmt = select(Allocation)
     if not all_private:
-        visible = Allocation.status != "proposed"
+        visible: ColumnElement[bool] = Allocation.committed_at.is_not(None)
         if private_for is not None:
-            examined = select(Envelope.code).where(Envelope.examined_by == private_for)
-            visible = (
-                visible
-                | (Allocation.operator_code == private_for)
-                | Allocation.envelope_code.in_(examined)
-            )
+            visible = visible | allocated_by(private_for)
         stmt = stmt.where(visible)
     columns = {
         "envelope": Allocation.envelope_code,
@@ -134,15 +135,19 @@ async def lock_allocations(
 
 
 async def ids_by_reference(
-    session: AsyncSession, references: Iterable[str]
+    session: AsyncSession, references: Iterable[str], *, allocator: str | None
 ) -> dict[str, list[tuple[uuid.UUID, str]]]:
-    """(id, operator) of the allocations with each reference."""
+    """(id, operator) of the allocations with each reference, among those of the envelopes
+    `allocator` operates or examines (None: all, for an admin). Another operator's references
+    are never matched, so a push learns nothing of them."""
     wanted = set(references)
     if not wanted:
         return {}
     stmt = select(Allocation.reference, Allocation.id, Allocation.operator_code).where(
         Allocation.reference.in_(wanted)
     )
+    if allocator is not None:
+        stmt = stmt.where(allocated_by(allocator))
     found: dict[str, list[tuple[uuid.UUID, str]]] = {}
     for reference, id_, operator in await session.execute(stmt):
         found.setdefault(reference, []).append((id_, operator))

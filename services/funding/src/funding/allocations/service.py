@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from funding.access import check_allocates, check_allocation_visible
+from funding.access import check_allocates, check_allocation_visible, private_scope
 from funding.allocations import queries
 from funding.envelopes import queries as envelope_queries
 from funding.ledger import service as ledger
@@ -398,7 +398,8 @@ async def allocation(
     found = await session.get(Allocation, allocation_id)
     if found is None:
         raise NotFound("allocation", allocation_id)
-    check_allocation_visible(caller, found, (await _envelope_of(session, found)).examined_by)
+    envelope = await _envelope_of(session, found)
+    check_allocation_visible(caller, found, envelope.examined_by, asked=allocation_id)
     return found
 
 
@@ -408,11 +409,8 @@ async def allocations(
     sort = parse_sort(
         params.sort, allowed=queries.SORTABLE, default="created_at", unique=("id", Allocation.id)
     )
-    stmt = queries.allocations(
-        private_for=caller.org if caller else None,
-        all_private=caller is not None and caller.is_admin,
-        **filters,
-    )
+    private_for, all_private = private_scope(caller)
+    stmt = queries.allocations(private_for=private_for, all_private=all_private, **filters)
     if params.format == "csv":
         return await all_rows(session, stmt, sort=sort), None
     return await paginate(session, stmt, sort=sort, params=params)
@@ -445,7 +443,7 @@ async def _for_write(
     if found is None:
         raise NotFound("allocation", allocation_id)
     envelope = await _envelope_of(session, found)
-    check_allocation_visible(caller, found, envelope.examined_by)
+    check_allocation_visible(caller, found, envelope.examined_by, asked=allocation_id)
     check_allocates(caller, envelope)
     check_if_match(if_match, etag_of(read(found)), what="allocation")
     return found, envelope
@@ -609,13 +607,15 @@ async def disburse_many(
 ) -> Outcome:
     outcome = Outcome()
     references = {r.allocation_reference for r in rows if r is not None and r.allocation_reference}
-    by_reference = await queries.ids_by_reference(session, references)
-    wanted: list[tuple[int, DisbursementRow, uuid.UUID]] = []
+    by_reference = await queries.ids_by_reference(
+        session, references, allocator=None if caller.is_admin else caller.org or ""
+    )
+    wanted: list[tuple[int, DisbursementRow, uuid.UUID, object]] = []
     for index, row in enumerate(rows):
         if row is None:
             continue
         if row.allocation_id is not None:
-            wanted.append((index, row, row.allocation_id))
+            wanted.append((index, row, row.allocation_id, row.allocation_id))
             continue
         matches = by_reference.get(row.allocation_reference or "", [])
         # References are unique per operator: the caller's own come first, then (for an
@@ -636,19 +636,19 @@ async def disburse_many(
                 )
             )
             continue
-        wanted.append((index, row, ids[0]))
+        wanted.append((index, row, ids[0], f"reference {row.allocation_reference}"))
 
-    locked = await queries.lock_allocations(session, [a for _, _, a in wanted])
+    locked = await queries.lock_allocations(session, [a for _, _, a, _ in wanted])
     envelopes = await queries.envelopes_by_code(session, {a.envelope_code for a in locked.values()})
     remaining = {a.id: a.amount_cents - a.disbursed_cents for a in locked.values()}
     accepted: list[tuple[int, DisbursementRow, Allocation]] = []
-    for index, row, allocation_id in wanted:
+    for index, row, allocation_id, asked in wanted:
         found = locked.get(allocation_id)
         try:
             if found is None:
-                raise NotFound("allocation", allocation_id)
+                raise NotFound("allocation", asked)
             envelope = envelopes[found.envelope_code]
-            check_allocation_visible(caller, found, envelope.examined_by)
+            check_allocation_visible(caller, found, envelope.examined_by, asked=asked)
             check_allocates(caller, envelope)
             if found.status not in DISBURSABLE:
                 raise Conflict(

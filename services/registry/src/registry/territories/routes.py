@@ -18,9 +18,9 @@ from registry.schemas import (
     TerritoryStatus,
     TerritoryUpdate,
 )
-from registry.territories import service
+from registry.territories import contacts, service
 from tdi_kit.app import problem_responses
-from tdi_kit.auth import Caller, require_scope
+from tdi_kit.auth import Caller, CallerDep, require_scope
 from tdi_kit.conditional import IfMatch, none_match
 from tdi_kit.db import SessionDep
 from tdi_kit.identifiers import Insee, Siren
@@ -57,11 +57,17 @@ def _document_response(body: str, etag: str, status_code: int = 200, **headers: 
     )
 
 
-@router.get("/territories", response_model=Page[TerritoryRead], responses=CSV_RESPONSE)
+@router.get(
+    "/territories",
+    response_model=Page[TerritoryRead],
+    responses=CSV_RESPONSE,
+    openapi_extra=contacts.OPTIONAL_BEARER,
+)
 async def list_territories(
     request: Request,
     session: SessionDep,
     params: ListParamsDep,
+    caller: CallerDep,
     phase: Annotated[
         int | None, Query(ge=1, le=2, description="Programme phase: 1 (2019-2022), 2 (2023-2027).")
     ] = None,
@@ -74,7 +80,8 @@ async def list_territories(
         str | None, Query(max_length=200, description="Words in the code, name or members' names.")
     ] = None,
 ) -> Any:
-    """Territories with their members and governance; sort on `code`, `name`, `phase`."""
+    """Territories with their members and governance (contact e-mails only with a token);
+    sort on `code`, `name`, `phase`."""
     filters = {
         "phase": phase,
         "status": status,
@@ -91,10 +98,13 @@ async def list_territories(
             columns=CSV_COLUMNS,
             filename="territories",
         )
+    documents = contacts.documents_for_caller(
+        documents, full=contacts.sees_contacts(request, caller)
+    )
     # The stored documents are already the items' JSON: join them rather than re-encode them.
     cursor = orjson.dumps(next_cursor).decode()
     body = '{"items":[' + ",".join(documents) + '],"next_cursor":' + cursor + "}"
-    response = RawResponse(body, media_type="application/json")
+    response = RawResponse(body, media_type="application/json", headers=contacts.VARY)
     next_link(request, response, next_cursor)
     return response
 
@@ -103,13 +113,16 @@ async def list_territories(
     "/territories/{code}",
     response_model=TerritoryRead,
     responses={304: {"description": "Not modified (If-None-Match)."}, **NOT_FOUND},
+    openapi_extra=contacts.OPTIONAL_BEARER,
 )
-async def get_territory(code: CodePath, request: Request, rows: RowsDep) -> Any:
-    """One territory by its official code, with members, regions, departments and governance."""
+async def get_territory(code: CodePath, request: Request, rows: RowsDep, caller: CallerDep) -> Any:
+    """One territory by its official code, with members, regions, departments and governance
+    (the contacts' e-mails only with a token, unless the registry publishes them)."""
     body, etag = await service.get_document(rows, code=code)
+    body, etag = contacts.for_caller(body, etag, full=contacts.sees_contacts(request, caller))
     if none_match(request.headers.get("if-none-match"), etag):
-        return RawResponse(status_code=304, headers={"ETag": etag})
-    return _document_response(body, etag)
+        return RawResponse(status_code=304, headers={"ETag": etag, **contacts.VARY})
+    return _document_response(body, etag, **contacts.VARY)
 
 
 @router.post(
