@@ -225,6 +225,12 @@ def _secret_files(spec: dict[str, Any], container: dict[str, Any]) -> dict[str, 
     }
 
 
+def _file_value(secret: str, key: str) -> str:
+    """What the test writes in a mounted file: its origin, padded past production's minimum
+    secret length (32 bytes), so that the settings accept it as a real secret."""
+    return f"{secret}/{key}".ljust(40, "#")
+
+
 @pytest.mark.parametrize("name", OVERLAYS)
 def test_secrets_are_files_the_apps_read_and_env_names_are_settings(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -245,17 +251,17 @@ def test_secrets_are_files_the_apps_read_and_env_names_are_settings(
         folder = tmp_path / workload["metadata"]["name"]
         (folder / "..data").mkdir(parents=True)
         for file_name, (secret, key) in files.items():
-            (folder / "..data" / file_name).write_text(f"{secret}/{key}")
+            (folder / "..data" / file_name).write_text(_file_value(secret, key))
             (folder / file_name).symlink_to(Path("..data") / file_name)
         for env in container.get("env", []):
             monkeypatch.setenv(env["name"], env["value"])
         settings = settings_class(_secrets_dir=folder)
         if app != "gateway":
             expected = "migrate-url" if workload["kind"] == "Job" else "url"
-            assert settings.database_url == f"{app}-database/{expected}"
+            assert settings.database_url == _file_value(f"{app}-database", expected)
         if workload["kind"] == "Deployment":
             assert settings.environment == "production"
-            assert settings.jwt_secret.get_secret_value() == "tdi-jwt/secret"
+            assert settings.jwt_secret.get_secret_value() == _file_value("tdi-jwt", "secret")
         for env in container.get("env", []):
             monkeypatch.delenv(env["name"])
 
@@ -528,7 +534,7 @@ def _per_process(objects: tuple[dict[str, Any], ...], service: str, monkeypatch)
         for variable in container.get("env", []):
             env.setenv(variable["name"], variable["value"])
         # The JWT secret is a file in production; any value other than the development one.
-        env.setenv(SETTINGS[service].model_config["env_prefix"] + "JWT_SECRET", "budget")
+        env.setenv(SETTINGS[service].model_config["env_prefix"] + "JWT_SECRET", "budget" * 8)
         settings = SETTINGS[service]()
     return _engine_connections(settings.database_pool_size) + settings.database_read_pool_size
 
