@@ -370,7 +370,9 @@ def build_territories(
         # Phase 1 has no published official Région per territory: the majority of its people.
         official = majority_region(listed[code], departments, population)
         if official != code[:2]:
-            notes.add(f"phase-1 {code}: most of its population is in region {official}, not {code[:2]}")
+            notes.add(
+                f"phase-1 {code}: most of its population is in region {official}, not {code[:2]}"
+            )
         territories.append(
             (
                 code,

@@ -115,7 +115,7 @@ MILESTONES: Sequence[tuple[str, ...]] = (
         CGET_LAUNCH,
         "",
         "An announcement of funds « prioritairement fléchés », not money engaged.",
-        "1.36 Md€ \"prioritairement fléchés\", committable until end 2022",
+        '1.36 Md€ "prioritairement fléchés", committable until end 2022',
     ),
     (
         "2019-01-prefigurateurs",
