@@ -182,6 +182,7 @@ async def test_the_programme_gives_its_phases_dates_and_counts_with_their_source
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["current_phase"] == 2
+    assert "never 0" in body["record"]
     one, two = body["phases"]
     assert (one["phase"], one["starts_on"], one["ends_on"]) == (1, "2018-11-22", "2022-12-31")
     assert (one["status"], one["status_label"]) == ("ended", "terminée")

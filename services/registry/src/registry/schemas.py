@@ -269,6 +269,7 @@ class ProgrammeRead(BaseModel):
     name: str
     current_phase: Phase | None = Field(description="The phase under way today; null between.")
     phases: list[PhaseRead]
+    record: str = Field(description="What the milestones are, and what they are not.")
 
 
 class MilestoneRead(BaseModel):

@@ -27,6 +27,12 @@ from registry.schemas import (
 from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
 PROGRAMME_NAME = "Territoires d'industrie"
+# Said in the answer, not only in the docs: the record is partial, and silence is not zero.
+RECORD = (
+    "Partial by nature: the milestones are the figures the public record gives, each with its "
+    "source; a figure the record does not give is absent, never 0. The register's phase-1 list "
+    "is the official list of 2020 (`in_register`), the record's last count is `announced`."
+)
 
 
 async def current_phase(session: AsyncSession, *, on: dt.date | None = None) -> int | None:
@@ -74,6 +80,7 @@ async def programme(session: AsyncSession) -> ProgrammeRead:
         name=PROGRAMME_NAME,
         current_phase=next((p.phase for p in phases if p.status == "current"), None),
         phases=phases,
+        record=RECORD,
     )
 
 
