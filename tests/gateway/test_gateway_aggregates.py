@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from conftest import API, TIGHT, FakeService, running_gateway
 
+from registry.seed.loader import DATA
 from tdi_kit.testing import bearer
 
 NFC = "ti-2708"  # Nord Franche-Comté, phase 2, region 27
@@ -316,8 +319,11 @@ async def test_the_national_dashboard_counts_every_part(
     assert board["partial"] is False
     assert board["region"] is None
     territories = board["territories"]
-    assert territories["total"] == 331
+    # The current phase by default; the other phase is in `by_phase`, and on request.
+    assert territories["phase"] == 2
+    assert territories["total"] == 183
     assert {c["key"]: c["count"] for c in territories["by_phase"]} == {1: 148, 2: 183}
+    assert territories["by_status"] == [{"key": "active", "count": 183}]
     assert any(
         (r["region_code"], r["phase"]) == ("27", 2) and r["count"] > 0
         for r in territories["by_region"]
@@ -341,12 +347,64 @@ async def test_a_regional_dashboard_counts_only_that_region(
         elsewhere = (await client.get(f"{API}/dashboard", params={"region": "84"})).json()
         invalid = await client.get(f"{API}/dashboard", params={"region": "x"})
     assert board["region"] == "27"
-    assert 0 < board["territories"]["total"] < 331
+    assert 0 < board["territories"]["total"] < 183
     assert {r["region_code"] for r in board["territories"]["by_region"]} == {"27"}
     assert board["contracts"]["total"] == 1
     assert elsewhere["contracts"]["total"] == 0
     assert elsewhere["money"]["totals"]["committed_cents"] == 0
     assert invalid.status_code == 422
+
+
+def _official_regions(phase: int) -> Counter[str]:
+    """Territories per official Région in the registry's shipped seed (ANCT's for phase 2)."""
+    with (DATA / "territories.csv").open(encoding="utf-8", newline="") as f:
+        return Counter(t["region_code"] for t in csv.DictReader(f) if t["phase"] == str(phase))
+
+
+async def test_the_dashboard_counts_each_territory_once_in_its_official_region(
+    suite: dict[str, str],
+) -> None:
+    async with running_gateway(**suite) as (_, client):
+        current = (await client.get(f"{API}/dashboard")).json()["territories"]
+        ended = (await client.get(f"{API}/dashboard", params={"phase": 1})).json()["territories"]
+        bfc = (await client.get(f"{API}/dashboard", params={"region": "27"})).json()
+        bad = await client.get(f"{API}/dashboard", params={"phase": 3})
+    for counts, phase, total in ((current, 2, 183), (ended, 1, 148)):
+        assert counts["phase"] == phase
+        assert counts["total"] == total
+        # Each territory once, in its official Région: the regions add up to the phase's total.
+        assert sum(r["count"] for r in counts["by_region"]) == total
+        assert {r["region_code"]: r["count"] for r in counts["by_region"]} == _official_regions(
+            phase
+        )
+        assert all(r["phase"] == phase for r in counts["by_region"])
+    assert ended["by_status"] == [{"key": "ended", "count": 148}]
+    nouvelle_aquitaine = next(r for r in current["by_region"] if r["region_code"] == "75")
+    assert nouvelle_aquitaine["region_name"] == "Nouvelle-Aquitaine"
+    # A regional dashboard counts the territories ANCT puts in the Région, not those touching it.
+    assert bfc["territories"]["total"] == _official_regions(2)["27"]
+    assert bfc["territories"]["by_region"] == [
+        {
+            "region_code": "27",
+            "region_name": "Bourgogne-Franche-Comté",
+            "phase": 2,
+            "count": _official_regions(2)["27"],
+        }
+    ]
+    assert bad.status_code == 422
+
+
+async def test_the_programme_is_routed_to_the_registry(suite: dict[str, str]) -> None:
+    async with running_gateway(**suite) as (_, client):
+        programme = await client.get(f"{API}/programme")
+        milestones = await client.get(
+            f"{API}/programme/milestones", params={"as_of": "2019-06-01", "measure": "territories"}
+        )
+    assert programme.status_code == 200, programme.text
+    assert programme.json()["current_phase"] == 2
+    assert milestones.status_code == 200, milestones.text
+    [count] = milestones.json()["items"]
+    assert (count["value"], count["date"]) == (136, "2019-03-05")
 
 
 async def test_the_dashboard_has_its_etag_and_is_partial_without_funding(

@@ -212,7 +212,12 @@ async def test_territories_export_as_csv_with_format_csv(client: httpx.AsyncClie
         "code",
         "name",
         "phase",
+        "phase_starts_on",
+        "phase_ends_on",
         "status",
+        "region_code",
+        "region_name",
+        "region_source",
         "regions",
         "departments",
         "members",
@@ -223,6 +228,8 @@ async def test_territories_export_as_csv_with_format_csv(client: httpx.AsyncClie
     assert len(rows) == 183
     nfc = next(row for row in rows if row["code"] == "ti-2708")
     assert nfc["name"] == "Nord Franche-Comté"
+    assert (nfc["region_code"], nfc["region_source"]) == ("27", "anct")
+    assert (nfc["phase_starts_on"], nfc["phase_ends_on"]) == ("2023-01-01", "2027-12-31")
     assert nfc["departments"] == "25|70|90"
     assert nfc["members"] == "200065647|200069052|200069060|247000722|249000241"
     assert [row["code"] for row in rows] == sorted(row["code"] for row in rows)

@@ -12,6 +12,8 @@ from registry.models import (
     Groupement,
     GroupementDepartment,
     Organisation,
+    ProgrammeMilestone,
+    ProgrammePhase,
     Region,
     Territory,
     TerritoryCommune,
@@ -31,6 +33,8 @@ SEEDED = {
     "territory_members.csv": ("territory_members", TerritoryMember),
     "territory_communes.csv": ("territory_communes", TerritoryCommune),
     "outlines.geojson": ("territory_outlines", TerritoryOutline),
+    "programme_phases.csv": ("programme_phases", ProgrammePhase),
+    "programme_milestones.csv": ("programme_milestones", ProgrammeMilestone),
 }
 
 

@@ -37,6 +37,9 @@ async def test_a_created_territory_derives_its_departments_and_regions_from_its_
     assert [m["siren"] for m in body["members"]] == [PLAINE_DIJONNAISE, MACONNAIS]
     assert [d["code"] for d in body["departments"]] == ["01", "21", "71"]
     assert [r["code"] for r in body["regions"]] == ["27", "84"]
+    # No ANCT value for a territory made here: the Région of most of its members' people.
+    assert (body["region_code"], body["region_source"]) == ("27", "derived-majority-population")
+    assert body["region_name"] == "Bourgogne-Franche-Comté"
     assert body["commune_count"] > 0
     read = await client.get(r.headers["location"])
     assert read.status_code == 200
@@ -44,7 +47,13 @@ async def test_a_created_territory_derives_its_departments_and_regions_from_its_
     assert read.headers["etag"] == r.headers["etag"]
     # It is found by every list filter at once.
     listed, _ = await read_all(
-        client, f"{API}/territories", region="84", department="21", member=MACONNAIS, q="saone"
+        client,
+        f"{API}/territories",
+        region="27",
+        touches_region="84",
+        department="21",
+        member=MACONNAIS,
+        q="saone",
     )
     assert [t["code"] for t in listed] == ["ti-9901"]
     coverage = (await client.get(f"{API}/groupements/{MACONNAIS}/territories")).json()

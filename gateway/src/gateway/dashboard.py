@@ -1,13 +1,14 @@
 """The programme's dashboard, national or for one Région: counts and money from every service.
 
-- territories per phase, status and region (registry; required);
+- territories per phase, and for one phase (the current one unless asked) per status and
+  official Région (registry; required);
 - contracts per status and kind, fiches-actions per axis (phase 1) and priority (phase 2)
   (contracts; optional);
 - money committed and disbursed per operator, theme and year, with totals (funding's
   balances; optional).
 
-Every call runs concurrently within one budget. A territory spanning two regions counts in
-each of them in `by_region`, once in the totals.
+Every call runs concurrently within one budget. A territory counts once, in its official Région
+(ANCT's for phase 2), so that `by_region` adds up to the phase's total (183 for phase 2).
 """
 
 from __future__ import annotations
@@ -38,17 +39,22 @@ class Count(BaseModel):
 
 
 class RegionCount(BaseModel):
-    region_code: str
-    region_name: str
+    region_code: str | None = Field(description="The official Région; null if none is known.")
+    region_name: str | None
     phase: int
     count: int
 
 
 class TerritoryCounts(BaseModel):
-    total: int
-    by_phase: list[Count]
-    by_status: list[Count]
-    by_region: list[RegionCount]
+    phase: int | None = Field(
+        description="The phase counted: the one asked for, else the programme's current phase."
+    )
+    total: int = Field(description="Territories of the phase counted.")
+    by_phase: list[Count] = Field(description="Every phase, the other ones included.")
+    by_status: list[Count] = Field(description="Territories of the phase counted, by status.")
+    by_region: list[RegionCount] = Field(
+        description="Territories of the phase counted, by official Région: adds up to `total`."
+    )
 
 
 class ContractCounts(BaseModel):
@@ -90,6 +96,10 @@ async def dashboard(
     region: Annotated[
         str | None, Query(pattern=r"^\d{2}$", description="A Région's code: `27`.")
     ] = None,
+    phase: Annotated[
+        int | None,
+        Query(ge=1, le=2, description="The phase whose territories are counted; default current."),
+    ] = None,
 ) -> Any:
     """Territories per phase and region, contracts per status, actions per axis, and money
     committed and disbursed per operator, theme and year; partial when a part fails."""
@@ -99,6 +109,7 @@ async def dashboard(
     results = await call.parts(
         {
             "territories": call.every(services.registry, "/api/v1/territories", **where),
+            "programme": call.one(services.registry, "/api/v1/programme"),
             "contracts": call.every(services.contracts, "/api/v1/contracts", **where),
             "actions": call.every(services.contracts, "/api/v1/actions", **where),
             **{
@@ -108,6 +119,7 @@ async def dashboard(
         }
     )
     territories = required(results["territories"])
+    counted = phase or counted_phase(required(results["programme"]), territories)
     instance = request.url.path
     problems = []
     contracts, actions = results["contracts"], results["actions"]
@@ -121,7 +133,7 @@ async def dashboard(
         problems.append(part_problem("funding", failed_money, instance))
     document = {
         "region": region,
-        "territories": territory_counts(territories, region),
+        "territories": territory_counts(territories, counted),
         "contracts": contract_counts(contracts) if contracts is not None else None,
         "actions": action_counts(actions) if actions is not None else None,
         "money": money_of(*money) if failed_money is None else None,
@@ -138,19 +150,28 @@ def _counts(counter: Counter[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def territory_counts(territories: list[dict[str, Any]], region: str | None) -> dict[str, Any]:
-    regions: Counter[tuple[str, str, int]] = Counter()
-    for territory in territories:
-        for r in territory.get("regions") or []:
-            if region is None or r.get("code") == region:
-                regions[(r.get("code"), r.get("name"), territory.get("phase"))] += 1
+def counted_phase(programme: dict[str, Any] | None, territories: list[dict[str, Any]]) -> int:
+    """The phase under way; between two phases (or with no calendar), the latest one known."""
+    programme = programme or {}
+    if programme.get("current_phase") is not None:
+        return int(programme["current_phase"])
+    started = [p["phase"] for p in programme.get("phases", []) if p.get("status") != "upcoming"]
+    return max(started or [t.get("phase") or 0 for t in territories] or [0])
+
+
+def territory_counts(territories: list[dict[str, Any]], phase: int) -> dict[str, Any]:
+    """A territory counts once, in its official Région: the regional counts add up to the total.
+    (The registry already filtered on that Région when the dashboard is for one.)"""
+    counted = [t for t in territories if t.get("phase") == phase]
+    regions = Counter((t.get("region_code"), t.get("region_name"), phase) for t in counted)
     return {
-        "total": len(territories),
+        "phase": phase,
+        "total": len(counted),
         "by_phase": _counts(Counter(t.get("phase") for t in territories)),
-        "by_status": _counts(Counter(t.get("status") for t in territories)),
+        "by_status": _counts(Counter(t.get("status") for t in counted)),
         "by_region": [
-            {"region_code": code, "region_name": name, "phase": phase, "count": n}
-            for (code, name, phase), n in sorted(regions.items())
+            {"region_code": code, "region_name": name, "phase": p, "count": n}
+            for (code, name, p), n in sorted(regions.items(), key=lambda kv: str(kv[0]))
         ],
     }
 

@@ -6,6 +6,8 @@ import datetime as dt
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -108,7 +110,11 @@ class Territory(Base):
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     phase: Mapped[int] = mapped_column(Integer, index=True)
+    # `ended` once its phase is over (see refresh); `archived` by an administrator.
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # The official Région: ANCT's for phase 2; else the one holding most of its population.
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    region_source: Mapped[str | None] = mapped_column(String(32))
     search_text: Mapped[str] = mapped_column(Text, default="")
     # Sorting by name follows the folded name, so that "Évry" sorts among the E on both databases.
     name_key: Mapped[str] = mapped_column(String(200), default="", index=True)
@@ -212,3 +218,39 @@ class TerritoryOutline(Base):
 
     territory_code: Mapped[str] = mapped_column(ForeignKey("territories.code"), primary_key=True)
     geometry: Mapped[str] = mapped_column(Text)
+
+
+class ProgrammePhase(Base):
+    """A phase of the programme with its dates, as the public record gives them."""
+
+    __tablename__ = "programme_phases"
+
+    phase: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    source_title: Mapped[str] = mapped_column(String(300))
+    source_url: Mapped[str | None] = mapped_column(String(300))
+    caveat: Mapped[str | None] = mapped_column(Text)
+
+
+class ProgrammeMilestone(Base):
+    """A dated figure of the public record: what it measures, its value, who said it."""
+
+    __tablename__ = "programme_milestones"
+
+    code: Mapped[str] = mapped_column(String(80), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    # `day`, `month` or `year`: a month or a year is stored as its first day.
+    date_precision: Mapped[str] = mapped_column(String(8))
+    phase: Mapped[int] = mapped_column(ForeignKey("programme_phases.phase"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    measure: Mapped[str] = mapped_column(String(48), index=True)
+    # A count (`value`) or money (`amount_cents`); null is "not in the record", never 0.
+    value: Mapped[int | None] = mapped_column(BigInteger)
+    amount_cents: Mapped[int | None] = mapped_column(BigInteger)
+    organisation_code: Mapped[str | None] = mapped_column(ForeignKey("organisations.code"))
+    description: Mapped[str] = mapped_column(Text)
+    source_title: Mapped[str] = mapped_column(String(300))
+    source_url: Mapped[str | None] = mapped_column(String(300))
+    caveat: Mapped[str | None] = mapped_column(Text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
@@ -21,7 +22,11 @@ OrganisationCode = Annotated[
 RegionCode = Annotated[str, Field(pattern=r"^\d{2}$", examples=["27"])]
 DepartmentCode = Annotated[str, Field(pattern=r"^(\d{2,3}|2[AB])$", examples=["25"])]
 Phase = Literal[1, 2]
-TerritoryStatus = Literal["active", "archived"]
+# `ended`: its programme phase is over (phase 1 since the end of 2022); `archived`: withdrawn by an
+# administrator. Only `active` and `archived` can be written; `ended` follows from the phase.
+TerritoryStatus = Literal["active", "ended", "archived"]
+WritableStatus = Literal["active", "archived"]
+RegionSource = Literal["anct", "derived-majority-population"]
 GroupementKind = Literal["epci", "ept", "commune"]
 OrganisationKind = Literal["state", "region", "operator", "partner"]
 # Text fields (tdi_kit.strings): single lines of printable text.
@@ -139,8 +144,23 @@ class TerritoryRead(BaseModel):
     code: str
     name: str
     phase: Phase
-    status: TerritoryStatus
-    regions: list[CodeName]
+    phase_starts_on: dt.date | None = Field(description="First day of the territory's phase.")
+    phase_ends_on: dt.date | None = Field(description="Last day of the territory's phase.")
+    status: TerritoryStatus = Field(
+        description="`active`; `ended` once its phase is over; `archived` by an administrator."
+    )
+    region_code: str | None = Field(
+        description="The official Région (what `region=` filters on); null if none can be told."
+    )
+    region_name: str | None
+    region_source: RegionSource | None = Field(
+        description="`anct`: ANCT's list (phase 2); `derived-majority-population`: no official "
+        "value is published (phase 1, territories created here), so the Région holding most of "
+        "its population."
+    )
+    regions: list[CodeName] = Field(
+        description="Every Région the territory touches (what `touches_region=` filters on)."
+    )
     departments: list[CodeName]
     members: list[MemberRead]
     governance: GovernanceRead
@@ -167,7 +187,9 @@ class TerritoryUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    status: TerritoryStatus | None = None
+    status: WritableStatus | None = Field(
+        default=None, description="`archived`, or `active` to restore (`ended` if its phase is)."
+    )
 
 
 class MemberWrite(BaseModel):
@@ -188,3 +210,88 @@ class CoveringTerritory(BaseModel):
 
 class Coverage(BaseModel):
     items: list[CoveringTerritory]
+
+
+PhaseStatus = Literal["upcoming", "current", "ended"]
+MilestoneKind = Literal["launch", "deployment", "signature", "count", "funding"]
+DatePrecision = Literal["day", "month", "year"]
+Measure = Literal[
+    "territories",
+    "new_territories",
+    "prefigurateurs",
+    "conventions_signed",
+    "protocoles_signed",
+    "territories_with_protocol_or_contract",
+    "projects_identified",
+    "projects_supported",
+    "chefs_de_projet",
+    "amount_announced",
+    "amount_announced_per_year",
+    "amount_engaged",
+    "subsidies",
+    "amount_reported",
+]
+
+
+class Source(BaseModel):
+    title: str = Field(description="The source as the public record names it.")
+    url: str | None = Field(description="Null when the record gives no address.")
+
+
+class PhaseTerritories(BaseModel):
+    in_register: int = Field(description="Territories of the phase held by this registry.")
+    by_status: dict[str, int]
+    by_region: list[RegionTally] = Field(
+        description="Per official Région; the counts add up to `in_register`."
+    )
+    announced: int | None = Field(
+        description="The latest count the public record gives for the phase (null: none)."
+    )
+    announced_by: MilestoneRead | None = Field(description="The milestone that gives it.")
+
+
+class RegionTally(BaseModel):
+    region_code: str | None
+    region_name: str | None
+    count: int
+
+
+class PhaseRead(BaseModel):
+    phase: Phase
+    name: str
+    starts_on: dt.date
+    ends_on: dt.date
+    status: PhaseStatus = Field(description="Against today's date (UTC).")
+    status_label: str
+    source: Source
+    caveat: str | None
+    territories: PhaseTerritories
+
+
+class ProgrammeRead(BaseModel):
+    name: str
+    current_phase: Phase | None = Field(description="The phase under way today; null between.")
+    phases: list[PhaseRead]
+    record: str = Field(description="What the milestones are, and what they are not.")
+
+
+class MilestoneRead(BaseModel):
+    code: str
+    date: dt.date
+    date_precision: DatePrecision = Field(
+        description="`month` or `year`: the record gives no day; `date` is the first day."
+    )
+    phase: Phase
+    kind: MilestoneKind
+    kind_label: str
+    measure: Measure
+    measure_label: str
+    value: int | None = Field(description="A count; null when the figure is money.")
+    amount_cents: int | None = Field(description="Money in euro cents; null when a count.")
+    organisation_code: str | None = Field(description="Whom the figure is about, if not all.")
+    description: str
+    source: Source
+    caveat: str | None
+
+
+PhaseTerritories.model_rebuild()

@@ -30,6 +30,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from registry.seed.programme import (
+    MILESTONE_COLUMNS,
+    MILESTONES,
+    PHASE_COLUMNS,
+    PHASES,
+    REGION_ANCT,
+    REGION_DERIVED,
+    TranscriptionError,
+    check_transcription,
+)
+
 SEED_DIR = Path(__file__).resolve().parent
 REPO_ROOT = SEED_DIR.parents[4]
 DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "data"
@@ -46,6 +57,8 @@ EXPECTED = {
     "territory_communes.csv": 15_697,
     "outlines.geojson": 183,
     "organisations.csv": 2 + 18 + 18 + 6 + 5,
+    "programme_phases.csv": 2,
+    "programme_milestones.csv": 23,
 }
 
 # Phase-1 EPCIs count as members of a phase-1 territory when at least this share of their 2025
@@ -310,6 +323,18 @@ def check_epts(communes: list[tuple], phase1_communes: list[dict[str, str]]) -> 
 # --- territories ----------------------------------------------------------------------------
 
 
+def majority_region(
+    communes: list[str], departments: dict[str, str], population: dict[str, int]
+) -> str:
+    """The Région holding most of a phase-1 territory's population (2025 populations of its
+    listed communes; a COG 2020 code merged since counts for nothing, its people being counted
+    under the commune that absorbed it when that one is listed). Ties go to the lower code."""
+    by_region: Counter[str] = Counter()
+    for insee in communes:
+        by_region[departments[department_of_insee(insee)]] += population.get(insee, 0)
+    return sorted(by_region.items(), key=lambda item: (-item[1], item[0]))[0][0]
+
+
 def build_territories(
     src: Path,
     departments: dict[str, str],
@@ -317,6 +342,7 @@ def build_territories(
     phase2_members: list[dict[str, str]],
     phase1_members: list[tuple[str, str, str]],
     phase1_communes: list[dict[str, str]],
+    population: dict[str, int],
     notes: Notes,
 ) -> list[tuple]:
     territories: list[tuple] = []
@@ -324,8 +350,10 @@ def build_territories(
     # Phase 1: from the commune list.
     names: dict[str, Counter[str]] = defaultdict(Counter)
     phase1_departments: dict[str, set[str]] = defaultdict(set)
+    listed: dict[str, list[str]] = defaultdict(list)
     for row in phase1_communes:
         code = row["code_ti"]
+        listed[code].append(row["code_commune"])
         check(PHASE1_CODE.match(code) is not None, f"phase-1 code {code!r} is not 4 digits")
         names[code][row["libelle_ti"]] += 1
         dep = department_of_insee(row["code_commune"])
@@ -339,7 +367,24 @@ def build_territories(
         regions = {departments[dep] for dep in phase1_departments[code]}
         if code[:2] not in regions:
             notes.add(f"phase-1 {code}: its code's region {code[:2]} has none of its communes")
-        territories.append((code, name, 1, pipe(regions), pipe(phase1_departments[code]), ""))
+        # Phase 1 has no published official Région per territory: the majority of its people.
+        official = majority_region(listed[code], departments, population)
+        if official != code[:2]:
+            notes.add(
+                f"phase-1 {code}: most of its population is in region {official}, not {code[:2]}"
+            )
+        territories.append(
+            (
+                code,
+                name,
+                1,
+                official,
+                REGION_DERIVED,
+                pipe(regions),
+                pipe(phase1_departments[code]),
+                "",
+            )
+        )
 
     # Phase 2: one row per TI, departments from its members.
     member_departments: dict[str, set[str]] = defaultdict(set)
@@ -371,8 +416,22 @@ def build_territories(
                 f"{code}: listed phase-1 overlaps {sorted(overlaps)} differ from the ones "
                 f"recomputed from members {sorted(computed)}"
             )
-        regions = {departments[dep] for dep in deps} | {row["region_code"]}
-        territories.append((code, row["lib_ti"], 2, pipe(regions), pipe(deps), pipe(overlaps)))
+        regions = {departments[dep] for dep in deps}
+        if row["region_code"] not in regions:
+            notes.add(f"{code}: ANCT's region {row['region_code']} holds none of its members")
+        regions.add(row["region_code"])
+        territories.append(
+            (
+                code,
+                row["lib_ti"],
+                2,
+                row["region_code"],
+                REGION_ANCT,
+                pipe(regions),
+                pipe(deps),
+                pipe(overlaps),
+            )
+        )
 
     return sorted(territories, key=lambda t: (t[2], t[0]))
 
@@ -469,6 +528,25 @@ def build_organisations(regions: list[tuple[str, str]]) -> list[tuple[str, ...]]
     return sorted(rows, key=lambda row: (row[2], row[0]))
 
 
+# --- programme ------------------------------------------------------------------------------
+
+
+def check_programme(facts: str, territories: list[tuple]) -> None:
+    """The transcription quotes the record, and each phase's milestones are of that phase."""
+    try:
+        check_transcription(facts)
+    except TranscriptionError as error:
+        raise SeedError(str(error)) from error
+    phases = {p[0]: (p[2], p[3]) for p in PHASES}
+    for m in MILESTONES:
+        check(m[3] in phases, f"milestone {m[0]}: unknown phase {m[3]}")
+        check(bool(m[6]) or bool(m[7]), f"milestone {m[0]}: neither a value nor an amount")
+    check(
+        {str(t[2]) for t in territories} <= set(phases),
+        "a territory's phase has no dates in the programme's phases",
+    )
+
+
 # --- main -----------------------------------------------------------------------------------
 
 
@@ -512,12 +590,29 @@ def build(src: Path, out: Path) -> tuple[dict[str, int], Notes]:
     kinds = Counter(row[2] for row in groupements.values())
 
     phase1_members = build_phase1_members(src, groupements)
+    population = {commune[0]: commune[5] for commune in communes}
     territories = build_territories(
-        src, departments, groupements, phase2_members, phase1_members, phase1_communes, notes
+        src,
+        departments,
+        groupements,
+        phase2_members,
+        phase1_members,
+        phase1_communes,
+        population,
+        notes,
     )
     counts["territories.csv"] = write_csv(
         out / "territories.csv",
-        ("code", "name", "phase", "region_codes", "department_codes", "phase1_overlaps"),
+        (
+            "code",
+            "name",
+            "phase",
+            "region_code",
+            "region_source",
+            "region_codes",
+            "department_codes",
+            "phase1_overlaps",
+        ),
         territories,
     )
     phase1_codes = {t[0] for t in territories if t[2] == 1}
@@ -563,6 +658,17 @@ def build(src: Path, out: Path) -> tuple[dict[str, int], Notes]:
         out / "organisations.csv",
         ("code", "name", "kind", "region_code", "siren", "website"),
         build_organisations(regions),
+    )
+
+    facts = (src / "programme_facts.md").read_text(encoding="utf-8")
+    check_programme(facts, territories)
+    counts["programme_phases.csv"] = write_csv(
+        out / "programme_phases.csv", PHASE_COLUMNS, [p[: len(PHASE_COLUMNS)] for p in PHASES]
+    )
+    counts["programme_milestones.csv"] = write_csv(
+        out / "programme_milestones.csv",
+        MILESTONE_COLUMNS,
+        sorted((m[: len(MILESTONE_COLUMNS)] for m in MILESTONES), key=lambda m: (m[1], m[0])),
     )
 
     counts = dict(sorted(counts.items()))

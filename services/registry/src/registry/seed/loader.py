@@ -8,6 +8,7 @@ membership an administrator added). The report says what was added, changed and 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,12 +26,15 @@ from registry.models import (
     Groupement,
     GroupementDepartment,
     Organisation,
+    ProgrammeMilestone,
+    ProgrammePhase,
     Region,
     Territory,
     TerritoryCommune,
     TerritoryMember,
     TerritoryOutline,
 )
+from registry.programme.rules import phase_status, today
 from registry.territories.service import refresh
 from tdi_kit.text import fold
 
@@ -172,6 +176,47 @@ async def load(session: AsyncSession, *, say: Callable[[str], None] = print) -> 
         ],
         ("code",),
     )
+    # The programme's calendar comes before the territories: their status follows from it.
+    report["programme_phases"], phases_touched = await _sync(
+        session,
+        ProgrammePhase,
+        [
+            {
+                "phase": int(p["phase"]),
+                "name": p["name"],
+                "starts_on": dt.date.fromisoformat(p["starts_on"]),
+                "ends_on": dt.date.fromisoformat(p["ends_on"]),
+                "source_title": p["source_title"],
+                "source_url": _none(p["source_url"]),
+                "caveat": _none(p["caveat"]),
+            }
+            for p in _rows("programme_phases.csv")
+        ],
+        ("phase",),
+    )
+    report["programme_milestones"], _ = await _sync(
+        session,
+        ProgrammeMilestone,
+        [
+            {
+                "code": m["code"],
+                "date": dt.date.fromisoformat(m["date"]),
+                "date_precision": m["date_precision"],
+                "phase": int(m["phase"]),
+                "kind": m["kind"],
+                "measure": m["measure"],
+                "value": _int(m["value"]),
+                "amount_cents": _int(m["amount_cents"]),
+                "organisation_code": _none(m["organisation_code"]),
+                "description": m["description"],
+                "source_title": m["source_title"],
+                "source_url": _none(m["source_url"]),
+                "caveat": _none(m["caveat"]),
+            }
+            for m in _rows("programme_milestones.csv")
+        ],
+        ("code",),
+    )
     territory_rows = _rows("territories.csv")
     # Fields derived from members (search text, document, ...) are filled by refresh() below.
     report["territories"], dirty = await _sync(
@@ -182,6 +227,8 @@ async def load(session: AsyncSession, *, say: Callable[[str], None] = print) -> 
                 "code": t["code"],
                 "name": t["name"],
                 "phase": int(t["phase"]),
+                "region_code": _none(t["region_code"]),
+                "region_source": _none(t["region_source"]),
                 "phase1_overlaps": [c for c in t["phase1_overlaps"].split("|") if c],
             }
             for t in territory_rows
@@ -211,8 +258,14 @@ async def load(session: AsyncSession, *, say: Callable[[str], None] = print) -> 
     to_refresh = (
         {c for (c,) in dirty} | {c for c, _ in members_touched} | {c for c, _ in communes_touched}
     )
-    if renamed or report["groupement_departments"].added or report["communes"].added:
-        to_refresh |= set(phase_of)  # names and coverage in documents may have moved
+    if (
+        renamed
+        or phases_touched
+        or report["groupement_departments"].added
+        or report["communes"].added
+    ):
+        to_refresh |= set(phase_of)  # names, coverage or phase dates in documents may have moved
+    to_refresh |= await _outdated_status(session)
     await _refresh(session, sorted(to_refresh))
     for name, counts in report.items():
         say(f"{name}: {counts}")
@@ -251,6 +304,18 @@ async def _sync_members(
     counts, touched = await _sync(session, TerritoryMember, wanted, ("territory_code", "siren"))
     counts.skipped = skipped
     return counts, touched
+
+
+async def _outdated_status(session: AsyncSession) -> set[str]:
+    """Territories still `active` in a phase that has ended since they were last written."""
+    on = today()
+    ended = [
+        p.phase
+        for p in await session.scalars(select(ProgrammePhase))
+        if phase_status(p, on) == "ended"
+    ]
+    stmt = select(Territory.code).where(Territory.phase.in_(ended), Territory.status == "active")
+    return set(await session.scalars(stmt))
 
 
 async def _refresh(session: AsyncSession, codes: Iterable[str]) -> None:

@@ -11,7 +11,9 @@ from sqlalchemy.orm import selectinload
 from registry.models import (
     Commune,
     Department,
+    Groupement,
     GroupementDepartment,
+    ProgrammePhase,
     Region,
     Territory,
     TerritoryCommune,
@@ -30,6 +32,7 @@ def filtered(
     phase: int | None = None,
     status: str | None = None,
     region: str | None = None,
+    touches_region: str | None = None,
     department: str | None = None,
     member: str | None = None,
     commune: str | None = None,
@@ -41,10 +44,12 @@ def filtered(
     if status is not None:
         stmt = stmt.where(Territory.status == status)
     if region is not None:
+        stmt = stmt.where(Territory.region_code == region)
+    if touches_region is not None:
         stmt = stmt.where(
             exists().where(
                 TerritoryRegion.territory_code == Territory.code,
-                TerritoryRegion.region_code == region,
+                TerritoryRegion.region_code == touches_region,
             )
         )
     if department is not None:
@@ -133,6 +138,33 @@ async def regions(session: AsyncSession, codes: set[str]) -> list[Region]:
     return list(
         await session.scalars(select(Region).where(Region.code.in_(codes)).order_by(Region.code))
     )
+
+
+async def phase(session: AsyncSession, number: int) -> ProgrammePhase | None:
+    return await session.get(ProgrammePhase, number)
+
+
+async def population_by_region(session: AsyncSession, territory: Territory) -> dict[str, int]:
+    """Where the territory's people live, per Région: by its listed communes in phase 1, else by
+    its members (an EPT, whose communes the commune file cannot tell, counts at its seat)."""
+    listed = select(TerritoryCommune.insee).where(TerritoryCommune.territory_code == territory.code)
+    if territory.phase == 1 and await session.scalar(select(exists(listed))):
+        stmt = (
+            select(Department.region_code, func.coalesce(func.sum(Commune.population), 0))
+            .join(Department, Department.code == Commune.department_code)
+            .where(Commune.insee.in_(listed))
+            .group_by(Department.region_code)
+        )
+    else:
+        stmt = (
+            select(Groupement.region_code, func.coalesce(func.sum(Groupement.population), 0))
+            .where(
+                Groupement.siren.in_([m.siren for m in territory.members]),
+                Groupement.region_code.is_not(None),
+            )
+            .group_by(Groupement.region_code)
+        )
+    return {code: int(total) for code, total in (await session.execute(stmt)).all()}
 
 
 async def commune_count(session: AsyncSession, territory: Territory) -> int:

@@ -39,7 +39,12 @@ CSV_COLUMNS = [
     "code",
     "name",
     "phase",
+    "phase_starts_on",
+    "phase_ends_on",
     "status",
+    "region_code",
+    "region_name",
+    "region_source",
     "regions",
     "departments",
     "members",
@@ -69,10 +74,25 @@ async def list_territories(
     params: ListParamsDep,
     caller: CallerDep,
     phase: Annotated[
-        int | None, Query(ge=1, le=2, description="Programme phase: 1 (2019-2022), 2 (2023-2027).")
+        str | None,
+        Query(
+            pattern=r"^(1|2|current)$",
+            description="Programme phase: `1` (2018-2022), `2` (2023-2027), or `current`, the "
+            "phase under way today. Absent: both phases, the whole register.",
+        ),
     ] = None,
-    status: Annotated[TerritoryStatus | None, Query()] = None,
-    region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Region code.")] = None,
+    status: Annotated[
+        TerritoryStatus | None,
+        Query(description="`active`, `ended` (its phase is over) or `archived`."),
+    ] = None,
+    region: Annotated[
+        str | None,
+        Query(pattern=r"^\d{2}$", description="The official Région's code (`region_code`)."),
+    ] = None,
+    touches_region: Annotated[
+        str | None,
+        Query(pattern=r"^\d{2}$", description="A Région the territory touches (`regions`)."),
+    ] = None,
     department: Annotated[str | None, Query(pattern=r"^(\d{2,3}|2[AB])$")] = None,
     member: Annotated[Siren | None, Query(description="SIREN of a member groupement.")] = None,
     commune: Annotated[Insee | None, Query(description="INSEE code of a covered commune.")] = None,
@@ -80,12 +100,13 @@ async def list_territories(
         str | None, Query(max_length=200, description="Words in the code, name or members' names.")
     ] = None,
 ) -> Any:
-    """Territories with their members and governance (contact e-mails only with a token);
-    sort on `code`, `name`, `phase`."""
+    """Territories of both phases with their members and governance (contact e-mails only with a
+    token), unless filtered; sort on `code`, `name`, `phase`."""
     filters = {
         "phase": phase,
         "status": status,
         "region": region,
+        "touches_region": touches_region,
         "department": department,
         "member": member,
         "commune": commune,
@@ -241,7 +262,8 @@ async def territory_outline(code: CodePath, session: SessionDep) -> RawResponse:
 async def territory_outlines(
     session: SessionDep, region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None
 ) -> RawResponse:
-    """Every phase-2 outline as one GeoJSON FeatureCollection, optionally for one region."""
+    """Every phase-2 outline as one GeoJSON FeatureCollection, optionally for one official
+    Région."""
     features = ",".join(_feature(t, g) for t, g in await service.outlines(session, region=region))
     return RawResponse(
         '{"type":"FeatureCollection","features":[' + features + "]}", media_type=GEOJSON

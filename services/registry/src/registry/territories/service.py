@@ -14,12 +14,15 @@ from registry.models import (
     Commune,
     Groupement,
     Organisation,
+    Region,
     Territory,
     TerritoryCommune,
     TerritoryMember,
     TerritoryOutline,
     TerritoryReferent,
 )
+from registry.programme.rules import phase_status, today
+from registry.programme.service import current_phase
 from registry.schemas import (
     Binome,
     ChefDeProjet,
@@ -35,6 +38,7 @@ from registry.schemas import (
     TerritoryRead,
     TerritoryUpdate,
 )
+from registry.seed.programme import REGION_ANCT, REGION_DERIVED
 from registry.territories import queries
 from tdi_kit.conditional import check_if_match, etag_for
 from tdi_kit.errors import Conflict, NotFound, Unprocessable
@@ -60,11 +64,20 @@ async def get_document(rows: RowReader, *, code: str) -> tuple[str, str]:
 async def list_documents(
     session: AsyncSession, *, params: ListParams, filters: dict[str, Any]
 ) -> tuple[list[str], str | None]:
+    if filters.get("phase") is not None:
+        filters = {**filters, "phase": await _phase_number(session, filters["phase"])}
     stmt = queries.filtered(select(Territory.document), **filters)
     sort = sort_for(params)
     if params.format == "csv":
         return await all_rows(session, stmt, sort=sort), None
     return await paginate(session, stmt, sort=sort, params=params)
+
+
+async def _phase_number(session: AsyncSession, phase: str) -> int:
+    if phase != "current":
+        return int(phase)
+    # Between two phases no phase is under way: nothing matches, rather than a guess.
+    return await current_phase(session) or 0
 
 
 async def create(session: AsyncSession, *, payload: TerritoryCreate) -> Territory:
@@ -277,7 +290,15 @@ async def refresh(session: AsyncSession, territory: Territory) -> None:
     except IntegrityError as exc:
         raise Conflict("A member of this territory was claimed concurrently; retry.") from exc
     departments = await queries.derived_departments(session, territory)
-    regions = await queries.regions(session, {d.region_code for d in departments})
+    await _official_region(session, territory)
+    phase = await queries.phase(session, territory.phase)
+    if territory.status != "archived":
+        ended = phase is not None and phase_status(phase, today()) == "ended"
+        territory.status = "ended" if ended else "active"
+    touched = {d.region_code for d in departments}
+    if territory.region_code is not None:
+        touched.add(territory.region_code)
+    regions = await queries.regions(session, touched)
     await queries.replace_geography(
         session,
         territory.code,
@@ -300,7 +321,12 @@ async def refresh(session: AsyncSession, territory: Territory) -> None:
         code=territory.code,
         name=territory.name,
         phase=territory.phase,
+        phase_starts_on=phase.starts_on if phase else None,
+        phase_ends_on=phase.ends_on if phase else None,
         status=territory.status,
+        region_code=territory.region_code,
+        region_name=await _region_name(session, territory.region_code),
+        region_source=territory.region_source,
         regions=[CodeName(code=r.code, name=r.name) for r in regions],
         departments=[CodeName(code=d.code, name=d.name) for d in departments],
         members=[
@@ -322,6 +348,25 @@ async def refresh(session: AsyncSession, territory: Territory) -> None:
     territory.document = document.model_dump_json()
     territory.etag = etag_for(territory.document.encode())
     await session.flush()
+
+
+async def _official_region(session: AsyncSession, territory: Territory) -> None:
+    """ANCT's Région stands as published; without one (phase 1 publishes none, a territory made
+    here has none) it is the Région holding most of the territory's population, and says so."""
+    if territory.region_source == REGION_ANCT and territory.region_code is not None:
+        return
+    population = await queries.population_by_region(session, territory)
+    if not population:
+        territory.region_code = territory.region_source = None
+        return
+    # Ties go to the lower code, as in the seed's build.
+    territory.region_code = sorted(population.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    territory.region_source = REGION_DERIVED
+
+
+async def _region_name(session: AsyncSession, code: str | None) -> str | None:
+    region = await session.get(Region, code) if code else None
+    return region.name if region else None
 
 
 def _governance(t: Territory) -> GovernanceRead:

@@ -1,0 +1,92 @@
+"""territories' official Région; the programme's phases and milestones
+
+Revision ID: 20261202_0002_rec_registry
+Revises: 0001
+Create Date: 2026-12-02 06:40:00
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "20261202_0002_rec_registry"
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "programme_phases",
+        sa.Column("phase", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("starts_on", sa.Date(), nullable=False),
+        sa.Column("ends_on", sa.Date(), nullable=False),
+        sa.Column("source_title", sa.String(length=300), nullable=False),
+        sa.Column("source_url", sa.String(length=300), nullable=True),
+        sa.Column("caveat", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("phase", name=op.f("pk_programme_phases")),
+    )
+    op.create_table(
+        "programme_milestones",
+        sa.Column("code", sa.String(length=80), nullable=False),
+        sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("date_precision", sa.String(length=8), nullable=False),
+        sa.Column("phase", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("measure", sa.String(length=48), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=True),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=True),
+        sa.Column("organisation_code", sa.String(length=64), nullable=True),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("source_title", sa.String(length=300), nullable=False),
+        sa.Column("source_url", sa.String(length=300), nullable=True),
+        sa.Column("caveat", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["organisation_code"],
+            ["organisations.code"],
+            name=op.f("fk_programme_milestones_organisation_code_organisations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["phase"],
+            ["programme_phases.phase"],
+            name=op.f("fk_programme_milestones_phase_programme_phases"),
+        ),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_programme_milestones")),
+    )
+    with op.batch_alter_table("programme_milestones", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_programme_milestones_date"), ["date"], unique=False)
+        batch_op.create_index(batch_op.f("ix_programme_milestones_kind"), ["kind"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_programme_milestones_measure"), ["measure"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_programme_milestones_phase"), ["phase"], unique=False)
+
+    with op.batch_alter_table("territories", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("region_code", sa.String(length=3), nullable=True))
+        batch_op.add_column(sa.Column("region_source", sa.String(length=32), nullable=True))
+        batch_op.create_index(
+            batch_op.f("ix_territories_region_code"), ["region_code"], unique=False
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_territories_region_code_regions"), "regions", ["region_code"], ["code"]
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("territories", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_territories_region_code_regions"), type_="foreignkey"
+        )
+        batch_op.drop_index(batch_op.f("ix_territories_region_code"))
+        batch_op.drop_column("region_source")
+        batch_op.drop_column("region_code")
+    with op.batch_alter_table("programme_milestones", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_programme_milestones_phase"))
+        batch_op.drop_index(batch_op.f("ix_programme_milestones_measure"))
+        batch_op.drop_index(batch_op.f("ix_programme_milestones_kind"))
+        batch_op.drop_index(batch_op.f("ix_programme_milestones_date"))
+    op.drop_table("programme_milestones")
+    op.drop_table("programme_phases")

@@ -1,0 +1,73 @@
+"""HTTP for the programme: its phases and its dated milestones from the public record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import AfterValidator
+
+from registry.programme import service
+from registry.schemas import Measure, MilestoneKind, MilestoneRead, ProgrammeRead
+from tdi_kit.db import SessionDep
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+
+router = APIRouter(tags=["programme"])
+
+
+def _day(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value is not None else None
+
+
+CSV_COLUMNS = [
+    *(f for f in MilestoneRead.model_fields if f != "source"),
+    "source_title",
+    "source_url",
+]
+
+
+@router.get("/programme", response_model=ProgrammeRead)
+async def get_programme(session: SessionDep) -> Any:
+    """The programme's phases: dates, status, territories in the register and as announced."""
+    return await service.programme(session)
+
+
+@router.get("/programme/milestones", response_model=Page[MilestoneRead], responses=CSV_RESPONSE)
+async def list_milestones(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    params: ListParamsDep,
+    as_of: Annotated[
+        str | None,
+        Query(
+            # An ISO day spelled out: pydantic alone would take the number 0 for 1970-01-01.
+            pattern=r"^\d{4}-\d{2}-\d{2}$",
+            json_schema_extra={"format": "date"},
+            description="What the public record said on that day: for each measure, the latest "
+            "figure dated on or before it (`2019-06-01`: 136 territories, per AdCF).",
+            examples=["2019-06-01"],
+        ),
+        AfterValidator(_day),
+    ] = None,
+    phase: Annotated[int | None, Query(ge=1, le=2, description="Programme phase.")] = None,
+    kind: Annotated[MilestoneKind | None, Query()] = None,
+    measure: Annotated[Measure | None, Query(description="What the figure counts.")] = None,
+) -> Any:
+    """Dated figures of the public record, each with its source and caveat; sort on `date`,
+    `code`, `measure`. A figure the record does not give is absent, never 0."""
+    items, next_cursor = await service.milestones(
+        session, params=params, as_of=as_of, phase=phase, kind=kind, measure=measure
+    )
+    if params.format == "csv":
+        return csv_response(
+            (_csv_row(m) for m in items), columns=CSV_COLUMNS, filename="programme-milestones"
+        )
+    next_link(request, response, next_cursor)
+    return Page[MilestoneRead](items=items, next_cursor=next_cursor)
+
+
+def _csv_row(m: MilestoneRead) -> dict[str, Any]:
+    row = m.model_dump(exclude={"source"})
+    return {**row, "source_title": m.source.title, "source_url": m.source.url}

@@ -1,0 +1,126 @@
+"""The programme resource: its phases with their dates and counts, and its dated milestones."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.models import ProgrammeMilestone
+from registry.programme import queries
+from registry.programme.rules import (
+    KIND_LABELS,
+    MEASURE_LABELS,
+    PHASE_STATUS_LABELS,
+    phase_status,
+    today,
+)
+from registry.schemas import (
+    MilestoneRead,
+    PhaseRead,
+    PhaseTerritories,
+    ProgrammeRead,
+    RegionTally,
+    Source,
+)
+from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
+
+PROGRAMME_NAME = "Territoires d'industrie"
+# Said in the answer, not only in the docs: the record is partial, and silence is not zero.
+RECORD = (
+    "Partial by nature: the milestones are the figures the public record gives, each with its "
+    "source; a figure the record does not give is absent, never 0. The register's phase-1 list "
+    "is the official list of 2020 (`in_register`), the record's last count is `announced`."
+)
+
+
+async def current_phase(session: AsyncSession, *, on: dt.date | None = None) -> int | None:
+    on = on or today()
+    return next(
+        (p.phase for p in await queries.phases(session) if phase_status(p, on) == "current"),
+        None,
+    )
+
+
+async def programme(session: AsyncSession) -> ProgrammeRead:
+    on = today()
+    by_status: dict[int, dict[str, int]] = defaultdict(dict)
+    for phase, status, n in await queries.counts_by_status(session):
+        by_status[phase][status] = n
+    by_region: dict[int, list[RegionTally]] = defaultdict(list)
+    for phase, code, name, n in await queries.counts_by_region(session):
+        by_region[phase].append(RegionTally(region_code=code, region_name=name, count=n))
+    phases = []
+    for p in await queries.phases(session):
+        announced = await queries.latest_count(session, p.phase)
+        status = phase_status(p, on)
+        phases.append(
+            PhaseRead(
+                phase=p.phase,
+                name=p.name,
+                starts_on=p.starts_on,
+                ends_on=p.ends_on,
+                status=status,
+                status_label=PHASE_STATUS_LABELS[status],
+                source=Source(title=p.source_title, url=p.source_url),
+                caveat=p.caveat,
+                territories=PhaseTerritories(
+                    in_register=sum(by_status[p.phase].values()),
+                    by_status=dict(sorted(by_status[p.phase].items())),
+                    by_region=sorted(
+                        by_region[p.phase], key=lambda r: (r.region_code is None, r.region_code)
+                    ),
+                    announced=announced.value if announced else None,
+                    announced_by=milestone_read(announced) if announced else None,
+                ),
+            )
+        )
+    return ProgrammeRead(
+        name=PROGRAMME_NAME,
+        current_phase=next((p.phase for p in phases if p.status == "current"), None),
+        phases=phases,
+        record=RECORD,
+    )
+
+
+async def milestones(
+    session: AsyncSession,
+    *,
+    params: ListParams,
+    as_of: dt.date | None,
+    phase: int | None,
+    kind: str | None,
+    measure: str | None,
+) -> tuple[list[MilestoneRead], str | None]:
+    sort = parse_sort(
+        params.sort,
+        allowed=queries.SORTABLE,
+        default="date",
+        unique=("code", ProgrammeMilestone.code),
+    )
+    stmt = queries.milestones(as_of=as_of, phase=phase, kind=kind, measure=measure)
+    if params.format == "csv":
+        rows, next_cursor = await all_rows(session, stmt, sort=sort), None
+    else:
+        rows, next_cursor = await paginate(session, stmt, sort=sort, params=params)
+    return [milestone_read(m) for m in rows], next_cursor
+
+
+def milestone_read(m: ProgrammeMilestone) -> MilestoneRead:
+    return MilestoneRead(
+        code=m.code,
+        date=m.date,
+        date_precision=m.date_precision,  # type: ignore[arg-type]
+        phase=m.phase,  # type: ignore[arg-type]
+        kind=m.kind,  # type: ignore[arg-type]
+        kind_label=KIND_LABELS[m.kind],
+        measure=m.measure,  # type: ignore[arg-type]
+        measure_label=MEASURE_LABELS[m.measure],
+        value=m.value,
+        amount_cents=m.amount_cents,
+        organisation_code=m.organisation_code,
+        description=m.description,
+        source=Source(title=m.source_title, url=m.source_url),
+        caveat=m.caveat,
+    )
