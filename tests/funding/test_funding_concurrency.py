@@ -23,8 +23,18 @@ from tdi_kit.testing import asgi_client
 async def committing_client(registry_app: ServiceApp) -> AsyncIterator[httpx.AsyncClient]:
     async with testing.test_database("funding_concurrency") as url:
         await migrated_and_seeded(url)
+        # Fifty writers queue on one tranche's lock behind 16 connections: on a machine shared
+        # with other test runs that queue can outlast the production timeouts (which then give
+        # the later writers a 503, as they should). The money is what these tests check, so
+        # they wait as long as the queue takes; the timeouts have tests of their own
+        # (tests/kit/test_kit_database_away.py).
         app = create_app(
-            settings(url, database_pool_size=8),
+            settings(
+                url,
+                database_pool_size=8,
+                database_connect_timeout_seconds=60,
+                database_statement_timeout_seconds=60,
+            ),
             registry_transport=httpx.ASGITransport(app=registry_app),
         )
         async with asgi_client(app) as client:
