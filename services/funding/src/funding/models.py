@@ -283,9 +283,7 @@ class ReportedFigure(Base):
 
     __tablename__ = "reported_figures"
     __table_args__ = (
-        CheckConstraint(
-            "(value_cents IS NULL) <> (count IS NULL)", name="one_value"
-        ),
+        CheckConstraint("(value_cents IS NULL) <> (count IS NULL)", name="one_value"),
     )
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -295,7 +293,10 @@ class ReportedFigure(Base):
     count: Mapped[int | None] = mapped_column(Integer)
     # ISO 8601 at the precision the source gives: `2019-09-24`, `2025-01`, `2024`.
     as_of: Mapped[str | None] = mapped_column(String(10))
+    # What the figure is about: an envelope, a convention (all its envelopes), an operator, or
+    # (all None) the whole programme.
     envelope_code: Mapped[str | None] = mapped_column(ForeignKey("envelopes.code"), index=True)
+    convention_code: Mapped[str | None] = mapped_column(ForeignKey("conventions.code"), index=True)
     operator_code: Mapped[str | None] = mapped_column(String(64), index=True)
     source_title: Mapped[str] = mapped_column(String(500))
     source_url: Mapped[str | None] = mapped_column(String(500))

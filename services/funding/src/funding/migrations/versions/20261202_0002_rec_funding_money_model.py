@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer(), nullable=True),
         sa.Column("as_of", sa.String(length=10), nullable=True),
         sa.Column("envelope_code", sa.String(length=64), nullable=True),
+        sa.Column("convention_code", sa.String(length=64), nullable=True),
         sa.Column("operator_code", sa.String(length=64), nullable=True),
         sa.Column("source_title", sa.String(length=500), nullable=False),
         sa.Column("source_url", sa.String(length=500), nullable=True),
@@ -82,7 +83,18 @@ def upgrade() -> None:
             ["envelopes.code"],
             name=op.f("fk_reported_figures_envelope_code_envelopes"),
         ),
+        sa.ForeignKeyConstraint(
+            ["convention_code"],
+            ["conventions.code"],
+            name=op.f("fk_reported_figures_convention_code_conventions"),
+        ),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_reported_figures")),
+    )
+    op.create_index(
+        op.f("ix_reported_figures_convention_code"),
+        "reported_figures",
+        ["convention_code"],
+        unique=False,
     )
     op.create_index(
         op.f("ix_reported_figures_envelope_code"),
@@ -118,6 +130,7 @@ def _fill_theme_sets() -> None:
 def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     op.drop_index(op.f("ix_reported_figures_operator_code"), table_name="reported_figures")
+    op.drop_index(op.f("ix_reported_figures_convention_code"), table_name="reported_figures")
     op.drop_index(op.f("ix_reported_figures_measure"), table_name="reported_figures")
     op.drop_index(op.f("ix_reported_figures_envelope_code"), table_name="reported_figures")
     op.drop_table("reported_figures")
