@@ -181,13 +181,21 @@ async def _build(session: Any, specs: list[Spec]) -> dict[str, Any]:
                 )
             )
             paid.append(cents * paid_share // 100)
-        outcome = await allocations.create_many(
-            session, caller=ADMIN, owners=Registry(), rows=rows, actor=ACTOR, is_demo=spec.is_demo
-        )  # type: ignore[arg-type]
-        assert not outcome.problems, outcome.problems
+        ids: list[uuid.UUID] = []
+        if rows:
+            outcome = await allocations.create_many(
+                session,
+                caller=ADMIN,
+                owners=Registry(),  # type: ignore[arg-type]
+                rows=rows,
+                actor=ACTOR,
+                is_demo=spec.is_demo,
+            )
+            assert not outcome.problems, outcome.problems
+            ids = outcome.ids
         payments = [
             DisbursementRow(allocation_id=i, amount_cents=p)
-            for i, p in zip(outcome.ids, paid, strict=True)
+            for i, p in zip(ids, paid, strict=True)
             if p
         ]
         if payments:
@@ -239,7 +247,7 @@ async def _check(engine: AsyncEngine, specs: list[Spec]) -> None:
                         overlapping = {o.dimension for o in report.overlaps}
                         for column in COLUMNS:
                             values = [getattr(i, column) for i in report.items]
-                            if any(v is None for v in values):
+                            if getattr(totals, column) is None or any(v is None for v in values):
                                 # Not broken down this way (amounts by territory, commitments
                                 # by funder): null throughout, never a partial figure.
                                 assert all(v is None for v in values), (by, column)
@@ -270,7 +278,7 @@ def test_every_breakdown_sums_to_its_totals_and_counts_each_euro_once(funding_ur
     engine = create_engine(funding_url)
 
     @settings(
-        max_examples=15,
+        max_examples=10,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )

@@ -603,6 +603,9 @@ class LedgerEntryRead(Model):
     allocation_id: uuid.UUID | None
     disbursement_id: uuid.UUID | None
     territory_code: str | None
+    funder_code: str | None = Field(
+        description="Who put the money of an endowment in; null on other movements."
+    )
     amount_delta_cents: int
     committed_delta_cents: int
     disbursed_delta_cents: int

@@ -75,7 +75,7 @@ def _row(values: dict[str, Any], *, spatial: bool, by_funder: bool) -> BalanceRe
         committed_cents=None if by_funder else committed,
         disbursed_cents=None if by_funder else disbursed,
         undisbursed_cents=None if by_funder else committed - disbursed,
-        available_cents=None if spatial else amount - committed,
+        available_cents=None if spatial or by_funder else amount - committed,
     )
 
 
