@@ -119,9 +119,7 @@ async def dashboard(
     results = await call.parts(
         {
             "territories": call.every(services.registry, "/api/v1/territories", **where),
-            "contracts": call.every(
-                services.contracts, "/api/v1/contracts", **where, **real_only
-            ),
+            "contracts": call.every(services.contracts, "/api/v1/contracts", **where, **real_only),
             "actions": call.every(services.contracts, "/api/v1/actions", **where, **real_only),
             **{
                 f"money_{by}": call.one(
