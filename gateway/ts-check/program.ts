@@ -52,7 +52,8 @@ export function phaseTwoTerritories(dashboard: Dashboard): number {
   return dashboard.territories.by_phase.find((c) => c.key === 2)?.count ?? 0;
 }
 
-export function disbursedNationally(dashboard: Dashboard): number | undefined {
+// Null where a figure is not broken down that way (by funder): unknown is never 0.
+export function disbursedNationally(dashboard: Dashboard): number | null | undefined {
   return dashboard.money?.totals.disbursed_cents;
 }
 

@@ -329,7 +329,7 @@ async def test_actions_are_listed_with_filters_sort_cursor_and_csv(
     assert await codes(q="ecole production") == ["ti-2708/FA-02"]
     assert await codes(q="métiers") == ["ti-2405/FA-02"]
     assert await codes(contract=phase1["id"]) == ["2707/FA-01"]
-    assert await codes(demo=True) == []
+    assert await codes(is_demo=True) == []
     assert await codes(sort="-budget_cents") == [
         "ti-2708/FA-01",
         "ti-2708/FA-02",

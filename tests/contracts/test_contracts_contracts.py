@@ -333,7 +333,7 @@ async def test_contracts_are_listed_with_filters_sort_cursor_and_csv(
     assert await ids(priority="competences") == [nfc["id"]]
     assert await ids(q="touraine") == [touraine["id"]]
     assert await ids(q="franche comte protocole") == [protocole["id"]]
-    assert await ids(status="draft", demo=False, territory="ti-2405") == [touraine["id"]]
+    assert await ids(status="draft", is_demo=False, territory="ti-2405") == [touraine["id"]]
     titles = await client.get("/api/v1/contracts", params={"sort": "-title"})
     # Titles sort folded (case and accents aside), the same on both databases.
     assert [c["title"] for c in titles.json()["items"]] == sorted(

@@ -114,20 +114,20 @@ async def test_demo_data_is_plausible_and_marked_demo_everywhere(
     assert (first.added, first.unchanged) == (8, 0)
     assert (await _load(contracts_app, load_demo)).unchanged == 8
 
-    contracts = await all_items(client, "/api/v1/contracts", demo="true")
+    contracts = await all_items(client, "/api/v1/contracts", is_demo="true")
     assert len(contracts) == 8 and {c["kind"] for c in contracts} == {"protocole", "contrat"}
     for contract in contracts:
         assert contract["is_demo"] and contract["title"].startswith("[Démo]")
         assert "inventées" in contract["notes"] and contract["action_count"] == 12
         assert contract["signed_on"] and contract["planned_cents"] <= contract["budget_cents"]
-    actions = await all_items(client, "/api/v1/actions", demo="true")
+    actions = await all_items(client, "/api/v1/actions", is_demo="true")
     assert len(actions) == 96
     assert all(a["is_demo"] and a["title"].startswith("[Démo]") for a in actions)
     assert all(a["planned_cents"] <= a["budget_cents"] for a in actions)
     assert {"orientation", "alternance", "friche", "ecole-de-production"} <= {
         t for a in actions for t in a["themes"]
     }
-    assert await all_items(client, "/api/v1/actions", demo="false") == []
-    export = await client.get("/api/v1/actions", params={"format": "csv", "demo": "true"})
+    assert await all_items(client, "/api/v1/actions", is_demo="false") == []
+    export = await client.get("/api/v1/actions", params={"format": "csv", "is_demo": "true"})
     rows = list(csv.DictReader(io.StringIO(export.text.lstrip("\ufeff"))))
     assert len(rows) == 96 and {r["is_demo"] for r in rows} == {"True"}

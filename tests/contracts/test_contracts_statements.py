@@ -30,8 +30,8 @@ async def test_a_list_page_is_one_statement_whatever_its_size(
     try:
         for path, params in [
             ("/api/v1/actions", {}),
-            ("/api/v1/actions", {"demo": "true", "sort": "-budget_cents"}),
-            ("/api/v1/contracts", {"demo": "true"}),
+            ("/api/v1/actions", {"is_demo": "true", "sort": "-budget_cents"}),
+            ("/api/v1/contracts", {"is_demo": "true"}),
         ]:
             for size in (10, 100, 500):
                 statements.clear()

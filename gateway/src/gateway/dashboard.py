@@ -4,11 +4,14 @@
   official Région (registry; required);
 - contracts per status and kind, fiches-actions per axis (phase 1) and priority (phase 2)
   (contracts; optional);
-- money committed and disbursed per operator, theme and year, with totals (funding's
-  balances; optional).
+- money per operator, funder, theme set, year (or period) and envelope, each breakdown summing
+  to the totals (funding counts every euro once: nested envelopes, multi-year periods,
+  multi-theme envelopes), with the figures the public record reports beside them, never
+  added to them (funding's balances; optional).
 
 Every call runs concurrently within one budget. A territory counts once, in its official Région
 (ANCT's for phase 2), so that `by_region` adds up to the phase's total (183 for phase 2).
+Demo records (contracts, actions, money) are left out unless `include_demo=true`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from gateway.aggregates import (
 from tdi_kit.errors import Problem
 
 router = APIRouter(tags=["aggregates"])
+MONEY_BREAKDOWNS = ("operator", "funder", "theme", "year", "envelope")
 
 
 class Count(BaseModel):
@@ -71,19 +75,28 @@ class ActionCounts(BaseModel):
 
 
 class Money(BaseModel):
-    """Funding's balances (euro cents), grouped three ways; each grouping sums to `totals`
-    except by theme, where an envelope with several themes counts under each."""
+    """Funding's balances (euro cents), recorded in its ledger. Each breakdown sums to
+    `totals` (by funder: amounts only), or `overlaps` names the items that share money.
+    `reported` holds what the public record says (engaged, committed...), never added."""
 
     by_operator: service_schema("funding:BalanceRead", many=True)  # type: ignore[valid-type]
+    by_funder: service_schema("funding:BalanceRead", many=True)  # type: ignore[valid-type]
     by_theme: service_schema("funding:BalanceRead", many=True)  # type: ignore[valid-type]
     by_year: service_schema("funding:BalanceRead", many=True)  # type: ignore[valid-type]
+    by_envelope: service_schema("funding:BalanceRead", many=True)  # type: ignore[valid-type]
     totals: service_schema("funding:BalanceRead")  # type: ignore[valid-type]
+    overlaps: service_schema("funding:Overlap", many=True)  # type: ignore[valid-type]
+    notes: list[str] = Field(description="How funding counted the figures.")
+    reported: service_schema(  # type: ignore[valid-type]
+        "funding:ReportedFigureRead", many=True
+    ) = Field(description="Figures of the public record: reported, not recorded here.")
 
 
 class Dashboard(Partial):
     """The programme in figures, national or for one Région."""
 
     region: str | None = Field(description="The Région's code, or null for the whole country.")
+    include_demo: bool = Field(description="Whether demo records are counted.")
     territories: TerritoryCounts
     contracts: ContractCounts | None = Field(description="Null when contracts is missing.")
     actions: ActionCounts | None = Field(description="Null when contracts is missing.")
@@ -100,21 +113,30 @@ async def dashboard(
         int | None,
         Query(ge=1, le=2, description="The phase whose territories are counted; default current."),
     ] = None,
+    include_demo: Annotated[
+        bool, Query(description="Count demo contracts, actions and money too.")
+    ] = False,
 ) -> Any:
     """Territories per phase and region, contracts per status, actions per axis, and money
-    committed and disbursed per operator, theme and year; partial when a part fails."""
+    per operator, funder, theme, year and envelope with the public record's reported figures;
+    demo records only with `include_demo=true`; partial when a part fails."""
     call = Call(request)
     services = call.services
     where = {"region": region} if region else {}
+    # Lists filter demo records with `is_demo`; aggregates leave them out with `include_demo`.
+    real_only = {} if include_demo else {"is_demo": "false"}
+    demo = {"include_demo": "true" if include_demo else "false"}
     results = await call.parts(
         {
             "territories": call.every(services.registry, "/api/v1/territories", **where),
             "programme": call.one(services.registry, "/api/v1/programme"),
-            "contracts": call.every(services.contracts, "/api/v1/contracts", **where),
-            "actions": call.every(services.contracts, "/api/v1/actions", **where),
+            "contracts": call.every(services.contracts, "/api/v1/contracts", **where, **real_only),
+            "actions": call.every(services.contracts, "/api/v1/actions", **where, **real_only),
             **{
-                f"money_{by}": call.one(services.funding, "/api/v1/balances", by=by, **where)
-                for by in ("operator", "theme", "year")
+                f"money_{by}": call.one(
+                    services.funding, "/api/v1/balances", by=by, **where, **demo
+                )
+                for by in MONEY_BREAKDOWNS
             },
         }
     )
@@ -127,12 +149,13 @@ async def dashboard(
         failed = contracts if isinstance(contracts, Problem) else actions
         problems.append(part_problem("contracts", failed, instance))
         contracts = actions = None
-    money = [results[f"money_{by}"] for by in ("operator", "theme", "year")]
+    money = [results[f"money_{by}"] for by in MONEY_BREAKDOWNS]
     failed_money = next((m for m in money if isinstance(m, Problem)), None)
     if failed_money is not None:
         problems.append(part_problem("funding", failed_money, instance))
     document = {
         "region": region,
+        "include_demo": include_demo,
         "territories": territory_counts(territories, counted),
         "contracts": contract_counts(contracts) if contracts is not None else None,
         "actions": action_counts(actions) if actions is not None else None,
@@ -194,10 +217,19 @@ def action_counts(actions: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def money_of(*reports: Any) -> dict[str, Any]:
-    by_operator, by_theme, by_year = (r or {"items": [], "totals": None} for r in reports)
+    """Funding's reports, one per breakdown, as one money part: their totals are the same
+    figures (funding's), their overlaps and notes gathered without repeats."""
+    answers = dict(zip(MONEY_BREAKDOWNS, (r or {} for r in reports), strict=True))
+    overlaps: list[Any] = []
+    notes: list[str] = []
+    for answer in answers.values():
+        overlaps.extend(o for o in answer.get("overlaps", []) if o not in overlaps)
+        notes.extend(n for n in answer.get("notes", []) if n not in notes)
+    first = answers["operator"]
     return {
-        "by_operator": by_operator.get("items", []),
-        "by_theme": by_theme.get("items", []),
-        "by_year": by_year.get("items", []),
-        "totals": by_operator.get("totals"),
+        **{f"by_{by}": answers[by].get("items", []) for by in MONEY_BREAKDOWNS},
+        "totals": first.get("totals"),
+        "overlaps": overlaps,
+        "notes": notes,
+        "reported": first.get("reported", []),
     }

@@ -12,7 +12,8 @@ code). Contracts and funding are optional: when one fails the dossier is answere
 Balances per operator and per year are the sums of the territory's allocations:
 committed = disbursed + undisbursed for each allocation (funding's own identity, checked
 against its /balances endpoint in tests/gateway/test_gateway_aggregates.py), so funding is
-asked once.
+asked once. Like every aggregate, they leave demo allocations out unless `include_demo=true`
+(the demo records themselves stay listed, each marked `is_demo`).
 
 Each service is asked with the caller's own token (or none), so each applies its own rules of
 who sees what: an anonymous dossier holds no private record (a proposed allocation) and no
@@ -26,7 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from gateway.aggregates import (
@@ -67,6 +68,10 @@ class Balance(BaseModel):
 
 
 class Balances(BaseModel):
+    """Recorded allocations only; the money the public record reports is on the envelopes."""
+
+    include_demo: bool = Field(description="Whether demo allocations are counted.")
+    demo_left_out: int = Field(description="Demo allocations listed but not counted here.")
     by_operator: list[Balance]
     by_year: list[Balance]
     totals: Balance
@@ -96,9 +101,16 @@ class Dossier(Partial):
     responses=AGGREGATE_RESPONSES,
     summary="A territory's full dossier",
 )
-async def territory_dossier(code: CodePath, request: Request) -> Any:
+async def territory_dossier(
+    code: CodePath,
+    request: Request,
+    include_demo: Annotated[
+        bool, Query(description="Count demo allocations in the balances too.")
+    ] = False,
+) -> Any:
     """The territory, its contracts with their actions and each action's allocations, and its
-    balances per operator and per year; partial (not failed) when contracts or funding fail."""
+    balances per operator and per year (demo allocations only with `include_demo=true`);
+    partial (not failed) when contracts or funding fail."""
     call = Call(request)
     services = call.services
     # The calls go out in this order: the slowest part first, so that it starts earliest.
@@ -128,7 +140,9 @@ async def territory_dossier(code: CodePath, request: Request) -> Any:
     document = {
         "territory": territory,
         **assemble(contracts, actions, allocations),
-        "balances": balances(allocations) if allocations is not None else None,
+        "balances": (
+            balances(allocations, include_demo=include_demo) if allocations is not None else None
+        ),
         "partial": bool(problems),
         "problems": problems,
     }
@@ -180,7 +194,7 @@ def assemble(
     }
 
 
-def balances(allocations: list[dict[str, Any]]) -> dict[str, Any]:
+def balances(allocations: list[dict[str, Any]], *, include_demo: bool = False) -> dict[str, Any]:
     operators: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     years: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     totals = [0, 0, 0]
@@ -188,6 +202,8 @@ def balances(allocations: list[dict[str, Any]]) -> dict[str, Any]:
         # A proposal (or a proposal cancelled) moved no money: like funding's ledger, the
         # balances leave it out, so that they do not depend on who asks.
         if allocation.get("committed_at") is None:
+            continue
+        if allocation.get("is_demo") and not include_demo:
             continue
         disbursed = int(allocation.get("disbursed_cents") or 0)
         undisbursed = int(allocation.get("undisbursed_cents") or 0)
@@ -211,6 +227,8 @@ def balances(allocations: list[dict[str, Any]]) -> dict[str, Any]:
         }
 
     return {
+        "include_demo": include_demo,
+        "demo_left_out": len(allocations) - len(counted),
         "by_operator": [balance(operators[o], operator_code=o) for o in sorted(operators)],
         "by_year": [balance(years[y], year=y) for y in sorted(years)],
         "totals": balance(totals),

@@ -10,6 +10,7 @@ from funding.conventions.routes import router as conventions
 from funding.envelopes.routes import router as envelopes
 from funding.ledger.routes import router as ledger
 from funding.models import idempotency_keys
+from funding.reported.routes import router as reported
 from funding.settings import FundingSettings
 from tdi_kit.app import ServiceApp, create_service_app
 from tdi_kit.clients import ServiceClient
@@ -24,6 +25,12 @@ territories (and to the fiches-actions of their contracts), disbursements, and b
 Money is integer euro cents. Every movement is an entry of an append-only ledger, and every
 balance is its sums. A tranche is never over-committed and an allocation never over-disbursed
 (409), and an allocation that breaks its envelope's rules is refused (422, with the figures).
+
+Who funds an envelope (its funders, with their amounts) is told apart from who manages it (the
+operator) and who examines its applications; an envelope can be part of another, and every
+total counts each euro once. Figures reported in the public record (`/reported-figures`) live
+beside the ledger, never mixed with it: a figure nobody published is null, never 0. Aggregates
+leave demo records out unless `include_demo=true`; lists filter them with `is_demo`.
 
 Reads of conventions, envelopes, balances and committed allocations are public. Writes need
 scope `funding:write`: an operator's token (`org=bpifrance`) writes its own records only;
@@ -45,7 +52,7 @@ def create_app(
         title="Territoires d'industrie: funding",
         description=DESCRIPTION,
         version="1.0.0",
-        routers=[conventions, envelopes, allocations, balances, ledger],
+        routers=[conventions, envelopes, allocations, balances, ledger, reported],
         migrations=MIGRATIONS,
         idempotency=idempotency_keys,
         clients=[

@@ -100,8 +100,14 @@ class Envelope(Base):
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     operator_code: Mapped[str] = mapped_column(String(64), index=True)
     convention_code: Mapped[str | None] = mapped_column(ForeignKey("conventions.code"), index=True)
+    # The envelope whose money this one is part of (Rebond industriel within phase 2): its amount
+    # is carved out of the parent's, never added to it.
+    part_of: Mapped[str | None] = mapped_column(ForeignKey("envelopes.code"), index=True)
     name: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(16), index=True)
+    # The sorted themes joined by commas, so that a multi-theme envelope groups once under its
+    # theme set (one GROUP BY on both databases) rather than once per theme.
+    theme_set: Mapped[str] = mapped_column(String(800), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     start_year: Mapped[int] = mapped_column(Integer)
     end_year: Mapped[int] = mapped_column(Integer)
@@ -144,11 +150,15 @@ class Tranche(Base):
         CheckConstraint("committed_cents <= amount_cents", name="not_over_committed"),
         CheckConstraint("disbursed_cents <= committed_cents", name="not_over_disbursed"),
         CheckConstraint("disbursed_cents >= 0", name="disbursed_not_negative"),
+        CheckConstraint("last_year IS NULL OR last_year > year", name="period"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Id, primary_key=True, default=uuid.uuid4)
     envelope_code: Mapped[str] = mapped_column(ForeignKey("envelopes.code"))
     year: Mapped[int] = mapped_column(Integer)
+    # The last year the tranche's money covers when no annual split is published (Rebond
+    # industriel: 2023-2026); None for one year. Its money belongs to the period, not to `year`.
+    last_year: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(Text, default="")
     amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     committed_cents: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -257,8 +267,40 @@ class LedgerEntry(Base):
     )
     disbursement_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("disbursements.id"))
     territory_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    # Who put the money of an endowment in (etat, regions, banque-des-territoires...); None on
+    # other movements, and on an endowment whose funder the public record does not name.
+    funder_code: Mapped[str | None] = mapped_column(String(64), index=True)
     amount_delta_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     committed_delta_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     disbursed_delta_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     note: Mapped[str] = mapped_column(Text, default="")
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReportedFigure(Base):
+    """A figure of the public record (engaged, committed, disbursed, announced, projects): what a
+    source said, as of a date. Never summed with the ledger, which holds what is recorded here."""
+
+    __tablename__ = "reported_figures"
+    __table_args__ = (
+        CheckConstraint("(value_cents IS NULL) <> (count IS NULL)", name="one_value"),
+    )
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(300))
+    measure: Mapped[str] = mapped_column(String(16), index=True)
+    value_cents: Mapped[int | None] = mapped_column(BigInteger)
+    count: Mapped[int | None] = mapped_column(Integer)
+    # ISO 8601 at the precision the source gives: `2019-09-24`, `2025-01`, `2024`.
+    as_of: Mapped[str | None] = mapped_column(String(10))
+    # What the figure is about: an envelope, a convention (all its envelopes), an operator, or
+    # (all None) the whole programme.
+    envelope_code: Mapped[str | None] = mapped_column(ForeignKey("envelopes.code"), index=True)
+    convention_code: Mapped[str | None] = mapped_column(ForeignKey("conventions.code"), index=True)
+    operator_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    source_title: Mapped[str] = mapped_column(String(500))
+    source_url: Mapped[str | None] = mapped_column(String(500))
+    caveat: Mapped[str] = mapped_column(Text, default="")
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -105,6 +105,33 @@ AllocationStatus = Literal[
 ]
 LedgerKind = Literal["endowment", "commitment", "disbursement", "release"]
 
+# Who puts money in. The collective funders are no single organisation of the registry (the
+# State's budget, the Régions together when the record gives no split per Région); any other
+# funder is an organisation code of the registry (`banque-des-territoires`, `region-84`).
+COLLECTIVE_FUNDERS = {
+    "etat": "État",
+    "regions": "Régions (ensemble, sans répartition publiée)",
+    "union-europeenne": "Union européenne",
+    "intercommunalites": "Intercommunalités",
+}
+FunderCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{1,63}$",
+        examples=["etat", "regions", "banque-des-territoires"],
+        description="Who puts the money in: `etat`, `regions`, `union-europeenne`, "
+        "`intercommunalites`, or an organisation code of the registry.",
+    ),
+]
+Measure = Literal["announced", "engaged", "committed", "disbursed", "projects"]
+MEASURE_LABELS = {
+    "announced": "annoncé",
+    "engaged": "engagé",
+    "committed": "attribué (engagement juridique)",
+    "disbursed": "décaissé",
+    "projects": "projets",
+}
+
 
 class Model(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -194,10 +221,27 @@ class TrancheCreate(Write):
     year: Year
     amount_cents: Annotated[int, Field(ge=0, le=MAX_CENTS)]
     note: LongText = ""
+    last_year: Year | None = Field(
+        default=None,
+        description="Where no annual split is published: the last year the amount covers "
+        "(the tranche is then the period `year`-`last_year`, never one year).",
+    )
+    funder_code: FunderCode | None = Field(
+        default=None, description="Who puts the amount in; null where the record does not say."
+    )
+
+    @model_validator(mode="after")
+    def _period(self) -> TrancheCreate:
+        if self.last_year is not None and self.last_year <= self.year:
+            raise ValueError("last_year must be after year (leave it out for one year)")
+        return self
 
 
 class TrancheRead(BaseModel):
     year: int
+    last_year: int | None = Field(
+        default=None, description="Set when the amount covers year-last_year (no annual split)."
+    )
     note: str
     amount_cents: int
     committed_cents: int
@@ -210,6 +254,9 @@ class Adjustment(Write):
 
     delta_cents: Annotated[int, Field(ge=-MAX_CENTS, le=MAX_CENTS)]
     effective_on: Day | None = None
+    funder_code: FunderCode | None = Field(
+        default=None, description="Who puts the top-up in (or whose share is cut)."
+    )
     reason: Reason
 
     @model_validator(mode="after")
@@ -221,8 +268,13 @@ class Adjustment(Write):
 
 class EnvelopeCreate(Write):
     code: Code
-    operator_code: OrganisationCode
+    operator_code: OrganisationCode = Field(description="Who manages the envelope.")
     convention_code: Code | None = None
+    part_of: Code | None = Field(
+        default=None,
+        description="The envelope whose money this one is part of: its amount is carved out "
+        "of the parent's, never added to it.",
+    )
     name: Title
     kind: Kind
     themes: Annotated[list[Theme], Field(max_length=14)] = Field(default_factory=list)
@@ -246,6 +298,7 @@ class EnvelopeUpdate(Write):
 
     name: Title | None = None
     convention_code: Code | None = None
+    part_of: Code | None = None
     themes: Annotated[list[Theme], Field(max_length=14)] | None = None
     description: LongText | None = None
     start_year: Year | None = None
@@ -255,16 +308,62 @@ class EnvelopeUpdate(Write):
 
 
 class Totals(BaseModel):
+    """Recorded here: the ledger's sums (endowments, and what operators pushed)."""
+
     amount_cents: int
     committed_cents: int
     disbursed_cents: int
     available_cents: int
 
 
+class FunderShare(BaseModel):
+    """What one funder put into an envelope (its endowments, net of cuts)."""
+
+    funder_code: str | None = Field(description="Null: the public record does not say who.")
+    funder_label: str
+    amount_cents: int
+
+
+class ReportedFigureRead(Model):
+    """A figure of the public record: what a source said, as of a date. Never summed with the
+    ledger's recorded figures."""
+
+    code: str
+    label: str
+    measure: Measure
+    measure_label: str
+    value_cents: int | None = Field(description="Euro cents; null for a count of projects.")
+    count: int | None = Field(description="For `projects`; null for money.")
+    as_of: str | None = Field(
+        description="ISO 8601 at the source's precision (`2019-09-24`, `2024`); null if none."
+    )
+    envelope_code: str | None = Field(description="The envelope it is about, if one.")
+    convention_code: str | None = Field(
+        description="The convention it is about (all its envelopes), if one."
+    )
+    operator_code: str | None = Field(description="The operator it is about, if one.")
+    scope: Literal["envelope", "convention", "operator", "programme"]
+    source_title: str
+    source_url: str | None = Field(description="Null where the source is known by title only.")
+    caveat: str
+    is_demo: bool
+
+
+class Reported(BaseModel):
+    """The public record's latest figure per measure; null where nobody published one."""
+
+    engaged: ReportedFigureRead | None
+    committed: ReportedFigureRead | None
+    disbursed: ReportedFigureRead | None
+    figures: list[ReportedFigureRead]
+
+
 class EnvelopeRead(BaseModel):
     code: str
-    operator_code: str
+    operator_code: str = Field(description="Who manages it (`rules.examined_by` examines).")
     convention_code: str | None
+    part_of: str | None = Field(description="The envelope whose money this one is part of.")
+    parts: list[str] = Field(description="The envelopes that are part of this one.")
     name: str
     kind: Kind
     themes: list[str]
@@ -274,7 +373,11 @@ class EnvelopeRead(BaseModel):
     rules: Rules
     sources: list[str]
     tranches: list[TrancheRead]
-    totals: Totals
+    totals: Totals = Field(description="Recorded here: the ledger's sums.")
+    funders: list[FunderShare] = Field(
+        description="Who put the amount in; they sum to `totals.amount_cents`."
+    )
+    reported: Reported = Field(description="Reported in the public record, apart from `totals`.")
     is_demo: bool
     version: int
     created_at: Utc
@@ -406,30 +509,63 @@ class BulkResult(BaseModel):
 
 # Balances and ledger
 
-Dimension = Literal["envelope", "tranche", "operator", "year", "theme", "territory", "region"]
+Dimension = Literal[
+    "envelope", "tranche", "operator", "funder", "year", "theme", "territory", "region"
+]
 
 
 class BalanceRead(BaseModel):
     """Sums of the ledger for one group. `amount_cents` and `available_cents` are null when
-    grouped by territory or region: envelopes are not split by territory in advance."""
+    grouped by territory or region (envelopes are not split by territory in advance);
+    `committed_cents` and `disbursed_cents` are null when grouped by funder (an allocation
+    draws on the envelope, not on one funder's share)."""
 
     envelope_code: str | None = None
-    year: int | None = None
+    year: int | None = Field(
+        default=None, description="The year; null for money of a multi-year `period`."
+    )
+    period: str | None = Field(
+        default=None, description="`2024`, or `2023-2026` for money with no annual split."
+    )
     operator_code: str | None = None
-    theme: str | None = None
+    funder_code: str | None = Field(
+        default=None, description="Null under `by=funder`: the record does not name the funder."
+    )
+    funder_label: str | None = None
+    theme: str | None = Field(
+        default=None, description="The envelope's theme set, comma-separated, counted once."
+    )
+    themes: list[str] | None = None
     territory_code: str | None = None
     region_code: str | None = None
     amount_cents: int | None
-    committed_cents: int
-    disbursed_cents: int
-    undisbursed_cents: int = Field(description="committed - disbursed.")
+    committed_cents: int | None
+    disbursed_cents: int | None
+    undisbursed_cents: int | None = Field(description="committed - disbursed.")
     available_cents: int | None
+
+
+class Overlap(BaseModel):
+    """Items of a breakdown that share money, and why: their sum exceeds the total."""
+
+    dimension: Dimension
+    items: list[str]
+    why: str
 
 
 class BalanceReport(BaseModel):
     by: list[Dimension]
-    items: list[BalanceRead]
-    totals: BalanceRead = Field(description="All the matching movements, each counted once.")
+    include_demo: bool = Field(description="Whether demo movements are counted.")
+    items: list[BalanceRead] = Field(
+        description="They sum to `totals`, column by column, unless `overlaps` says otherwise."
+    )
+    totals: BalanceRead = Field(description="All the matching movements, each euro once.")
+    overlaps: list[Overlap]
+    notes: list[str] = Field(description="How the figures were counted.")
+    reported: list[ReportedFigureRead] = Field(
+        description="Figures of the public record within the filters: reported, not recorded "
+        "here, and never added to the figures above."
+    )
 
 
 class LedgerEntryRead(Model):
@@ -446,6 +582,9 @@ class LedgerEntryRead(Model):
     allocation_id: uuid.UUID | None
     disbursement_id: uuid.UUID | None
     territory_code: str | None
+    funder_code: str | None = Field(
+        description="Who put the money of an endowment in; null on other movements."
+    )
     amount_delta_cents: int
     committed_delta_cents: int
     disbursed_delta_cents: int

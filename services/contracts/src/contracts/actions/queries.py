@@ -35,7 +35,7 @@ def filtered(
     theme: str | None = None,
     financer: str | None = None,
     contract: uuid.UUID | None = None,
-    demo: bool | None = None,
+    is_demo: bool | None = None,
     q: str | None = None,
 ) -> Select[Any]:
     """Each filter is a column test or an EXISTS on an indexed table: a page stays one statement."""
@@ -66,8 +66,8 @@ def filtered(
         )
     if contract is not None:
         stmt = stmt.where(Action.contract_id == contract)
-    if demo is not None:
-        stmt = stmt.where(Action.is_demo == demo)
+    if is_demo is not None:
+        stmt = stmt.where(Action.is_demo == is_demo)
     for term in search_terms(q or ""):
         stmt = stmt.where(Action.search_text.contains(term, autoescape=True))
     return stmt

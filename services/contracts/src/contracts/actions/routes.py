@@ -80,7 +80,7 @@ async def list_actions(
         Query(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$", description="Organisation code of a financer."),
     ] = None,
     contract: Annotated[uuid.UUID | None, Query(description="Actions of one contract.")] = None,
-    demo: Annotated[
+    is_demo: Annotated[
         bool | None, Query(description="true: demo data only; false: real only.")
     ] = None,
     q: Annotated[
@@ -99,7 +99,7 @@ async def list_actions(
         "theme": theme,
         "financer": financer,
         "contract": contract,
-        "demo": demo,
+        "is_demo": is_demo,
         "q": q,
     }
     documents, next_cursor = await service.list_documents(session, params=params, filters=filters)

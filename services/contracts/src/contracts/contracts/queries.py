@@ -36,7 +36,7 @@ def filtered(
     priority: str | None = None,
     theme: str | None = None,
     financer: str | None = None,
-    demo: bool | None = None,
+    is_demo: bool | None = None,
     q: str | None = None,
 ) -> Select[Any]:
     """Action filters keep the contracts having at least one matching action."""
@@ -55,8 +55,8 @@ def filtered(
         stmt = stmt.where(Contract.status == status)
     if kind is not None:
         stmt = stmt.where(Contract.kind == kind)
-    if demo is not None:
-        stmt = stmt.where(Contract.is_demo == demo)
+    if is_demo is not None:
+        stmt = stmt.where(Contract.is_demo == is_demo)
     action_tests = []
     if axis is not None:
         action_tests.append(Action.axis == axis)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, status
+from pydantic import Field
 from starlette.responses import Response
 
 from contracts.api import CREATE, LIST, READ_ONE, UPDATE, RefsDep, Writer, conditional_document
@@ -57,6 +58,18 @@ CSV_COLUMNS = [
 ]
 
 
+# The acts on record are those a public source published: many signed acts never were. Every
+# list of acts says so, so that a count of them is never read as the number signed.
+COVERAGE = (
+    "partial: the acts on record are those published by a public source (or entered by their "
+    "signatories), not all those signed; their count is not the number of acts signed."
+)
+
+
+class ContractPage(Page[ContractRead]):  # type: ignore[misc]
+    coverage: str = Field(description="What the list covers: the acts published, not all signed.")
+
+
 async def _answer(
     session: SessionDep, contract: Contract, status_code: int = 200, **headers: str
 ) -> Response:
@@ -64,7 +77,7 @@ async def _answer(
     return _document(body, contract.etag, status_code, **headers)
 
 
-@router.get("/contracts", response_model=Page[ContractRead], responses=LIST)
+@router.get("/contracts", response_model=ContractPage, responses=LIST)
 async def list_contracts(
     request: Request,
     session: SessionDep,
@@ -91,15 +104,16 @@ async def list_contracts(
             description="Having an action this organisation co-finances.",
         ),
     ] = None,
-    demo: Annotated[
+    is_demo: Annotated[
         bool | None, Query(description="true: demo data only; false: real only.")
     ] = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Words in the title, territory, enjeux.")
     ] = None,
 ) -> Any:
-    """Protocoles and contracts with their signatories (not their actions); sort on
-    `territory_code`, `title`, `signed_on`, `status`, `kind`, `phase`, `updated_at`."""
+    """Protocoles and contracts with their signatories (not their actions): those on record,
+    a partial list (`coverage`); sort on `territory_code`, `title`, `signed_on`, `status`,
+    `kind`, `phase`, `updated_at`."""
     filters = {
         "territory": territory,
         "region": region,
@@ -110,7 +124,7 @@ async def list_contracts(
         "priority": priority,
         "theme": theme,
         "financer": financer,
-        "demo": demo,
+        "is_demo": is_demo,
         "q": q,
     }
     documents, next_cursor = await service.list_documents(session, params=params, filters=filters)
@@ -126,6 +140,8 @@ async def list_contracts(
         + ",".join(documents)
         + '],"next_cursor":'
         + orjson.dumps(next_cursor).decode()
+        + ',"coverage":'
+        + orjson.dumps(COVERAGE).decode()
         + "}"
     )
     response = Response(body, media_type="application/json")

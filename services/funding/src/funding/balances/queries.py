@@ -1,67 +1,205 @@
-"""SQL for balances: GROUP BY over the ledger, nothing else."""
+"""SQL for balances: one GROUP BY over the ledger's movements, nothing else.
+
+The movements are the ledger's entries, each with its envelope's operator and theme set and its
+tranche's period, plus one *carve-out* per endowment of an envelope that is part of another: the
+same amount, negative, on the parent. So each euro of a nested envelope counts once, under the
+innermost envelope that holds it, and every grouping sums to the same totals.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    Subquery,
+    and_,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import aliased
 
-from funding.models import AllocationRegion, EnvelopeTheme, LedgerEntry
+from funding.models import AllocationRegion, Envelope, EnvelopeTheme, LedgerEntry, Tranche
 
-# Each dimension: the columns it groups by (and the name each is served under).
-COLUMNS: dict[str, list[tuple[str, Any]]] = {
-    "envelope": [("envelope_code", LedgerEntry.envelope_code)],
-    "tranche": [("envelope_code", LedgerEntry.envelope_code), ("year", LedgerEntry.year)],
-    "operator": [("operator_code", LedgerEntry.operator_code)],
-    "year": [("year", LedgerEntry.year)],
-    "theme": [("theme", EnvelopeTheme.theme)],
-    "territory": [("territory_code", LedgerEntry.territory_code)],
-    "region": [("region_code", AllocationRegion.region_code)],
-}
-SUMS = [
-    func.coalesce(func.sum(LedgerEntry.amount_delta_cents), 0).label("amount_cents"),
-    func.coalesce(func.sum(LedgerEntry.committed_delta_cents), 0).label("committed_cents"),
-    func.coalesce(func.sum(LedgerEntry.disbursed_delta_cents), 0).label("disbursed_cents"),
-]
+MOVEMENT_COLUMNS = (
+    "envelope_code",
+    "operator_code",
+    "theme_set",
+    "year",
+    "last_year",
+    "funder_code",
+    "territory_code",
+    "allocation_id",
+    "is_demo",
+    "amount_cents",
+    "committed_cents",
+    "disbursed_cents",
+)
 
 
-def _joined(stmt: Select[Any], dims: set[str], filters: dict[str, Any]) -> Select[Any]:
-    if "theme" in dims or filters.get("theme") is not None:
-        stmt = stmt.join(EnvelopeTheme, EnvelopeTheme.envelope_code == LedgerEntry.envelope_code)
-    if "region" in dims or filters.get("region") is not None:
-        stmt = stmt.join(
-            AllocationRegion, AllocationRegion.allocation_id == LedgerEntry.allocation_id
+def movements() -> Subquery:
+    """Every movement once, and every nested envelope's endowments carved out of its parent."""
+    last_year = func.coalesce(Tranche.last_year, Tranche.year)
+    own = (
+        select(
+            LedgerEntry.envelope_code,
+            Envelope.operator_code,
+            Envelope.theme_set,
+            Tranche.year,
+            last_year,
+            LedgerEntry.funder_code,
+            LedgerEntry.territory_code,
+            LedgerEntry.allocation_id,
+            LedgerEntry.is_demo,
+            LedgerEntry.amount_delta_cents,
+            LedgerEntry.committed_delta_cents,
+            LedgerEntry.disbursed_delta_cents,
         )
-    if "territory" in dims:
-        stmt = stmt.where(LedgerEntry.territory_code.is_not(None))
+        .join(Tranche, Tranche.id == LedgerEntry.tranche_id)
+        .join(Envelope, Envelope.code == LedgerEntry.envelope_code)
+    )
+    parent = aliased(Envelope)
+    part = aliased(Envelope)
+    zero = literal(0, BigInteger)
+    carved = (
+        select(
+            parent.code,
+            parent.operator_code,
+            parent.theme_set,
+            Tranche.year,
+            last_year,
+            LedgerEntry.funder_code,
+            null(),
+            null(),
+            LedgerEntry.is_demo,
+            -LedgerEntry.amount_delta_cents,
+            zero,
+            zero,
+        )
+        .join(Tranche, Tranche.id == LedgerEntry.tranche_id)
+        .join(part, part.code == LedgerEntry.envelope_code)
+        .join(parent, parent.code == part.part_of)
+        .where(LedgerEntry.amount_delta_cents != 0)
+    )
+    union = union_all(own, carved).subquery("raw")
+    # Name the columns once, whatever each dialect called them in the union.
+    return select(
+        *(column.label(name) for column, name in zip(union.c, MOVEMENT_COLUMNS, strict=True))
+    ).subquery("movements")
+
+
+def _dims(m: Subquery) -> dict[str, list[tuple[str, Any]]]:
+    return {
+        "envelope": [("envelope_code", m.c.envelope_code)],
+        "tranche": [
+            ("envelope_code", m.c.envelope_code),
+            ("year", m.c.year),
+            ("last_year", m.c.last_year),
+        ],
+        "operator": [("operator_code", m.c.operator_code)],
+        "funder": [("funder_code", m.c.funder_code)],
+        "year": [("year", m.c.year), ("last_year", m.c.last_year)],
+        "theme": [("theme", m.c.theme_set)],
+        "territory": [("territory_code", m.c.territory_code)],
+        "region": [("region_code", AllocationRegion.region_code)],
+    }
+
+
+DIMENSIONS = tuple(_dims(movements()))
+
+
+def _sums(m: Subquery) -> list[Any]:
+    return [
+        func.coalesce(func.sum(m.c.amount_cents), 0).label("amount_cents"),
+        func.coalesce(func.sum(m.c.committed_cents), 0).label("committed_cents"),
+        func.coalesce(func.sum(m.c.disbursed_cents), 0).label("disbursed_cents"),
+    ]
+
+
+def _filtered(stmt: Select[Any], m: Subquery, filters: dict[str, Any]) -> Select[Any]:
     for name, column in (
-        ("envelope", LedgerEntry.envelope_code),
-        ("year", LedgerEntry.year),
-        ("operator", LedgerEntry.operator_code),
-        ("theme", EnvelopeTheme.theme),
-        ("territory", LedgerEntry.territory_code),
-        ("region", AllocationRegion.region_code),
+        ("envelope", m.c.envelope_code),
+        ("operator", m.c.operator_code),
+        ("territory", m.c.territory_code),
     ):
         if filters.get(name) is not None:
             stmt = stmt.where(column == filters[name])
-    if filters.get("exclude_demo"):
-        stmt = stmt.where(LedgerEntry.is_demo.is_(False))
+    if filters.get("year") is not None:
+        # Money of a period with no annual split counts for every year it covers.
+        stmt = stmt.where(m.c.year <= filters["year"], m.c.last_year >= filters["year"])
+    if filters.get("theme") is not None:
+        stmt = stmt.where(
+            exists().where(
+                EnvelopeTheme.envelope_code == m.c.envelope_code,
+                EnvelopeTheme.theme == filters["theme"],
+            )
+        )
+    if filters.get("region") is not None:
+        stmt = stmt.where(
+            exists().where(
+                AllocationRegion.allocation_id == m.c.allocation_id,
+                AllocationRegion.region_code == filters["region"],
+            )
+        )
+    if not filters.get("include_demo"):
+        stmt = stmt.where(m.c.is_demo.is_(False))
     return stmt
 
 
 def grouped(by: list[str], filters: dict[str, Any]) -> Select[Any]:
-    columns = list(dict.fromkeys(c for dim in by for c in COLUMNS[dim]))
-    labelled = [column.label(name) for name, column in columns]
-    stmt = select(*labelled, *SUMS).select_from(LedgerEntry)
-    stmt = _joined(stmt, set(by), filters)
+    m = movements()
+    dims = _dims(m)
+    columns = list(dict.fromkeys(c for dim in by for c in dims[dim]))
+    stmt = select(*(column.label(name) for name, column in columns), *_sums(m)).select_from(m)
+    if "region" in by:
+        stmt = stmt.join(AllocationRegion, AllocationRegion.allocation_id == m.c.allocation_id)
+    if "territory" in by:
+        stmt = stmt.where(m.c.territory_code.is_not(None))
+    stmt = _filtered(stmt, m, filters)
     plain = [column for _, column in columns]
     return stmt.group_by(*plain).order_by(*plain)
 
 
 def totals(filters: dict[str, Any]) -> Select[Any]:
-    """Every matching movement once, however many themes or regions it falls under."""
-    stmt = select(*SUMS).select_from(LedgerEntry)
-    if filters.get("theme") is not None or filters.get("region") is not None:
-        matching = _joined(select(LedgerEntry.id).select_from(LedgerEntry), set(), filters)
-        return stmt.where(LedgerEntry.id.in_(matching))
-    return _joined(stmt, set(), filters)
+    """Every matching movement once, however many Régions it falls under."""
+    m = movements()
+    return _filtered(select(*_sums(m)).select_from(m), m, filters)
+
+
+def regions_shared(filters: dict[str, Any]) -> Select[Any]:
+    """The Régions whose movements include those of a territory touching several Régions."""
+    m = movements()
+    several = (
+        select(AllocationRegion.allocation_id)
+        .group_by(AllocationRegion.allocation_id)
+        .having(func.count() > 1)
+    )
+    scoped = _filtered(
+        select(m.c.allocation_id).select_from(m).where(m.c.allocation_id.in_(several)), m, filters
+    )
+    return (
+        select(AllocationRegion.region_code)
+        .distinct()
+        .where(AllocationRegion.allocation_id.in_(scoped))
+        .order_by(AllocationRegion.region_code)
+    )
+
+
+def nested_in_scope(filters: dict[str, Any]) -> Select[Any]:
+    """The (part, whole) pairs of envelopes whose movements the report counts."""
+    m = movements()
+    scoped = _filtered(select(m.c.envelope_code).select_from(m), m, filters)
+    return (
+        select(Envelope.code, Envelope.part_of)
+        .where(
+            Envelope.part_of.is_not(None),
+            or_(Envelope.code.in_(scoped), and_(Envelope.part_of.in_(scoped))),
+        )
+        .order_by(Envelope.code)
+    )

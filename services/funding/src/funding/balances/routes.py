@@ -24,8 +24,8 @@ async def balances(
         Query(
             pattern=r"^[a-z]+(,[a-z]+)*$",
             max_length=100,
-            description="Group by one or more of envelope, tranche, operator, year, theme, "
-            "territory, region: `operator,year`.",
+            description="Group by one or more of envelope, tranche, operator, funder, year, "
+            "theme, territory, region: `operator,year`.",
         ),
     ] = "envelope",
     envelope: Annotated[Code | None, Query()] = None,
@@ -34,10 +34,14 @@ async def balances(
     theme: Annotated[Theme | None, Query()] = None,
     territory: Annotated[TerritoryCode | None, Query()] = None,
     region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
-    exclude_demo: Annotated[bool, Query(description="Leave out demo movements.")] = False,
+    include_demo: Annotated[
+        bool, Query(description="Count demo movements too (left out by default).")
+    ] = False,
     format: Annotated[str | None, Query(pattern="^(json|csv)$")] = None,
 ) -> Any:
-    """Amount, committed, disbursed and available: the ledger's sums, grouped (CSV too)."""
+    """Amount, committed, disbursed and available: the ledger's sums, grouped, each grouping
+    summing to `totals` (or naming its `overlaps`), with the public record's `reported`
+    figures beside them; demo movements only with `include_demo=true` (CSV too)."""
     filters = {
         "envelope": envelope,
         "year": year,
@@ -45,7 +49,7 @@ async def balances(
         "theme": theme,
         "territory": territory,
         "region": region,
-        "exclude_demo": exclude_demo,
+        "include_demo": include_demo,
     }
     report = await service.report(session, by=by, filters=filters)
     if format == "csv" or (format is None and CSV_MEDIA_TYPE in request.headers.get("accept", "")):

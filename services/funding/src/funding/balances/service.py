@@ -1,9 +1,18 @@
-"""Balances: the ledger's sums, per envelope, tranche, operator, year, theme, territory, region.
+"""Balances: the ledger's sums, grouped by envelope, tranche, operator, funder, year, theme,
+territory or Région, each grouping summing to the report's totals.
 
-An envelope is not split by territory or region in advance, so grouped by either there is no
-amount and nothing "available", only what is committed and disbursed there. A territory that
-spans two regions counts in both; an envelope with two themes counts under each: the report's
-`totals` count every movement once.
+- Each euro counts once. An envelope that is part of another (Rebond industriel within phase 2)
+  holds its own amount; the parent's line holds the rest (queries.movements carves it out).
+- Money with no published annual split belongs to its period (`period` `2023-2026`, `year`
+  null), never to one year.
+- A multi-theme envelope counts once, under its theme set (`theme` `foncier,numerique`).
+- An envelope is not split by territory or Région in advance: grouped or filtered so, there is
+  no amount nor anything available, only what is committed and disbursed there. A territory
+  that touches two Régions counts in both: the answer's `overlaps` names those Régions.
+- Committed and disbursed money is not attributed to funders (an allocation draws on the
+  envelope, not on one funder's share): grouped by funder, only amounts are given.
+- Demo movements are left out unless `include_demo`.
+- Figures reported in the public record come beside the sums (`reported`), never in them.
 """
 
 from __future__ import annotations
@@ -13,15 +22,34 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.balances import queries
-from funding.schemas import BalanceRead, BalanceReport
+from funding.envelopes.service import funder_label
+from funding.reported import service as reported
+from funding.schemas import BalanceRead, BalanceReport, Overlap
 from tdi_kit.errors import Unprocessable
 
-DIMENSIONS = tuple(queries.COLUMNS)
+DIMENSIONS = queries.DIMENSIONS
+PERIOD_NOTE = (
+    "Money with no published annual split is reported under its period (`period` such as "
+    "2023-2026, `year` null), never on one year."
+)
+THEME_NOTE = (
+    "Each envelope counts once, under its theme set (`themes`), never once per theme: the theme "
+    "sets do not overlap."
+)
+FUNDER_NOTE = (
+    "By funder, only amounts are given: committed and disbursed money is drawn on the envelope, "
+    "not on one funder's share. `funder_code` null: the public record does not say who put "
+    "the money in."
+)
+SPATIAL_NOTE = (
+    "Envelopes are not split by territory or Région in advance: there is no amount nor "
+    "anything available there, only what is committed and disbursed."
+)
 
 
 def parse_by(by: str) -> list[str]:
     dims = list(dict.fromkeys(d.strip() for d in by.split(",") if d.strip()))
-    unknown = [d for d in dims if d not in queries.COLUMNS]
+    unknown = [d for d in dims if d not in DIMENSIONS]
     if unknown or not dims:
         raise Unprocessable.field(
             "query", "by", f"group by one or more of {', '.join(DIMENSIONS)} (comma-separated)"
@@ -29,28 +57,86 @@ def parse_by(by: str) -> list[str]:
     return dims
 
 
-def _row(values: dict[str, Any], *, spatial: bool) -> BalanceRead:
-    amount = int(values["amount_cents"])
-    committed = int(values["committed_cents"])
-    disbursed = int(values["disbursed_cents"])
+def _row(values: dict[str, Any], *, spatial: bool, by_funder: bool) -> BalanceRead:
+    amount = int(values.pop("amount_cents"))
+    committed = int(values.pop("committed_cents"))
+    disbursed = int(values.pop("disbursed_cents"))
+    if "year" in values:
+        first, last = values.pop("year"), values.pop("last_year")
+        values["year"] = first if first == last else None
+        values["period"] = str(first) if first == last else f"{first}-{last}"
+    if "theme" in values:
+        values["themes"] = [t for t in (values["theme"] or "").split(",") if t]
+    if "funder_code" in values:
+        values["funder_label"] = funder_label(values["funder_code"])
     return BalanceRead(
-        **{k: v for k, v in values.items() if not k.endswith("_cents")},
+        **values,
         amount_cents=None if spatial else amount,
-        committed_cents=committed,
-        disbursed_cents=disbursed,
-        undisbursed_cents=committed - disbursed,
-        available_cents=None if spatial else amount - committed,
+        committed_cents=None if by_funder else committed,
+        disbursed_cents=None if by_funder else disbursed,
+        undisbursed_cents=None if by_funder else committed - disbursed,
+        available_cents=None if spatial or by_funder else amount - committed,
     )
 
 
 async def report(session: AsyncSession, *, by: str, filters: dict[str, Any]) -> BalanceReport:
     dims = parse_by(by)
-    spatial = bool({"territory", "region"} & set(dims))
-    spatial_filter = filters.get("territory") is not None or filters.get("region") is not None
+    spatial = bool({"territory", "region"} & set(dims)) or any(
+        filters.get(f) is not None for f in ("territory", "region")
+    )
+    by_funder = "funder" in dims
     rows = (await session.execute(queries.grouped(dims, filters))).mappings().all()
-    total = (await session.execute(queries.totals(filters))).mappings().one()
+    total = dict((await session.execute(queries.totals(filters))).mappings().one())
+    items = [_row(dict(r), spatial=spatial, by_funder=by_funder) for r in rows]
+    overlaps = []
+    if "region" in dims:
+        shared = list(await session.scalars(queries.regions_shared(filters)))
+        if shared:
+            overlaps.append(
+                Overlap(
+                    dimension="region",
+                    items=shared,
+                    why="Money of a territory that touches several Régions counts under each "
+                    "of them; the totals count it once.",
+                )
+            )
+    notes = []
+    if {"year", "tranche"} & set(dims) and any(i.year is None for i in items):
+        notes.append(PERIOD_NOTE)
+    if "theme" in dims:
+        notes.append(THEME_NOTE)
+    if by_funder:
+        notes.append(FUNDER_NOTE)
+    if spatial:
+        notes.append(SPATIAL_NOTE)
+    nested = (await session.execute(queries.nested_in_scope(filters))).all()
+    if nested and not spatial:
+        pairs = "; ".join(f"{part} within {whole}" for part, whole in nested)
+        notes.append(
+            f"Envelopes part of another are counted once ({pairs}): a part's amount is its "
+            "own, and its whole's line holds only what is outside its parts."
+        )
+    if filters.get("year") is not None:
+        notes.append(
+            "Filtered on a year: money of a multi-year period covering it is included whole."
+        )
+    figures = []
+    if not spatial:
+        figures = await reported.matching(
+            session,
+            {
+                "envelope": filters.get("envelope"),
+                "operator": filters.get("operator"),
+                "theme": filters.get("theme"),
+                "is_demo": None if filters.get("include_demo") else False,
+            },
+        )
     return BalanceReport(
         by=dims,  # type: ignore[arg-type]
-        items=[_row(dict(r), spatial=spatial or spatial_filter) for r in rows],
-        totals=_row(dict(total), spatial=spatial or spatial_filter),
+        include_demo=bool(filters.get("include_demo")),
+        items=items,
+        totals=_row(total, spatial=spatial, by_funder=False),
+        overlaps=overlaps,
+        notes=notes,
+        reported=figures,
     )

@@ -12,10 +12,12 @@ from funding.models import Convention
 SORTABLE = {"code": Convention.code, "signed_on": Convention.signed_on}
 
 
-def conventions(*, operator: str | None) -> Select[Any]:
+def conventions(*, operator: str | None, is_demo: bool | None = None) -> Select[Any]:
     stmt = select(Convention)
     if operator is not None:
         stmt = stmt.where(Convention.operator_code == operator)
+    if is_demo is not None:
+        stmt = stmt.where(Convention.is_demo == is_demo)
     return stmt
 
 

@@ -32,9 +32,14 @@ async def list_conventions(
     session: SessionDep,
     params: ListParamsDep,
     operator: Annotated[OrganisationCode | None, Query()] = None,
+    is_demo: Annotated[
+        bool | None, Query(description="true: demo records only; false: real ones only.")
+    ] = None,
 ) -> Any:
     """Conventions de mobilisation; sort on `code`, `signed_on`."""
-    items, next_cursor = await service.conventions(session, params=params, operator=operator)
+    items, next_cursor = await service.conventions(
+        session, params=params, operator=operator, is_demo=is_demo
+    )
     if params.format == "csv":
         return csv_response(
             (service.read(c).model_dump() for c in items),

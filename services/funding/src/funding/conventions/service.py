@@ -23,7 +23,7 @@ def read(convention: Convention) -> ConventionRead:
 
 
 async def conventions(
-    session: AsyncSession, *, params: ListParams, operator: str | None
+    session: AsyncSession, *, params: ListParams, operator: str | None, is_demo: bool | None = None
 ) -> tuple[list[Convention], str | None]:
     sort = parse_sort(
         params.sort,
@@ -31,7 +31,7 @@ async def conventions(
         default="code",
         unique=("code", queries.Convention.code),
     )
-    stmt = queries.conventions(operator=operator)
+    stmt = queries.conventions(operator=operator, is_demo=is_demo)
     if params.format == "csv":
         return await all_rows(session, stmt, sort=sort), None
     return await paginate(session, stmt, sort=sort, params=params)

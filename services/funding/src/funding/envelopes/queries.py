@@ -25,6 +25,7 @@ def envelopes(
     year: int | None,
     convention: str | None,
     is_demo: bool | None,
+    part_of: str | None = None,
 ) -> Select[Any]:
     stmt = select(Envelope)
     for column, value in (
@@ -32,6 +33,7 @@ def envelopes(
         (Envelope.kind, kind),
         (Envelope.convention_code, convention),
         (Envelope.is_demo, is_demo),
+        (Envelope.part_of, part_of),
     ):
         if value is not None:
             stmt = stmt.where(column == value)
@@ -48,6 +50,21 @@ def envelopes(
 
 async def by_code(session: AsyncSession, code: str) -> Envelope | None:
     return await session.get(Envelope, code)
+
+
+async def parts_of(session: AsyncSession, codes: list[str]) -> dict[str, list[str]]:
+    """The codes of the envelopes that are part of each of these."""
+    if not codes:
+        return {}
+    stmt = (
+        select(Envelope.part_of, Envelope.code)
+        .where(Envelope.part_of.in_(codes))
+        .order_by(Envelope.code)
+    )
+    out: dict[str, list[str]] = {}
+    for parent, code in await session.execute(stmt):
+        out.setdefault(parent, []).append(code)
+    return out
 
 
 async def tranche(session: AsyncSession, envelope_code: str, year: int) -> Tranche | None:

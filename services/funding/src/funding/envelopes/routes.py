@@ -33,6 +33,7 @@ CSV_COLUMNS = [
     "code",
     "operator_code",
     "convention_code",
+    "part_of",
     "name",
     "kind",
     "themes",
@@ -52,7 +53,9 @@ CSV_COLUMNS = [
 
 def _csv_row(envelope: EnvelopeRead) -> dict[str, Any]:
     return {
-        **envelope.model_dump(exclude={"rules", "totals", "tranches"}),
+        **envelope.model_dump(
+            exclude={"rules", "totals", "tranches", "funders", "reported", "parts"}
+        ),
         **envelope.totals.model_dump(),
         **envelope.rules.model_dump(exclude={"text", "cap_waivable"}),
     }
@@ -71,7 +74,12 @@ async def list_envelopes(
         int | None, Query(ge=2000, le=2100, description="Envelopes whose period holds this year.")
     ] = None,
     convention: Annotated[Code | None, Query()] = None,
-    is_demo: Annotated[bool | None, Query()] = None,
+    part_of: Annotated[
+        Code | None, Query(description="The envelopes that are part of this one.")
+    ] = None,
+    is_demo: Annotated[
+        bool | None, Query(description="true: demo records only; false: real ones only.")
+    ] = None,
 ) -> Any:
     """Envelopes with their tranches and figures; sort on `code`, `name`, `start_year`,
     `operator`."""
@@ -81,6 +89,7 @@ async def list_envelopes(
         "theme": theme,
         "year": year,
         "convention": convention,
+        "part_of": part_of,
         "is_demo": is_demo,
     }
     items, next_cursor = await service.envelopes(session, params=params, filters=filters)
@@ -136,10 +145,12 @@ async def get_tranche(code: CodePath, year: YearPath, session: SessionDep) -> An
     "/envelopes/{code}/tranches", status_code=status.HTTP_201_CREATED, response_model=TrancheRead
 )
 async def add_tranche(
-    code: CodePath, payload: TrancheCreate, session: SessionDep, caller: Writer
+    code: CodePath, payload: TrancheCreate, session: SessionDep, caller: Writer, owners: OwnersDep
 ) -> Any:
-    """Open a new year of an envelope."""
-    created = await service.add_tranche(session, caller=caller, code=code, payload=payload)
+    """Open a new year (or a period with `last_year`) of an envelope."""
+    created = await service.add_tranche(
+        session, caller=caller, owners=owners, code=code, payload=payload
+    )
     return write_response(
         created, status_code=201, location=f"/api/v1/envelopes/{code}/tranches/{created.year}"
     )
@@ -147,8 +158,16 @@ async def add_tranche(
 
 @router.post("/envelopes/{code}/tranches/{year}/adjustments", response_model=TrancheRead)
 async def adjust_tranche(
-    code: CodePath, year: YearPath, payload: Adjustment, session: SessionDep, caller: Writer
+    code: CodePath,
+    year: YearPath,
+    payload: Adjustment,
+    session: SessionDep,
+    caller: Writer,
+    owners: OwnersDep,
 ) -> Any:
-    """Top a tranche up, or cut it (never below what is committed: 409)."""
-    adjusted = await service.adjust(session, caller=caller, code=code, year=year, payload=payload)
+    """Top a tranche up, or cut it (never below what is committed, nor below what the
+    envelope's parts hold: 409); `funder_code` says who puts the money in."""
+    adjusted = await service.adjust(
+        session, caller=caller, owners=owners, code=code, year=year, payload=payload
+    )
     return write_response(adjusted)

@@ -14,13 +14,16 @@ from funding.ledger import service as ledger
 from funding.ledger.service import Actor
 from funding.models import Envelope, EnvelopeTheme, Tranche
 from funding.references import Owners
+from funding.reported import service as reported
 from funding.responses import etag_of
 from funding.schemas import (
+    COLLECTIVE_FUNDERS,
     MAX_CENTS,
     Adjustment,
     EnvelopeCreate,
     EnvelopeRead,
     EnvelopeUpdate,
+    FunderShare,
     Rules,
     Totals,
     TrancheCreate,
@@ -59,12 +62,33 @@ def set_themes(envelope: Envelope, themes: Sequence[str]) -> None:
         envelope.themes.remove(row)
     held = {t.theme for t in envelope.themes}
     envelope.themes.extend(EnvelopeTheme(theme=t) for t in wanted if t not in held)
+    envelope.theme_set = theme_set(wanted)
+
+
+def theme_set(themes: Sequence[str]) -> str:
+    return ",".join(sorted(set(themes)))
+
+
+def funder_label(code: str | None) -> str:
+    if code is None:
+        return "non publié"
+    return COLLECTIVE_FUNDERS.get(code, code)
+
+
+def funder_shares(amounts: dict[str | None, int]) -> list[FunderShare]:
+    """Each funder's net endowments; a funder whose share came to 0 (a correction) is left out."""
+    return [
+        FunderShare(funder_code=code, funder_label=funder_label(code), amount_cents=amount)
+        for code, amount in sorted(amounts.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
+        if amount != 0
+    ]
 
 
 def _tranche_read(tranche: Tranche, sums: tuple[int, int, int]) -> TrancheRead:
     amount, committed, disbursed = sums
     return TrancheRead(
         year=tranche.year,
+        last_year=tranche.last_year,
         note=tranche.note,
         amount_cents=amount,
         committed_cents=committed,
@@ -76,6 +100,10 @@ def _tranche_read(tranche: Tranche, sums: tuple[int, int, int]) -> TrancheRead:
 async def reads(session: AsyncSession, envelopes: Sequence[Envelope]) -> list[EnvelopeRead]:
     """Envelopes as served, their tranches' figures summed from the ledger in one query."""
     sums = await ledger.sums_by_tranche(session, [t.id for e in envelopes for t in e.tranches])
+    codes = [e.code for e in envelopes]
+    funders = await ledger.amounts_by_funder(session, codes)
+    figures = await reported.of_envelopes(session, envelopes)
+    parts = await queries.parts_of(session, codes)
     out = []
     for envelope in envelopes:
         tranches = [_tranche_read(t, sums.get(t.id, (0, 0, 0))) for t in envelope.tranches]
@@ -86,6 +114,8 @@ async def reads(session: AsyncSession, envelopes: Sequence[Envelope]) -> list[En
                 code=envelope.code,
                 operator_code=envelope.operator_code,
                 convention_code=envelope.convention_code,
+                part_of=envelope.part_of,
+                parts=parts.get(envelope.code, []),
                 name=envelope.name,
                 kind=envelope.kind,  # type: ignore[arg-type]
                 themes=sorted(t.theme for t in envelope.themes),
@@ -101,6 +131,8 @@ async def reads(session: AsyncSession, envelopes: Sequence[Envelope]) -> list[En
                     disbursed_cents=sum(t.disbursed_cents for t in tranches),
                     available_cents=amount - committed,
                 ),
+                funders=funder_shares(funders.get(envelope.code, {})),
+                reported=reported.summary(figures.get(envelope.code, [])),
                 is_demo=envelope.is_demo,
                 version=envelope.version,
                 created_at=envelope.created_at,
@@ -159,14 +191,74 @@ async def _check_convention(
         )
 
 
-def _check_years(start: int, end: int, years: list[int]) -> None:
+def _check_years(start: int, end: int, spans: list[tuple[int, int | None]]) -> None:
+    """Every tranche within the period, and no year in two tranches."""
     if start > end:
         raise Unprocessable.field("body", "end_year", "the period ends before it starts")
-    outside = sorted(y for y in years if not start <= y <= end)
+    outside = sorted(y for y, last in spans if not start <= y <= (last or y) <= end)
     if outside:
         raise Unprocessable.field(
-            "body", "tranches", f"tranche years {outside} fall outside {start}-{end}"
+            "body", "tranches", f"tranches from {outside} fall outside {start}-{end}"
         )
+    covered: dict[int, int] = {}
+    for year, last in sorted(spans):
+        for y in range(year, (last or year) + 1):
+            if y in covered:
+                raise Unprocessable.field(
+                    "body",
+                    "tranches",
+                    f"year {y} falls in the tranches of {covered[y]} and of {year}: "
+                    "a year's money belongs to one tranche",
+                )
+            covered[y] = year
+
+
+def _spans(tranches: Sequence[Tranche | TrancheCreate]) -> list[tuple[int, int | None]]:
+    return [(t.year, t.last_year) for t in tranches]
+
+
+async def _check_funders(owners: Owners, codes: Sequence[str | None], *, field_name: str) -> None:
+    for code in dict.fromkeys(c for c in codes if c is not None):
+        if code not in COLLECTIVE_FUNDERS:
+            await owners.check_organisation(code, field_name=field_name)
+
+
+async def _check_part_of(session: AsyncSession, code: str, part_of: str | None) -> None:
+    """The parent exists and the nesting has no cycle."""
+    if part_of is None:
+        return
+    seen = {code}
+    current: str | None = part_of
+    while current is not None:
+        if current in seen:
+            raise Unprocessable.field(
+                "body", "part_of", f"envelope {code} cannot be part of itself (through {current})"
+            )
+        seen.add(current)
+        parent = await queries.by_code(session, current)
+        if parent is None:
+            raise Unprocessable.field("body", "part_of", f"no envelope {current!r}")
+        current = parent.part_of
+
+
+async def check_nesting(session: AsyncSession, envelope: Envelope) -> None:
+    """A part never holds more than the whole: the parts of an envelope (its own and its
+    parent's) add up to no more than its amount, so that the parent's figure holds them all."""
+    for whole_code in {envelope.code, envelope.part_of} - {None}:
+        parts = (await queries.parts_of(session, [whole_code])).get(whole_code, [])  # type: ignore[list-item]
+        if not parts:
+            continue
+        amounts = await ledger.amounts_by_envelope(session, [whole_code, *parts])  # type: ignore[list-item]
+        whole = amounts.get(whole_code, 0)  # type: ignore[arg-type]
+        held = sum(amounts.get(p, 0) for p in parts)
+        if held > whole:
+            raise Conflict(
+                f"The parts of envelope {whole_code} ({', '.join(parts)}) would hold "
+                f"{held} cents, more than its {whole}.",
+                envelope_code=whole_code,
+                amount_cents=whole,
+                parts_amount_cents=held,
+            )
 
 
 async def create(
@@ -184,12 +276,20 @@ async def create(
     years = [t.year for t in payload.tranches]
     if len(set(years)) != len(years):
         raise Unprocessable.field("body", "tranches", "one tranche per year")
-    _check_years(payload.start_year, payload.end_year, years)
+    _check_years(payload.start_year, payload.end_year, _spans(payload.tranches))
     await _check_convention(session, payload.convention_code, payload.operator_code)
+    await _check_part_of(session, payload.code, payload.part_of)
     await owners.check_organisation(payload.operator_code, field_name="operator_code")
+    await _check_funders(
+        owners, [t.funder_code for t in payload.tranches], field_name="tranches.funder_code"
+    )
     if payload.rules.examined_by:
         await owners.check_organisation(payload.rules.examined_by, field_name="rules.examined_by")
-    return await insert(session, payload=payload, actor=actor or Actor.of(caller), is_demo=is_demo)
+    created = await insert(
+        session, payload=payload, actor=actor or Actor.of(caller), is_demo=is_demo
+    )
+    await check_nesting(session, created)
+    return created
 
 
 async def insert(
@@ -200,8 +300,10 @@ async def insert(
         code=payload.code,
         operator_code=payload.operator_code,
         convention_code=payload.convention_code,
+        part_of=payload.part_of,
         name=payload.name,
         kind=payload.kind,
+        theme_set=theme_set(payload.themes),
         description=payload.description,
         start_year=payload.start_year,
         end_year=payload.end_year,
@@ -226,6 +328,7 @@ async def open_tranche(
     tranche = Tranche(
         envelope_code=envelope.code,
         year=payload.year,
+        last_year=payload.last_year,
         note=payload.note,
         amount_cents=payload.amount_cents,
         committed_cents=0,
@@ -245,6 +348,7 @@ async def open_tranche(
                     amount=payload.amount_cents,
                     note=f"tranche {payload.year} opened",
                     is_demo=envelope.is_demo,
+                    funder_code=payload.funder_code,
                 )
             ],
         )
@@ -267,6 +371,9 @@ async def update(
     if "convention_code" in changes:
         await _check_convention(session, payload.convention_code, found.operator_code)
         found.convention_code = payload.convention_code
+    if "part_of" in changes:
+        await _check_part_of(session, found.code, payload.part_of)
+        found.part_of = payload.part_of
     if payload.rules is not None:
         if payload.rules.examined_by and payload.rules.examined_by != found.examined_by:
             await owners.check_organisation(
@@ -278,23 +385,26 @@ async def update(
     for name in ("name", "description", "sources", "start_year", "end_year"):
         if name in changes and changes[name] is not None:
             setattr(found, name, changes[name])
-    _check_years(found.start_year, found.end_year, [t.year for t in found.tranches])
+    _check_years(found.start_year, found.end_year, _spans(found.tranches))
     found.version += 1
     found.updated_at = dt.datetime.now(dt.UTC)
     await session.flush()
+    await check_nesting(session, found)
     return found
 
 
 async def add_tranche(
-    session: AsyncSession, *, caller: Caller, code: str, payload: TrancheCreate
+    session: AsyncSession, *, caller: Caller, owners: Owners, code: str, payload: TrancheCreate
 ) -> TrancheRead:
     found = await envelope(session, code=code)
     check_operates(caller, found.operator_code, what="envelope")
     if any(t.year == payload.year for t in found.tranches):
         raise Conflict(f"Envelope {code} already has a tranche for {payload.year}.")
-    _check_years(found.start_year, found.end_year, [payload.year])
+    _check_years(found.start_year, found.end_year, [*_spans(found.tranches), *_spans([payload])])
+    await _check_funders(owners, [payload.funder_code], field_name="funder_code")
     opened = await open_tranche(session, found, payload, actor=Actor.of(caller))
     await session.refresh(found, ["tranches"])
+    await check_nesting(session, found)
     sums = await ledger.sums_by_tranche(session, [opened.id])
     return _tranche_read(opened, sums.get(opened.id, (0, 0, 0)))
 
@@ -306,12 +416,16 @@ async def adjust(
     code: str,
     year: int,
     payload: Adjustment,
+    owners: Owners | None = None,
     actor: Actor | None = None,
 ) -> TrancheRead:
-    """A top-up or a cut; a cut never goes below what is committed."""
+    """A top-up or a cut; a cut never goes below what is committed, nor below what the
+    envelope's parts hold, and a part's top-up never beyond its whole."""
     found = await envelope(session, code=code)
     if caller is not None:
         check_operates(caller, found.operator_code, what="envelope")
+    if owners is not None:
+        await _check_funders(owners, [payload.funder_code], field_name="funder_code")
     target = next((t for t in found.tranches if t.year == year), None)
     if target is None:
         raise NotFound("tranche", f"{year} of envelope {code}")
@@ -340,8 +454,10 @@ async def adjust(
                 effective_on=payload.effective_on,
                 note=payload.reason,
                 is_demo=found.is_demo,
+                funder_code=payload.funder_code,
             )
         ],
     )
     await session.flush()
+    await check_nesting(session, found)
     return await tranche(session, code=code, year=year)

@@ -38,6 +38,38 @@ async def sums_by_tranche(
     return {row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in await session.execute(stmt)}
 
 
+async def amounts_by_funder(
+    session: AsyncSession, envelope_codes: Iterable[str]
+) -> dict[str, dict[str | None, int]]:
+    """Each envelope's endowments (net of cuts) per funder."""
+    codes = list(envelope_codes)
+    if not codes:
+        return {}
+    stmt = (
+        select(LedgerEntry.envelope_code, LedgerEntry.funder_code, SUMS[0])
+        .where(LedgerEntry.envelope_code.in_(codes), LedgerEntry.kind == "endowment")
+        .group_by(LedgerEntry.envelope_code, LedgerEntry.funder_code)
+    )
+    out: dict[str, dict[str | None, int]] = {}
+    for code, funder, amount in await session.execute(stmt):
+        out.setdefault(code, {})[funder] = int(amount)
+    return out
+
+
+async def amounts_by_envelope(
+    session: AsyncSession, envelope_codes: Iterable[str]
+) -> dict[str, int]:
+    codes = list(envelope_codes)
+    if not codes:
+        return {}
+    stmt = (
+        select(LedgerEntry.envelope_code, SUMS[0])
+        .where(LedgerEntry.envelope_code.in_(codes))
+        .group_by(LedgerEntry.envelope_code)
+    )
+    return {code: int(amount) for code, amount in await session.execute(stmt)}
+
+
 def entries(
     *,
     visible_to: str | None,
@@ -47,6 +79,7 @@ def entries(
     allocation: uuid.UUID | None,
     territory: str | None,
     kind: str | None,
+    is_demo: bool | None = None,
 ) -> Select[Any]:
     stmt = select(LedgerEntry)
     if visible_to is not None:
@@ -61,6 +94,7 @@ def entries(
         (LedgerEntry.allocation_id, allocation),
         (LedgerEntry.territory_code, territory),
         (LedgerEntry.kind, kind),
+        (LedgerEntry.is_demo, is_demo),
     ):
         if value is not None:
             stmt = stmt.where(column == value)

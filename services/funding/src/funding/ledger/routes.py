@@ -30,6 +30,9 @@ async def list_ledger(
     allocation: Annotated[uuid.UUID | None, Query()] = None,
     territory: Annotated[TerritoryCode | None, Query()] = None,
     kind: Annotated[LedgerKind | None, Query()] = None,
+    is_demo: Annotated[
+        bool | None, Query(description="true: demo movements only; false: real ones only.")
+    ] = None,
 ) -> Any:
     """Every movement of money, oldest first (token needed; an operator sees its own)."""
     filters = {
@@ -39,6 +42,7 @@ async def list_ledger(
         "allocation": allocation,
         "territory": territory,
         "kind": kind,
+        "is_demo": is_demo,
     }
     items, next_cursor = await service.entries(
         session, caller=caller, params=params, filters=filters

@@ -47,6 +47,7 @@ def entry(
     effective_on: dt.date | None = None,
     note: str = "",
     is_demo: bool = False,
+    funder_code: str | None = None,
 ) -> dict[str, Any]:
     """One ledger row, ready for a bulk insert."""
     return {
@@ -63,6 +64,7 @@ def entry(
         "allocation_id": allocation_id,
         "disbursement_id": disbursement_id,
         "territory_code": territory_code,
+        "funder_code": funder_code,
         "amount_delta_cents": amount,
         "committed_delta_cents": committed,
         "disbursed_delta_cents": disbursed,
@@ -100,3 +102,15 @@ async def entries(
     if params.format == "csv":
         return await all_rows(session, stmt, sort=sort), None
     return await paginate(session, stmt, sort=sort, params=params)
+
+
+async def amounts_by_funder(
+    session: AsyncSession, envelope_codes: list[str]
+) -> dict[str, dict[str | None, int]]:
+    """Each envelope's endowments per funder (None: the record does not name one)."""
+    return await queries.amounts_by_funder(session, envelope_codes)
+
+
+async def amounts_by_envelope(session: AsyncSession, envelope_codes: list[str]) -> dict[str, int]:
+    """Each envelope's amount: its endowments, net of cuts."""
+    return await queries.amounts_by_envelope(session, envelope_codes)

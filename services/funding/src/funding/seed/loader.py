@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.envelopes import service as envelopes
 from funding.ledger.service import SEED
-from funding.models import Convention, Envelope, LedgerEntry
+from funding.models import Convention, Envelope, LedgerEntry, ReportedFigure
 from funding.schemas import Adjustment, EnvelopeCreate, Rules, TrancheCreate
-from funding.seed.facts import CONVENTIONS, ENVELOPES, SeedEnvelope
+from funding.seed.facts import CONVENTIONS, ENVELOPES, REPORTED, Movement, SeedEnvelope
 
 SEED_MARK = "[seed:{key}] "
 
@@ -47,8 +47,10 @@ async def load(session: AsyncSession, *, say: Callable[[str], None] = print) -> 
         "envelopes": Counts(),
         "movements": Counts(),
     }
-    for seed in ENVELOPES:
+    # A whole before its parts: a part names its parent, and never holds more than it.
+    for seed in sorted(ENVELOPES, key=lambda e: e.fields.get("part_of") is not None):
         await _envelope(session, seed, report)
+    report["reported figures"] = await _reported(session)
     for name, counts in report.items():
         say(f"{name}: {counts}")
     return report
@@ -82,7 +84,13 @@ def _payload(seed: SeedEnvelope) -> EnvelopeCreate:
     return EnvelopeCreate(
         **{**seed.fields, "rules": Rules(**seed.fields["rules"])},
         tranches=[
-            TrancheCreate(year=y, amount_cents=0, note=seed.tranche_notes.get(y, "")) for y in years
+            TrancheCreate(
+                year=y,
+                amount_cents=0,
+                note=seed.tranche_notes.get(y, ""),
+                last_year=seed.periods.get(y),
+            )
+            for y in years
         ],
     )
 
@@ -102,24 +110,34 @@ async def _envelope(session: AsyncSession, seed: SeedEnvelope, report: dict[str,
     for t in payload.tranches:
         if t.year not in held:
             await envelopes.open_tranche(session, found, t, actor=SEED)
-        elif held[t.year].note != t.note:
+        else:
             held[t.year].note = t.note
+            held[t.year].last_year = t.last_year
     await session.flush()
     await session.refresh(found, ["tranches"])
+    # Each movement is held per funder: a movement whose funder changed (the 2021-03-23 top-up,
+    # once recorded whole with none) gets a correction under the old funder and an entry under
+    # the new one. Additions go first, so that no correction dips below what is committed.
+    steps: list[tuple[Movement, str | None, int, bool]] = []
     for movement in seed.movements:
-        mark = SEED_MARK.format(key=movement.key)
-        recorded = await session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.amount_delta_cents), 0)).where(
-                LedgerEntry.envelope_code == found.code,
-                LedgerEntry.actor == SEED.sub,
-                LedgerEntry.note.startswith(mark, autoescape=True),
-            )
-        )
-        delta = movement.amount_cents - int(recorded or 0)
-        if delta == 0:
+        recorded = await _recorded(session, found.code, movement.key)
+        wanted = {movement.funder: movement.amount_cents}
+        deltas = {
+            funder: wanted.get(funder, 0) - recorded.get(funder, 0)
+            for funder in dict.fromkeys([*wanted, *recorded])
+        }
+        deltas = {funder: delta for funder, delta in deltas.items() if delta}
+        if not deltas:
             report["movements"].unchanged += 1
             continue
-        correction = "" if recorded == 0 else "correction: "
+        first = not any(recorded.values())
+        if first:
+            report["movements"].added += 1
+        else:
+            report["movements"].changed += 1
+        steps.extend((movement, funder, delta, first) for funder, delta in deltas.items())
+    for movement, funder, delta, first in sorted(steps, key=lambda step: step[2] < 0):
+        correction = "" if first else "correction: "
         await envelopes.adjust(
             session,
             caller=None,
@@ -128,14 +146,48 @@ async def _envelope(session: AsyncSession, seed: SeedEnvelope, report: dict[str,
             payload=Adjustment(
                 delta_cents=delta,
                 effective_on=movement.effective_on,
-                reason=f"{mark}{correction}{movement.note}",
+                reason=f"{SEED_MARK.format(key=movement.key)}{correction}{movement.note}",
+                funder_code=funder,
             ),
             actor=SEED,
         )
-        if recorded == 0:
-            report["movements"].added += 1
+
+
+async def _recorded(session: AsyncSession, envelope_code: str, key: str) -> dict[str | None, int]:
+    """What the seed's entries of one movement hold, per funder."""
+    mark = SEED_MARK.format(key=key)
+    stmt = (
+        select(
+            LedgerEntry.funder_code,
+            func.coalesce(func.sum(LedgerEntry.amount_delta_cents), 0),
+        )
+        .where(
+            LedgerEntry.envelope_code == envelope_code,
+            LedgerEntry.actor == SEED.sub,
+            LedgerEntry.note.startswith(mark, autoescape=True),
+        )
+        .group_by(LedgerEntry.funder_code)
+    )
+    return {funder: int(amount) for funder, amount in await session.execute(stmt)}
+
+
+async def _reported(session: AsyncSession) -> Counts:
+    counts = Counts()
+    for fact in REPORTED:
+        found = await session.get(ReportedFigure, fact["code"])
+        if found is None:
+            session.add(ReportedFigure(**fact, is_demo=False, version=1))
+            counts.added += 1
+        elif _differs(found, fact):
+            for name, value in fact.items():
+                setattr(found, name, value)
+            found.version += 1
+            found.updated_at = _now()
+            counts.changed += 1
         else:
-            report["movements"].changed += 1
+            counts.unchanged += 1
+    await session.flush()
+    return counts
 
 
 def _envelope_differs(found: Envelope, payload: EnvelopeCreate) -> bool:

@@ -1,0 +1,151 @@
+"""money model: funders, nesting, periods, theme sets, reported figures
+
+Revision ID: 20261202_0002_rec_funding
+Revises: 0001
+Create Date: 2026-12-02 06:20:00
+
+- `envelopes.part_of`: an envelope can be part of another (Rebond industriel within phase 2);
+- `envelopes.theme_set`: the envelope's themes as one key, filled here from `envelope_themes`;
+- `tranches.last_year`: a tranche whose money covers several years (no annual split public);
+- `ledger_entries.funder_code`: who put in the money of an endowment;
+- `reported_figures`: figures of the public record, kept apart from the ledger.
+
+SQLite cannot add a foreign key or a CHECK to an existing table without copying it, and copying
+`envelopes` or `tranches` would trip the foreign keys that point at them (and the ledger's
+triggers): there the new column carries its REFERENCES inline, and the tranche period is checked
+by the service only.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "20261202_0002_rec_funding"
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        op.execute(
+            "ALTER TABLE envelopes ADD COLUMN part_of VARCHAR(64) "
+            "CONSTRAINT fk_envelopes_part_of_envelopes REFERENCES envelopes (code)"
+        )
+    else:
+        op.add_column("envelopes", sa.Column("part_of", sa.String(length=64), nullable=True))
+        op.create_foreign_key(
+            op.f("fk_envelopes_part_of_envelopes"), "envelopes", "envelopes", ["part_of"], ["code"]
+        )
+    op.create_index(op.f("ix_envelopes_part_of"), "envelopes", ["part_of"], unique=False)
+    op.add_column(
+        "envelopes",
+        sa.Column("theme_set", sa.String(length=800), nullable=False, server_default=""),
+    )
+    _fill_theme_sets()
+
+    op.add_column("tranches", sa.Column("last_year", sa.Integer(), nullable=True))
+    if not sqlite:
+        op.create_check_constraint(
+            op.f("ck_tranches_period"), "tranches", "last_year IS NULL OR last_year > year"
+        )
+
+    # A plain ADD COLUMN: the ledger is not copied, so its append-only triggers stay.
+    op.add_column("ledger_entries", sa.Column("funder_code", sa.String(length=64), nullable=True))
+    op.create_index(
+        op.f("ix_ledger_entries_funder_code"), "ledger_entries", ["funder_code"], unique=False
+    )
+
+    op.create_table(
+        "reported_figures",
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("label", sa.String(length=300), nullable=False),
+        sa.Column("measure", sa.String(length=16), nullable=False),
+        sa.Column("value_cents", sa.BigInteger(), nullable=True),
+        sa.Column("count", sa.Integer(), nullable=True),
+        sa.Column("as_of", sa.String(length=10), nullable=True),
+        sa.Column("envelope_code", sa.String(length=64), nullable=True),
+        sa.Column("convention_code", sa.String(length=64), nullable=True),
+        sa.Column("operator_code", sa.String(length=64), nullable=True),
+        sa.Column("source_title", sa.String(length=500), nullable=False),
+        sa.Column("source_url", sa.String(length=500), nullable=True),
+        sa.Column("caveat", sa.Text(), nullable=False),
+        sa.Column("is_demo", sa.Boolean(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "(value_cents IS NULL) <> (count IS NULL)", name=op.f("ck_reported_figures_one_value")
+        ),
+        sa.ForeignKeyConstraint(
+            ["envelope_code"],
+            ["envelopes.code"],
+            name=op.f("fk_reported_figures_envelope_code_envelopes"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["convention_code"],
+            ["conventions.code"],
+            name=op.f("fk_reported_figures_convention_code_conventions"),
+        ),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_reported_figures")),
+    )
+    op.create_index(
+        op.f("ix_reported_figures_convention_code"),
+        "reported_figures",
+        ["convention_code"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_reported_figures_envelope_code"),
+        "reported_figures",
+        ["envelope_code"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_reported_figures_measure"), "reported_figures", ["measure"], unique=False
+    )
+    op.create_index(
+        op.f("ix_reported_figures_operator_code"),
+        "reported_figures",
+        ["operator_code"],
+        unique=False,
+    )
+
+
+def _fill_theme_sets() -> None:
+    bind = op.get_bind()
+    themes: dict[str, list[str]] = {}
+    for code, theme in bind.execute(
+        sa.text("SELECT envelope_code, theme FROM envelope_themes ORDER BY envelope_code, theme")
+    ):
+        themes.setdefault(code, []).append(theme)
+    for code, names in themes.items():
+        bind.execute(
+            sa.text("UPDATE envelopes SET theme_set = :theme_set WHERE code = :code"),
+            {"theme_set": ",".join(names), "code": code},
+        )
+
+
+def downgrade() -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    op.drop_index(op.f("ix_reported_figures_operator_code"), table_name="reported_figures")
+    op.drop_index(op.f("ix_reported_figures_convention_code"), table_name="reported_figures")
+    op.drop_index(op.f("ix_reported_figures_measure"), table_name="reported_figures")
+    op.drop_index(op.f("ix_reported_figures_envelope_code"), table_name="reported_figures")
+    op.drop_table("reported_figures")
+    op.drop_index(op.f("ix_ledger_entries_funder_code"), table_name="ledger_entries")
+    op.drop_column("ledger_entries", "funder_code")
+    if not sqlite:
+        op.drop_constraint(op.f("ck_tranches_period"), "tranches", type_="check")
+    op.drop_column("tranches", "last_year")
+    op.drop_index(op.f("ix_envelopes_part_of"), table_name="envelopes")
+    if sqlite:
+        # SQLite drops a column that holds a foreign key only by copying the table.
+        with op.batch_alter_table("envelopes", recreate="always") as batch:
+            batch.drop_column("theme_set")
+            batch.drop_column("part_of")
+        return
+    op.drop_column("envelopes", "theme_set")
+    op.drop_constraint(op.f("fk_envelopes_part_of_envelopes"), "envelopes", type_="foreignkey")
+    op.drop_column("envelopes", "part_of")

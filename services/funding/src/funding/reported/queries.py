@@ -1,0 +1,92 @@
+"""SQL for the figures reported in the public record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from funding.models import Convention, Envelope, EnvelopeTheme, ReportedFigure
+
+SORTABLE = {"code": ReportedFigure.code, "as_of": ReportedFigure.as_of}
+
+
+def figures(
+    *,
+    envelope: str | None = None,
+    operator: str | None = None,
+    measure: str | None = None,
+    theme: str | None = None,
+    is_demo: bool | None = None,
+) -> Select[Any]:
+    stmt = select(ReportedFigure)
+    if envelope is not None:
+        # The envelope's own figures, and those of the convention it belongs to.
+        convention = select(Envelope.convention_code).where(Envelope.code == envelope)
+        stmt = stmt.where(
+            or_(
+                ReportedFigure.envelope_code == envelope,
+                ReportedFigure.envelope_code.is_(None)
+                & ReportedFigure.convention_code.in_(convention),
+            )
+        )
+    if operator is not None:
+        # An operator's figure, or one of an envelope it manages.
+        managed = select(Envelope.code).where(Envelope.operator_code == operator)
+        signed = select(Convention.code).where(Convention.operator_code == operator)
+        stmt = stmt.where(
+            or_(
+                ReportedFigure.operator_code == operator,
+                ReportedFigure.envelope_code.in_(managed),
+                ReportedFigure.convention_code.in_(signed),
+            )
+        )
+    if theme is not None:
+        themed = select(EnvelopeTheme.envelope_code).where(EnvelopeTheme.theme == theme)
+        stmt = stmt.where(ReportedFigure.envelope_code.in_(themed))
+    if measure is not None:
+        stmt = stmt.where(ReportedFigure.measure == measure)
+    if is_demo is not None:
+        stmt = stmt.where(ReportedFigure.is_demo == is_demo)
+    return stmt
+
+
+async def of_envelopes(
+    session: AsyncSession, codes: Iterable[str]
+) -> dict[str, list[ReportedFigure]]:
+    wanted = list(codes)
+    if not wanted:
+        return {}
+    stmt = (
+        select(ReportedFigure)
+        .where(ReportedFigure.envelope_code.in_(wanted))
+        .order_by(ReportedFigure.as_of, ReportedFigure.code)
+    )
+    out: dict[str, list[ReportedFigure]] = {}
+    for figure in await session.scalars(stmt):
+        out.setdefault(figure.envelope_code or "", []).append(figure)
+    return out
+
+
+async def of_conventions(
+    session: AsyncSession, codes: Iterable[str]
+) -> dict[str, list[ReportedFigure]]:
+    """Figures about a whole convention (not one of its envelopes)."""
+    wanted = list(codes)
+    if not wanted:
+        return {}
+    stmt = (
+        select(ReportedFigure)
+        .where(ReportedFigure.convention_code.in_(wanted), ReportedFigure.envelope_code.is_(None))
+        .order_by(ReportedFigure.as_of, ReportedFigure.code)
+    )
+    out: dict[str, list[ReportedFigure]] = {}
+    for figure in await session.scalars(stmt):
+        out.setdefault(figure.convention_code or "", []).append(figure)
+    return out
+
+
+async def by_code(session: AsyncSession, code: str) -> ReportedFigure | None:
+    return await session.get(ReportedFigure, code)

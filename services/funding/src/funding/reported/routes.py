@@ -1,0 +1,52 @@
+"""HTTP for the figures reported in the public record (read-only: the seed loads them)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from funding.reported import service
+from funding.responses import PROBLEMS, read_response
+from funding.schemas import Code, Measure, OrganisationCode, ReportedFigureRead
+from tdi_kit.db import SessionDep
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+
+router = APIRouter(tags=["reported figures"], responses=PROBLEMS)
+
+
+@router.get("/reported-figures", response_model=Page[ReportedFigureRead], responses=CSV_RESPONSE)
+async def list_reported_figures(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    params: ListParamsDep,
+    envelope: Annotated[Code | None, Query()] = None,
+    operator: Annotated[
+        OrganisationCode | None,
+        Query(description="The operator's own figures and those of the envelopes it manages."),
+    ] = None,
+    measure: Annotated[Measure | None, Query()] = None,
+    is_demo: Annotated[
+        bool | None, Query(description="true: demo records only; false: real ones only.")
+    ] = None,
+) -> Any:
+    """Figures of the public record (value, measure, as-of date, source, caveat), apart from
+    the ledger; sort on `code`, `as_of`."""
+    filters = {"envelope": envelope, "operator": operator, "measure": measure, "is_demo": is_demo}
+    items, next_cursor = await service.figures(session, params=params, filters=filters)
+    reads = [service.read(f) for f in items]
+    if params.format == "csv":
+        return csv_response(
+            (f.model_dump() for f in reads),
+            columns=list(ReportedFigureRead.model_fields),
+            filename="reported-figures",
+        )
+    next_link(request, response, next_cursor)
+    return Page[ReportedFigureRead](items=reads, next_cursor=next_cursor)
+
+
+@router.get("/reported-figures/{code}", response_model=ReportedFigureRead)
+async def get_reported_figure(code: Annotated[Code, Path()], session: SessionDep) -> Any:
+    """One figure of the public record, with its source and caveat."""
+    return read_response(service.read(await service.figure(session, code=code)))

@@ -1,0 +1,293 @@
+"""Generated envelopes (nested, multi-year, multi-theme, several funders, some demo) and
+allocations (in one Région or two): every breakdown the balances publish sums to its totals,
+column by column, or names its overlaps; and the totals count each euro once."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import hypothesis.strategies as st
+from funding_cases import M
+from hypothesis import HealthCheck, given, settings
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from funding.allocations import service as allocations
+from funding.balances import service as balances
+from funding.envelopes import service as envelopes
+from funding.ledger.service import Actor
+from funding.references import Territory
+from funding.schemas import (
+    Adjustment,
+    AllocationCreate,
+    DisbursementRow,
+    EnvelopeCreate,
+    TrancheCreate,
+)
+from tdi_kit.auth import Caller
+from tdi_kit.db import create_engine
+
+ADMIN = Caller(sub="property", org=None, scopes=frozenset({"admin"}))
+ACTOR = Actor("property")
+LAYOUTS = (  # the tranches of an envelope over 2024-2027: annual, or periods with no split
+    ((2024, None), (2025, None)),
+    ((2024, 2025),),
+    ((2024, None), (2025, 2027)),
+    ((2024, 2027),),
+)
+THEMES = ("innovation", "foncier", "export", "ingenierie")
+FUNDERS = (None, "etat", "regions", "union-europeenne")
+TERRITORIES = {"2708": ("27", "84"), "ti-2708": ("27",), "ti-8402": ("84",)}
+DIMENSIONS = (
+    "envelope",
+    "tranche",
+    "operator",
+    "funder",
+    "year",
+    "theme",
+    "territory",
+    "region",
+    "operator,year",
+    "funder,year",
+    "theme,year",
+)
+COLUMNS = ("amount_cents", "committed_cents", "disbursed_cents", "available_cents")
+_codes = itertools.count()
+
+
+@dataclass
+class Spec:
+    operator: str
+    themes: list[str]
+    layout: int
+    part_of: int | None  # index of an earlier, top-level envelope
+    amounts: list[int]  # per tranche
+    funders: list[str | None]
+    top_up: tuple[int, str | None] | None
+    is_demo: bool
+    allocations: list[tuple[str, int, int]]  # territory, share of the tranche (%), paid (%)
+
+
+@st.composite
+def programmes(draw: st.DrawFn) -> list[Spec]:
+    specs: list[Spec] = []
+    for index in range(draw(st.integers(1, 4))):
+        tops = [i for i, s in enumerate(specs) if s.part_of is None]
+        part_of = draw(st.sampled_from([None, *tops])) if tops else None
+        layout = draw(st.integers(0, len(LAYOUTS) - 1))
+        n = len(LAYOUTS[layout])
+        # A whole holds 30 M€ or more per tranche, a part at most 4 M€: a whole (one tranche at
+        # least) always holds its three parts at most.
+        low, high = (1, 4) if part_of is not None else (30, 40)
+        specs.append(
+            Spec(
+                operator=draw(st.sampled_from(("bpifrance", "banque-des-territoires", "anct"))),
+                themes=draw(st.lists(st.sampled_from(THEMES), min_size=1, max_size=3, unique=True)),
+                layout=layout,
+                part_of=part_of,
+                amounts=[draw(st.integers(low, high)) * M for _ in range(n)],
+                funders=[draw(st.sampled_from(FUNDERS)) for _ in range(n)],
+                top_up=draw(
+                    st.none()
+                    | st.tuples(
+                        st.integers(1, 2).map(lambda m: m * M // 2), st.sampled_from(FUNDERS)
+                    )
+                )
+                if part_of is None
+                else None,
+                is_demo=draw(st.booleans()),
+                allocations=draw(
+                    st.lists(
+                        st.tuples(
+                            st.sampled_from(sorted(TERRITORIES)),
+                            st.integers(1, 30),
+                            st.integers(0, 100),
+                        ),
+                        max_size=3,
+                    )
+                ),
+            )
+        )
+        del index
+    return specs
+
+
+class Registry:
+    async def territory(self, code: str) -> Territory:
+        return Territory(code, TERRITORIES[code])
+
+    async def action_exists(self, action_id: uuid.UUID) -> bool:
+        return True
+
+
+def _sum(items: list[Any], column: str) -> int:
+    return sum(getattr(i, column) for i in items)
+
+
+async def _build(session: Any, specs: list[Spec]) -> dict[str, Any]:
+    """The programme, and what its totals must be (each euro once)."""
+    expected = {True: [0, 0, 0], False: [0, 0, 0]}  # include_demo -> amount, committed, paid
+    codes: list[str] = []
+    for spec in specs:
+        code = f"prop-{next(_codes)}"
+        codes.append(code)
+        layout = LAYOUTS[spec.layout]
+        payload = EnvelopeCreate(
+            code=code,
+            operator_code=spec.operator,
+            part_of=codes[spec.part_of] if spec.part_of is not None else None,
+            name=code,
+            kind="grant",
+            themes=spec.themes,  # type: ignore[arg-type]
+            start_year=2024,
+            end_year=2027,
+            tranches=[
+                TrancheCreate(year=y, last_year=last, amount_cents=a, funder_code=f)
+                for (y, last), a, f in zip(layout, spec.amounts, spec.funders, strict=True)
+            ],
+        )
+        envelope = await envelopes.insert(
+            session, payload=payload, actor=ACTOR, is_demo=spec.is_demo
+        )
+        await envelopes.check_nesting(session, envelope)
+        amount = sum(spec.amounts)
+        if spec.top_up is not None:
+            delta, funder = spec.top_up
+            await envelopes.adjust(
+                session,
+                caller=None,
+                code=code,
+                year=layout[0][0],
+                payload=Adjustment(delta_cents=delta, reason="top-up", funder_code=funder),
+                actor=ACTOR,
+            )
+            amount += delta
+        rows, paid = [], []
+        for territory, share, paid_share in spec.allocations:
+            year = layout[0][0]
+            cents = max(1, spec.amounts[0] * share // 100 // max(1, len(spec.allocations)))
+            rows.append(
+                AllocationCreate(
+                    envelope_code=code,
+                    year=year,
+                    territory_code=territory,
+                    title="Projet",
+                    beneficiary_name="Bénéficiaire",
+                    amount_cents=cents,
+                    status="committed",
+                )
+            )
+            paid.append(cents * paid_share // 100)
+        ids: list[uuid.UUID] = []
+        if rows:
+            outcome = await allocations.create_many(
+                session,
+                caller=ADMIN,
+                owners=Registry(),  # type: ignore[arg-type]
+                rows=rows,
+                actor=ACTOR,
+                is_demo=spec.is_demo,
+            )
+            assert not outcome.problems, outcome.problems
+            ids = outcome.ids
+        payments = [
+            DisbursementRow(allocation_id=i, amount_cents=p)
+            for i, p in zip(ids, paid, strict=True)
+            if p
+        ]
+        if payments:
+            done = await allocations.disburse_many(
+                session, caller=ADMIN, rows=payments, actor=ACTOR, is_demo=spec.is_demo
+            )
+            assert not done.problems, done.problems
+        for include_demo in (True, False):
+            if spec.is_demo and not include_demo:
+                continue
+            # A part's amount is within its whole's: the totals count the whole only.
+            expected[include_demo][0] += amount if spec.part_of is None else 0
+            expected[include_demo][1] += sum(r.amount_cents for r in rows)
+            expected[include_demo][2] += sum(paid)
+    return expected
+
+
+async def _check(engine: AsyncEngine, specs: list[Spec]) -> None:
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        sessions = async_sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            async with sessions() as session:
+                before = {
+                    demo: await balances.report(
+                        session, by="envelope", filters={"include_demo": demo}
+                    )
+                    for demo in (True, False)
+                }
+                expected = await _build(session, specs)
+                await session.flush()
+                for include_demo in (True, False):
+                    base = before[include_demo].totals
+                    amount, committed, paid = expected[include_demo]
+                    for by in DIMENSIONS:
+                        report = await balances.report(
+                            session, by=by, filters={"include_demo": include_demo}
+                        )
+                        totals = report.totals
+                        if by in ("territory", "region"):
+                            # No envelope is split by territory in advance: no amount there.
+                            assert totals.amount_cents is None
+                        else:
+                            assert totals.amount_cents == base.amount_cents + amount, by  # type: ignore[operator]
+                        assert totals.committed_cents == base.committed_cents + committed, by  # type: ignore[operator]
+                        assert totals.disbursed_cents == base.disbursed_cents + paid, by  # type: ignore[operator]
+                        overlapping = {o.dimension for o in report.overlaps}
+                        for column in COLUMNS:
+                            values = [getattr(i, column) for i in report.items]
+                            if getattr(totals, column) is None or any(v is None for v in values):
+                                # Not broken down this way (amounts by territory, commitments
+                                # by funder): null throughout, never a partial figure.
+                                assert all(v is None for v in values), (by, column)
+                                continue
+                            if "region" in overlapping:
+                                assert sum(values) >= getattr(totals, column), (by, column)
+                            else:
+                                assert sum(values) == getattr(totals, column), (by, column)
+                        if by == "region":
+                            spans = any(
+                                len(TERRITORIES[t]) > 1
+                                for s in specs
+                                if include_demo or not s.is_demo
+                                for t, _, _ in s.allocations
+                            )
+                            assert ("region" in overlapping) == spans
+                        if "year" in by:
+                            # Money of a period never sits on one year.
+                            assert all(
+                                (i.year is None) == ("-" in (i.period or "")) for i in report.items
+                            )
+        finally:
+            await transaction.rollback()
+
+
+def test_every_breakdown_sums_to_its_totals_and_counts_each_euro_once(funding_url: str) -> None:
+    loop = asyncio.new_event_loop()
+    engine = create_engine(funding_url)
+
+    @settings(
+        max_examples=10,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    @given(specs=programmes())
+    def check(specs: list[Spec]) -> None:
+        loop.run_until_complete(_check(engine, specs))
+
+    try:
+        check()
+    finally:
+        loop.run_until_complete(engine.dispose())
+        loop.close()
