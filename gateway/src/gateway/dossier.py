@@ -198,12 +198,14 @@ def balances(allocations: list[dict[str, Any]], *, include_demo: bool = False) -
     operators: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     years: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     totals = [0, 0, 0]
+    demo_left_out = 0
     for allocation in allocations:
+        if allocation.get("is_demo") and not include_demo:
+            demo_left_out += 1
+            continue
         # A proposal (or a proposal cancelled) moved no money: like funding's ledger, the
         # balances leave it out, so that they do not depend on who asks.
         if allocation.get("committed_at") is None:
-            continue
-        if allocation.get("is_demo") and not include_demo:
             continue
         disbursed = int(allocation.get("disbursed_cents") or 0)
         undisbursed = int(allocation.get("undisbursed_cents") or 0)
@@ -228,7 +230,7 @@ def balances(allocations: list[dict[str, Any]], *, include_demo: bool = False) -
 
     return {
         "include_demo": include_demo,
-        "demo_left_out": len(allocations) - len(counted),
+        "demo_left_out": demo_left_out,
         "by_operator": [balance(operators[o], operator_code=o) for o in sorted(operators)],
         "by_year": [balance(years[y], year=y) for y in sorted(years)],
         "totals": balance(totals),

@@ -1,6 +1,6 @@
 """idempotency keys per caller identity, with the scopes they were answered for
 
-Revision ID: 20261202_0002_sec_idem
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-02 06:30:00
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "20261202_0002_sec_idem"
+revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """territories' official Région; the programme's phases and milestones
 
-Revision ID: 20261202_0002_rec_registry
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-02 06:40:00
 
 """
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "20261202_0002_rec_registry"
-down_revision: str | Sequence[str] | None = "0001"
+revision: str = "0003"
+down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
