@@ -71,7 +71,14 @@ async def own_suite(registry_server: LiveServer) -> AsyncIterator[dict[str, str]
             )
         )
         contracts = create_contracts(
-            ContractsSettings(database_url=contracts_db, registry_url=registry_server.url, **common)
+            ContractsSettings(
+                database_url=contracts_db,
+                registry_url=registry_server.url,
+                # Contracts asks funding whether an operator finances an action: without it,
+                # an intruder's indicator write would fail closed (503) before its 403.
+                funding_url=urls["funding_url"],
+                **common,
+            )
         )
         with LiveServer(contracts, port=contracts_port), LiveServer(funding, port=funding_port):
             yield urls
