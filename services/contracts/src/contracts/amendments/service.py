@@ -17,7 +17,8 @@ from contracts.access import Editor
 from contracts.actions import queries as action_queries
 from contracts.actions import service as actions
 from contracts.amendments import queries
-from contracts.changes import ChangeSet, ensure_writable, nested, record
+from contracts.changes import ChangeSet, nested, record
+from contracts.contracts import lifecycle
 from contracts.contracts import queries as contract_queries
 from contracts.contracts.service import require, update_contract
 from contracts.models import Action, Amendment, ContractEvent
@@ -41,7 +42,7 @@ from contracts.schemas import (
 )
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
-from tdi_kit.errors import Conflict, NotFound, Unprocessable
+from tdi_kit.errors import NotFound, Unprocessable
 from tdi_kit.pagination import ListParams, paginate, parse_sort
 
 # Reads -------------------------------------------------------------------------------------
@@ -112,13 +113,8 @@ async def create(
     if contract is None:
         raise NotFound("contract", contract_id)
     check_if_match(if_match, contract.etag, what="contract")
-    ensure_writable(contract)
-    if contract.status == "draft":
-        raise Conflict(
-            f"Contract {contract_id} is a draft: edit it directly. Amendments change signed "
-            "contracts.",
-            contract_status=contract.status,
-        )
+    lifecycle.ensure_writable(contract)
+    lifecycle.check_amendable(contract)
     number = await queries.next_number(session, contract.id)
     amendment = Amendment(
         id=uuid.uuid4(),
