@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import orjson
@@ -214,97 +213,59 @@ CHILD_ROUTES = {
 }
 
 
-def _endpoint(
-    name: str, doc: str, params: list[tuple[str, Any]], call: Callable[..., Awaitable[Response]]
-) -> Callable[..., Awaitable[Response]]:
-    """A route function named `name` taking `params` (then the write's usual dependencies)."""
-
-    async def endpoint(**kwargs: Any) -> Response:
-        return await call(**kwargs)
-
-    P = inspect.Parameter
-    endpoint.__name__ = name
-    endpoint.__doc__ = doc
-    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [P(n, P.KEYWORD_ONLY, annotation=a) for n, a in params]
-        + [
-            P("session", P.KEYWORD_ONLY, annotation=SessionDep),
-            P("references", P.KEYWORD_ONLY, annotation=RefsDep),
-            P("caller", P.KEYWORD_ONLY, annotation=Writer),
-            P("if_match", P.KEYWORD_ONLY, annotation=IfMatch, default=None),
-        ]
-    )
-    return endpoint
-
-
 def _child_routes(kind: ChildKind) -> None:
-    segment, id_param, add_doc, update_doc, remove_doc = CHILD_ROUTES[kind]
+    """POST .../<segment>, PATCH and DELETE .../<segment>/{<id>}, as three operations."""
+    segment, id_param, *docs = CHILD_ROUTES[kind]
     many = f"/actions/{{action_id}}/{segment}"
     one = f"{many}/{{{id_param}}}"
+    P = inspect.Parameter
+    action_param = P("action_id", P.KEYWORD_ONLY, annotation=ActionId)
+    id_param_ = P(id_param, P.KEYWORD_ONLY, annotation=ChildId)
+    deps = [
+        P("session", P.KEYWORD_ONLY, annotation=SessionDep),
+        P("references", P.KEYWORD_ONLY, annotation=RefsDep),
+        P("caller", P.KEYWORD_ONLY, annotation=Writer),
+        P("if_match", P.KEYWORD_ONLY, annotation=IfMatch, default=None),
+    ]
 
-    async def add(action_id: uuid.UUID, payload: Any, **deps: Any) -> Response:
-        action = await service.post_child(
-            deps["session"],
-            references=deps["references"],
-            caller=deps["caller"],
-            kind=kind,
-            action_id=action_id,
-            payload=payload,
-            if_match=deps["if_match"],
+    def payload(schema: Any) -> inspect.Parameter:
+        return P("payload", P.KEYWORD_ONLY, annotation=schema)
+
+    operations = [
+        ("add", "POST", many, [action_param, payload(kind.write)]),
+        ("update", "PATCH", one, [action_param, id_param_, payload(kind.update)]),
+        ("remove", "DELETE", one, [action_param, id_param_]),
+    ]
+    for (verb, method, path, params), doc in zip(operations, docs, strict=True):
+        created = verb == "add"
+
+        async def endpoint(*, _verb: str = verb, **values: Any) -> Response:
+            action = await service.change_child(
+                values["session"],
+                references=values["references"],
+                caller=values["caller"],
+                kind=kind,
+                verb=_verb,
+                action_id=values["action_id"],
+                child_id=values.get(id_param),
+                payload=values.get("payload"),
+                if_match=values["if_match"],
+            )
+            return _response(action, 201 if _verb == "add" else 200)
+
+        # FastAPI reads the parameters (and so the OpenAPI operation) from the signature.
+        endpoint.__signature__ = inspect.Signature([*params, *deps])  # type: ignore[attr-defined]
+        endpoint.__name__ = name = f"{verb}_{kind.target}"
+        endpoint.__doc__ = doc
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            name=name,
+            status_code=status.HTTP_201_CREATED if created else None,
+            response_model=ActionRead,
+            responses=CREATE if created else UPDATE,
         )
-        return _response(action, 201)
-
-    async def update(action_id: uuid.UUID, payload: Any, **deps: Any) -> Response:
-        action = await service.patch_child(
-            deps["session"],
-            references=deps["references"],
-            caller=deps["caller"],
-            kind=kind,
-            action_id=action_id,
-            child_id=deps.pop(id_param),
-            payload=payload,
-            if_match=deps["if_match"],
-        )
-        return _response(action)
-
-    async def remove(action_id: uuid.UUID, **deps: Any) -> Response:
-        action = await service.delete_child(
-            deps["session"],
-            references=deps["references"],
-            caller=deps["caller"],
-            kind=kind,
-            action_id=action_id,
-            child_id=deps.pop(id_param),
-            if_match=deps["if_match"],
-        )
-        return _response(action)
-
-    ids = [("action_id", ActionId), (id_param, ChildId)]
-    router.add_api_route(
-        many,
-        _endpoint(f"add_{kind.target}", add_doc, [*ids[:1], ("payload", kind.write)], add),
-        methods=["POST"],
-        name=f"add_{kind.target}",
-        status_code=status.HTTP_201_CREATED,
-        response_model=ActionRead,
-        responses=CREATE,
-    )
-    router.add_api_route(
-        one,
-        _endpoint(f"update_{kind.target}", update_doc, [*ids, ("payload", kind.update)], update),
-        methods=["PATCH"],
-        name=f"update_{kind.target}",
-        response_model=ActionRead,
-        responses=UPDATE,
-    )
-    router.add_api_route(
-        one,
-        _endpoint(f"remove_{kind.target}", remove_doc, ids, remove),
-        methods=["DELETE"],
-        name=f"remove_{kind.target}",
-        response_model=ActionRead,
-        responses=UPDATE,
-    )
 
 
 for _kind in CHILD_ROUTES:

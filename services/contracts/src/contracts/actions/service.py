@@ -312,50 +312,35 @@ def child_of(kind: ChildKind, action: Action, child_id: uuid.UUID) -> Any:
     return found
 
 
-async def post_child(
+async def change_child(
     session: AsyncSession,
     *,
     references: References,
     caller: Caller,
     kind: ChildKind,
+    verb: str,
     action_id: uuid.UUID,
-    payload: BaseModel,
+    child_id: uuid.UUID | None = None,
+    payload: BaseModel | None = None,
     if_match: str | None,
 ) -> Action:
-    """Add a plan line, an indicator or a milestone (If-Match optional: nothing is overwritten)."""
+    """`add`, `update` or `remove` a plan line, an indicator or a milestone. If-Match is the
+    action's ETag, optional to add (nothing is overwritten)."""
 
     async def operation(changes: ChangeSet, action: Action) -> None:
-        await add_child(kind, changes, action=action, payload=payload, references=references)
-
-    return await edit(
-        session,
-        references=references,
-        caller=caller,
-        action_id=action_id,
-        if_match=if_match,
-        operation=operation,
-        if_match_required=False,
-    )
-
-
-async def patch_child(
-    session: AsyncSession,
-    *,
-    references: References,
-    caller: Caller,
-    kind: ChildKind,
-    action_id: uuid.UUID,
-    child_id: uuid.UUID,
-    payload: BaseModel,
-    if_match: str | None,
-) -> Action:
-    """Change a plan line, an indicator or a milestone; If-Match is the action's ETag."""
-
-    async def operation(changes: ChangeSet, action: Action) -> None:
+        if verb == "add":
+            assert payload is not None
+            await add_child(kind, changes, action=action, payload=payload, references=references)
+            return
+        assert child_id is not None
         row = child_of(kind, action, child_id)
-        await update_child(
-            kind, changes, action=action, row=row, payload=payload, references=references
-        )
+        if verb == "update":
+            assert payload is not None
+            await update_child(
+                kind, changes, action=action, row=row, payload=payload, references=references
+            )
+        else:
+            await remove_child(kind, changes, action=action, row=row)
 
     return await edit(
         session,
@@ -364,29 +349,5 @@ async def patch_child(
         action_id=action_id,
         if_match=if_match,
         operation=operation,
-    )
-
-
-async def delete_child(
-    session: AsyncSession,
-    *,
-    references: References,
-    caller: Caller,
-    kind: ChildKind,
-    action_id: uuid.UUID,
-    child_id: uuid.UUID,
-    if_match: str | None,
-) -> Action:
-    """Remove a plan line, an indicator or a milestone; If-Match is the action's ETag."""
-
-    async def operation(changes: ChangeSet, action: Action) -> None:
-        await remove_child(kind, changes, action=action, row=child_of(kind, action, child_id))
-
-    return await edit(
-        session,
-        references=references,
-        caller=caller,
-        action_id=action_id,
-        if_match=if_match,
-        operation=operation,
+        if_match_required=verb != "add",
     )
