@@ -9,6 +9,7 @@ history entry with the contract as it then was: any past version can be read bac
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -185,7 +186,8 @@ async def _apply(
 
 async def _apply_to_child(
     changes: ChangeSet,
-    change: AmendmentChange,
+    # AddPlanLine, UpdateIndicator, ...: the kind names its fields (`line`, `line_id`, ...).
+    change: Any,
     kind: children.ChildKind,
     verb: str,
     action: Action,
