@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from contracts.actions.rules import finances_by_plan
 from contracts.models import Action
 from contracts.references import References
 from tdi_kit.auth import Caller
@@ -74,10 +75,7 @@ class Editor:
         of its own (as the action stands in this change set), else a recorded allocation."""
         if self.limited_to is None:
             return
-        if any(
-            line.financer_code == self.limited_to and line.amount_cents > 0
-            for line in action.plan_lines
-        ):
+        if finances_by_plan(action, self.limited_to):
             return
         if self.references is not None and await self.references.allocates_to(
             self.limited_to, action.id

@@ -21,20 +21,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.access import Editor
 from contracts.actions import queries as action_queries
 from contracts.clock import now
+from contracts.contracts.lifecycle import (
+    AMENDABLE,
+    FOLLOW_UP,
+    READ_ONLY,
+    is_follow_up,
+    outside_amendment,
+    read_only,
+)
 from contracts.documents import detail, render_action, render_contract
 from contracts.models import Action, Amendment, Contract, ContractEvent
 from tdi_kit.errors import Conflict, Unprocessable
-
-LIVE = ("draft", "signed", "in_progress")
-READ_ONLY = ("closed", "cancelled")
-# Follow-up of a signed contract's execution, not its terms: recorded in the history but
-# needing no amendment. Every other change to a signed contract is contractual.
-FOLLOW_UP = {
-    ("action", "status"),
-    ("indicator", "actual"),
-    ("indicator", "as_of"),
-    ("milestone", "done_on"),
-}
 
 
 def plain(value: Any) -> Any:
@@ -117,25 +114,16 @@ class ChangeSet:
         """
         if self.contract is None or self.kind != "edited":
             return
-        if self.status_before not in ("signed", "in_progress"):
+        if self.status_before not in AMENDABLE:
             return
-        if fields is not None and all((target, f) in FOLLOW_UP for f in fields):
+        if fields is not None and is_follow_up(target, fields):
             return
-        _refuse_outside_amendment(self.contract, self.status_before)
+        raise outside_amendment(self.contract, self.status_before)
 
     @property
     def contractual(self) -> bool:
         return any(
             c["op"] != "update" or (c["target"], c["field"]) not in FOLLOW_UP for c in self.changes
-        )
-
-
-def ensure_writable(contract: Contract | None) -> None:
-    if contract is not None and contract.status in READ_ONLY:
-        raise Conflict(
-            f"Contract {contract.id} is {contract.status}: it is read-only.",
-            contract_id=str(contract.id),
-            contract_status=contract.status,
         )
 
 
@@ -146,22 +134,9 @@ def _check_amendment_rule(contract: Contract, changes: ChangeSet) -> None:
         return
     status = changes.status_before or contract.status
     if status in READ_ONLY:
-        raise Conflict(
-            f"Contract {contract.id} is {status}: it is read-only.",
-            contract_id=str(contract.id),
-            contract_status=status,
-        )
-    if status in ("signed", "in_progress") and changes.kind == "edited" and changes.contractual:
-        _refuse_outside_amendment(contract, status)
-
-
-def _refuse_outside_amendment(contract: Contract, status: str) -> None:
-    raise Conflict(
-        f"Contract {contract.id} is {status.replace('_', ' ')}: its terms change only "
-        f"through an amendment (POST /api/v1/contracts/{contract.id}/amendments).",
-        contract_id=str(contract.id),
-        contract_status=status,
-    )
+        raise read_only(contract, status)
+    if status in AMENDABLE and changes.kind == "edited" and changes.contractual:
+        raise outside_amendment(contract, status)
 
 
 async def record(session: AsyncSession, changes: ChangeSet) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from contracts.clock import utc
+from contracts.contracts.lifecycle import REQUIRED_ROLES
 from contracts.models import Action, Contract
 from contracts.schemas import (
     ActionRead,
@@ -24,7 +25,6 @@ from tdi_kit.conditional import etag_for
 from tdi_kit.text import fold
 
 # Their signatures make a contract signed; the others (operators, industrialists) co-sign.
-REQUIRED_ROLES = {"prefet", "president_region", "president_epci"}
 
 
 def owner_of(action: Action) -> Owner | None:

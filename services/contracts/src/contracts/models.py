@@ -110,9 +110,9 @@ class Contract(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # `territory:phase:kind` while the contract is live (draft, signed, in progress), else null:
-    # the unique constraint makes "one live contract per territory, phase and kind" hold even
-    # for two writers racing (NULLs never collide).
+    # `territory:phase` while the act is live (draft, signed, in progress), else null, whatever
+    # its kind: the unique constraint makes "one live act per territory and phase" hold even for
+    # two writers racing (NULLs never collide). Set through `contracts.contracts.lifecycle`.
     live_slot: Mapped[str | None] = mapped_column(String(40), unique=True)
 
     title_key: Mapped[str] = mapped_column(String(300), default="", index=True)

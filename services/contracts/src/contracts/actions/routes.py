@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request, status
 from starlette.responses import Response
 
 from contracts.actions import service
+from contracts.actions.children import INDICATOR, MILESTONE, PLAN_LINE, ChildKind
 from contracts.api import CREATE, LIST, READ_ONE, UPDATE, RefsDep, Writer, conditional_document
 from contracts.api import document_response as _document
 from contracts.models import Action
@@ -19,12 +21,6 @@ from contracts.schemas import (
     ActionUpdate,
     ActionWrite,
     Axis,
-    IndicatorUpdate,
-    IndicatorWrite,
-    MilestoneUpdate,
-    MilestoneWrite,
-    PlanLineUpdate,
-    PlanLineWrite,
     Priority,
 )
 from tdi_kit.conditional import IfMatch
@@ -189,229 +185,91 @@ async def delete_action(
     return Response(status_code=204)
 
 
-@router.post(
-    "/actions/{action_id}/plan-lines",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ActionRead,
-    responses=CREATE,
-)
-async def add_plan_line(
-    action_id: ActionId,
-    payload: PlanLineWrite,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
-) -> Any:
-    """Add a co-financing line (never beyond the budget); answers the action."""
-    action = await service.post_child(
-        session,
-        references=references,
-        caller=caller,
-        action_id=action_id,
-        payload=payload,
-        if_match=if_match,
-    )
-    return _response(action, 201)
+# Plan lines, indicators, milestones: the same three routes each, from the table of kinds.
+
+# (path segment, path parameter, and the add / update / remove operations' docs) of each kind.
+CHILD_ROUTES = {
+    PLAN_LINE: (
+        "plan-lines",
+        "line_id",
+        "Add a co-financing line (never beyond the budget); answers the action.",
+        "Change a co-financing line (an operator: only its own); If-Match: the action's ETag.",
+        "Remove a co-financing line; answers the action.",
+    ),
+    INDICATOR: (
+        "indicators",
+        "indicator_id",
+        "Add an indicator (label, unit, target, actual, as of); answers the action.",
+        "Report an indicator's actual value (follow-up) or change it; If-Match: the action's ETag.",
+        "Remove an indicator; answers the action.",
+    ),
+    MILESTONE: (
+        "milestones",
+        "milestone_id",
+        "Add a milestone (label, due date, done on); answers the action.",
+        "Mark a milestone done (follow-up) or change it; If-Match: the action's ETag.",
+        "Remove a milestone; answers the action.",
+    ),
+}
 
 
-@router.patch(
-    "/actions/{action_id}/plan-lines/{line_id}", response_model=ActionRead, responses=UPDATE
-)
-async def update_plan_line(
-    action_id: ActionId,
-    line_id: ChildId,
-    payload: PlanLineUpdate,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
-) -> Any:
-    """Change a co-financing line (an operator: only its own); If-Match: the action's ETag."""
-    action = await service.patch_child(
-        session,
-        references=references,
-        caller=caller,
-        action_id=action_id,
-        child_id=line_id,
-        payload=payload,
-        if_match=if_match,
-    )
-    return _response(action)
+def _child_routes(kind: ChildKind) -> None:
+    """POST .../<segment>, PATCH and DELETE .../<segment>/{<id>}, as three operations."""
+    segment, id_param, *docs = CHILD_ROUTES[kind]
+    many = f"/actions/{{action_id}}/{segment}"
+    one = f"{many}/{{{id_param}}}"
+    P = inspect.Parameter
+    action_param = P("action_id", P.KEYWORD_ONLY, annotation=ActionId)
+    id_param_ = P(id_param, P.KEYWORD_ONLY, annotation=ChildId)
+    deps = [
+        P("session", P.KEYWORD_ONLY, annotation=SessionDep),
+        P("references", P.KEYWORD_ONLY, annotation=RefsDep),
+        P("caller", P.KEYWORD_ONLY, annotation=Writer),
+        P("if_match", P.KEYWORD_ONLY, annotation=IfMatch, default=None),
+    ]
+
+    def payload(schema: Any) -> inspect.Parameter:
+        return P("payload", P.KEYWORD_ONLY, annotation=schema)
+
+    operations = [
+        ("add", "POST", many, [action_param, payload(kind.write)]),
+        ("update", "PATCH", one, [action_param, id_param_, payload(kind.update)]),
+        ("remove", "DELETE", one, [action_param, id_param_]),
+    ]
+    for (verb, method, path, params), doc in zip(operations, docs, strict=True):
+        created = verb == "add"
+
+        async def endpoint(*, _verb: str = verb, **values: Any) -> Response:
+            action = await service.change_child(
+                values["session"],
+                references=values["references"],
+                caller=values["caller"],
+                kind=kind,
+                verb=_verb,
+                action_id=values["action_id"],
+                child_id=values.get(id_param),
+                payload=values.get("payload"),
+                if_match=values["if_match"],
+            )
+            return _response(action, 201 if _verb == "add" else 200)
+
+        # FastAPI reads the parameters (and so the OpenAPI operation) from the signature.
+        endpoint.__signature__ = inspect.Signature([*params, *deps])  # type: ignore[attr-defined]
+        endpoint.__name__ = name = f"{verb}_{kind.target}"
+        endpoint.__doc__ = doc
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            name=name,
+            status_code=status.HTTP_201_CREATED if created else None,
+            response_model=ActionRead,
+            responses=CREATE if created else UPDATE,
+        )
 
 
-@router.delete(
-    "/actions/{action_id}/plan-lines/{line_id}", response_model=ActionRead, responses=UPDATE
-)
-async def remove_plan_line(
-    action_id: ActionId,
-    line_id: ChildId,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
-) -> Any:
-    """Remove a co-financing line; answers the action."""
-    action = await service.delete_child(
-        session,
-        references=references,
-        caller=caller,
-        action_id=action_id,
-        child="plan_line",
-        child_id=line_id,
-        if_match=if_match,
-    )
-    return _response(action)
-
-
-@router.post(
-    "/actions/{action_id}/indicators",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ActionRead,
-    responses=CREATE,
-)
-async def add_indicator(
-    action_id: ActionId,
-    payload: IndicatorWrite,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
-) -> Any:
-    """Add an indicator (label, unit, target, actual, as of); answers the action."""
-    action = await service.post_child(
-        session,
-        references=references,
-        caller=caller,
-        action_id=action_id,
-        payload=payload,
-        if_match=if_match,
-    )
-    return _response(action, 201)
-
-
-@router.patch(
-    "/actions/{action_id}/indicators/{indicator_id}", response_model=ActionRead, responses=UPDATE
-)
-async def update_indicator(
-    action_id: ActionId,
-    indicator_id: ChildId,
-    payload: IndicatorUpdate,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
-) -> Any:
-    """Report an indicator's actual value (follow-up) or change it; If-Match: the action's ETag."""
-    action = await service.patch_child(
-        session,
-        references=references,
-        caller=caller,
-        action_id=action_id,
-        child_id=indicator_id,
-        payload=payload,
-        if_match=if_match,
-    )
-    return _response(action)
-
-
-@router.delete(
-    "/actions/{action_id}/indicators/{indicator_id}", response_model=ActionRead, responses=UPDATE
-)
-async def remove_indicator(
-    action_id: ActionId,
-    indicator_id: ChildId,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
-) -> Any:
-    """Remove an indicator; answers the action."""
-    action = await service.delete_child(
-        session,
-        references=references,
-        caller=caller,
-        action_id=action_id,
-        child="indicator",
-        child_id=indicator_id,
-        if_match=if_match,
-    )
-    return _response(action)
-
-
-@router.post(
-    "/actions/{action_id}/milestones",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ActionRead,
-    responses=CREATE,
-)
-async def add_milestone(
-    action_id: ActionId,
-    payload: MilestoneWrite,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
-) -> Any:
-    """Add a milestone (label, due date, done on); answers the action."""
-    action = await service.post_child(
-        session,
-        references=references,
-        caller=caller,
-        action_id=action_id,
-        payload=payload,
-        if_match=if_match,
-    )
-    return _response(action, 201)
-
-
-@router.patch(
-    "/actions/{action_id}/milestones/{milestone_id}", response_model=ActionRead, responses=UPDATE
-)
-async def update_milestone(
-    action_id: ActionId,
-    milestone_id: ChildId,
-    payload: MilestoneUpdate,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
-) -> Any:
-    """Mark a milestone done (follow-up) or change it; If-Match: the action's ETag."""
-    action = await service.patch_child(
-        session,
-        references=references,
-        caller=caller,
-        action_id=action_id,
-        child_id=milestone_id,
-        payload=payload,
-        if_match=if_match,
-    )
-    return _response(action)
-
-
-@router.delete(
-    "/actions/{action_id}/milestones/{milestone_id}", response_model=ActionRead, responses=UPDATE
-)
-async def remove_milestone(
-    action_id: ActionId,
-    milestone_id: ChildId,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
-) -> Any:
-    """Remove a milestone; answers the action."""
-    action = await service.delete_child(
-        session,
-        references=references,
-        caller=caller,
-        action_id=action_id,
-        child="milestone",
-        child_id=milestone_id,
-        if_match=if_match,
-    )
-    return _response(action)
+for _kind in CHILD_ROUTES:
+    _child_routes(_kind)
 
 
 def _csv_row(doc: dict[str, Any]) -> dict[str, Any]:

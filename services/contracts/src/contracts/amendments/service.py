@@ -14,34 +14,27 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.access import Editor
+from contracts.actions import children
 from contracts.actions import queries as action_queries
 from contracts.actions import service as actions
 from contracts.amendments import queries
-from contracts.changes import ChangeSet, ensure_writable, nested, record
+from contracts.changes import ChangeSet, nested, record
+from contracts.contracts import lifecycle
 from contracts.contracts import queries as contract_queries
 from contracts.contracts.service import require, update_contract
 from contracts.models import Action, Amendment, ContractEvent
 from contracts.references import References
 from contracts.schemas import (
     AddAction,
-    AddIndicator,
-    AddMilestone,
-    AddPlanLine,
     AmendmentChange,
     AmendmentWrite,
     RemoveAction,
-    RemoveIndicator,
-    RemoveMilestone,
-    RemovePlanLine,
     UpdateAction,
     UpdateContract,
-    UpdateIndicator,
-    UpdateMilestone,
-    UpdatePlanLine,
 )
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
-from tdi_kit.errors import Conflict, NotFound, Unprocessable
+from tdi_kit.errors import NotFound, Unprocessable
 from tdi_kit.pagination import ListParams, paginate, parse_sort
 
 # Reads -------------------------------------------------------------------------------------
@@ -112,13 +105,8 @@ async def create(
     if contract is None:
         raise NotFound("contract", contract_id)
     check_if_match(if_match, contract.etag, what="contract")
-    ensure_writable(contract)
-    if contract.status == "draft":
-        raise Conflict(
-            f"Contract {contract_id} is a draft: edit it directly. Amendments change signed "
-            "contracts.",
-            contract_status=contract.status,
-        )
+    lifecycle.ensure_writable(contract)
+    lifecycle.check_amendable(contract)
     number = await queries.next_number(session, contract.id)
     amendment = Amendment(
         id=uuid.uuid4(),
@@ -170,14 +158,6 @@ async def _apply(
             )
         return found
 
-    def child(rows: list[Any], child_id: uuid.UUID, name: str) -> Any:
-        found = next((r for r in rows if r.id == child_id), None)
-        if found is None:
-            raise Unprocessable.field(
-                "body", f"{at}.{name}_id", f"no {name.replace('_', ' ')} {child_id} in that action"
-            )
-        return found
-
     match change:
         case UpdateContract():
             with nested(f"{at}.fields"):
@@ -196,47 +176,47 @@ async def _apply(
                 )
         case RemoveAction():
             await actions.remove_action(session, changes, action=by_id.pop(action().id))
-        case AddPlanLine():
-            with nested(f"{at}.line"):
-                await actions.add_plan_line(
-                    changes, action=action(), payload=change.line, references=references
-                )
-        case UpdatePlanLine():
-            target = action()
-            line = child(target.plan_lines, change.line_id, "line")
-            with nested(f"{at}.fields"):
-                await actions.update_plan_line(
-                    changes, action=target, line=line, payload=change.fields, references=references
-                )
-        case RemovePlanLine():
-            target = action()
-            line = child(target.plan_lines, change.line_id, "line")
-            await actions.remove_plan_line(changes, action=target, line=line)
-        case AddIndicator():
-            with nested(f"{at}.indicator"):
-                await actions.add_indicator(changes, action=action(), payload=change.indicator)
-        case UpdateIndicator():
-            target = action()
-            indicator = child(target.indicators, change.indicator_id, "indicator")
-            with nested(f"{at}.fields"):
-                await actions.update_indicator(
-                    changes, action=target, indicator=indicator, payload=change.fields
-                )
-        case RemoveIndicator():
-            target = action()
-            indicator = child(target.indicators, change.indicator_id, "indicator")
-            await actions.remove_indicator(changes, action=target, indicator=indicator)
-        case AddMilestone():
-            with nested(f"{at}.milestone"):
-                await actions.add_milestone(changes, action=action(), payload=change.milestone)
-        case UpdateMilestone():
-            target = action()
-            milestone = child(target.milestones, change.milestone_id, "milestone")
-            with nested(f"{at}.fields"):
-                await actions.update_milestone(
-                    changes, action=target, milestone=milestone, payload=change.fields
-                )
-        case RemoveMilestone():
-            target = action()
-            milestone = child(target.milestones, change.milestone_id, "milestone")
-            await actions.remove_milestone(changes, action=target, milestone=milestone)
+        case _:
+            # `add_plan_line`, `update_indicator`, `remove_milestone`, ...: a record of an action.
+            verb, target = change.op.split("_", 1)
+            await _apply_to_child(
+                changes, change, children.KINDS[target], verb, action(), at, references
+            )
+
+
+async def _apply_to_child(
+    changes: ChangeSet,
+    # AddPlanLine, UpdateIndicator, ...: the kind names its fields (`line`, `line_id`, ...).
+    change: Any,
+    kind: children.ChildKind,
+    verb: str,
+    action: Action,
+    at: str,
+    references: References,
+) -> None:
+    if verb == "add":
+        with nested(f"{at}.{kind.field}"):
+            await children.add_child(
+                kind,
+                changes,
+                action=action,
+                payload=getattr(change, kind.field),
+                references=references,
+            )
+        return
+    id_field = f"{kind.field}_id"
+    child_id = getattr(change, id_field)
+    row = kind.find(action, child_id)
+    if row is None:
+        raise Unprocessable.field(
+            "body",
+            f"{at}.{id_field}",
+            f"no {kind.field} {child_id} in that action",
+        )
+    if verb == "update":
+        with nested(f"{at}.fields"):
+            await children.update_child(
+                kind, changes, action=action, row=row, payload=change.fields, references=references
+            )
+    else:
+        await children.remove_child(kind, changes, action=action, row=row)

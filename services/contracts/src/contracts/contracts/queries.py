@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.contracts.lifecycle import live_slot
 from contracts.models import Action, ActionTheme, Contract, PlanLine, TerritoryRegion
 from tdi_kit.text import search_terms
 
@@ -93,11 +94,6 @@ async def for_update(session: AsyncSession, contract_id: uuid.UUID) -> Contract 
 
 
 async def live_holder(session: AsyncSession, *, territory_code: str, phase: int) -> Contract | None:
+    """The act holding the territory's live slot for the phase (see `lifecycle`), if any."""
     stmt = select(Contract).where(Contract.live_slot == live_slot(territory_code, phase))
     return await session.scalar(stmt)
-
-
-def live_slot(territory_code: str, phase: int) -> str:
-    """One live act (protocole or contract) per territory and phase: a protocole is closed when
-    the contract that follows it is signed. The unique column makes racing creations safe."""
-    return f"{territory_code}:{phase}"

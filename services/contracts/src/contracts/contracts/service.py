@@ -1,9 +1,8 @@
-"""The programme's rules for contracts: one live per territory, signatures, lifecycle.
+"""Requests on contracts: create, edit terms, signatories, signatures and moves.
 
-draft → signed (when the State, the Région and every member EPCI party have signed; dated by
-the last of those signatures) → in progress → closed; or cancelled. A draft is edited freely;
-a signed contract changes through amendments (see `contracts.amendments`); a closed or
-cancelled one is read-only.
+The lifecycle itself (states, moves, who must sign, one live act per territory and phase) is
+`contracts.contracts.lifecycle`; this module loads, locks, checks with the registry, applies the
+lifecycle's answers to the records and records the change.
 """
 
 from __future__ import annotations
@@ -20,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.access import Editor
 from contracts.actions import queries as action_queries
 from contracts.actions.service import add_action
-from contracts.changes import ChangeSet, ensure_writable, nested, record
-from contracts.contracts import queries
-from contracts.documents import REQUIRED_ROLES, detail
+from contracts.changes import ChangeSet, nested, record
+from contracts.contracts import lifecycle, queries
+from contracts.contracts.lifecycle import ensure_writable
+from contracts.documents import detail
 from contracts.models import Contract, Signatory
 from contracts.references import References, TerritoryFacts
 from contracts.schemas import ContractUpdate, ContractWrite, SignatoryWrite, SignatureWrite
@@ -31,13 +31,6 @@ from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.errors import Conflict, NotFound, Unprocessable
 from tdi_kit.pagination import ListParams, Sort, all_rows, paginate, parse_sort
-
-# The moves a caller asks for; signing happens through the signatures themselves.
-TRANSITIONS = {
-    "start": ({"signed"}, "in_progress"),
-    "close": ({"signed", "in_progress"}, "closed"),
-    "cancel": ({"draft", "signed", "in_progress"}, "cancelled"),
-}
 
 # Reads -------------------------------------------------------------------------------------
 
@@ -93,14 +86,7 @@ async def create(
         payload.territory_code, location="body", field="territory_code"
     )
     holder = await queries.live_holder(session, territory_code=facts.code, phase=facts.phase)
-    if holder is not None:
-        raise Conflict(
-            f"Territory {facts.code} already has a live contract for phase {facts.phase}: "
-            f"contract {holder.id} ({holder.title}, {holder.status}). Close or cancel it first.",
-            other_contract_id=str(holder.id),
-            other_contract_title=holder.title,
-            other_contract_status=holder.status,
-        )
+    lifecycle.check_slot_free(holder, territory_code=facts.code, phase=facts.phase)
     territory = await remember(session, facts)
     contract = Contract(
         id=uuid.uuid4(),
@@ -117,7 +103,7 @@ async def create(
         notes=payload.notes,
         is_demo=False,
         sources=[],
-        live_slot=queries.live_slot(facts.code, facts.phase),
+        live_slot=lifecycle.slot_for(facts.code, facts.phase, "draft"),
         signatories=[],
         version=0,
     )
@@ -230,7 +216,7 @@ async def sign(
             raise Conflict(
                 f"Signatory {signatory_id} already signed, on {signatory.signed_on.isoformat()}."
             )
-        _not_in_future(payload.signed_on)
+        lifecycle.check_signature_day(payload.signed_on, _today())
         changes.kind = "signature"
         changes.summary = f"Signed by {_signatory_label(signatory)}"
         changes.set("signatory", signatory, "signed_on", payload.signed_on)
@@ -248,22 +234,14 @@ async def transition(
     move: str,
     if_match: str | None,
 ) -> Contract:
-    sources, target = TRANSITIONS[move]
-
     async def operation(changes: ChangeSet, contract: Contract) -> None:
         changes.editor.require_full("the status of a contract")
-        if contract.status not in sources:
-            raise Conflict(
-                f"A {contract.status.replace('_', ' ')} contract cannot {move}; it can from "
-                f"{' or '.join(sorted(sources))}.",
-                contract_status=contract.status,
-            )
+        target = lifecycle.move_target(contract.status, move)
         changes.kind = "status"
         changes.summary = f"Status: {contract.status} → {target}"
         changes.set("contract", contract, "status", target)
-        if target in ("closed", "cancelled"):
-            # No longer live: the territory may have a new contract of this kind.
-            contract.live_slot = None
+        # An act that ends frees its territory's slot for a new one.
+        lifecycle.apply_status(contract, target)
 
     return await _edit(session, references, caller, contract_id, if_match, operation)
 
@@ -299,10 +277,7 @@ async def _flush_new(session: AsyncSession, contract: Contract) -> None:
         await session.flush()
     except IntegrityError as exc:
         # Another writer created the live contract of this slot between our check and now.
-        raise Conflict(
-            f"Territory {contract.territory_code} got a live {contract.kind} for phase "
-            f"{contract.phase} meanwhile; read the list and retry.",
-        ) from exc
+        raise lifecycle.slot_taken_meanwhile(contract) from exc
 
 
 async def _add_signatory(
@@ -322,7 +297,7 @@ async def _add_signatory(
             field = "organisation_code" if same_org else "siren"
             raise Unprocessable.field("body", field, "already a signatory of this contract")
     if payload.signed_on is not None:
-        _not_in_future(payload.signed_on)
+        lifecycle.check_signature_day(payload.signed_on, _today())
     signatory = Signatory(
         id=uuid.uuid4(),
         position=max((s.position for s in contract.signatories), default=-1) + 1,
@@ -341,8 +316,8 @@ async def _check_signatory(
 ) -> None:
     """The State signs through a préfet, the Région through its president, EPCIs by SIREN."""
     role = payload.role
-    expected = {"prefet": {"state"}, "president_region": {"region"}}.get(role)
-    if role in ("prefet", "president_region", "operator") and payload.organisation_code is None:
+    expected = lifecycle.SIGNS_FOR.get(role)
+    if role in lifecycle.SIGNS_FOR_AN_ORGANISATION and payload.organisation_code is None:
         raise Unprocessable.field(
             "body", "organisation_code", f"a {role} signs for an organisation"
         )
@@ -360,23 +335,18 @@ async def _check_signatory(
 
 
 def _settle_signature(changes: ChangeSet, contract: Contract) -> None:
-    """A draft is signed once the State, the Région and each member EPCI party have signed."""
-    if contract.status != "draft":
-        return
-    required = [s for s in contract.signatories if s.role in REQUIRED_ROLES]
-    if not {"prefet", "president_region"} <= {s.role for s in required}:
-        return
-    if any(s.signed_on is None for s in required):
+    """Sign a draft once every required party has (see `lifecycle.signed_on`)."""
+    day = lifecycle.signed_on(contract.status, contract.signatories)
+    if day is None:
         return
     if changes.kind == "edited":
         changes.kind = "signature"
     changes.set("contract", contract, "status", "signed")
-    changes.set("contract", contract, "signed_on", max(s.signed_on for s in required))
+    changes.set("contract", contract, "signed_on", day)
 
 
-def _not_in_future(day: dt.date) -> None:
-    if day > dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1):
-        raise Unprocessable.field("body", "signed_on", "a signature cannot be dated in the future")
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
 
 
 def _signatory_of(contract: Contract, signatory_id: uuid.UUID) -> Signatory:

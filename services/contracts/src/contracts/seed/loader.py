@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.access import Editor
-from contracts.changes import LIVE, ChangeSet, record
-from contracts.contracts.queries import live_holder, live_slot
+from contracts.changes import ChangeSet, record
+from contracts.contracts.lifecycle import slot_for
+from contracts.contracts.queries import live_holder
 from contracts.models import (
     Action,
     ActionTheme,
@@ -115,7 +116,7 @@ async def sync_contract(
 ) -> None:
     contract_id = record_id("demo-contract" if is_demo else "contract", item.key)
     territory = await territory_of(session, item.territory_code, territories)
-    slot = live_slot(territory.code, territory.phase) if item.status in LIVE else None
+    slot = slot_for(territory.code, territory.phase, item.status)
     contract = await session.get(Contract, contract_id)
     new = contract is None
     if contract is None:

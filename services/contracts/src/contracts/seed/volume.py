@@ -14,7 +14,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.clock import now
-from contracts.contracts.queries import live_slot
+from contracts.contracts.lifecycle import slot_for
 from contracts.documents import detail, render_action, render_contract
 from contracts.models import (
     Action,
@@ -98,8 +98,11 @@ async def load_volume(
             )
             territories[code] = territory
             session.add(territory)
+        # The draws in their old order (the id, then the status): the same seed, the same data.
+        contract_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+        status = "closed" if kind == "protocole" else rng.choice(("draft", "signed", "in_progress"))
         contract = Contract(
-            id=uuid.UUID(int=rng.getrandbits(128), version=4),
+            id=contract_id,
             territory=territory,
             territory_code=code,
             phase=phase,
@@ -108,13 +111,11 @@ async def load_volume(
             enjeux=["Compétences", "Transition écologique"],
             start_year=2024,
             end_year=2027,
-            status="closed"
-            if kind == "protocole"
-            else rng.choice(("draft", "signed", "in_progress")),
+            status=status,
             signed_on=dt.date(2024, 1 + n % 12, 1 + n % 28),
             is_demo=True,
             sources=[],
-            live_slot=None if kind == "protocole" else live_slot(code, phase),
+            live_slot=slot_for(code, phase, status),
             signatories=[],
             version=1,
             created_at=at,
