@@ -44,7 +44,6 @@ NFC = "ti-2708"
 PMA = "200065647"  # CA Pays de Montbéliard Agglomération, a member of ti-2708
 BELFORT = "200069052"  # CA Grand Belfort, a member too
 WRITER = bearer("contracts:write")
-ADMIN = bearer("admin")
 
 
 def _contract_body(**overrides: Any) -> dict[str, Any]:

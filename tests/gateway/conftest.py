@@ -1,10 +1,11 @@
 """The gateway under test, in front of real services served over HTTP, or of fakes that fail.
 
-The registry is the real one (migrated and seeded once per run, see tests/conftest.py), served
-by uvicorn on a free port so that the gateway's aiohttp client speaks HTTP to it. Funding and
-contracts are the real services too, each on a fresh migrated and seeded database. Failures
-the real services cannot be made to show (refused connections, silence, 500s, malformed JSON)
-come from `FakeService`, a small app whose behaviour a test switches.
+The apps are the real ones, built as tests/conftest.py builds them, but served by uvicorn on
+free ports: the gateway's aiohttp client speaks HTTP, not ASGI. The registry runs on the run's
+seeded registry database (it is only read here); funding (seeded) and contracts run on
+databases of their own, since the gateway's tests commit their writes. Failures the real
+services cannot be made to show (refused connections, silence, 500s, malformed JSON) come from
+`gateway_testing.FakeService`, a small app whose behaviour a test switches.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from gateway_testing import FakeService, migrated
+from gateway_testing import FakeService
+from suite_testing import migrated
 
 from contracts.main import MIGRATIONS as CONTRACTS_MIGRATIONS
 from contracts.main import create_app as create_contracts

@@ -18,8 +18,6 @@ from starlette.routing import Route
 
 from gateway.main import GatewayApp, create_app
 from gateway.settings import GatewaySettings
-from tdi_kit import migrations
-from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.testing import asgi_client
 
 API = "/api/v1"
@@ -89,16 +87,6 @@ async def _chunks() -> AsyncIterator[bytes]:
         yield f"{i},{'x' * 2000}\n".encode()
         if i % 50 == 0:
             await asyncio.sleep(0)
-
-
-async def migrated(url: str, script: str, seed: Any = None) -> None:
-    engine = create_engine(url)
-    await migrations.upgrade(engine, script)
-    if seed is not None:
-        async with create_sessionmaker(engine)() as session:
-            await seed(session, say=lambda _line: None)
-            await session.commit()
-    await engine.dispose()
 
 
 # Budgets of the failure tests: FAST where only fakes answer, TIGHT where real services must

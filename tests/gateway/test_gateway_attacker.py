@@ -17,7 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_testing import API, migrated, running_gateway
+from gateway_testing import API, running_gateway
+from suite_testing import migrated
 
 from contracts.main import MIGRATIONS as CONTRACTS_MIGRATIONS
 from contracts.main import create_app as create_contracts
