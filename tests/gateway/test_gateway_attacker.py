@@ -72,7 +72,14 @@ async def own_suite(registry_server: LiveServer) -> AsyncIterator[dict[str, str]
             )
         )
         contracts = create_contracts(
-            ContractsSettings(database_url=contracts_db, registry_url=registry_server.url, **common)
+            ContractsSettings(
+                database_url=contracts_db,
+                registry_url=registry_server.url,
+                # Whether an operator finances an action is funding's answer: without it, the
+                # intruder's indicator writes would be refused for the wrong reason (503).
+                funding_url=urls["funding_url"],
+                **common,
+            )
         )
         with LiveServer(contracts, port=contracts_port), LiveServer(funding, port=funding_port):
             yield urls
