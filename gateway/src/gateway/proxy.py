@@ -48,6 +48,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/disbursements": "funding",
     "/api/v1/balances": "funding",
     "/api/v1/ledger": "funding",
+    "/api/v1/reported-figures": "funding",
     # contracts
     "/api/v1/contracts": "contracts",
     "/api/v1/actions": "contracts",
