@@ -1,105 +1,41 @@
-"""The contracts service under test, wired to the real registry app in process.
+"""The contracts service under test, wired to the real registry and funding apps in process.
 
-The contracts database is migrated once per run; each test runs in a transaction rolled back at
-its end. The registry (migrated and seeded once, see tests/conftest.py) answers the reference
-checks through an ASGI transport, as it would over the network. The funding service, asked only
-whether an operator's allocation finances an action, is a small fake holding the allocations a
-test records (and able to fail): the real one's answer is tested in tests/funding.
+The apps are built once per run (tests/conftest.py); each test runs in a transaction rolled back
+at its end, in contracts' database and in funding's, so that an allocation a test records in
+funding is what contracts sees when it asks whether an operator finances an action. The registry
+(migrated and seeded once) answers the reference checks through an ASGI transport, as it would
+over the network. A funding service that is down is played by the link between the two apps
+(`funding.failing`), which also counts the calls (`funding.asked`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from suite_testing import Link, Services
 
-from contracts.main import MIGRATIONS, create_app
-from contracts.settings import ContractsSettings
-from tdi_kit import migrations
-from tdi_kit.app import ServiceApp
-from tdi_kit.db import create_engine
-from tdi_kit.testing import asgi_client, bearer, rolled_back, test_database
-
-
-@pytest.fixture(scope="session")
-async def contracts_url() -> AsyncIterator[str]:
-    async with test_database("contracts") as url:
-        engine = create_engine(url)
-        await migrations.upgrade(engine, MIGRATIONS)
-        await engine.dispose()
-        yield url
-
-
-def contracts_settings(url: str) -> ContractsSettings:
-    return ContractsSettings(database_url=url, environment="test", log_json=False)
-
-
-class FakeFunding:
-    """Public allocations (as funding lists them anonymously), filtered like the real list."""
-
-    def __init__(self) -> None:
-        self.allocations: list[dict[str, Any]] = []
-        self.failing = False
-        self.asked = 0
-        self.app = Starlette(routes=[Route("/api/v1/allocations", self._list)])
-
-    async def _list(self, request: Request) -> JSONResponse:
-        self.asked += 1
-        if self.failing:
-            return JSONResponse({"status": 503}, status_code=503)
-        q = request.query_params
-        items = [
-            a
-            for a in self.allocations
-            if a["action_id"] == q.get("action") and a["operator_code"] == q.get("operator")
-        ]
-        return JSONResponse({"items": items, "next_cursor": None})
-
-    def reset(self) -> None:
-        self.allocations, self.failing, self.asked = [], False, 0
-
-
-@pytest.fixture(scope="session")
-def fake_funding() -> FakeFunding:
-    return FakeFunding()
-
-
-@pytest.fixture(scope="session")
-async def contracts_app(
-    contracts_url: str, registry_app: ServiceApp, fake_funding: FakeFunding
-) -> AsyncIterator[ServiceApp]:
-    app = create_app(
-        contracts_settings(contracts_url),
-        registry_transport=httpx.ASGITransport(app=registry_app),
-        funding_transport=httpx.ASGITransport(app=fake_funding.app),
-    )
-    yield app
-    await app.state.registry.aclose()
-    await app.state.funding.aclose()
-    await app.state.engine.dispose()
+from tdi_kit.testing import asgi_client, bearer
 
 
 @pytest.fixture
-def funding(fake_funding: FakeFunding) -> Iterator[FakeFunding]:
-    fake_funding.reset()
-    yield fake_funding
-    fake_funding.reset()
+def funding(rolled_back_services: Services) -> Link:
+    """The link through which contracts calls the real funding app."""
+    return rolled_back_services.to_funding
 
 
 @pytest.fixture
-async def client(
-    contracts_app: ServiceApp, funding: FakeFunding
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        rolled_back(contracts_app, contracts_app.state.engine),
-        asgi_client(contracts_app) as c,
-    ):
+async def client(rolled_back_services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(rolled_back_services.contracts) as c:
+        yield c
+
+
+@pytest.fixture
+async def funding_client(rolled_back_services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    """The real funding app, in the same rolled-back transaction as the test's contracts."""
+    async with asgi_client(rolled_back_services.funding) as c:
         yield c
 
 
@@ -108,7 +44,6 @@ NFC = "ti-2708"
 PMA = "200065647"  # CA Pays de Montbéliard Agglomération, a member of ti-2708
 BELFORT = "200069052"  # CA Grand Belfort, a member too
 WRITER = bearer("contracts:write")
-ADMIN = bearer("admin")
 
 
 def _contract_body(**overrides: Any) -> dict[str, Any]:

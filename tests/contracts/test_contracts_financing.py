@@ -4,7 +4,6 @@ line gives it nothing, directly or inside an amendment of a signed contract."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,6 +13,7 @@ from tdi_kit.testing import bearer
 
 WRITER = bearer("contracts:write")
 BPIFRANCE = bearer("contracts:write", org="bpifrance", sub="bpi-agent")
+FUNDING_ADMIN = bearer("admin", sub="funding-admin")
 Create = Callable[..., Awaitable[dict[str, Any]]]
 
 
@@ -69,29 +69,76 @@ async def test_a_positive_plan_line_lets_an_operator_follow_its_indicators(
     assert (await _add_indicator(client, url)).status_code == 403
 
 
+async def _envelope(funding: httpx.AsyncClient, operator: str) -> str:
+    """An envelope of `operator` in the real funding service, with money for 2024."""
+    code = f"{operator}-financing"
+    r = await funding.post(
+        "/api/v1/envelopes",
+        json={
+            "code": code,
+            "operator_code": operator,
+            "name": f"Enveloppe {operator}",
+            "kind": "grant",
+            "themes": ["innovation"],
+            "start_year": 2024,
+            "end_year": 2024,
+            "tranches": [{"year": 2024, "amount_cents": 10_000_000}],
+        },
+        headers=FUNDING_ADMIN,
+    )
+    assert r.status_code == 201, r.text
+    return code
+
+
+async def _allocate(funding: httpx.AsyncClient, envelope: str, action_id: str) -> dict[str, Any]:
+    """A committed allocation of `envelope` to the action, recorded by the real funding service."""
+    r = await funding.post(
+        "/api/v1/allocations",
+        json={
+            "envelope_code": envelope,
+            "year": 2024,
+            "territory_code": "ti-2708",
+            "title": "Apprentis",
+            "beneficiary_name": "École de production",
+            "amount_cents": 1_000_000,
+            "status": "committed",
+            "action_id": action_id,
+        },
+        headers=FUNDING_ADMIN,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 async def test_a_recorded_allocation_lets_an_operator_follow_its_indicators(
-    client: httpx.AsyncClient, create_contract: Create, funding: Any
+    client: httpx.AsyncClient,
+    create_contract: Create,
+    funding: Any,
+    funding_client: httpx.AsyncClient,
 ) -> None:
     url, _ = await _unfinanced(client, create_contract)
     action_id = url.rsplit("/", 1)[1]
-
-    def allocation(operator: str, status: str, disbursed: int = 0) -> dict[str, Any]:
-        return {
-            "id": str(uuid.uuid4()),
-            "action_id": action_id,
-            "operator_code": operator,
-            "status": status,
-            "disbursed_cents": disbursed,
-        }
+    bdt = await _envelope(funding_client, "banque-des-territoires")
+    bpi = await _envelope(funding_client, "bpifrance")
 
     # Another operator's allocation, or a cancelled one that paid nothing, is not Bpifrance's
     # financing.
-    funding.allocations = [
-        allocation("banque-des-territoires", "committed"),
-        allocation("bpifrance", "cancelled"),
-    ]
+    await _allocate(funding_client, bdt, action_id)
+    cancelled = await _allocate(funding_client, bpi, action_id)
+    r = await funding_client.post(
+        f"/api/v1/allocations/{cancelled['id']}/cancel",
+        json={"reason": "abandoned"},
+        headers=FUNDING_ADMIN | {"If-Match": "*"},
+    )
+    assert r.json()["status"] == "cancelled", r.text
     assert (await _add_indicator(client, url)).status_code == 403
-    funding.allocations.append(allocation("bpifrance", "partly_disbursed", disbursed=5))
+    paying = await _allocate(funding_client, bpi, action_id)
+    r = await funding_client.post(
+        f"/api/v1/allocations/{paying['id']}/disbursements",
+        json={"amount_cents": 5},
+        headers=FUNDING_ADMIN,
+    )
+    assert r.status_code == 201, r.text
     added = await _add_indicator(client, url)
     assert added.status_code == 201, added.text
     assert funding.asked == 2

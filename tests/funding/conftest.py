@@ -1,42 +1,37 @@
-"""The funding service under test, wired to the real registry app (in process).
-
-The funding database is migrated and seeded once per run; each test runs in a transaction rolled
-back at its end. The contracts service is a small fake that knows one action: a mock, because
-the real one is not there yet.
-"""
+"""The funding service under test, wired to the real registry and contracts apps (in process,
+see tests/conftest.py). Each test runs in a transaction rolled back at its end, in funding's
+database and in contracts', so that an action a test records in contracts exists for funding
+until the test ends."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from funding_cases import contracts_app, migrated_and_seeded, settings
+from suite_testing import Services
 
-from funding.main import create_app
-from tdi_kit.app import ServiceApp
-from tdi_kit.testing import asgi_client, rolled_back, test_database
-
-
-@pytest.fixture(scope="session")
-async def funding_url() -> AsyncIterator[str]:
-    async with test_database("funding") as url:
-        await migrated_and_seeded(url)
-        yield url
-
-
-@pytest.fixture(scope="session")
-async def funding_app(funding_url: str, registry_app: ServiceApp) -> AsyncIterator[ServiceApp]:
-    app = create_app(
-        settings(funding_url),
-        registry_transport=httpx.ASGITransport(app=registry_app),
-        contracts_transport=httpx.ASGITransport(app=contracts_app()),
-    )
-    yield app
-    await app.state.engine.dispose()
+from tdi_kit.testing import asgi_client, bearer
 
 
 @pytest.fixture
-async def client(funding_app: ServiceApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with rolled_back(funding_app, funding_app.state.engine), asgi_client(funding_app) as c:
+async def client(rolled_back_services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(rolled_back_services.funding) as c:
         yield c
+
+
+@pytest.fixture
+async def known_action(rolled_back_services: Services) -> uuid.UUID:
+    """A fiche-action of a draft contract recorded in the real contracts service."""
+    body = {
+        "territory_code": "ti-2702",
+        "kind": "contrat",
+        "title": "Contrat dont une fiche est financée",
+        "actions": [{"code": "FA-01", "title": "Fiche", "priority": "innovation"}],
+        "signatories": [{"role": "prefet", "organisation_code": "prefecture-27"}],
+    }
+    async with asgi_client(rolled_back_services.contracts) as contracts:
+        r = await contracts.post("/api/v1/contracts", json=body, headers=bearer("admin"))
+    assert r.status_code == 201, r.text
+    return uuid.UUID(r.json()["actions"][0]["id"])

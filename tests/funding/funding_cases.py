@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from suite_testing import migrated
 
 from funding.main import MIGRATIONS
 from funding.seed.loader import load
 from funding.settings import FundingSettings
-from tdi_kit import migrations
-from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.testing import bearer
 
-KNOWN_ACTION = uuid.UUID("7c1f0d5e-2a43-4d8e-9a51-0b6f3e9d2c11")
 M = 100_000_000
 K = 100_000
 
@@ -28,29 +21,12 @@ BDT = bearer("funding:write", org="banque-des-territoires", sub="agent-bdt")
 ANCT = bearer("funding:write", org="anct", sub="agent-anct")
 
 
-def contracts_app(known: set[uuid.UUID] | None = None) -> Starlette:
-    known = {KNOWN_ACTION} if known is None else known
-
-    async def action(request: Request) -> JSONResponse:
-        action_id = request.path_params["action_id"]
-        if action_id in known:
-            return JSONResponse({"id": str(action_id)})
-        return JSONResponse({"status": 404}, status_code=404)
-
-    return Starlette(routes=[Route("/api/v1/actions/{action_id:uuid}", action)])
-
-
 def settings(url: str, **overrides: Any) -> FundingSettings:
     return FundingSettings(database_url=url, environment="test", log_json=False, **overrides)
 
 
 async def migrated_and_seeded(url: str) -> None:
-    engine = create_engine(url)
-    await migrations.upgrade(engine, MIGRATIONS)
-    async with create_sessionmaker(engine)() as session:
-        await load(session, say=lambda _line: None)
-        await session.commit()
-    await engine.dispose()
+    await migrated(url, MIGRATIONS, load)
 
 
 async def make_envelope(

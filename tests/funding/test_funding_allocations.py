@@ -9,12 +9,10 @@ from funding_cases import (
     ANCT,
     BDT,
     BPI,
-    KNOWN_ACTION,
     K,
     M,
     allocate,
     allocation_body,
-    contracts_app,
     make_envelope,
     settings,
 )
@@ -199,7 +197,9 @@ async def test_a_cancellation_releases_what_was_not_disbursed(client: httpx.Asyn
     assert r.status_code == 409
 
 
-async def test_references_are_checked_with_their_owners(client: httpx.AsyncClient) -> None:
+async def test_references_are_checked_with_their_owners(
+    client: httpx.AsyncClient, known_action: uuid.UUID
+) -> None:
     await make_envelope(client)
     r = await client.post(
         "/api/v1/allocations", json=allocation_body(territory_code="ti-9999"), headers=BPI
@@ -210,9 +210,9 @@ async def test_references_are_checked_with_their_owners(client: httpx.AsyncClien
         "/api/v1/allocations", json=allocation_body(action_id=unknown), headers=BPI
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "action_id"
-    created = await allocate(client, headers=BPI, action_id=str(KNOWN_ACTION))
-    assert created["action_id"] == str(KNOWN_ACTION)
-    listed = await client.get("/api/v1/allocations", params={"action": str(KNOWN_ACTION)})
+    created = await allocate(client, headers=BPI, action_id=str(known_action))
+    assert created["action_id"] == str(known_action)
+    listed = await client.get("/api/v1/allocations", params={"action": str(known_action)})
     assert [a["id"] for a in listed.json()["items"]] == [created["id"]]
 
 
@@ -248,12 +248,12 @@ async def test_an_unreachable_owner_fails_the_write_with_503_and_stores_nothing(
 
 
 async def test_actions_are_not_checked_where_the_contracts_service_is_not_deployed(
-    funding_url: str, registry_app: ServiceApp
+    funding_url: str, registry_app: ServiceApp, contracts_app: ServiceApp
 ) -> None:
     app = create_app(
         settings(funding_url, check_actions=False),
         registry_transport=httpx.ASGITransport(app=registry_app),
-        contracts_transport=httpx.ASGITransport(app=contracts_app(known=set())),
+        contracts_transport=httpx.ASGITransport(app=contracts_app),
     )
     async with rolled_back(app, app.state.engine), asgi_client(app) as c:
         body = allocation_body(envelope_code="phase-2-2023-2027", action_id=str(uuid.uuid4()))

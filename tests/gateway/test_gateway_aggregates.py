@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import API, TIGHT, FakeService, running_gateway
+from gateway_testing import API, TIGHT, FakeService, running_gateway
 
 from registry.seed.loader import DATA
 from tdi_kit.testing import bearer

@@ -17,7 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import API, _migrated, running_gateway
+from gateway_testing import API, running_gateway
+from suite_testing import migrated
 
 from contracts.main import MIGRATIONS as CONTRACTS_MIGRATIONS
 from contracts.main import create_app as create_contracts
@@ -59,8 +60,8 @@ async def own_suite(registry_server: LiveServer) -> AsyncIterator[dict[str, str]
         test_database("atk_funding") as funding_db,
         test_database("atk_contracts") as contracts_db,
     ):
-        await _migrated(funding_db, FUNDING_MIGRATIONS, load_funding)
-        await _migrated(contracts_db, CONTRACTS_MIGRATIONS)
+        await migrated(funding_db, FUNDING_MIGRATIONS, load_funding)
+        await migrated(contracts_db, CONTRACTS_MIGRATIONS)
         common: dict[str, Any] = {"environment": "test", "log_json": False}
         funding = create_funding(
             FundingSettings(

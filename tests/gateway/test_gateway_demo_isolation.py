@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from conftest import API, running_gateway
+from gateway_testing import API, running_gateway
 
 from contracts.main import MIGRATIONS as CONTRACTS_MIGRATIONS
 from contracts.main import create_app as create_contracts

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from conftest import API, FakeService, gateway_settings, running_gateway
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from gateway_testing import API, Clock, FakeService, gateway_settings, running_gateway, set_clock
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -242,12 +242,15 @@ async def test_a_window_that_expires_gives_the_caller_its_quota_back(
     fake: FakeService, fake_url: str
 ) -> None:
     async with running_gateway(registry_url=fake_url, rate_limit="2/second") as (app, client):
+        set_clock(app, clock := Clock())
         assert [(await client.get(f"{API}/regions")).status_code for _ in range(3)] == [
             200,
             200,
             429,
         ]
-        await asyncio.sleep(1.1)
+        clock.advance(0.9)
+        assert (await client.get(f"{API}/regions")).status_code == 429
+        clock.advance(0.2)
         r = await client.get(f"{API}/regions")
         assert r.status_code == 200
         assert r.headers["ratelimit-remaining"] == "1"

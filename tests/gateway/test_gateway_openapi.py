@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import API, running_gateway
+from gateway_testing import API, running_gateway
 
 from gateway.openapi import merge
 from gateway.proxy import ROUTES, RouteTable

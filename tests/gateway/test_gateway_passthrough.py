@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from conftest import API, FakeService, running_gateway
+from gateway_testing import API, FakeService, running_gateway
 
 from gateway.proxy import ROUTES, RouteTable
 from tdi_kit.testing import LiveServer, bearer

@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from conftest import API, FAST, FakeService, running_gateway
+from gateway_testing import API, FAST, Clock, FakeService, running_gateway, set_clock
 
 from tdi_kit.testing import bearer
 
@@ -57,6 +57,7 @@ async def test_the_breaker_opens_after_repeated_failures_then_tries_again(
     fake: FakeService, fake_url: str
 ) -> None:
     async with running_gateway(registry_url=fake_url, **FAST) as (app, client):
+        set_clock(app, clock := Clock())
         fake.mode = "error"
         for _ in range(3):  # breaker_failures
             assert (await client.get(f"{API}/regions")).status_code == 500
@@ -69,7 +70,9 @@ async def test_the_breaker_opens_after_repeated_failures_then_tries_again(
         assert int(stopped.headers["retry-after"]) >= 1
         assert fake.calls == 3  # the open breaker did not call it
 
-        await asyncio.sleep(0.6)  # breaker_reset_seconds
+        clock.advance(0.4)  # not yet breaker_reset_seconds (0.5)
+        assert (await client.get(f"{API}/regions")).status_code == 503
+        clock.advance(0.2)
         fake.mode = "ok"
         assert (await client.get(f"{API}/regions")).status_code == 200
         assert app.services.registry.breaker.state == "closed"
@@ -78,10 +81,11 @@ async def test_the_breaker_opens_after_repeated_failures_then_tries_again(
 
 async def test_a_failed_trial_opens_the_breaker_again(fake: FakeService, fake_url: str) -> None:
     async with running_gateway(registry_url=fake_url, **FAST) as (app, client):
+        set_clock(app, clock := Clock())
         fake.mode = "error"
         for _ in range(3):
             await client.get(f"{API}/regions")
-        await asyncio.sleep(0.6)
+        clock.advance(0.6)
         assert (await client.get(f"{API}/regions")).status_code == 500  # the trial
         assert app.services.registry.breaker.state == "open"
         assert (await client.get(f"{API}/regions")).status_code == 503

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import API, running_gateway
+from gateway_testing import API, running_gateway
 
 from tdi_kit.testing import bearer
 

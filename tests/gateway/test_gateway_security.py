@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import orjson
 import pytest
-from conftest import API, FakeService, gateway_settings, running_gateway
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from gateway_testing import API, FakeService, gateway_settings, running_gateway
 
 from gateway.main import GatewayApp, create_app
 from tdi_kit.testing import LiveServer, bearer

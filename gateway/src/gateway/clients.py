@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,9 +41,13 @@ class CircuitBreaker:
 
     The trial's success closes it; its failure opens it again for another `reset_seconds`.
     A trial that never reports (its caller went away) is given up after `reset_seconds` too.
+    `clock` (monotonic seconds) is there for tests, which move time instead of waiting.
     """
 
-    def __init__(self, failures: int, reset_seconds: float) -> None:
+    def __init__(
+        self, failures: int, reset_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.clock = clock
         self.threshold = failures
         self.reset_seconds = reset_seconds
         self.consecutive_failures = 0
@@ -61,7 +65,7 @@ class CircuitBreaker:
     def allow(self) -> bool:
         if self.opened_at is None:
             return True
-        now = time.monotonic()
+        now = self.clock()
         if self.trial_started is None:
             if now - self.opened_at < self.reset_seconds:
                 return False
@@ -74,7 +78,7 @@ class CircuitBreaker:
         if self.opened_at is None:
             return 0
         since = self.trial_started or self.opened_at
-        return max(1, round(self.reset_seconds - (time.monotonic() - since)))
+        return max(1, round(self.reset_seconds - (self.clock() - since)))
 
     def success(self) -> None:
         if self.opened_at is not None or self.consecutive_failures:
@@ -85,7 +89,7 @@ class CircuitBreaker:
     def failure(self) -> None:
         self.consecutive_failures += 1
         if self.trial_started is not None or self.consecutive_failures >= self.threshold:
-            self.opened_at = time.monotonic()
+            self.opened_at = self.clock()
             self.trial_started = None
 
 

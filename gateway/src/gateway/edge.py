@@ -28,7 +28,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -196,13 +196,14 @@ class SweptMemoryStorage(MemoryStorage):
 
     SWEEP_SECONDS = 1.0
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         super().__init__()
+        self.clock = clock
         self.swept = 0.0
 
     def count(self, key: str, expiry: float) -> tuple[int, float]:
         """One more request in `key`'s fixed window: its count, and when the window ends."""
-        now = time.time()
+        now = self.clock()
         ends = self.expirations.get(key, 0.0)
         if ends <= now:
             ends = self.expirations[key] = now + expiry
@@ -248,7 +249,9 @@ class Quota:
 class RateLimiter:
     """Fixed windows per caller; every limit of `rate_limit` ("20/second;600/minute") applies."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, clock: Callable[[], float] = time.time) -> None:
+        # `clock` (epoch seconds) times the in-memory windows: tests move it instead of waiting.
+        self.clock = clock
         self.items: list[RateLimitItem] = parse_many(settings.rate_limit)
         self.policy = ", ".join(f"{item.amount};w={item.get_expiry()}" for item in self.items)
         self.redis_url = settings.redis_url
@@ -265,7 +268,7 @@ class RateLimiter:
                 # coredis is the library's default Redis client for asyncio.
                 self._storage = RedisStorage(url, wrap_exceptions=True)
             else:
-                self._storage = SweptMemoryStorage()
+                self._storage = SweptMemoryStorage(self.clock)
         return self._storage
 
     async def hit(self, key: str) -> Quota | None:
@@ -294,5 +297,5 @@ class RateLimiter:
             # Availability over strictness: a rate-limit store that is down lets requests by.
             log.warning("rate-limit store unavailable: %s", exc)
             return None
-        reset = max(1, math.ceil(expiry - time.time()))
+        reset = max(1, math.ceil(expiry - self.clock()))
         return Quota(remaining >= 0, item.amount, max(0, remaining), reset, self.policy)

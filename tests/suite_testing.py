@@ -1,0 +1,80 @@
+"""What every service's tests share besides fixtures: a database migrated (and seeded) the way a
+deployment does it, and the link through which one in-process app calls another."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tdi_kit import migrations
+from tdi_kit.app import ServiceApp
+from tdi_kit.db import create_engine, create_sessionmaker
+
+Seed = Callable[..., Awaitable[Any]]
+
+
+async def migrated(url: str, script: str, *seeds: Seed) -> None:
+    """Migrate the database at `url` to the head of `script`, then run each seed loader once."""
+    engine = create_engine(url)
+    try:
+        await migrations.upgrade(engine, script)
+        if seeds:
+            async with create_sessionmaker(engine)() as session:
+                await _load(session, seeds)
+                await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def _load(session: AsyncSession, seeds: tuple[Seed, ...]) -> None:
+    for seed in seeds:
+        await seed(session, say=lambda _line: None)
+
+
+class Link:
+    """An ASGI app that hands each call to the app behind it, set once both exist.
+
+    Funding asks contracts whether an action exists and contracts asks funding for an
+    operator's allocations: each app is built with a transport to the other, so one of them
+    has to be reachable before it is made. The link also counts the calls it carries, and can
+    play the one failure a real app cannot be made to show in process: a service that is down
+    (503, as a proxy in front of a stopped one answers).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.app: Any = None
+        self.asked = 0
+        self.failing = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.asked += 1
+            if self.failing:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 503,
+                        "headers": [(b"content-type", b"application/problem+json")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b'{"status":503}'})
+                return
+        assert self.app is not None, f"the {self.name} app is not linked yet"
+        await self.app(scope, receive, send)
+
+    def reset(self) -> None:
+        self.asked, self.failing = 0, False
+
+
+@dataclass(frozen=True)
+class Services:
+    """The funding and contracts apps of the run, linked to each other and to the registry."""
+
+    funding: ServiceApp
+    contracts: ServiceApp
+    to_funding: Link
+    to_contracts: Link
