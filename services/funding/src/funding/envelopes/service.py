@@ -7,18 +7,19 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from funding import rules
 from funding.access import check_operates
 from funding.conventions import queries as conventions
 from funding.envelopes import queries
+from funding.ledger import entries
 from funding.ledger import service as ledger
-from funding.ledger.service import Actor
+from funding.ledger.entries import Actor
 from funding.models import Envelope, EnvelopeTheme, Tranche
 from funding.references import Owners
 from funding.reported import service as reported
 from funding.responses import etag_of
 from funding.schemas import (
     COLLECTIVE_FUNDERS,
-    MAX_CENTS,
     Adjustment,
     EnvelopeCreate,
     EnvelopeRead,
@@ -249,16 +250,12 @@ async def check_nesting(session: AsyncSession, envelope: Envelope) -> None:
         if not parts:
             continue
         amounts = await ledger.amounts_by_envelope(session, [whole_code, *parts])  # type: ignore[list-item]
-        whole = amounts.get(whole_code, 0)  # type: ignore[arg-type]
-        held = sum(amounts.get(p, 0) for p in parts)
-        if held > whole:
-            raise Conflict(
-                f"The parts of envelope {whole_code} ({', '.join(parts)}) would hold "
-                f"{held} cents, more than its {whole}.",
-                envelope_code=whole_code,
-                amount_cents=whole,
-                parts_amount_cents=held,
-            )
+        rules.check_parts_fit(
+            whole_code,  # type: ignore[arg-type]
+            parts,
+            whole_cents=amounts.get(whole_code, 0),  # type: ignore[arg-type]
+            held_cents=sum(amounts.get(p, 0) for p in parts),
+        )
 
 
 async def create(
@@ -340,12 +337,11 @@ async def open_tranche(
         await ledger.append(
             session,
             [
-                ledger.entry(
-                    "endowment",
+                entries.endowment(
                     actor=actor,
                     tranche=tranche,
                     operator_code=envelope.operator_code,
-                    amount=payload.amount_cents,
+                    amount_cents=payload.amount_cents,
                     note=f"tranche {payload.year} opened",
                     is_demo=envelope.is_demo,
                     funder_code=payload.funder_code,
@@ -430,29 +426,18 @@ async def adjust(
     if target is None:
         raise NotFound("tranche", f"{year} of envelope {code}")
     locked = (await queries.lock_tranches(session, [target.id]))[target.id]
-    new_amount = locked.amount_cents + payload.delta_cents
-    if new_amount < locked.committed_cents:
-        raise Conflict(
-            f"The tranche cannot go below what is committed ({locked.committed_cents} cents).",
-            amount_cents=locked.amount_cents,
-            committed_cents=locked.committed_cents,
-            delta_cents=payload.delta_cents,
-        )
-    if new_amount > MAX_CENTS:
-        raise Unprocessable.field("body", "delta_cents", f"a tranche holds at most {MAX_CENTS}")
-    locked.amount_cents = new_amount
+    locked.amount_cents = rules.check_adjustment(locked, delta_cents=payload.delta_cents)
     who = actor or Actor.of(caller)  # type: ignore[arg-type]
     await ledger.append(
         session,
         [
-            ledger.entry(
-                "endowment",
+            entries.adjustment(
                 actor=who,
                 tranche=locked,
                 operator_code=found.operator_code,
-                amount=payload.delta_cents,
+                delta_cents=payload.delta_cents,
+                reason=payload.reason,
                 effective_on=payload.effective_on,
-                note=payload.reason,
                 is_demo=found.is_demo,
                 funder_code=payload.funder_code,
             )
