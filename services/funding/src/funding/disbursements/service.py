@@ -100,8 +100,7 @@ async def disburse_many(
     actor: Actor | None = None,
     is_demo: bool = False,
 ) -> Outcome:
-    """Check every row, then store them all, or none. A None row failed to parse; its problem
-    is the caller's to report, and it stops the push like any other bad row."""
+    """Pay every row, or none: one bad row (None: it failed to parse) stops the push."""
     outcome = Outcome()
     wanted = await _resolve(session, caller, rows, outcome)
     locked = await allocation_queries.lock_allocations(session, [a for _, _, a, _ in wanted])

@@ -33,26 +33,13 @@ SEED = Actor("seed")
 
 
 def _entry(
-    kind: str,
-    *,
-    actor: Actor,
-    tranche: Tranche,
-    operator_code: str,
-    amount: int = 0,
-    committed: int = 0,
-    disbursed: int = 0,
-    allocation_id: uuid.UUID | None = None,
-    disbursement_id: uuid.UUID | None = None,
-    territory_code: str | None = None,
-    effective_on: dt.date | None = None,
-    note: str = "",
-    is_demo: bool = False,
-    funder_code: str | None = None,
+    kind: str, *, actor: Actor, tranche: Tranche, operator_code: str, **moved: Any
 ) -> dict[str, Any]:
+    """A ledger row: who, when, which tranche, and what `moved` names (the figures moved, the
+    allocation, territory, note...); what it does not name is empty."""
     return {
         "kind": kind,
         "at": dt.datetime.now(dt.UTC),
-        "effective_on": effective_on,
         "actor": actor.sub,
         "actor_org": actor.org,
         "request_id": current_request_id(),
@@ -60,16 +47,23 @@ def _entry(
         "envelope_code": tranche.envelope_code,
         "year": tranche.year,
         "operator_code": operator_code,
-        "allocation_id": allocation_id,
-        "disbursement_id": disbursement_id,
-        "territory_code": territory_code,
-        "funder_code": funder_code,
-        "amount_delta_cents": amount,
-        "committed_delta_cents": committed,
-        "disbursed_delta_cents": disbursed,
-        "note": note,
-        "is_demo": is_demo,
+        **_EMPTY,
+        **moved,
     }
+
+
+_EMPTY: dict[str, Any] = {
+    "effective_on": None,
+    "allocation_id": None,
+    "disbursement_id": None,
+    "territory_code": None,
+    "funder_code": None,
+    "amount_delta_cents": 0,
+    "committed_delta_cents": 0,
+    "disbursed_delta_cents": 0,
+    "note": "",
+    "is_demo": False,
+}
 
 
 def endowment(
@@ -89,7 +83,7 @@ def endowment(
         actor=actor,
         tranche=tranche,
         operator_code=operator_code,
-        amount=amount_cents,
+        amount_delta_cents=amount_cents,
         effective_on=effective_on,
         note=note,
         is_demo=is_demo,
@@ -138,12 +132,21 @@ def commitment(
         actor=actor,
         tranche=tranche,
         operator_code=operator_code,
-        committed=amount_cents,
+        committed_delta_cents=amount_cents,
         allocation_id=allocation_id,
         territory_code=territory_code,
         effective_on=decision_date,
         is_demo=is_demo,
     )
+
+
+def _of(allocation: Allocation) -> dict[str, Any]:
+    """The columns an entry copies from the allocation it moves money of."""
+    return {
+        "operator_code": allocation.operator_code,
+        "allocation_id": allocation.id,
+        "territory_code": allocation.territory_code,
+    }
 
 
 def release(
@@ -154,10 +157,8 @@ def release(
         "release",
         actor=actor,
         tranche=tranche,
-        operator_code=allocation.operator_code,
-        committed=-amount_cents,
-        allocation_id=allocation.id,
-        territory_code=allocation.territory_code,
+        **_of(allocation),
+        committed_delta_cents=-amount_cents,
         note=reason,
         is_demo=allocation.is_demo,
     )
@@ -179,11 +180,9 @@ def disbursement(
         "disbursement",
         actor=actor,
         tranche=tranche,
-        operator_code=allocation.operator_code,
-        disbursed=amount_cents,
-        allocation_id=allocation.id,
+        **_of(allocation),
+        disbursed_delta_cents=amount_cents,
         disbursement_id=disbursement_id,
-        territory_code=allocation.territory_code,
         effective_on=paid_on,
         note=reference or "",
         is_demo=is_demo,
