@@ -160,8 +160,10 @@ async def envelopes(
     return await reads(session, items), next_cursor
 
 
-async def envelope(session: AsyncSession, *, code: str) -> Envelope:
-    found = await queries.by_code(session, code)
+async def envelope(session: AsyncSession, *, code: str, for_update: bool = False) -> Envelope:
+    """The envelope; `for_update`: locked until the transaction ends and read afresh, so that
+    a write compares If-Match with the version no other writer can change under it."""
+    found = await (queries.lock if for_update else queries.by_code)(session, code)
     if found is None:
         raise NotFound("envelope", code)
     return found
@@ -360,7 +362,9 @@ async def update(
     payload: EnvelopeUpdate,
     if_match: str | None,
 ) -> Envelope:
-    found = await envelope(session, code=code)
+    # Locked before If-Match is compared: two writers with one ETag queue, and the second
+    # sees the first's version (412) instead of overwriting it.
+    found = await envelope(session, code=code, for_update=True)
     check_operates(caller, found.operator_code, what="envelope")
     check_if_match(if_match, etag_of(await read(session, found)), what="envelope")
     changes = payload.model_dump(exclude_unset=True)
