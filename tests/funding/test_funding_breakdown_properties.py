@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from funding.allocations import service as allocations
 from funding.balances import service as balances
+from funding.disbursements import service as disbursements
 from funding.envelopes import service as envelopes
 from funding.ledger.service import Actor
 from funding.references import Territory
@@ -199,7 +200,7 @@ async def _build(session: Any, specs: list[Spec]) -> dict[str, Any]:
             if p
         ]
         if payments:
-            done = await allocations.disburse_many(
+            done = await disbursements.disburse_many(
                 session, caller=ADMIN, rows=payments, actor=ACTOR, is_demo=spec.is_demo
             )
             assert not done.problems, done.problems

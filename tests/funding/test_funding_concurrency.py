@@ -133,3 +133,52 @@ async def test_writers_queue_and_never_over_commit_on_either_database(
     )
     assert Counter(r.status_code for r in answers) == {201: 6, 409: 4}
     assert (await _tranche(committing_client))["available_cents"] == 10 * M
+
+
+async def _race_patches(
+    client: httpx.AsyncClient, url: str, changes: list[dict[str, str]]
+) -> tuple[Counter[int], dict]:
+    """PATCHes sent at once with the ETag they all read: only the first may pass, the others
+    must see it and get 412."""
+    etag = (await client.get(url)).headers["etag"]
+    answers = await asyncio.gather(
+        *(client.patch(url, json=change, headers={**BPI, "If-Match": etag}) for change in changes)
+    )
+    return Counter(r.status_code for r in answers), (await client.get(url)).json()
+
+
+@pytest.mark.postgres_only
+async def test_two_envelope_updates_with_one_etag_never_both_succeed(
+    committing_client: httpx.AsyncClient,
+) -> None:
+    # Without the row locked before If-Match is compared, both writers read version 1, both
+    # match, and the second silently overwrites the first (a lost update).
+    url = "/api/v1/envelopes/hundred-millions"
+    before = (await committing_client.get(url)).json()["version"]
+    statuses, after = await _race_patches(
+        committing_client,
+        url,
+        [{"name": "Renamed by the first"}, {"name": "Renamed by the second"}],
+    )
+    assert statuses == {200: 1, 412: 1}
+    assert after["version"] == before + 1
+
+
+@pytest.mark.postgres_only
+async def test_convention_updates_with_one_etag_never_both_succeed(
+    committing_client: httpx.AsyncClient,
+) -> None:
+    created = await committing_client.post(
+        "/api/v1/conventions",
+        json={"code": "race-convention", "operator_code": "bpifrance", "title": "Raced"},
+        headers=ADMIN,
+    )
+    assert created.status_code == 201, created.text
+    # A convention's update is short: eight writers, so that they overlap on any machine.
+    statuses, after = await _race_patches(
+        committing_client,
+        "/api/v1/conventions/race-convention",
+        [{"title": f"Title of writer {n}"} for n in range(8)],
+    )
+    assert statuses == {200: 1, 412: 7}
+    assert after["version"] == created.json()["version"] + 1

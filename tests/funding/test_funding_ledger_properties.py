@@ -24,7 +24,9 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from funding.allocations import changes
 from funding.allocations import service as allocations
+from funding.disbursements import service as disbursements
 from funding.envelopes import service as envelopes
 from funding.ledger.service import Actor
 from funding.models import Allocation, LedgerEntry, Tranche
@@ -148,9 +150,7 @@ def test_the_ledger_and_the_balances_agree_after_every_step(funding_url: str) ->
                 return
             a = self.state[allocation]
             result = self.act(
-                lambda s: allocations.commit(
-                    s, caller=ADMIN, allocation_id=allocation, if_match="*"
-                )
+                lambda s: changes.commit(s, caller=ADMIN, allocation_id=allocation, if_match="*")
             )
             fits = a["amount"] <= self.amount[a["year"]] - self.committed[a["year"]]
             if a["status"] == "proposed" and fits:
@@ -166,7 +166,7 @@ def test_the_ledger_and_the_balances_agree_after_every_step(funding_url: str) ->
                 return
             a = self.state[allocation]
             result = self.act(
-                lambda s: allocations.disburse(
+                lambda s: disbursements.disburse(
                     s,
                     caller=ADMIN,
                     allocation_id=allocation,
@@ -190,7 +190,7 @@ def test_the_ledger_and_the_balances_agree_after_every_step(funding_url: str) ->
                 return
             a = self.state[allocation]
             result = self.act(
-                lambda s: allocations.cancel(
+                lambda s: changes.cancel(
                     s,
                     caller=ADMIN,
                     allocation_id=allocation,

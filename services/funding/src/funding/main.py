@@ -7,6 +7,7 @@ import httpx
 from funding.allocations.routes import router as allocations
 from funding.balances.routes import router as balances
 from funding.conventions.routes import router as conventions
+from funding.disbursements.routes import router as disbursements
 from funding.envelopes.routes import router as envelopes
 from funding.ledger.routes import router as ledger
 from funding.models import idempotency_keys
@@ -52,7 +53,7 @@ def create_app(
         title="Territoires d'industrie: funding",
         description=DESCRIPTION,
         version="1.0.0",
-        routers=[conventions, envelopes, allocations, balances, ledger, reported],
+        routers=[conventions, envelopes, allocations, disbursements, balances, ledger, reported],
         migrations=MIGRATIONS,
         idempotency=idempotency_keys,
         clients=[

@@ -1,4 +1,9 @@
-"""Reading a bulk push: a JSON array or a CSV file, one allocation or disbursement per row.
+"""Bulk pushes, whole: a JSON array or a CSV file, one allocation or disbursement per row.
+
+A push is read (`parse`), checked and stored by the same service path as a single write
+(`allocations.service.create_many`, `disbursements.service.disburse_many`, which answer an
+`Outcome`), then settled here: every row stored, or none and a report naming every bad row
+with the problem it would have had on its own.
 
 Each row is validated on its own, so that the report names every bad row, not the first.
 CSV cells are text: empty cells are absent fields, and the column names are the JSON fields.
@@ -8,16 +13,92 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from funding.schemas import MAX_BULK_ROWS, RowProblem
-from tdi_kit.errors import HTTPProblem, Unprocessable
+from funding.schemas import MAX_BULK_ROWS, BulkResult, RowProblem
+from tdi_kit.errors import HTTPProblem, Problem, Unprocessable
 
 Row = TypeVar("Row", bound=BaseModel)
 CSV_TYPES = ("text/csv", "application/csv")
+
+
+@dataclass
+class Outcome:
+    """What a push did: the ids stored, or the problem of each bad row (then nothing stored)."""
+
+    ids: list[uuid.UUID] = field(default_factory=list)
+    problems: list[tuple[int, Problem]] = field(default_factory=list)
+    # What was stored (columns, regions): a single write answers with it, not reading it back.
+    stored: list[tuple[dict[str, Any], tuple[str, ...]]] = field(default_factory=list)
+
+    def refused(self, rows: list[Any]) -> bool:
+        """True when a row is bad (or failed to parse: None): then nothing is to be stored."""
+        if self.problems or any(r is None for r in rows):
+            self.problems.sort(key=lambda p: p[0])
+            return True
+        return False
+
+
+def settle(rows: list[Any], problems: list[RowProblem], outcome: Outcome) -> BulkResult:
+    """The answer to a push: what was stored, or 422 with the report of every bad row."""
+    problems = sorted(
+        [*problems, *(row_problem(i, p) for i, p in outcome.problems)],
+        key=lambda p: p.row,
+    )
+    if problems:
+        raise refuse_push(problems, len(rows))
+    return BulkResult(created=len(outcome.ids), ids=outcome.ids)
+
+
+def row_problem(index: int, problem: Problem) -> RowProblem:
+    return RowProblem(
+        row=index + 1,
+        status=problem.status,
+        detail=problem.detail or problem.title,
+        errors=[
+            {"field": e.field, "message": e.message, "type": e.type} for e in problem.errors or []
+        ],
+    )
+
+
+def refuse_push(problems: list[RowProblem], total: int) -> Unprocessable:
+    return Unprocessable(
+        f"{len(problems)} of {total} rows are refused; nothing was stored. Fix them and push "
+        "the whole file again.",
+        rows=[p.model_dump() for p in problems],
+    )
+
+
+def openapi_body(model: type[Any]) -> dict[str, Any]:
+    """The request body of a push, for OpenAPI: a JSON array of `model`, or a CSV file."""
+    columns = ", ".join(model.model_fields)
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "items": model.model_json_schema(),
+                        "minItems": 1,
+                        "maxItems": MAX_BULK_ROWS,
+                    }
+                },
+                "text/csv": {
+                    "schema": {
+                        "type": "string",
+                        "description": f"A header line naming the columns ({columns}), then "
+                        "one row per line; empty cells are absent fields.",
+                    }
+                },
+            },
+        }
+    }
 
 
 def parse(

@@ -1,4 +1,4 @@
-"""SQL for allocations and disbursements."""
+"""SQL for allocations."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
-from funding.models import Allocation, AllocationRegion, Disbursement, Envelope, Tranche
+from funding.models import Allocation, AllocationRegion, Envelope, Tranche
 
 # The allocation rules read an envelope's own columns only: loading its collections would cost
 # two queries per write.
@@ -21,10 +21,6 @@ SORTABLE = {
     "amount_cents": Allocation.amount_cents,
     "territory_code": Allocation.territory_code,
     "year": Allocation.year,
-}
-DISBURSEMENT_SORTABLE = {
-    "created_at": Disbursement.created_at,
-    "amount_cents": Disbursement.amount_cents,
 }
 
 
@@ -132,27 +128,3 @@ async def lock_allocations(
         .execution_options(populate_existing=True)
     )
     return {a.id: a for a in await session.scalars(stmt)}
-
-
-async def ids_by_reference(
-    session: AsyncSession, references: Iterable[str], *, allocator: str | None
-) -> dict[str, list[tuple[uuid.UUID, str]]]:
-    """(id, operator) of the allocations with each reference, among those of the envelopes
-    `allocator` operates or examines (None: all, for an admin). Another operator's references
-    are never matched, so a push learns nothing of them."""
-    wanted = set(references)
-    if not wanted:
-        return {}
-    stmt = select(Allocation.reference, Allocation.id, Allocation.operator_code).where(
-        Allocation.reference.in_(wanted)
-    )
-    if allocator is not None:
-        stmt = stmt.where(allocated_by(allocator))
-    found: dict[str, list[tuple[uuid.UUID, str]]] = {}
-    for reference, id_, operator in await session.execute(stmt):
-        found.setdefault(reference, []).append((id_, operator))
-    return found
-
-
-def disbursements(allocation_id: uuid.UUID) -> Select[Any]:
-    return select(Disbursement).where(Disbursement.allocation_id == allocation_id)

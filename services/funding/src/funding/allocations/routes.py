@@ -1,4 +1,4 @@
-"""HTTP for allocations and disbursements, one at a time or pushed in bulk."""
+"""HTTP for allocations, one at a time or pushed in bulk."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from funding.access import Writer
-from funding.allocations import bulk, service
+from funding.allocations import bulk, changes, service
 from funding.references import OwnersDep
 from funding.responses import OPTIONAL_BEARER, PROBLEMS, read_response, write_response
 from funding.schemas import (
-    MAX_BULK_ROWS,
     AllocationCreate,
     AllocationRead,
     AllocationStatus,
@@ -20,9 +19,6 @@ from funding.schemas import (
     BulkResult,
     Cancellation,
     Code,
-    DisbursementCreate,
-    DisbursementRead,
-    DisbursementRow,
     OrganisationCode,
     TerritoryCode,
 )
@@ -34,32 +30,6 @@ from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, 
 
 router = APIRouter(tags=["allocations"], responses=PROBLEMS)
 IdPath = Annotated[uuid.UUID, Path()]
-
-
-def _bulk_body(model: type[Any]) -> dict[str, Any]:
-    columns = ", ".join(model.model_fields)
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "array",
-                        "items": model.model_json_schema(),
-                        "minItems": 1,
-                        "maxItems": MAX_BULK_ROWS,
-                    }
-                },
-                "text/csv": {
-                    "schema": {
-                        "type": "string",
-                        "description": f"A header line naming the columns ({columns}), then "
-                        "one row per line; empty cells are absent fields.",
-                    }
-                },
-            },
-        }
-    }
 
 
 @router.get(
@@ -146,7 +116,7 @@ async def update_allocation(
     if_match: IfMatch = None,
 ) -> Any:
     """Change a proposed allocation; needs If-Match."""
-    updated = await service.update(
+    updated = await changes.update(
         session,
         caller=caller,
         owners=owners,
@@ -162,7 +132,7 @@ async def commit_allocation(
     allocation_id: IdPath, session: SessionDep, caller: Writer, if_match: IfMatch = None
 ) -> Any:
     """Commit a proposed allocation (409 when the tranche lacks the money); needs If-Match."""
-    committed = await service.commit(
+    committed = await changes.commit(
         session, caller=caller, allocation_id=allocation_id, if_match=if_match
     )
     return write_response(service.read(committed))
@@ -177,67 +147,17 @@ async def cancel_allocation(
     if_match: IfMatch = None,
 ) -> Any:
     """Cancel; what was committed and not disbursed returns to the tranche. Needs If-Match."""
-    cancelled = await service.cancel(
+    cancelled = await changes.cancel(
         session, caller=caller, allocation_id=allocation_id, payload=payload, if_match=if_match
     )
     return write_response(service.read(cancelled))
-
-
-@router.get(
-    "/allocations/{allocation_id:uuid}/disbursements",
-    response_model=Page[DisbursementRead],
-    responses=CSV_RESPONSE,
-    tags=["disbursements"],
-    openapi_extra=OPTIONAL_BEARER,
-)
-async def list_disbursements(
-    allocation_id: IdPath,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    params: ListParamsDep,
-    caller: CallerDep,
-) -> Any:
-    """An allocation's disbursements; sort on `created_at`, `amount_cents`."""
-    items, next_cursor = await service.disbursements(
-        session, caller=caller, allocation_id=allocation_id, params=params
-    )
-    reads = [service.disbursement_read(d) for d in items]
-    if params.format == "csv":
-        return csv_response(
-            (d.model_dump() for d in reads),
-            columns=list(DisbursementRead.model_fields),
-            filename=f"disbursements-{allocation_id}",
-        )
-    next_link(request, response, next_cursor)
-    return Page[DisbursementRead](items=reads, next_cursor=next_cursor)
-
-
-@router.post(
-    "/allocations/{allocation_id:uuid}/disbursements",
-    status_code=status.HTTP_201_CREATED,
-    response_model=DisbursementRead,
-    tags=["disbursements"],
-)
-async def create_disbursement(
-    allocation_id: IdPath, payload: DisbursementCreate, session: SessionDep, caller: Writer
-) -> Any:
-    """Pay part of a committed allocation (409 beyond what is committed and not disbursed)."""
-    created = await service.disburse(
-        session, caller=caller, allocation_id=allocation_id, payload=payload
-    )
-    return write_response(
-        service.disbursement_read(created),
-        status_code=201,
-        location=f"/api/v1/allocations/{allocation_id}/disbursements",
-    )
 
 
 @router.post(
     "/allocations/bulk",
     status_code=status.HTTP_201_CREATED,
     response_model=BulkResult,
-    openapi_extra=_bulk_body(AllocationCreate),
+    openapi_extra=bulk.openapi_body(AllocationCreate),
 )
 async def push_allocations(
     request: Request, session: SessionDep, caller: Writer, owners: OwnersDep
@@ -248,31 +168,4 @@ async def push_allocations(
         await request.body(), request.headers.get("content-type", ""), AllocationCreate
     )
     outcome = await service.create_many(session, caller=caller, owners=owners, rows=rows)
-    return _settle(rows, problems, outcome)
-
-
-@router.post(
-    "/disbursements/bulk",
-    status_code=status.HTTP_201_CREATED,
-    response_model=BulkResult,
-    openapi_extra=_bulk_body(DisbursementRow),
-    tags=["disbursements"],
-)
-async def push_disbursements(request: Request, session: SessionDep, caller: Writer) -> BulkResult:
-    """Push many disbursements (JSON array or CSV), by `allocation_id` or the operator's
-    `allocation_reference`: all or nothing, with a report of every bad row."""
-    rows, problems = bulk.parse(
-        await request.body(), request.headers.get("content-type", ""), DisbursementRow
-    )
-    outcome = await service.disburse_many(session, caller=caller, rows=rows)
-    return _settle(rows, problems, outcome)
-
-
-def _settle(rows: list[Any], problems: list[Any], outcome: service.Outcome) -> BulkResult:
-    problems = sorted(
-        [*problems, *(service.row_problem(i, p) for i, p in outcome.problems)],
-        key=lambda p: p.row,
-    )
-    if problems:
-        raise service.refuse_push(problems, len(rows))
-    return BulkResult(created=len(outcome.ids), ids=outcome.ids)
+    return bulk.settle(rows, problems, outcome)

@@ -23,3 +23,9 @@ def conventions(*, operator: str | None, is_demo: bool | None = None) -> Select[
 
 async def by_code(session: AsyncSession, code: str) -> Convention | None:
     return await session.get(Convention, code)
+
+
+async def lock(session: AsyncSession, code: str) -> Convention | None:
+    """The convention, locked until the transaction ends and read afresh (see envelopes'
+    `lock`): If-Match is compared under the lock."""
+    return await session.get(Convention, code, with_for_update=True, populate_existing=True)

@@ -65,7 +65,7 @@ async def update(
     payload: ConventionUpdate,
     if_match: str | None,
 ) -> Convention:
-    convention = await queries.by_code(session, code)
+    convention = await queries.lock(session, code)
     if convention is None:
         raise NotFound("convention", code)
     check_operates(caller, convention.operator_code, what="convention")

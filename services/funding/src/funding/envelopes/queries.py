@@ -52,6 +52,13 @@ async def by_code(session: AsyncSession, code: str) -> Envelope | None:
     return await session.get(Envelope, code)
 
 
+async def lock(session: AsyncSession, code: str) -> Envelope | None:
+    """The envelope, locked until the transaction ends (PostgreSQL: FOR UPDATE; SQLite writers
+    are serialised already) and read afresh: a write compares If-Match under the lock, so two
+    writers holding the same ETag cannot both pass and the second overwrite the first."""
+    return await session.get(Envelope, code, with_for_update=True, populate_existing=True)
+
+
 async def parts_of(session: AsyncSession, codes: list[str]) -> dict[str, list[str]]:
     """The codes of the envelopes that are part of each of these."""
     if not codes:

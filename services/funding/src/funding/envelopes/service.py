@@ -7,18 +7,18 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from funding import rules
 from funding.access import check_operates
-from funding.conventions import queries as conventions
-from funding.envelopes import queries
+from funding.envelopes import checks, queries
+from funding.ledger import entries
 from funding.ledger import service as ledger
-from funding.ledger.service import Actor
+from funding.ledger.entries import Actor
 from funding.models import Envelope, EnvelopeTheme, Tranche
 from funding.references import Owners
 from funding.reported import service as reported
 from funding.responses import etag_of
 from funding.schemas import (
     COLLECTIVE_FUNDERS,
-    MAX_CENTS,
     Adjustment,
     EnvelopeCreate,
     EnvelopeRead,
@@ -159,8 +159,10 @@ async def envelopes(
     return await reads(session, items), next_cursor
 
 
-async def envelope(session: AsyncSession, *, code: str) -> Envelope:
-    found = await queries.by_code(session, code)
+async def envelope(session: AsyncSession, *, code: str, for_update: bool = False) -> Envelope:
+    """The envelope; `for_update`: locked until the transaction ends and read afresh, so that
+    a write compares If-Match with the version no other writer can change under it."""
+    found = await (queries.lock if for_update else queries.by_code)(session, code)
     if found is None:
         raise NotFound("envelope", code)
     return found
@@ -175,72 +177,6 @@ async def tranche(session: AsyncSession, *, code: str, year: int) -> TrancheRead
     raise NotFound("tranche", f"{year} of envelope {code}")
 
 
-async def _check_convention(
-    session: AsyncSession, convention_code: str | None, operator_code: str
-) -> None:
-    if convention_code is None:
-        return
-    convention = await conventions.by_code(session, convention_code)
-    if convention is None:
-        raise Unprocessable.field("body", "convention_code", f"no convention {convention_code!r}")
-    if convention.operator_code != operator_code:
-        raise Unprocessable.field(
-            "body",
-            "convention_code",
-            f"convention {convention_code} is {convention.operator_code}'s, not {operator_code}'s",
-        )
-
-
-def _check_years(start: int, end: int, spans: list[tuple[int, int | None]]) -> None:
-    """Every tranche within the period, and no year in two tranches."""
-    if start > end:
-        raise Unprocessable.field("body", "end_year", "the period ends before it starts")
-    outside = sorted(y for y, last in spans if not start <= y <= (last or y) <= end)
-    if outside:
-        raise Unprocessable.field(
-            "body", "tranches", f"tranches from {outside} fall outside {start}-{end}"
-        )
-    covered: dict[int, int] = {}
-    for year, last in sorted(spans):
-        for y in range(year, (last or year) + 1):
-            if y in covered:
-                raise Unprocessable.field(
-                    "body",
-                    "tranches",
-                    f"year {y} falls in the tranches of {covered[y]} and of {year}: "
-                    "a year's money belongs to one tranche",
-                )
-            covered[y] = year
-
-
-def _spans(tranches: Sequence[Tranche | TrancheCreate]) -> list[tuple[int, int | None]]:
-    return [(t.year, t.last_year) for t in tranches]
-
-
-async def _check_funders(owners: Owners, codes: Sequence[str | None], *, field_name: str) -> None:
-    for code in dict.fromkeys(c for c in codes if c is not None):
-        if code not in COLLECTIVE_FUNDERS:
-            await owners.check_organisation(code, field_name=field_name)
-
-
-async def _check_part_of(session: AsyncSession, code: str, part_of: str | None) -> None:
-    """The parent exists and the nesting has no cycle."""
-    if part_of is None:
-        return
-    seen = {code}
-    current: str | None = part_of
-    while current is not None:
-        if current in seen:
-            raise Unprocessable.field(
-                "body", "part_of", f"envelope {code} cannot be part of itself (through {current})"
-            )
-        seen.add(current)
-        parent = await queries.by_code(session, current)
-        if parent is None:
-            raise Unprocessable.field("body", "part_of", f"no envelope {current!r}")
-        current = parent.part_of
-
-
 async def check_nesting(session: AsyncSession, envelope: Envelope) -> None:
     """A part never holds more than the whole: the parts of an envelope (its own and its
     parent's) add up to no more than its amount, so that the parent's figure holds them all."""
@@ -249,16 +185,12 @@ async def check_nesting(session: AsyncSession, envelope: Envelope) -> None:
         if not parts:
             continue
         amounts = await ledger.amounts_by_envelope(session, [whole_code, *parts])  # type: ignore[list-item]
-        whole = amounts.get(whole_code, 0)  # type: ignore[arg-type]
-        held = sum(amounts.get(p, 0) for p in parts)
-        if held > whole:
-            raise Conflict(
-                f"The parts of envelope {whole_code} ({', '.join(parts)}) would hold "
-                f"{held} cents, more than its {whole}.",
-                envelope_code=whole_code,
-                amount_cents=whole,
-                parts_amount_cents=held,
-            )
+        rules.check_parts_fit(
+            whole_code,  # type: ignore[arg-type]
+            parts,
+            whole_cents=amounts.get(whole_code, 0),  # type: ignore[arg-type]
+            held_cents=sum(amounts.get(p, 0) for p in parts),
+        )
 
 
 async def create(
@@ -276,11 +208,11 @@ async def create(
     years = [t.year for t in payload.tranches]
     if len(set(years)) != len(years):
         raise Unprocessable.field("body", "tranches", "one tranche per year")
-    _check_years(payload.start_year, payload.end_year, _spans(payload.tranches))
-    await _check_convention(session, payload.convention_code, payload.operator_code)
-    await _check_part_of(session, payload.code, payload.part_of)
+    checks.check_years(payload.start_year, payload.end_year, checks.spans(payload.tranches))
+    await checks.check_convention(session, payload.convention_code, payload.operator_code)
+    await checks.check_part_of(session, payload.code, payload.part_of)
     await owners.check_organisation(payload.operator_code, field_name="operator_code")
-    await _check_funders(
+    await checks.check_funders(
         owners, [t.funder_code for t in payload.tranches], field_name="tranches.funder_code"
     )
     if payload.rules.examined_by:
@@ -340,12 +272,11 @@ async def open_tranche(
         await ledger.append(
             session,
             [
-                ledger.entry(
-                    "endowment",
+                entries.endowment(
                     actor=actor,
                     tranche=tranche,
                     operator_code=envelope.operator_code,
-                    amount=payload.amount_cents,
+                    amount_cents=payload.amount_cents,
                     note=f"tranche {payload.year} opened",
                     is_demo=envelope.is_demo,
                     funder_code=payload.funder_code,
@@ -364,15 +295,17 @@ async def update(
     payload: EnvelopeUpdate,
     if_match: str | None,
 ) -> Envelope:
-    found = await envelope(session, code=code)
+    # Locked before If-Match is compared: two writers with one ETag queue, and the second
+    # sees the first's version (412) instead of overwriting it.
+    found = await envelope(session, code=code, for_update=True)
     check_operates(caller, found.operator_code, what="envelope")
     check_if_match(if_match, etag_of(await read(session, found)), what="envelope")
     changes = payload.model_dump(exclude_unset=True)
     if "convention_code" in changes:
-        await _check_convention(session, payload.convention_code, found.operator_code)
+        await checks.check_convention(session, payload.convention_code, found.operator_code)
         found.convention_code = payload.convention_code
     if "part_of" in changes:
-        await _check_part_of(session, found.code, payload.part_of)
+        await checks.check_part_of(session, found.code, payload.part_of)
         found.part_of = payload.part_of
     if payload.rules is not None:
         if payload.rules.examined_by and payload.rules.examined_by != found.examined_by:
@@ -385,7 +318,7 @@ async def update(
     for name in ("name", "description", "sources", "start_year", "end_year"):
         if name in changes and changes[name] is not None:
             setattr(found, name, changes[name])
-    _check_years(found.start_year, found.end_year, _spans(found.tranches))
+    checks.check_years(found.start_year, found.end_year, checks.spans(found.tranches))
     found.version += 1
     found.updated_at = dt.datetime.now(dt.UTC)
     await session.flush()
@@ -400,8 +333,10 @@ async def add_tranche(
     check_operates(caller, found.operator_code, what="envelope")
     if any(t.year == payload.year for t in found.tranches):
         raise Conflict(f"Envelope {code} already has a tranche for {payload.year}.")
-    _check_years(found.start_year, found.end_year, [*_spans(found.tranches), *_spans([payload])])
-    await _check_funders(owners, [payload.funder_code], field_name="funder_code")
+    checks.check_years(
+        found.start_year, found.end_year, [*checks.spans(found.tranches), *checks.spans([payload])]
+    )
+    await checks.check_funders(owners, [payload.funder_code], field_name="funder_code")
     opened = await open_tranche(session, found, payload, actor=Actor.of(caller))
     await session.refresh(found, ["tranches"])
     await check_nesting(session, found)
@@ -425,34 +360,23 @@ async def adjust(
     if caller is not None:
         check_operates(caller, found.operator_code, what="envelope")
     if owners is not None:
-        await _check_funders(owners, [payload.funder_code], field_name="funder_code")
+        await checks.check_funders(owners, [payload.funder_code], field_name="funder_code")
     target = next((t for t in found.tranches if t.year == year), None)
     if target is None:
         raise NotFound("tranche", f"{year} of envelope {code}")
     locked = (await queries.lock_tranches(session, [target.id]))[target.id]
-    new_amount = locked.amount_cents + payload.delta_cents
-    if new_amount < locked.committed_cents:
-        raise Conflict(
-            f"The tranche cannot go below what is committed ({locked.committed_cents} cents).",
-            amount_cents=locked.amount_cents,
-            committed_cents=locked.committed_cents,
-            delta_cents=payload.delta_cents,
-        )
-    if new_amount > MAX_CENTS:
-        raise Unprocessable.field("body", "delta_cents", f"a tranche holds at most {MAX_CENTS}")
-    locked.amount_cents = new_amount
+    locked.amount_cents = rules.check_adjustment(locked, delta_cents=payload.delta_cents)
     who = actor or Actor.of(caller)  # type: ignore[arg-type]
     await ledger.append(
         session,
         [
-            ledger.entry(
-                "endowment",
+            entries.adjustment(
                 actor=who,
                 tranche=locked,
                 operator_code=found.operator_code,
-                amount=payload.delta_cents,
+                delta_cents=payload.delta_cents,
+                reason=payload.reason,
                 effective_on=payload.effective_on,
-                note=payload.reason,
                 is_demo=found.is_demo,
                 funder_code=payload.funder_code,
             )

@@ -2,78 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.ledger import queries
-from funding.models import LedgerEntry, Tranche
+from funding.ledger.entries import SEED, Actor
+from funding.models import LedgerEntry
 from tdi_kit.auth import Caller
 from tdi_kit.errors import Forbidden, Unauthorized
-from tdi_kit.observability import current_request_id
 from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
-
-@dataclass(frozen=True)
-class Actor:
-    """Who made a movement: a token's subject and organisation, or `seed` for the loaders."""
-
-    sub: str
-    org: str | None = None
-
-    @classmethod
-    def of(cls, caller: Caller) -> Actor:
-        return cls(caller.sub, caller.org)
-
-
-SEED = Actor("seed")
-
-
-def entry(
-    kind: str,
-    *,
-    actor: Actor,
-    tranche: Tranche,
-    operator_code: str,
-    amount: int = 0,
-    committed: int = 0,
-    disbursed: int = 0,
-    allocation_id: uuid.UUID | None = None,
-    disbursement_id: uuid.UUID | None = None,
-    territory_code: str | None = None,
-    effective_on: dt.date | None = None,
-    note: str = "",
-    is_demo: bool = False,
-    funder_code: str | None = None,
-) -> dict[str, Any]:
-    """One ledger row, ready for a bulk insert."""
-    return {
-        "kind": kind,
-        "at": dt.datetime.now(dt.UTC),
-        "effective_on": effective_on,
-        "actor": actor.sub,
-        "actor_org": actor.org,
-        "request_id": current_request_id(),
-        "tranche_id": tranche.id,
-        "envelope_code": tranche.envelope_code,
-        "year": tranche.year,
-        "operator_code": operator_code,
-        "allocation_id": allocation_id,
-        "disbursement_id": disbursement_id,
-        "territory_code": territory_code,
-        "funder_code": funder_code,
-        "amount_delta_cents": amount,
-        "committed_delta_cents": committed,
-        "disbursed_delta_cents": disbursed,
-        "note": note,
-        "is_demo": is_demo,
-    }
+# Who made a movement: kept importable from here, where the loaders and tests look for it.
+__all__ = ["SEED", "Actor"]
 
 
 async def append(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
+    """Append rows built by `funding.ledger.entries`, in the caller's transaction."""
     await queries.append(session, entries)
 
 

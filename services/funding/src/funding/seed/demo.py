@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from funding.allocations import changes
 from funding.allocations import service as allocations
-from funding.ledger.service import Actor
+from funding.disbursements import service as disbursements_service
+from funding.ledger.entries import Actor
 from funding.models import Allocation
 from funding.references import Territory
 from funding.responses import etag_of
@@ -235,7 +237,7 @@ async def load_demo(
             for n, amount in enumerate(r.disbursed_cents)
         ]
         if disbursements:
-            paid = await allocations.disburse_many(
+            paid = await disbursements_service.disburse_many(
                 session, caller=CALLER, rows=disbursements, actor=DEMO, is_demo=True
             )
             assert not paid.problems, paid.problems
@@ -244,7 +246,7 @@ async def load_demo(
                 found = await allocations.allocation(
                     session, caller=CALLER, allocation_id=allocation_id
                 )
-                await allocations.cancel(
+                await changes.cancel(
                     session,
                     caller=CALLER,
                     allocation_id=allocation_id,

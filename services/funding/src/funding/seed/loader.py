@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.envelopes import service as envelopes
-from funding.ledger.service import SEED
+from funding.ledger.entries import SEED
 from funding.models import Convention, Envelope, LedgerEntry, ReportedFigure
 from funding.schemas import Adjustment, EnvelopeCreate, Rules, TrancheCreate
 from funding.seed.facts import CONVENTIONS, ENVELOPES, REPORTED, Movement, SeedEnvelope

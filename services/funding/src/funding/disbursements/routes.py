@@ -1,0 +1,89 @@
+"""HTTP for disbursements: an allocation's payments, one at a time or pushed in bulk."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response, status
+
+from funding.access import Writer
+from funding.allocations import bulk
+from funding.disbursements import service
+from funding.responses import OPTIONAL_BEARER, PROBLEMS, write_response
+from funding.schemas import BulkResult, DisbursementCreate, DisbursementRead, DisbursementRow
+from tdi_kit.auth import CallerDep
+from tdi_kit.db import SessionDep
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+
+# Tagged with allocations too, as they were when these routes lived there: a payment is an
+# allocation's.
+router = APIRouter(tags=["allocations"], responses=PROBLEMS)
+IdPath = Annotated[uuid.UUID, Path()]
+
+
+@router.get(
+    "/allocations/{allocation_id:uuid}/disbursements",
+    response_model=Page[DisbursementRead],
+    responses=CSV_RESPONSE,
+    tags=["disbursements"],
+    openapi_extra=OPTIONAL_BEARER,
+)
+async def list_disbursements(
+    allocation_id: IdPath,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    params: ListParamsDep,
+    caller: CallerDep,
+) -> Any:
+    """An allocation's disbursements; sort on `created_at`, `amount_cents`."""
+    items, next_cursor = await service.disbursements(
+        session, caller=caller, allocation_id=allocation_id, params=params
+    )
+    reads = [service.read(d) for d in items]
+    if params.format == "csv":
+        return csv_response(
+            (d.model_dump() for d in reads),
+            columns=list(DisbursementRead.model_fields),
+            filename=f"disbursements-{allocation_id}",
+        )
+    next_link(request, response, next_cursor)
+    return Page[DisbursementRead](items=reads, next_cursor=next_cursor)
+
+
+@router.post(
+    "/allocations/{allocation_id:uuid}/disbursements",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DisbursementRead,
+    tags=["disbursements"],
+)
+async def create_disbursement(
+    allocation_id: IdPath, payload: DisbursementCreate, session: SessionDep, caller: Writer
+) -> Any:
+    """Pay part of a committed allocation (409 beyond what is committed and not disbursed)."""
+    created = await service.disburse(
+        session, caller=caller, allocation_id=allocation_id, payload=payload
+    )
+    return write_response(
+        service.read(created),
+        status_code=201,
+        location=f"/api/v1/allocations/{allocation_id}/disbursements",
+    )
+
+
+@router.post(
+    "/disbursements/bulk",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BulkResult,
+    openapi_extra=bulk.openapi_body(DisbursementRow),
+    tags=["disbursements"],
+)
+async def push_disbursements(request: Request, session: SessionDep, caller: Writer) -> BulkResult:
+    """Push many disbursements (JSON array or CSV), by `allocation_id` or the operator's
+    `allocation_reference`: all or nothing, with a report of every bad row."""
+    rows, problems = bulk.parse(
+        await request.body(), request.headers.get("content-type", ""), DisbursementRow
+    )
+    outcome = await service.disburse_many(session, caller=caller, rows=rows)
+    return bulk.settle(rows, problems, outcome)
