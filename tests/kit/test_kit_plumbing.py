@@ -87,7 +87,7 @@ def _app() -> FastAPI:
     ) -> Any:
         return list_answer(request, response, params, ITEMS, "next", model=Item, filename="items")
 
-    @app.get("/docs")
+    @app.get("/documents")
     async def docs(request: Request, params: ListParamsDep) -> Any:
         return documents_answer(
             request,
@@ -125,13 +125,13 @@ async def test_a_list_answers_a_page_with_its_link_or_every_row_as_csv() -> None
 async def test_a_list_of_stored_documents_joins_them_or_exports_their_rows() -> None:
     transport = httpx.ASGITransport(app=_app())
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        page = await client.get("/docs")
+        page = await client.get("/documents")
         assert (
             page.text
             == '{"items":[' + ",".join(DOCS) + '],"next_cursor":null,"coverage":"partial"}'
         )
         assert page.headers["vary"] == "Authorization"
-        csv = await client.get("/docs", params={"format": "csv"})
+        csv = await client.get("/documents", params={"format": "csv"})
         assert csv.text.splitlines() == ["\ufeffcode,label", "a,'=1+1", "b,b"]
 
 

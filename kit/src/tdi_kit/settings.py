@@ -110,7 +110,6 @@ class AppSettings(BaseSettings):
         return self.jwt_secret is not None and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
 
 
-
 class ServiceSettings(AppSettings):
     """A service's settings: those of every app, and its database."""
 
