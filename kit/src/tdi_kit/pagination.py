@@ -299,7 +299,7 @@ def list_answer(
     request: Request,
     response: Response,
     params: ListParams,
-    items: Sequence[BaseModel],
+    items: Sequence[Any],
     next_cursor: str | None,
     *,
     model: type[BaseModel],
@@ -308,10 +308,11 @@ def list_answer(
     row: Callable[[Any], Mapping[str, Any]] | None = None,
 ) -> Any:
     """What every list route answers: every row as CSV (`format=csv`), else one page of `model`
-    with its `Link: rel="next"`. CSV columns default to the model's fields, rows to its dump."""
+    with its `Link: rel="next"`. `items` are `model`s or records it reads (`from_attributes`);
+    CSV columns default to the model's fields, rows to the item read as `model`."""
     if params.format == "csv":
         return csv_response(
-            (row(item) if row else item.model_dump() for item in items),
+            (row(item) if row else model.model_validate(item).model_dump() for item in items),
             columns=list(columns or model.model_fields),
             filename=filename,
         )
