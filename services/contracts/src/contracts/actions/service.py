@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.access import Editor
 from contracts.actions import queries
-from contracts.changes import ChangeSet, ensure_writable, record
 from contracts.contracts import queries as contract_queries
+from contracts.contracts.changes import ChangeSet, ensure_writable, record
 from contracts.models import Action, ActionTheme, Contract, Indicator, Milestone, PlanLine
 from contracts.references import References
 from contracts.schemas import (

@@ -20,13 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.access import Editor
 from contracts.actions import queries as action_queries
 from contracts.actions.service import add_action
-from contracts.changes import ChangeSet, ensure_writable, nested, record
 from contracts.contracts import queries
-from contracts.documents import REQUIRED_ROLES, detail
+from contracts.contracts.changes import ChangeSet, ensure_writable, nested, record
+from contracts.contracts.documents import REQUIRED_ROLES, detail
+from contracts.contracts.territories import remember
 from contracts.models import Contract, Signatory
 from contracts.references import References, TerritoryFacts
 from contracts.schemas import ContractUpdate, ContractWrite, SignatoryWrite, SignatureWrite
-from contracts.territories import remember
+from tdi_kit import clock
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.errors import Conflict, NotFound, Unprocessable
@@ -375,7 +376,7 @@ def _settle_signature(changes: ChangeSet, contract: Contract) -> None:
 
 
 def _not_in_future(day: dt.date) -> None:
-    if day > dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1):
+    if day > clock.today() + dt.timedelta(days=1):
         raise Unprocessable.field("body", "signed_on", "a signature cannot be dated in the future")
 
 

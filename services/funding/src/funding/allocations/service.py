@@ -31,7 +31,6 @@ from funding.ledger import service as ledger
 from funding.ledger.service import Actor
 from funding.models import Allocation, AllocationRegion, Disbursement, Envelope, Tranche
 from funding.references import Owners
-from funding.responses import etag_of
 from funding.schemas import (
     AllocationCreate,
     AllocationRead,
@@ -42,8 +41,10 @@ from funding.schemas import (
     DisbursementRow,
     RowProblem,
 )
+from tdi_kit import clock
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
+from tdi_kit.documents import etag_of
 from tdi_kit.errors import Conflict, FieldError, NotFound, Problem, Unprocessable
 from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
@@ -52,7 +53,7 @@ CANCELLABLE = ("proposed", "committed", "partly_disbursed")
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 def read(allocation: Allocation) -> AllocationRead:

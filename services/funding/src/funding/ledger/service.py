@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.ledger import queries
 from funding.models import LedgerEntry, Tranche
+from tdi_kit import clock
 from tdi_kit.auth import Caller
 from tdi_kit.errors import Forbidden, Unauthorized
 from tdi_kit.observability import current_request_id
@@ -52,7 +53,7 @@ def entry(
     """One ledger row, ready for a bulk insert."""
     return {
         "kind": kind,
-        "at": dt.datetime.now(dt.UTC),
+        "at": clock.now(),
         "effective_on": effective_on,
         "actor": actor.sub,
         "actor_org": actor.org,

@@ -21,10 +21,10 @@ from funding.allocations import service as allocations
 from funding.ledger.service import Actor
 from funding.models import Allocation
 from funding.references import Territory
-from funding.responses import etag_of
 from funding.schemas import AllocationCreate, Cancellation, DisbursementRow
 from funding.seed.loader import Counts
 from tdi_kit.auth import Caller
+from tdi_kit.documents import etag_of
 
 K = 100_000  # one thousand euros, in cents
 DEMO = Actor("demo")
