@@ -26,13 +26,14 @@ from tdi_cli.services import Service, by_name
 from tdi_kit import migrations
 from tdi_kit.auth import mint_token
 from tdi_kit.db import create_engine, create_sessionmaker
-from tdi_kit.settings import DEV_JWT_SECRET
+from tdi_kit.settings import DEV_JWT_SECRET, ServiceSettings
 
 
 async def _migrate(service: Service) -> None:
     if not service.migrations:
         return  # the gateway: no database of its own
     settings = service.settings()
+    assert isinstance(settings, ServiceSettings)
     engine = create_engine(settings.database_url)
     try:
         await migrations.upgrade(engine, service.migrations)
@@ -46,6 +47,7 @@ async def _seed(service: Service, *, demo: bool = False) -> None:
         return
     loaders = [("seed", service.seed)] + ([("demo data", service.demo)] if demo else [])
     settings = service.settings()
+    assert isinstance(settings, ServiceSettings)
     engine = create_engine(settings.database_url)
     try:
         for what, loader in loaders:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tdi_kit.settings import ServiceSettings
+from tdi_kit.settings import AppSettings
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class Service:
     name: str
     app: str  # "module:factory", for uvicorn --factory
     migrations: str
-    settings: Callable[[], ServiceSettings]
+    settings: Callable[[], AppSettings]
     # The official or public facts this service ships (idempotent).
     seed: Callable[[AsyncSession], Awaitable[Any]] | None = None
     # Invented, plausible data for demonstrations, loaded only on request and marked as demo.

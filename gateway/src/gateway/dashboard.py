@@ -32,6 +32,7 @@ from gateway.aggregates import (
     service_schema,
 )
 from tdi_kit.errors import Problem
+from tdi_kit.identifiers import RegionCode
 
 router = APIRouter(tags=["aggregates"])
 MONEY_BREAKDOWNS = ("operator", "funder", "theme", "year", "envelope")
@@ -106,9 +107,7 @@ class Dashboard(Partial):
 @router.get("/dashboard", response_model=Dashboard, responses=AGGREGATE_RESPONSES)
 async def dashboard(
     request: Request,
-    region: Annotated[
-        str | None, Query(pattern=r"^\d{2}$", description="A Région's code: `27`.")
-    ] = None,
+    region: Annotated[RegionCode | None, Query(description="A Région's code: `27`.")] = None,
     phase: Annotated[
         int | None,
         Query(ge=1, le=2, description="The phase whose territories are counted; default current."),

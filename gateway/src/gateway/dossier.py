@@ -41,9 +41,10 @@ from gateway.aggregates import (
     service_schema,
 )
 from tdi_kit.errors import NotFound, Problem
+from tdi_kit.identifiers import TerritoryCode
 
 router = APIRouter(tags=["aggregates"])
-CodePath = Annotated[str, Path(pattern=r"^(ti-\d{4}|\d{4})$", examples=["ti-2708"])]
+CodePath = Annotated[TerritoryCode, Path()]
 
 ALLOCATIONS = {
     "anyOf": [

@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from tdi_kit.settings import ServiceSettings
+from tdi_kit.settings import AppSettings
 
 
-class GatewaySettings(ServiceSettings):
-    """Environment variables prefixed `GATEWAY_`; the JWT settings are the services' own."""
+class GatewaySettings(AppSettings):
+    """Environment variables prefixed `GATEWAY_`; the JWT settings are the services' own. The
+    gateway owns no database, so it has no database settings."""
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -42,6 +42,7 @@ EXPOSED_HEADERS = [
 ]
 
 _PROBLEMS = {
+    304: "Not modified (`If-None-Match` names the current ETag).",
     400: "Bad request (a malformed cursor, say).",
     401: "No valid bearer token (`WWW-Authenticate: Bearer`).",
     403: "The token lacks the scope this operation needs.",
@@ -58,17 +59,28 @@ _PROBLEMS = {
 }
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for error statuses, each a problem document (`model` registers it)."""
+def problem_responses(
+    *statuses: int, descriptions: Mapping[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for error statuses, each a problem document (`model` registers it).
+
+    The one way every service documents its problems: `descriptions` gives a service's own
+    wording of a status (what a 409 means there), the kit's general one otherwise. 304 is no
+    problem: it is documented with its description only.
+    """
     schema = {"schema": {"$ref": "#/components/schemas/ProblemRead"}}
-    return {
-        status: {
-            "model": ProblemRead,
-            "content": {"application/problem+json": schema},
-            "description": _PROBLEMS[status],
-        }
-        for status in statuses
-    }
+    described = {**_PROBLEMS, **(descriptions or {})}
+    docs: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        if status == 304:
+            docs[status] = {"description": described[status]}
+        else:
+            docs[status] = {
+                "model": ProblemRead,
+                "content": {"application/problem+json": schema},
+                "description": described[status],
+            }
+    return docs
 
 
 # Documented once for every operation, so that clients generated from the OpenAPI document know

@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tdi_kit.errors import Forbidden, Unauthorized
-from tdi_kit.settings import ServiceSettings
+from tdi_kit.settings import AppSettings
 
 ADMIN_SCOPE = "admin"
 
@@ -48,7 +48,7 @@ class Caller:
 class TokenVerifier:
     """Checks signatures with the configured secret, public key or JWKS endpoint."""
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: AppSettings) -> None:
         self.algorithms = settings.jwt_algorithms
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
@@ -123,6 +123,16 @@ def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
         return caller
 
     return dependency
+
+
+def writer(scope: str) -> Any:
+    """`Annotated[Caller, ...]` admitting tokens with `scope`: each service's `Writer`."""
+    return Annotated[Caller, Depends(require_scope(scope))]
+
+
+# For reads open to all that show more to a token: the token is optional, which OpenAPI says
+# with an empty requirement beside the bearer one (pass as a route's `openapi_extra`).
+OPTIONAL_BEARER: dict[str, Any] = {"security": [{}, {"HTTPBearer": []}]}
 
 
 def mint_token(

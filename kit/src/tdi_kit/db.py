@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, TypeDecorator, event
+from sqlalchemy import Uuid as SqlUuid
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -31,6 +33,28 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class Uuid(TypeDecorator[uuid.UUID]):
+    """A UUID column read back as the standard library's `uuid.UUID` on every driver: asyncpg
+    hands out its own UUID class, which orjson (cursors, history records) refuses. Text binds
+    (a UUID from a path or a cursor) are accepted as well."""
+
+    impl = SqlUuid
+    cache_ok = True
+
+    @property
+    def python_type(self) -> type[uuid.UUID]:
+        # Cursor decoding turns the values it carries back into this type.
+        return uuid.UUID
+
+    def process_bind_param(self, value: Any, dialect: Any) -> uuid.UUID | None:
+        return uuid.UUID(value) if isinstance(value, str) else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> uuid.UUID | None:
+        if value is None or type(value) is uuid.UUID:
+            return value
+        return uuid.UUID(str(value))
 
 
 def new_metadata() -> MetaData:

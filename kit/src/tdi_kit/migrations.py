@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from alembic import command
@@ -31,6 +31,25 @@ def heads(script_location: str) -> set[str]:
 
 async def upgrade(engine: AsyncEngine, script_location: str, revision: str = "head") -> None:
     await _run(engine, script_location, lambda cfg: command.upgrade(cfg, revision))
+
+
+Seeder = Callable[..., Awaitable[Any]]
+
+
+async def migrate_and_seed(url: str, script_location: str, *seeders: Seeder) -> None:
+    """The recipe every fresh database follows: migrations to head, then each seeder in turn,
+    each in its own committed session (a seeder is `load(session, say=...)`)."""
+    from tdi_kit.db import create_engine, create_sessionmaker
+
+    engine = create_engine(url)
+    try:
+        await upgrade(engine, script_location)
+        for seed in seeders:
+            async with create_sessionmaker(engine)() as session:
+                await seed(session, say=lambda _line: None)
+                await session.commit()
+    finally:
+        await engine.dispose()
 
 
 async def downgrade(engine: AsyncEngine, script_location: str, revision: str = "base") -> None:

@@ -15,7 +15,7 @@ import io
 import types
 import typing
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from urllib.parse import quote, urlencode
@@ -293,3 +293,63 @@ def _csv_cell(value: Any) -> Any:
 
 
 CSV_RESPONSE = {200: {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}}}}
+
+
+def list_answer(
+    request: Request,
+    response: Response,
+    params: ListParams,
+    items: Sequence[Any],
+    next_cursor: str | None,
+    *,
+    model: type[BaseModel],
+    filename: str,
+    columns: Sequence[str] | None = None,
+    row: Callable[[Any], Mapping[str, Any]] | None = None,
+) -> Any:
+    """What every list route answers: every row as CSV (`format=csv`), else one page of `model`
+    with its `Link: rel="next"`. `items` are `model`s or records it reads (`from_attributes`);
+    CSV columns default to the model's fields, rows to the item read as `model`."""
+    if params.format == "csv":
+        return csv_response(
+            (row(item) if row else model.model_validate(item).model_dump() for item in items),
+            columns=list(columns or model.model_fields),
+            filename=filename,
+        )
+    next_link(request, response, next_cursor)
+    return Page[model](items=items, next_cursor=next_cursor)  # type: ignore[valid-type]
+
+
+def documents_answer(
+    request: Request,
+    params: ListParams,
+    documents: Sequence[str],
+    next_cursor: str | None,
+    *,
+    filename: str,
+    columns: Sequence[str],
+    row: Callable[[Any], Mapping[str, Any]],
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A list of stored documents: CSV rows from each decoded document (`row`), else one page
+    whose items are the stored JSON joined as they are, not decoded and encoded again; `extra`
+    adds members to the page (after `next_cursor`)."""
+    if params.format == "csv":
+        return csv_response(
+            (row(orjson.loads(d)) for d in documents), columns=columns, filename=filename
+        )
+    body = (
+        '{"items":['
+        + ",".join(documents)
+        + '],"next_cursor":'
+        + orjson.dumps(next_cursor).decode()
+        + "".join(
+            f",{orjson.dumps(k).decode()}:{orjson.dumps(v).decode()}"
+            for k, v in (extra or {}).items()
+        )
+        + "}"
+    )
+    response = Response(body, media_type="application/json", headers=dict(headers or {}))
+    next_link(request, response, next_cursor)
+    return response

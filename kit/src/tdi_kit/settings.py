@@ -41,8 +41,9 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("TDI_DATA_DIR", "var"))
 
 
-class ServiceSettings(BaseSettings):
-    """What every app needs; a service adds its own fields and sets `env_prefix`."""
+class AppSettings(BaseSettings):
+    """What every app needs, the gateway included; an app adds its own fields and sets
+    `env_prefix`. Apps with a database of their own use `ServiceSettings`."""
 
     model_config = SettingsConfigDict(
         extra="ignore",
@@ -53,18 +54,6 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "production", "test"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
-    database_url: str = ""
-    database_pool_size: int = 10
-    # Connections of the driver-level reader (tdi_kit.rowreader): one per concurrent hot read.
-    database_read_pool_size: int = 32
-    database_echo: bool = False
-    # When the database is away, a request fails with a 503 in seconds rather than hanging:
-    # opening a connection (or waiting for a pooled one) and each statement (SQLite: waiting for
-    # the write lock) are bounded, each below the gateway's budget for a whole request (4 s),
-    # so that the caller hears the service's 503, not the gateway's 504.
-    database_connect_timeout_seconds: float = Field(2.0, gt=0)
-    database_statement_timeout_seconds: float = Field(3.0, gt=0)
-
     # Auth: HS256 with a shared secret for local use, or a public key / JWKS URL in production.
     jwt_secret: SecretStr | None = SecretStr(DEV_JWT_SECRET)
     jwt_public_key: str | None = None
@@ -79,11 +68,7 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
 
     @model_validator(mode="after")
-    def _defaults(self) -> ServiceSettings:
-        if not self.database_url:
-            path = default_data_dir() / f"{self.service_name}.db"
-            self.database_url = f"sqlite+aiosqlite:///{path}"
-        self.database_url = normalise_database_url(self.database_url)
+    def _defaults(self) -> AppSettings:
         if self.environment == "production":
             self._production_keys()
         return self
@@ -123,6 +108,30 @@ class ServiceSettings(BaseSettings):
     @property
     def uses_dev_secret(self) -> bool:
         return self.jwt_secret is not None and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+
+
+class ServiceSettings(AppSettings):
+    """A service's settings: those of every app, and its database."""
+
+    database_url: str = ""
+    database_pool_size: int = 10
+    # Connections of the driver-level reader (tdi_kit.rowreader): one per concurrent hot read.
+    database_read_pool_size: int = 32
+    database_echo: bool = False
+    # When the database is away, a request fails with a 503 in seconds rather than hanging:
+    # opening a connection (or waiting for a pooled one) and each statement (SQLite: waiting for
+    # the write lock) are bounded, each below the gateway's budget for a whole request (4 s),
+    # so that the caller hears the service's 503, not the gateway's 504.
+    database_connect_timeout_seconds: float = Field(2.0, gt=0)
+    database_statement_timeout_seconds: float = Field(3.0, gt=0)
+
+    @model_validator(mode="after")
+    def _database_default(self) -> ServiceSettings:
+        if not self.database_url:
+            path = default_data_dir() / f"{self.service_name}.db"
+            self.database_url = f"sqlite+aiosqlite:///{path}"
+        self.database_url = normalise_database_url(self.database_url)
+        return self
 
     @property
     def is_sqlite(self) -> bool:

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from contracts.actions.rules import finances_by_plan
 from contracts.models import Action
 from contracts.references import References
-from tdi_kit.auth import Caller
+from tdi_kit.auth import Caller, writer
 from tdi_kit.errors import Forbidden
 
 WRITE_SCOPE = "contracts:write"
+Writer = writer(WRITE_SCOPE)
 
 
 def sees_subject(caller: Caller | None, org: str | None) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -23,34 +22,13 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy import Uuid as SqlUuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from tdi_kit.db import new_metadata
+from tdi_kit import clock
+from tdi_kit.db import Uuid, new_metadata
 from tdi_kit.idempotency import idempotency_table
-
-
-class Uuid(TypeDecorator[uuid.UUID]):
-    """UUIDs read back as plain `uuid.UUID` on every driver.
-
-    asyncpg returns its own UUID subclass, which orjson (cursors, history records) refuses.
-    """
-
-    impl = SqlUuid
-    cache_ok = True
-
-    @property
-    def python_type(self) -> type[uuid.UUID]:
-        # Cursor decoding turns the values it carries back into this type.
-        return uuid.UUID
-
-    def process_result_value(self, value: Any, dialect: Any) -> uuid.UUID | None:
-        if value is None or type(value) is uuid.UUID:
-            return value
-        return uuid.UUID(str(value))
 
 
 class Base(DeclarativeBase):
@@ -58,10 +36,6 @@ class Base(DeclarativeBase):
 
 
 idempotency_keys = idempotency_table(Base.metadata)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 class Territory(Base):
@@ -76,7 +50,9 @@ class Territory(Base):
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     phase: Mapped[int] = mapped_column(Integer)
-    checked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    checked_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=clock.now_to_second
+    )
 
     regions: Mapped[list[TerritoryRegion]] = relationship(
         cascade="all, delete-orphan", order_by="TerritoryRegion.region_code", lazy="selectin"
@@ -118,9 +94,11 @@ class Contract(Base):
     title_key: Mapped[str] = mapped_column(String(300), default="", index=True)
     search_text: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=clock.now_to_second
+    )
     updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=_now, index=True
+        DateTime(timezone=True), default=clock.now_to_second, index=True
     )
     document: Mapped[str] = mapped_column(Text, default="{}")
     etag: Mapped[str] = mapped_column(String(40), default='""')
@@ -183,9 +161,11 @@ class Action(Base):
     title_key: Mapped[str] = mapped_column(String(300), default="", index=True)
     search_text: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=clock.now_to_second
+    )
     updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=_now, index=True
+        DateTime(timezone=True), default=clock.now_to_second, index=True
     )
     document: Mapped[str] = mapped_column(Text, default="{}")
     etag: Mapped[str] = mapped_column(String(40), default='""')
@@ -273,7 +253,9 @@ class Amendment(Base):
     version: Mapped[int] = mapped_column(Integer)
     changes: Mapped[list[dict]] = mapped_column(JSON, default=list)
     created_by: Mapped[str] = mapped_column(String(255))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=clock.now_to_second
+    )
 
     __table_args__ = (UniqueConstraint("contract_id", "number"),)
 
@@ -292,7 +274,7 @@ class ContractEvent(Base):
     changes: Mapped[list[dict]] = mapped_column(JSON, default=list)
     by_sub: Mapped[str] = mapped_column(String(255))
     by_org: Mapped[str | None] = mapped_column(String(64))
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now_to_second)
     snapshot: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("contract_id", "version"),)

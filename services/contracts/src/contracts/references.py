@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
 
 from tdi_kit.clients import ServiceClient
 from tdi_kit.errors import Unprocessable
@@ -102,3 +104,10 @@ class References:
         """Whether a token of this organisation is the State's or a Région's."""
         doc = await self.organisation(org)
         return doc is not None and doc.get("kind") in FULL_WRITE_KINDS
+
+
+async def _references(request: Request) -> References:
+    return References(request.app.state.registry, funding=request.app.state.funding)
+
+
+RefsDep = Annotated[References, Depends(_references)]

@@ -8,22 +8,23 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tdi_kit.identifiers import Siren
+from tdi_kit.app import problem_responses
+from tdi_kit.identifiers import OrganisationCode, Siren, TerritoryCode
+from tdi_kit.pagination import CSV_RESPONSE
 from tdi_kit.strings import text
 
-# Phase-1 codes (`2707`) and phase-2 codes (`ti-2708`) collide by design: both are kept as is.
-TerritoryCode = Annotated[
-    str,
-    Field(pattern=r"^(ti-\d{4}|\d{4})$", examples=["ti-2708"], description="Official code."),
-]
-OrganisationCode = Annotated[
-    str,
-    Field(
-        pattern=r"^[a-z0-9][a-z0-9-]{1,63}$",
-        examples=["bpifrance"],
-        description="A registry organisation code.",
-    ),
-]
+# Each read or write documents the problems it may answer, in this service's words.
+_PROBLEMS = {
+    403: "The token lacks the scope, or an operator's token reaches beyond what it finances.",
+    404: "No such record.",
+    409: "The contract's state forbids this (signed: use an amendment; closed; live elsewhere).",
+    503: "The registry, which checks territories and organisations, cannot be reached.",
+}
+READ_ONE = problem_responses(304, 404, descriptions=_PROBLEMS)
+# 200 is JSON, or CSV with `format=csv` / `Accept: text/csv`.
+LIST = {**CSV_RESPONSE, **problem_responses(304, descriptions=_PROBLEMS)}
+CREATE = problem_responses(401, 403, 404, 409, 412, 413, 503, descriptions=_PROBLEMS)
+UPDATE = problem_responses(401, 403, 404, 409, 412, 413, 428, 503, descriptions=_PROBLEMS)
 Theme = Annotated[
     str,
     Field(

@@ -15,16 +15,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Depends
-
 from funding.models import Allocation, Envelope
-from tdi_kit.auth import Caller, require_scope
+from tdi_kit.auth import Caller, writer
 from tdi_kit.errors import Forbidden, NotFound
 
 WRITE_SCOPE = "funding:write"
-Writer = Annotated[Caller, Depends(require_scope(WRITE_SCOPE))]
+Writer = writer(WRITE_SCOPE)
 
 
 def _org_of(caller: Caller) -> str:

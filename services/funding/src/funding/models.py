@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -27,36 +26,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
 
-from tdi_kit.db import new_metadata
+from tdi_kit import clock
+from tdi_kit.db import Uuid, new_metadata
 from tdi_kit.idempotency import idempotency_table
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
 LedgerId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class Id(TypeDecorator[uuid.UUID]):
-    """A UUID read back as the standard library's type on every driver: asyncpg hands out its
-    own UUID class, which the kit's cursor encoder (orjson) refuses."""
-
-    impl = Uuid
-    cache_ok = True
-
-    @property
-    def python_type(self) -> type[uuid.UUID]:
-        return uuid.UUID
-
-    def process_bind_param(self, value: Any, dialect: Any) -> uuid.UUID | None:
-        return uuid.UUID(value) if isinstance(value, str) else value
-
-    def process_result_value(self, value: Any, dialect: Any) -> uuid.UUID | None:
-        if value is None or type(value) is uuid.UUID:
-            return value
-        return uuid.UUID(str(value))
 
 
 class Base(DeclarativeBase):
@@ -64,10 +42,6 @@ class Base(DeclarativeBase):
 
 
 idempotency_keys = idempotency_table(Base.metadata)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class Convention(Base):
@@ -87,8 +61,8 @@ class Convention(Base):
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
 
 class Envelope(Base):
@@ -121,8 +95,8 @@ class Envelope(Base):
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
     themes: Mapped[list[EnvelopeTheme]] = relationship(
         cascade="all, delete-orphan", order_by="EnvelopeTheme.theme", lazy="selectin"
@@ -153,7 +127,7 @@ class Tranche(Base):
         CheckConstraint("last_year IS NULL OR last_year > year", name="period"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Id, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     envelope_code: Mapped[str] = mapped_column(ForeignKey("envelopes.code"))
     year: Mapped[int] = mapped_column(Integer)
     # The last year the tranche's money covers when no annual split is published (Rebond
@@ -182,14 +156,14 @@ class Allocation(Base):
         Index("ix_allocations_created_at_id", "created_at", "id"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Id, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     tranche_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tranches.id"), index=True)
     # Copied from the tranche so that filters and operator scoping need no join.
     envelope_code: Mapped[str] = mapped_column(String(64), index=True)
     year: Mapped[int] = mapped_column(Integer)
     operator_code: Mapped[str] = mapped_column(String(64), index=True)
     territory_code: Mapped[str] = mapped_column(String(16), index=True)
-    action_id: Mapped[uuid.UUID | None] = mapped_column(Id, index=True)
+    action_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     title: Mapped[str] = mapped_column(String(300))
     beneficiary_name: Mapped[str] = mapped_column(String(200))
     beneficiary_siren: Mapped[str | None] = mapped_column(String(9), index=True)
@@ -204,9 +178,9 @@ class Allocation(Base):
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     created_by: Mapped[str] = mapped_column(String(255))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     committed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -231,13 +205,13 @@ class Disbursement(Base):
         Index("ix_disbursements_allocation_id_created_at", "allocation_id", "created_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Id, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     allocation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("allocations.id"))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     paid_on: Mapped[dt.date | None] = mapped_column(Date)
     reference: Mapped[str | None] = mapped_column(String(100))
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     created_by: Mapped[str] = mapped_column(String(255))
 
 
@@ -253,7 +227,7 @@ class LedgerEntry(Base):
 
     id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16), index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     effective_on: Mapped[dt.date | None] = mapped_column(Date)
     actor: Mapped[str] = mapped_column(String(255))
     actor_org: Mapped[str | None] = mapped_column(String(64))
@@ -303,4 +277,4 @@ class ReportedFigure(Base):
     caveat: Mapped[str] = mapped_column(Text, default="")
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)

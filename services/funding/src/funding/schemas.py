@@ -15,8 +15,34 @@ from pydantic import (
     model_validator,
 )
 
-from tdi_kit.identifiers import Siren
+from tdi_kit.app import problem_responses
+from tdi_kit.identifiers import SLUG_PATTERN, OrganisationCode, Siren, TerritoryCode
 from tdi_kit.strings import text
+
+# Every router documents these, so that clients generated from the OpenAPI know each problem.
+PROBLEMS = problem_responses(
+    401,
+    403,
+    404,
+    409,
+    412,
+    413,
+    415,
+    428,
+    503,
+    descriptions={
+        401: "A write without a valid bearer token (or the ledger read without one).",
+        403: "The token lacks `funding:write`, or the record is another operator's.",
+        404: "No such record, or a proposed allocation of another operator.",
+        409: "The money is not there (over-commitment, over-disbursement) or the state "
+        "forbids it; a duplicate.",
+        412: "If-Match names an older version of the record.",
+        413: "The body is over the size limit.",
+        415: "A bulk push that is neither JSON nor CSV.",
+        428: "If-Match is missing on a change to an existing record.",
+        503: "The registry or the contracts service cannot be reached; nothing stored.",
+    },
+)
 
 # 1,000 Md€: far above any envelope of the programme, far below what a BIGINT sum can hold.
 MAX_CENTS = 100_000_000_000_000
@@ -39,25 +65,9 @@ def _utc(value: dt.datetime) -> dt.datetime:
 Code = Annotated[
     str,
     Field(
-        pattern=r"^[a-z0-9][a-z0-9-]{1,63}$",
+        pattern=SLUG_PATTERN,
         examples=["bdt-fonds-propres-2019-2022"],
         description="A stable lowercase code.",
-    ),
-]
-OrganisationCode = Annotated[
-    str,
-    Field(
-        pattern=r"^[a-z0-9][a-z0-9-]{1,63}$",
-        examples=["bpifrance"],
-        description="An organisation code of the registry.",
-    ),
-]
-TerritoryCode = Annotated[
-    str,
-    Field(
-        pattern=r"^(ti-\d{4}|\d{4})$",
-        examples=["ti-2708"],
-        description="A territory code of the registry (phase 1: `2707`, phase 2: `ti-2708`).",
     ),
 ]
 Year = Annotated[int, Field(ge=2000, le=2100, examples=[2024])]
@@ -117,7 +127,7 @@ COLLECTIVE_FUNDERS = {
 FunderCode = Annotated[
     str,
     Field(
-        pattern=r"^[a-z0-9][a-z0-9-]{1,63}$",
+        pattern=SLUG_PATTERN,
         examples=["etat", "regions", "banque-des-territoires"],
         description="Who puts the money in: `etat`, `regions`, `union-europeenne`, "
         "`intercommunalites`, or an organisation code of the registry.",

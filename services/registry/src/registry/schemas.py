@@ -7,20 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from tdi_kit.identifiers import Siren
+from tdi_kit.identifiers import OrganisationCode, Siren, TerritoryCode
 from tdi_kit.strings import text
 
-# Phase 1 codes are the region code and a sequence number (`8401`); phase 2 codes are the ANCT's
-# `ti-` codes (`ti-8402`). They collide by design: `8402` is not `ti-8402`.
-TerritoryCode = Annotated[
-    str,
-    Field(pattern=r"^(ti-\d{4}|\d{4})$", examples=["ti-2708"], description="Official code."),
-]
-OrganisationCode = Annotated[
-    str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$", examples=["bpifrance"])
-]
-RegionCode = Annotated[str, Field(pattern=r"^\d{2}$", examples=["27"])]
-DepartmentCode = Annotated[str, Field(pattern=r"^(\d{2,3}|2[AB])$", examples=["25"])]
 Phase = Literal[1, 2]
 # `ended`: its programme phase is over (phase 1 since the end of 2022); `archived`: withdrawn by an
 # administrator. Only `active` and `archived` can be written; `ended` follows from the phase.

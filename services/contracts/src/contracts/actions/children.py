@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from contracts.actions import rules
-from contracts.changes import ChangeSet
+from contracts.contracts.changes import ChangeSet
 from contracts.models import Action, Indicator, Milestone, PlanLine
 from contracts.references import References
 from contracts.schemas import (

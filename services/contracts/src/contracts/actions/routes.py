@@ -6,26 +6,33 @@ import inspect
 import uuid
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Path, Query, Request, status
 from starlette.responses import Response
 
+from contracts.access import Writer
 from contracts.actions import service
 from contracts.actions.children import INDICATOR, MILESTONE, PLAN_LINE, ChildKind
-from contracts.api import CREATE, LIST, READ_ONE, UPDATE, RefsDep, Writer, conditional_document
-from contracts.api import document_response as _document
 from contracts.models import Action
+from contracts.references import RefsDep
 from contracts.schemas import (
+    CREATE,
+    LIST,
+    READ_ONE,
+    UPDATE,
     ActionRead,
     ActionStatus,
     ActionUpdate,
     ActionWrite,
     Axis,
     Priority,
+    Theme,
 )
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
-from tdi_kit.pagination import ListParamsDep, Page, csv_response, next_link
+from tdi_kit.documents import conditional_document
+from tdi_kit.documents import document_response as _document
+from tdi_kit.identifiers import OrganisationCode, RegionCode, TerritoryCode
+from tdi_kit.pagination import ListParamsDep, Page, documents_answer
 
 router = APIRouter(tags=["actions"])
 ActionId = Annotated[uuid.UUID, Path(description="The action's UUID.")]
@@ -62,18 +69,15 @@ async def list_actions(
     request: Request,
     session: SessionDep,
     params: ListParamsDep,
-    territory: Annotated[
-        str | None, Query(pattern=r"^(ti-\d{4}|\d{4})$", description="Territory code.")
-    ] = None,
-    region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Region code.")] = None,
+    territory: Annotated[TerritoryCode | None, Query(description="Territory code.")] = None,
+    region: Annotated[RegionCode | None, Query(description="Region code.")] = None,
     phase: Annotated[int | None, Query(ge=1, le=2, description="Programme phase.")] = None,
     status: Annotated[ActionStatus | None, Query()] = None,
     axis: Annotated[Axis | None, Query(description="Phase-1 axis.")] = None,
     priority: Annotated[Priority | None, Query(description="Phase-2 priority.")] = None,
-    theme: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{1,47}$")] = None,
+    theme: Annotated[Theme | None, Query()] = None,
     financer: Annotated[
-        str | None,
-        Query(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$", description="Organisation code of a financer."),
+        OrganisationCode | None, Query(description="Organisation code of a financer.")
     ] = None,
     contract: Annotated[uuid.UUID | None, Query(description="Actions of one contract.")] = None,
     is_demo: Annotated[
@@ -99,21 +103,15 @@ async def list_actions(
         "q": q,
     }
     documents, next_cursor = await service.list_documents(session, params=params, filters=filters)
-    if params.format == "csv":
-        return csv_response(
-            (_csv_row(orjson.loads(d)) for d in documents), columns=CSV_COLUMNS, filename="actions"
-        )
-    # The stored documents are the items' JSON already: join them rather than re-encode them.
-    body = (
-        '{"items":['
-        + ",".join(documents)
-        + '],"next_cursor":'
-        + orjson.dumps(next_cursor).decode()
-        + "}"
+    return documents_answer(
+        request,
+        params,
+        documents,
+        next_cursor,
+        filename="actions",
+        columns=CSV_COLUMNS,
+        row=_csv_row,
     )
-    response = Response(body, media_type="application/json")
-    next_link(request, response, next_cursor)
-    return response
 
 
 @router.get("/actions/{action_id}", response_model=ActionRead, responses=READ_ONE)

@@ -31,8 +31,8 @@ from contracts.actions.children import (
     remove_child,
     update_child,
 )
-from contracts.changes import ChangeSet, record
 from contracts.contracts import queries as contract_queries
+from contracts.contracts.changes import ChangeSet, record
 from contracts.contracts.lifecycle import ensure_writable
 from contracts.models import Action, ActionTheme, Contract
 from contracts.references import References

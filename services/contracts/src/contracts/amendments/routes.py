@@ -7,29 +7,25 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response, status
 
-from contracts.access import sees_subject
+from contracts.access import Writer, sees_subject
 from contracts.amendments import service
-from contracts.api import (
+from contracts.models import Amendment, ContractEvent
+from contracts.references import RefsDep
+from contracts.schemas import (
     CREATE,
-    OPTIONAL_BEARER,
     READ_ONE,
     UPDATE,
-    RefsDep,
-    Writer,
-    conditional_document,
-)
-from contracts.clock import utc
-from contracts.models import Amendment, ContractEvent
-from contracts.schemas import (
     AmendmentRead,
     AmendmentWrite,
     ChangeRead,
     ContractDetail,
     HistoryEntryRead,
 )
-from tdi_kit.auth import Caller, CallerDep
+from tdi_kit.auth import OPTIONAL_BEARER, Caller, CallerDep
+from tdi_kit.clock import utc
 from tdi_kit.conditional import IfMatch, etag_for
 from tdi_kit.db import SessionDep
+from tdi_kit.documents import conditional_document
 from tdi_kit.pagination import ListParamsDep, Page, next_link
 
 router = APIRouter(tags=["amendments and history"])

@@ -18,9 +18,9 @@ from contracts.actions import children
 from contracts.actions import queries as action_queries
 from contracts.actions import service as actions
 from contracts.amendments import queries
-from contracts.changes import ChangeSet, nested, record
 from contracts.contracts import lifecycle
 from contracts.contracts import queries as contract_queries
+from contracts.contracts.changes import ChangeSet, nested, record
 from contracts.contracts.service import require, update_contract
 from contracts.models import Action, Amendment, ContractEvent
 from contracts.references import References

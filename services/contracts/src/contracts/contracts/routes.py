@@ -5,16 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import Field
 from starlette.responses import Response
 
-from contracts.api import CREATE, LIST, READ_ONE, UPDATE, RefsDep, Writer, conditional_document
-from contracts.api import document_response as _document
+from contracts.access import Writer
 from contracts.contracts import service
 from contracts.models import Contract
+from contracts.references import RefsDep
 from contracts.schemas import (
+    CREATE,
+    LIST,
+    READ_ONE,
+    UPDATE,
     Axis,
     ContractDetail,
     ContractKind,
@@ -25,10 +28,14 @@ from contracts.schemas import (
     Priority,
     SignatoryWrite,
     SignatureWrite,
+    Theme,
 )
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
-from tdi_kit.pagination import ListParamsDep, Page, csv_response, next_link
+from tdi_kit.documents import conditional_document
+from tdi_kit.documents import document_response as _document
+from tdi_kit.identifiers import OrganisationCode, RegionCode, TerritoryCode
+from tdi_kit.pagination import ListParamsDep, Page, documents_answer
 
 router = APIRouter(tags=["contracts"])
 ContractId = Annotated[uuid.UUID, Path(description="The contract's UUID.")]
@@ -82,10 +89,8 @@ async def list_contracts(
     request: Request,
     session: SessionDep,
     params: ListParamsDep,
-    territory: Annotated[
-        str | None, Query(pattern=r"^(ti-\d{4}|\d{4})$", description="Territory code.")
-    ] = None,
-    region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Region code.")] = None,
+    territory: Annotated[TerritoryCode | None, Query(description="Territory code.")] = None,
+    region: Annotated[RegionCode | None, Query(description="Region code.")] = None,
     phase: Annotated[int | None, Query(ge=1, le=2, description="Programme phase.")] = None,
     status: Annotated[ContractStatus | None, Query()] = None,
     kind: Annotated[ContractKind | None, Query()] = None,
@@ -93,16 +98,10 @@ async def list_contracts(
     priority: Annotated[
         Priority | None, Query(description="Having an action of this priority.")
     ] = None,
-    theme: Annotated[
-        str | None,
-        Query(pattern=r"^[a-z0-9][a-z0-9_-]{1,47}$", description="Having an action on it."),
-    ] = None,
+    theme: Annotated[Theme | None, Query(description="Having an action on it.")] = None,
     financer: Annotated[
-        str | None,
-        Query(
-            pattern=r"^[a-z0-9][a-z0-9-]{1,63}$",
-            description="Having an action this organisation co-finances.",
-        ),
+        OrganisationCode | None,
+        Query(description="Having an action this organisation co-finances."),
     ] = None,
     is_demo: Annotated[
         bool | None, Query(description="true: demo data only; false: real only.")
@@ -128,25 +127,16 @@ async def list_contracts(
         "q": q,
     }
     documents, next_cursor = await service.list_documents(session, params=params, filters=filters)
-    if params.format == "csv":
-        return csv_response(
-            (_csv_row(orjson.loads(d)) for d in documents),
-            columns=CSV_COLUMNS,
-            filename="contracts",
-        )
-    # The stored documents are the items' JSON already: join them rather than re-encode them.
-    body = (
-        '{"items":['
-        + ",".join(documents)
-        + '],"next_cursor":'
-        + orjson.dumps(next_cursor).decode()
-        + ',"coverage":'
-        + orjson.dumps(COVERAGE).decode()
-        + "}"
+    return documents_answer(
+        request,
+        params,
+        documents,
+        next_cursor,
+        filename="contracts",
+        columns=CSV_COLUMNS,
+        row=_csv_row,
+        extra={"coverage": COVERAGE},
     )
-    response = Response(body, media_type="application/json")
-    next_link(request, response, next_cursor)
-    return response
 
 
 @router.post(

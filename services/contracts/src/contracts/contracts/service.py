@@ -19,14 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.access import Editor
 from contracts.actions import queries as action_queries
 from contracts.actions.service import add_action
-from contracts.changes import ChangeSet, nested, record
 from contracts.contracts import lifecycle, queries
+from contracts.contracts.changes import ChangeSet, nested, record
+from contracts.contracts.documents import detail
 from contracts.contracts.lifecycle import ensure_writable
-from contracts.documents import detail
+from contracts.contracts.territories import remember
 from contracts.models import Contract, Signatory
 from contracts.references import References, TerritoryFacts
 from contracts.schemas import ContractUpdate, ContractWrite, SignatoryWrite, SignatureWrite
-from contracts.territories import remember
+from tdi_kit import clock
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.errors import Conflict, NotFound, Unprocessable
@@ -346,7 +347,7 @@ def _settle_signature(changes: ChangeSet, contract: Contract) -> None:
 
 
 def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    return clock.today()
 
 
 def _signatory_of(contract: Contract, signatory_id: uuid.UUID) -> Signatory:

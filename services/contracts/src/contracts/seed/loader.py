@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.access import Editor
-from contracts.changes import ChangeSet, record
+from contracts.contracts.changes import ChangeSet, record
 from contracts.contracts.lifecycle import slot_for
 from contracts.contracts.queries import live_holder
+from contracts.contracts.territories import remember
 from contracts.models import (
     Action,
     ActionTheme,
@@ -38,7 +39,6 @@ from contracts.seed.records import (
     ContractRecord,
     TerritoryRecord,
 )
-from contracts.territories import remember
 
 # Identifiers of loaded records derive from their keys, so a second load finds the first.
 NAMESPACE = uuid.UUID("6f3d9a52-51c4-4f0e-9a3b-7d1e2c6b8a40")

@@ -13,9 +13,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.clock import now
+from contracts.contracts.documents import detail, render_action, render_contract
 from contracts.contracts.lifecycle import slot_for
-from contracts.documents import detail, render_action, render_contract
 from contracts.models import (
     Action,
     ActionTheme,
@@ -27,6 +26,7 @@ from contracts.models import (
     Territory,
     TerritoryRegion,
 )
+from tdi_kit.clock import now_to_second as now
 
 REGIONS = (
     ("11", "Île-de-France"),

@@ -23,10 +23,10 @@ from funding.ledger import service as ledger
 from funding.ledger.entries import Actor
 from funding.models import Allocation, AllocationRegion, Envelope
 from funding.references import Owners
-from funding.responses import etag_of
 from funding.schemas import AllocationUpdate, Cancellation
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
+from tdi_kit.documents import etag_of
 from tdi_kit.errors import Conflict, NotFound, Unprocessable
 
 

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from funding.access import Writer
 from funding.allocations import bulk, changes, service
 from funding.references import OwnersDep
-from funding.responses import OPTIONAL_BEARER, PROBLEMS, read_response, write_response
 from funding.schemas import (
+    PROBLEMS,
     AllocationCreate,
     AllocationRead,
     AllocationStatus,
@@ -22,11 +22,12 @@ from funding.schemas import (
     OrganisationCode,
     TerritoryCode,
 )
-from tdi_kit.auth import CallerDep
+from tdi_kit.auth import OPTIONAL_BEARER, CallerDep
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
-from tdi_kit.identifiers import Siren
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+from tdi_kit.documents import read_response, write_response
+from tdi_kit.identifiers import RegionCode, Siren
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
 
 router = APIRouter(tags=["allocations"], responses=PROBLEMS)
 IdPath = Annotated[uuid.UUID, Path()]
@@ -48,7 +49,7 @@ async def list_allocations(
     operator: Annotated[OrganisationCode | None, Query()] = None,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     territory: Annotated[TerritoryCode | None, Query()] = None,
-    region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    region: Annotated[RegionCode | None, Query()] = None,
     status: Annotated[AllocationStatus | None, Query()] = None,
     action: Annotated[uuid.UUID | None, Query()] = None,
     is_demo: Annotated[bool | None, Query()] = None,
@@ -73,14 +74,9 @@ async def list_allocations(
         session, caller=caller, params=params, filters=filters
     )
     reads = [service.read(a) for a in items]
-    if params.format == "csv":
-        return csv_response(
-            (a.model_dump() for a in reads),
-            columns=list(AllocationRead.model_fields),
-            filename="allocations",
-        )
-    next_link(request, response, next_cursor)
-    return Page[AllocationRead](items=reads, next_cursor=next_cursor)
+    return list_answer(
+        request, response, params, reads, next_cursor, model=AllocationRead, filename="allocations"
+    )
 
 
 @router.get(

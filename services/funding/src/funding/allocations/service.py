@@ -31,13 +31,14 @@ from funding.ledger.entries import Actor
 from funding.models import Allocation, AllocationRegion, Envelope, Tranche
 from funding.references import Owners
 from funding.schemas import AllocationCreate, AllocationRead, AllocationUpdate
+from tdi_kit import clock
 from tdi_kit.auth import Caller
 from tdi_kit.errors import Conflict, NotFound, Problem, Unprocessable
 from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 def read(allocation: Allocation) -> AllocationRead:

@@ -7,9 +7,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from funding.balances import service
-from funding.responses import PROBLEMS, read_response
-from funding.schemas import BalanceRead, BalanceReport, Code, OrganisationCode, TerritoryCode, Theme
+from funding.schemas import (
+    PROBLEMS,
+    BalanceRead,
+    BalanceReport,
+    Code,
+    OrganisationCode,
+    TerritoryCode,
+    Theme,
+)
 from tdi_kit.db import SessionDep
+from tdi_kit.documents import read_response
+from tdi_kit.identifiers import RegionCode
 from tdi_kit.pagination import CSV_MEDIA_TYPE, CSV_RESPONSE, csv_response
 
 router = APIRouter(tags=["balances"], responses=PROBLEMS)
@@ -33,7 +42,7 @@ async def balances(
     operator: Annotated[OrganisationCode | None, Query()] = None,
     theme: Annotated[Theme | None, Query()] = None,
     territory: Annotated[TerritoryCode | None, Query()] = None,
-    region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    region: Annotated[RegionCode | None, Query()] = None,
     include_demo: Annotated[
         bool, Query(description="Count demo movements too (left out by default).")
     ] = False,

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from funding.access import Writer
 from funding.conventions import service
 from funding.references import OwnersDep
-from funding.responses import PROBLEMS, read_response, write_response
 from funding.schemas import (
+    PROBLEMS,
     Code,
     ConventionCreate,
     ConventionRead,
@@ -19,7 +19,8 @@ from funding.schemas import (
 )
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+from tdi_kit.documents import read_response, write_response
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
 
 router = APIRouter(tags=["conventions"], responses=PROBLEMS)
 CodePath = Annotated[Code, Path()]
@@ -40,14 +41,10 @@ async def list_conventions(
     items, next_cursor = await service.conventions(
         session, params=params, operator=operator, is_demo=is_demo
     )
-    if params.format == "csv":
-        return csv_response(
-            (service.read(c).model_dump() for c in items),
-            columns=list(ConventionRead.model_fields),
-            filename="conventions",
-        )
-    next_link(request, response, next_cursor)
-    return Page[ConventionRead](items=[service.read(c) for c in items], next_cursor=next_cursor)
+    reads = [service.read(c) for c in items]
+    return list_answer(
+        request, response, params, reads, next_cursor, model=ConventionRead, filename="conventions"
+    )
 
 
 @router.get("/conventions/{code}", response_model=ConventionRead)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.access import check_operates
 from funding.conventions import queries
 from funding.models import Convention
 from funding.references import Owners
-from funding.responses import etag_of
 from funding.schemas import ConventionCreate, ConventionRead, ConventionUpdate
+from tdi_kit import clock
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
+from tdi_kit.documents import etag_of
 from tdi_kit.errors import Conflict, NotFound, Unprocessable
 from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
@@ -79,6 +78,6 @@ async def update(
     ):
         raise Unprocessable.field("body", "period_end", "the period ends before it starts")
     convention.version += 1
-    convention.updated_at = dt.datetime.now(dt.UTC)
+    convention.updated_at = clock.now()
     await session.flush()
     return convention

@@ -10,11 +10,17 @@ from fastapi import APIRouter, Path, Request, Response, status
 from funding.access import Writer
 from funding.allocations import bulk
 from funding.disbursements import service
-from funding.responses import OPTIONAL_BEARER, PROBLEMS, write_response
-from funding.schemas import BulkResult, DisbursementCreate, DisbursementRead, DisbursementRow
-from tdi_kit.auth import CallerDep
+from funding.schemas import (
+    PROBLEMS,
+    BulkResult,
+    DisbursementCreate,
+    DisbursementRead,
+    DisbursementRow,
+)
+from tdi_kit.auth import OPTIONAL_BEARER, CallerDep
 from tdi_kit.db import SessionDep
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+from tdi_kit.documents import write_response
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
 
 # Tagged with allocations too, as they were when these routes lived there: a payment is an
 # allocation's.
@@ -42,14 +48,15 @@ async def list_disbursements(
         session, caller=caller, allocation_id=allocation_id, params=params
     )
     reads = [service.read(d) for d in items]
-    if params.format == "csv":
-        return csv_response(
-            (d.model_dump() for d in reads),
-            columns=list(DisbursementRead.model_fields),
-            filename=f"disbursements-{allocation_id}",
-        )
-    next_link(request, response, next_cursor)
-    return Page[DisbursementRead](items=reads, next_cursor=next_cursor)
+    return list_answer(
+        request,
+        response,
+        params,
+        reads,
+        next_cursor,
+        model=DisbursementRead,
+        filename=f"disbursements-{allocation_id}",
+    )
 
 
 @router.post(

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from funding.access import Writer
 from funding.envelopes import service
 from funding.references import OwnersDep
-from funding.responses import PROBLEMS, read_response, write_response
 from funding.schemas import (
+    PROBLEMS,
     Adjustment,
     Code,
     EnvelopeCreate,
@@ -24,7 +24,8 @@ from funding.schemas import (
 )
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+from tdi_kit.documents import read_response, write_response
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
 
 router = APIRouter(tags=["envelopes"], responses=PROBLEMS)
 CodePath = Annotated[Code, Path()]
@@ -93,10 +94,17 @@ async def list_envelopes(
         "is_demo": is_demo,
     }
     items, next_cursor = await service.envelopes(session, params=params, filters=filters)
-    if params.format == "csv":
-        return csv_response((_csv_row(e) for e in items), columns=CSV_COLUMNS, filename="envelopes")
-    next_link(request, response, next_cursor)
-    return Page[EnvelopeRead](items=items, next_cursor=next_cursor)
+    return list_answer(
+        request,
+        response,
+        params,
+        items,
+        next_cursor,
+        model=EnvelopeRead,
+        filename="envelopes",
+        columns=CSV_COLUMNS,
+        row=_csv_row,
+    )
 
 
 @router.get("/envelopes/{code}", response_model=EnvelopeRead)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +15,6 @@ from funding.ledger.entries import Actor
 from funding.models import Envelope, EnvelopeTheme, Tranche
 from funding.references import Owners
 from funding.reported import service as reported
-from funding.responses import etag_of
 from funding.schemas import (
     COLLECTIVE_FUNDERS,
     Adjustment,
@@ -29,8 +27,10 @@ from funding.schemas import (
     TrancheCreate,
     TrancheRead,
 )
+from tdi_kit import clock
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
+from tdi_kit.documents import etag_of
 from tdi_kit.errors import Conflict, NotFound, Unprocessable
 from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
@@ -320,7 +320,7 @@ async def update(
             setattr(found, name, changes[name])
     checks.check_years(found.start_year, found.end_year, checks.spans(found.tranches))
     found.version += 1
-    found.updated_at = dt.datetime.now(dt.UTC)
+    found.updated_at = clock.now()
     await session.flush()
     await check_nesting(session, found)
     return found

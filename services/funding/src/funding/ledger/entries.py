@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from funding.models import Allocation, Tranche
+from tdi_kit import clock
 from tdi_kit.auth import Caller
 from tdi_kit.observability import current_request_id
 
@@ -39,7 +40,7 @@ def _entry(
     allocation, territory, note...); what it does not name is empty."""
     return {
         "kind": kind,
-        "at": dt.datetime.now(dt.UTC),
+        "at": clock.now(),
         "actor": actor.sub,
         "actor_org": actor.org,
         "request_id": current_request_id(),

@@ -8,11 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from funding.ledger import service
-from funding.responses import PROBLEMS
-from funding.schemas import Code, LedgerEntryRead, LedgerKind, OrganisationCode, TerritoryCode
+from funding.schemas import (
+    PROBLEMS,
+    Code,
+    LedgerEntryRead,
+    LedgerKind,
+    OrganisationCode,
+    TerritoryCode,
+)
 from tdi_kit.auth import CallerDep
 from tdi_kit.db import SessionDep
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
 
 router = APIRouter(tags=["ledger"], responses=PROBLEMS)
 
@@ -47,11 +53,6 @@ async def list_ledger(
     items, next_cursor = await service.entries(
         session, caller=caller, params=params, filters=filters
     )
-    if params.format == "csv":
-        return csv_response(
-            (LedgerEntryRead.model_validate(e).model_dump() for e in items),
-            columns=list(LedgerEntryRead.model_fields),
-            filename="ledger",
-        )
-    next_link(request, response, next_cursor)
-    return Page[LedgerEntryRead](items=items, next_cursor=next_cursor)
+    return list_answer(
+        request, response, params, items, next_cursor, model=LedgerEntryRead, filename="ledger"
+    )

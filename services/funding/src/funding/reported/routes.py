@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from funding.reported import service
-from funding.responses import PROBLEMS, read_response
-from funding.schemas import Code, Measure, OrganisationCode, ReportedFigureRead
+from funding.schemas import PROBLEMS, Code, Measure, OrganisationCode, ReportedFigureRead
 from tdi_kit.db import SessionDep
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+from tdi_kit.documents import read_response
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
 
 router = APIRouter(tags=["reported figures"], responses=PROBLEMS)
 
@@ -36,14 +36,15 @@ async def list_reported_figures(
     filters = {"envelope": envelope, "operator": operator, "measure": measure, "is_demo": is_demo}
     items, next_cursor = await service.figures(session, params=params, filters=filters)
     reads = [service.read(f) for f in items]
-    if params.format == "csv":
-        return csv_response(
-            (f.model_dump() for f in reads),
-            columns=list(ReportedFigureRead.model_fields),
-            filename="reported-figures",
-        )
-    next_link(request, response, next_cursor)
-    return Page[ReportedFigureRead](items=reads, next_cursor=next_cursor)
+    return list_answer(
+        request,
+        response,
+        params,
+        reads,
+        next_cursor,
+        model=ReportedFigureRead,
+        filename="reported-figures",
+    )
 
 
 @router.get("/reported-figures/{code}", response_model=ReportedFigureRead)

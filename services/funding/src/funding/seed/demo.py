@@ -23,10 +23,10 @@ from funding.disbursements import service as disbursements_service
 from funding.ledger.entries import Actor
 from funding.models import Allocation
 from funding.references import Territory
-from funding.responses import etag_of
 from funding.schemas import AllocationCreate, Cancellation, DisbursementRow
 from funding.seed.loader import Counts
 from tdi_kit.auth import Caller
+from tdi_kit.documents import etag_of
 
 K = 100_000  # one thousand euros, in cents
 DEMO = Actor("demo")

@@ -9,7 +9,6 @@ changed and left as it was.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from funding.ledger.entries import SEED
 from funding.models import Convention, Envelope, LedgerEntry, ReportedFigure
 from funding.schemas import Adjustment, EnvelopeCreate, Rules, TrancheCreate
 from funding.seed.facts import CONVENTIONS, ENVELOPES, REPORTED, Movement, SeedEnvelope
+from tdi_kit import clock
 
 SEED_MARK = "[seed:{key}] "
 
@@ -34,10 +34,6 @@ class Counts:
 
     def __str__(self) -> str:
         return f"{self.added} added, {self.changed} changed, {self.unchanged} left as they were"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 async def load(session: AsyncSession, *, say: Callable[[str], None] = print) -> dict[str, Counts]:
@@ -67,7 +63,7 @@ async def _conventions(session: AsyncSession) -> Counts:
             for name, value in fact.items():
                 setattr(found, name, value)
             found.version += 1
-            found.updated_at = _now()
+            found.updated_at = clock.now()
             counts.changed += 1
         else:
             counts.unchanged += 1
@@ -182,7 +178,7 @@ async def _reported(session: AsyncSession) -> Counts:
             for name, value in fact.items():
                 setattr(found, name, value)
             found.version += 1
-            found.updated_at = _now()
+            found.updated_at = clock.now()
             counts.changed += 1
         else:
             counts.unchanged += 1
@@ -205,4 +201,4 @@ def _apply(found: Envelope, payload: EnvelopeCreate) -> None:
     envelopes.set_rules(found, payload.rules)
     envelopes.set_themes(found, payload.themes)
     found.version += 1
-    found.updated_at = _now()
+    found.updated_at = clock.now()

@@ -16,15 +16,13 @@ from registry.schemas import (
 )
 from tdi_kit.app import problem_responses
 from tdi_kit.db import SessionDep
-from tdi_kit.identifiers import Insee, Siren
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+from tdi_kit.identifiers import DepartmentCode, Insee, RegionCode, Siren
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
 
 router = APIRouter()
 NOT_FOUND = problem_responses(404)
-RegionQuery = Annotated[str | None, Query(pattern=r"^\d{2}$", description="Region code.")]
-DepartmentQuery = Annotated[
-    str | None, Query(pattern=r"^(\d{2,3}|2[AB])$", description="Department code.")
-]
+RegionQuery = Annotated[RegionCode | None, Query(description="Region code.")]
+DepartmentQuery = Annotated[DepartmentCode | None, Query(description="Department code.")]
 TextQuery = Annotated[
     str | None, Query(max_length=200, description="Words in the name, any case or accent.")
 ]
@@ -37,7 +35,7 @@ async def list_regions(session: SessionDep) -> Any:
 
 
 @router.get("/regions/{code}", response_model=RegionRead, tags=["geography"], responses=NOT_FOUND)
-async def get_region(code: Annotated[str, Path(pattern=r"^\d{2}$")], session: SessionDep) -> Any:
+async def get_region(code: Annotated[RegionCode, Path()], session: SessionDep) -> Any:
     """One region by its INSEE code."""
     return await service.region(session, code=code)
 
@@ -51,9 +49,7 @@ async def list_departments(session: SessionDep, region: RegionQuery = None) -> A
 @router.get(
     "/departments/{code}", response_model=DepartmentRead, tags=["geography"], responses=NOT_FOUND
 )
-async def get_department(
-    code: Annotated[str, Path(pattern=r"^(\d{2,3}|2[AB])$")], session: SessionDep
-) -> Any:
+async def get_department(code: Annotated[DepartmentCode, Path()], session: SessionDep) -> Any:
     """One department by its code."""
     return await service.department(session, code=code)
 
@@ -79,14 +75,9 @@ async def list_groupements(
     items, next_cursor = await service.groupements(
         session, params=params, kind=kind, nature=nature, region=region, department=department, q=q
     )
-    if params.format == "csv":
-        return csv_response(
-            (g.model_dump() for g in items),
-            columns=list(GroupementRead.model_fields),
-            filename="groupements",
-        )
-    next_link(request, response, next_cursor)
-    return Page[GroupementRead](items=items, next_cursor=next_cursor)
+    return list_answer(
+        request, response, params, items, next_cursor, model=GroupementRead, filename="groupements"
+    )
 
 
 @router.get(
@@ -116,14 +107,9 @@ async def list_communes(
     items, next_cursor = await service.communes(
         session, params=params, department=department, epci=epci, q=q
     )
-    if params.format == "csv":
-        return csv_response(
-            (CommuneRead.model_validate(c).model_dump() for c in items),
-            columns=list(CommuneRead.model_fields),
-            filename="communes",
-        )
-    next_link(request, response, next_cursor)
-    return Page[CommuneRead](items=items, next_cursor=next_cursor)
+    return list_answer(
+        request, response, params, items, next_cursor, model=CommuneRead, filename="communes"
+    )
 
 
 @router.get("/communes/{insee}", response_model=CommuneRead, tags=["communes"], responses=NOT_FOUND)

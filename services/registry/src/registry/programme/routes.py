@@ -11,7 +11,7 @@ from pydantic import AfterValidator
 from registry.programme import service
 from registry.schemas import Measure, MilestoneKind, MilestoneRead, ProgrammeRead
 from tdi_kit.db import SessionDep
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
 
 router = APIRouter(tags=["programme"])
 
@@ -60,12 +60,17 @@ async def list_milestones(
     items, next_cursor = await service.milestones(
         session, params=params, as_of=as_of, phase=phase, kind=kind, measure=measure
     )
-    if params.format == "csv":
-        return csv_response(
-            (_csv_row(m) for m in items), columns=CSV_COLUMNS, filename="programme-milestones"
-        )
-    next_link(request, response, next_cursor)
-    return Page[MilestoneRead](items=items, next_cursor=next_cursor)
+    return list_answer(
+        request,
+        response,
+        params,
+        items,
+        next_cursor,
+        model=MilestoneRead,
+        filename="programme-milestones",
+        columns=CSV_COLUMNS,
+        row=_csv_row,
+    )
 
 
 def _csv_row(m: MilestoneRead) -> dict[str, Any]:

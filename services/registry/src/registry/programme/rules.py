@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
+from tdi_kit import clock
+
 
 class Dated(Protocol):
     starts_on: dt.date
@@ -17,7 +19,7 @@ class Dated(Protocol):
 
 def today() -> dt.date:
     """The programme's calendar is French, but its phases are whole days: UTC is near enough."""
-    return dt.datetime.now(dt.UTC).date()
+    return clock.today()
 
 
 def phase_status(phase: Dated, on: dt.date) -> str:

@@ -26,9 +26,6 @@ from tdi_kit.conditional import etag_for
 # matches the key of a contact that is set.
 _CONTACT_SET = '"email":"'
 VARY = {"Vary": "Authorization"}
-# The token is optional on these reads, which OpenAPI says with an empty requirement beside the
-# bearer one.
-OPTIONAL_BEARER: dict[str, Any] = {"security": [{}, {"HTTPBearer": []}]}
 
 
 def sees_contacts(request: Request, caller: Caller | None) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
-from starlette.responses import Response as RawResponse
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
+from registry.access import Writer
 from registry.schemas import (
     CommuneRead,
     Coverage,
@@ -20,16 +20,16 @@ from registry.schemas import (
 )
 from registry.territories import contacts, service
 from tdi_kit.app import problem_responses
-from tdi_kit.auth import Caller, CallerDep, require_scope
+from tdi_kit.auth import OPTIONAL_BEARER, CallerDep
 from tdi_kit.conditional import IfMatch, none_match
 from tdi_kit.db import SessionDep
-from tdi_kit.identifiers import Insee, Siren
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, csv_response, next_link
+from tdi_kit.documents import document_response
+from tdi_kit.identifiers import DepartmentCode, Insee, RegionCode, Siren, TerritoryCode
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, documents_answer, list_answer
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["territories"])
-Writer = Annotated[Caller, Depends(require_scope("registry:write"))]
-CodePath = Annotated[str, Path(pattern=r"^(ti-\d{4}|\d{4})$", examples=["ti-2708"])]
+CodePath = Annotated[TerritoryCode, Path()]
 SirenPath = Annotated[Siren, Path()]
 GEOJSON = "application/geo+json"
 NOT_FOUND = problem_responses(404)
@@ -53,20 +53,11 @@ CSV_COLUMNS = [
 ]
 
 
-def _document_response(body: str, etag: str, status_code: int = 200, **headers: str) -> RawResponse:
-    return RawResponse(
-        body,
-        status_code=status_code,
-        media_type="application/json",
-        headers={"ETag": etag, **headers},
-    )
-
-
 @router.get(
     "/territories",
     response_model=Page[TerritoryRead],
     responses=CSV_RESPONSE,
-    openapi_extra=contacts.OPTIONAL_BEARER,
+    openapi_extra=OPTIONAL_BEARER,
 )
 async def list_territories(
     request: Request,
@@ -86,14 +77,12 @@ async def list_territories(
         Query(description="`active`, `ended` (its phase is over) or `archived`."),
     ] = None,
     region: Annotated[
-        str | None,
-        Query(pattern=r"^\d{2}$", description="The official Région's code (`region_code`)."),
+        RegionCode | None, Query(description="The official Région's code (`region_code`).")
     ] = None,
     touches_region: Annotated[
-        str | None,
-        Query(pattern=r"^\d{2}$", description="A Région the territory touches (`regions`)."),
+        RegionCode | None, Query(description="A Région the territory touches (`regions`).")
     ] = None,
-    department: Annotated[str | None, Query(pattern=r"^(\d{2,3}|2[AB])$")] = None,
+    department: Annotated[DepartmentCode | None, Query()] = None,
     member: Annotated[Siren | None, Query(description="SIREN of a member groupement.")] = None,
     commune: Annotated[Insee | None, Query(description="INSEE code of a covered commune.")] = None,
     q: Annotated[
@@ -113,28 +102,26 @@ async def list_territories(
         "q": q,
     }
     documents, next_cursor = await service.list_documents(session, params=params, filters=filters)
-    if params.format == "csv":
-        return csv_response(
-            (_csv_row(orjson.loads(d)) for d in documents),
-            columns=CSV_COLUMNS,
-            filename="territories",
-        )
-    documents = contacts.documents_for_caller(
-        documents, full=contacts.sees_contacts(request, caller)
+    if params.format != "csv":  # the CSV has no contacts column
+        full = contacts.sees_contacts(request, caller)
+        documents = contacts.documents_for_caller(documents, full=full)
+    return documents_answer(
+        request,
+        params,
+        documents,
+        next_cursor,
+        filename="territories",
+        columns=CSV_COLUMNS,
+        row=_csv_row,
+        headers=contacts.VARY,
     )
-    # The stored documents are already the items' JSON: join them rather than re-encode them.
-    cursor = orjson.dumps(next_cursor).decode()
-    body = '{"items":[' + ",".join(documents) + '],"next_cursor":' + cursor + "}"
-    response = RawResponse(body, media_type="application/json", headers=contacts.VARY)
-    next_link(request, response, next_cursor)
-    return response
 
 
 @router.get(
     "/territories/{code}",
     response_model=TerritoryRead,
     responses={304: {"description": "Not modified (If-None-Match)."}, **NOT_FOUND},
-    openapi_extra=contacts.OPTIONAL_BEARER,
+    openapi_extra=OPTIONAL_BEARER,
 )
 async def get_territory(code: CodePath, request: Request, rows: RowsDep, caller: CallerDep) -> Any:
     """One territory by its official code, with members, regions, departments and governance
@@ -142,8 +129,8 @@ async def get_territory(code: CodePath, request: Request, rows: RowsDep, caller:
     body, etag = await service.get_document(rows, code=code)
     body, etag = contacts.for_caller(body, etag, full=contacts.sees_contacts(request, caller))
     if none_match(request.headers.get("if-none-match"), etag):
-        return RawResponse(status_code=304, headers={"ETag": etag, **contacts.VARY})
-    return _document_response(body, etag, **contacts.VARY)
+        return Response(status_code=304, headers={"ETag": etag, **contacts.VARY})
+    return document_response(body, etag, **contacts.VARY)
 
 
 @router.post(
@@ -155,7 +142,7 @@ async def get_territory(code: CodePath, request: Request, rows: RowsDep, caller:
 async def create_territory(payload: TerritoryCreate, session: SessionDep, _: Writer) -> Any:
     """Create a territory (scope `registry:write`); Idempotency-Key makes a retry safe."""
     territory = await service.create(session, payload=payload)
-    return _document_response(
+    return document_response(
         territory.document, territory.etag, 201, Location=f"/api/v1/territories/{territory.code}"
     )
 
@@ -170,7 +157,7 @@ async def update_territory(
 ) -> Any:
     """Rename a territory or change its status; needs If-Match."""
     territory = await service.update(session, code=code, payload=payload, if_match=if_match)
-    return _document_response(territory.document, territory.etag)
+    return document_response(territory.document, territory.etag)
 
 
 @router.post("/territories/{code}/archive", response_model=TerritoryRead, responses=WRITE_PROBLEMS)
@@ -179,7 +166,7 @@ async def archive_territory(
 ) -> Any:
     """Archive a territory: it stays readable, and read-only until restored; needs If-Match."""
     territory = await service.archive(session, code=code, if_match=if_match)
-    return _document_response(territory.document, territory.etag)
+    return document_response(territory.document, territory.etag)
 
 
 @router.put(
@@ -197,7 +184,7 @@ async def put_member(
     territory = await service.put_member(
         session, code=code, siren=siren, payload=payload or MemberWrite(), if_match=if_match
     )
-    return _document_response(territory.document, territory.etag)
+    return document_response(territory.document, territory.etag)
 
 
 @router.delete(
@@ -208,7 +195,7 @@ async def remove_member(
 ) -> Any:
     """Remove a groupement from a territory; needs If-Match."""
     territory = await service.remove_member(session, code=code, siren=siren, if_match=if_match)
-    return _document_response(territory.document, territory.etag)
+    return document_response(territory.document, territory.etag)
 
 
 @router.put(
@@ -223,7 +210,7 @@ async def set_governance(
 ) -> Any:
     """Replace the binôme, the chef de projet and the operators' referents; needs If-Match."""
     territory = await service.set_governance(session, code=code, payload=payload, if_match=if_match)
-    return _document_response(territory.document, territory.etag)
+    return document_response(territory.document, territory.etag)
 
 
 @router.get(
@@ -236,36 +223,37 @@ async def territory_communes(
 ) -> Any:
     """Communes covered: phase 1 by its official list, phase 2 through its members."""
     communes, next_cursor = await service.communes_of(session, code=code, params=params)
-    if params.format == "csv":
-        return csv_response(
-            (CommuneRead.model_validate(c).model_dump() for c in communes),
-            columns=list(CommuneRead.model_fields),
-            filename=f"communes-{code}",
-        )
-    next_link(request, response, next_cursor)
-    return Page[CommuneRead](items=communes, next_cursor=next_cursor)
+    return list_answer(
+        request,
+        response,
+        params,
+        communes,
+        next_cursor,
+        model=CommuneRead,
+        filename=f"communes-{code}",
+    )
 
 
 @router.get(
     "/territories/{code}/outline",
     responses={200: {"content": {GEOJSON: {"schema": {"type": "object"}}}}, **NOT_FOUND},
 )
-async def territory_outline(code: CodePath, session: SessionDep) -> RawResponse:
+async def territory_outline(code: CodePath, session: SessionDep) -> Response:
     """The phase-2 outline as a GeoJSON Feature (WGS 84)."""
     territory, geometry = await service.outline(session, code=code)
-    return RawResponse(_feature(territory, geometry), media_type=GEOJSON)
+    return Response(_feature(territory, geometry), media_type=GEOJSON)
 
 
 @router.get(
     "/territory-outlines", responses={200: {"content": {GEOJSON: {"schema": {"type": "object"}}}}}
 )
 async def territory_outlines(
-    session: SessionDep, region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None
-) -> RawResponse:
+    session: SessionDep, region: Annotated[RegionCode | None, Query()] = None
+) -> Response:
     """Every phase-2 outline as one GeoJSON FeatureCollection, optionally for one official
     Région."""
     features = ",".join(_feature(t, g) for t, g in await service.outlines(session, region=region))
-    return RawResponse(
+    return Response(
         '{"type":"FeatureCollection","features":[' + features + "]}", media_type=GEOJSON
     )
 

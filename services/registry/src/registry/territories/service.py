@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -40,6 +39,7 @@ from registry.schemas import (
 )
 from registry.seed.programme import REGION_ANCT, REGION_DERIVED
 from registry.territories import queries
+from tdi_kit import clock
 from tdi_kit.conditional import check_if_match, etag_for
 from tdi_kit.errors import Conflict, NotFound, Unprocessable
 from tdi_kit.pagination import ListParams, Sort, all_rows, paginate, parse_sort
@@ -316,7 +316,7 @@ async def refresh(session: AsyncSession, territory: Territory) -> None:
     )
     territory.name_key = fold(territory.name)
     territory.version = (territory.version or 0) + 1
-    territory.updated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    territory.updated_at = clock.now_to_second()
     document = TerritoryRead(
         code=territory.code,
         name=territory.name,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.clock import now
 from contracts.models import Territory, TerritoryRegion
 from contracts.references import TerritoryFacts
+from tdi_kit.clock import now_to_second
 
 
 async def remember(session: AsyncSession, facts: TerritoryFacts) -> Territory:
@@ -16,7 +16,7 @@ async def remember(session: AsyncSession, facts: TerritoryFacts) -> Territory:
         territory = await _insert(session, facts)
     territory.name = facts.name
     territory.phase = facts.phase
-    territory.checked_at = now()
+    territory.checked_at = now_to_second()
     current = {(r.region_code, r.region_name) for r in territory.regions}
     if current != set(facts.regions):
         territory.regions.clear()
@@ -30,7 +30,7 @@ async def remember(session: AsyncSession, facts: TerritoryFacts) -> Territory:
 
 async def _insert(session: AsyncSession, facts: TerritoryFacts) -> Territory:
     territory = Territory(
-        code=facts.code, name=facts.name, phase=facts.phase, checked_at=now(), regions=[]
+        code=facts.code, name=facts.name, phase=facts.phase, checked_at=now_to_second(), regions=[]
     )
     try:
         # In a savepoint: when another request names the territory first, its row wins and

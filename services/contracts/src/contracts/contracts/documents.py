@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from contracts.clock import utc
 from contracts.contracts.lifecycle import REQUIRED_ROLES
 from contracts.models import Action, Contract
 from contracts.schemas import (
@@ -21,6 +20,7 @@ from contracts.schemas import (
     PlanLineRead,
     SignatoryRead,
 )
+from tdi_kit.clock import utc
 from tdi_kit.conditional import etag_for
 from tdi_kit.text import fold
 

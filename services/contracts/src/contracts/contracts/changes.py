@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.access import Editor
 from contracts.actions import queries as action_queries
-from contracts.clock import now
+from contracts.contracts.documents import detail, render_action, render_contract
 from contracts.contracts.lifecycle import (
     AMENDABLE,
     FOLLOW_UP,
@@ -29,8 +29,8 @@ from contracts.contracts.lifecycle import (
     outside_amendment,
     read_only,
 )
-from contracts.documents import detail, render_action, render_contract
 from contracts.models import Action, Amendment, Contract, ContractEvent
+from tdi_kit.clock import now_to_second
 from tdi_kit.errors import Conflict, Unprocessable
 
 
@@ -151,7 +151,7 @@ async def record(session: AsyncSession, changes: ChangeSet) -> None:
         _check_amendment_rule(contract, changes)
         if changes.kind == "edited" and changes.status_before != "draft":
             changes.kind = "follow_up"
-    at = now()
+    at = now_to_second()
     for action in changes.touched.values():
         if action.id in changes.removed:
             continue
