@@ -45,4 +45,4 @@ bench: install
 	.venv/bin/python -m bench
 
 clean:
-	rm -rf .venv $(TOOLS) var .pytest_cache .ruff_cache
+	rm -rf .venv $(TOOLS) var .pytest_cache .ruff_cache .mypy_cache
