@@ -26,7 +26,9 @@ from tdi_kit.errors import DatabaseUnavailable
 
 
 class RowReader(Protocol):
-    async def one(self, stmt: Select[Any], **params: Any) -> tuple[Any, ...] | None: ...
+    async def one(
+        self, stmt: Select[*tuple[Any, ...]], **params: Any
+    ) -> tuple[Any, ...] | None: ...
 
     async def close(self) -> None: ...
 
@@ -51,14 +53,14 @@ class DriverRowReader:
         self.statement_timeout = statement_timeout
         # Keyed by the statement itself, weakly: an `id()` is reused once its statement is
         # collected, and would then hand another statement this one's SQL.
-        self._compiled: weakref.WeakKeyDictionary[Select[Any], tuple[str, list[str]]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._compiled: weakref.WeakKeyDictionary[
+            Select[*tuple[Any, ...]], tuple[str, list[str]]
+        ] = weakref.WeakKeyDictionary()
         self._pool: Any = None
         self._sqlite: sqlite3.Connection | None = None
         self._opening = asyncio.Lock()
 
-    def _sql(self, stmt: Select[Any]) -> tuple[str, list[str]]:
+    def _sql(self, stmt: Select[*tuple[Any, ...]]) -> tuple[str, list[str]]:
         found = self._compiled.get(stmt)
         if found is None:
             compiled = stmt.compile(dialect=self.dialect)
@@ -66,7 +68,7 @@ class DriverRowReader:
             self._compiled[stmt] = found
         return found
 
-    async def one(self, stmt: Select[Any], **params: Any) -> tuple[Any, ...] | None:
+    async def one(self, stmt: Select[*tuple[Any, ...]], **params: Any) -> tuple[Any, ...] | None:
         sql, order = self._sql(stmt)
         args = [params[name] for name in order]
         try:
@@ -153,7 +155,7 @@ class SessionRowReader:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
 
-    async def one(self, stmt: Select[Any], **params: Any) -> tuple[Any, ...] | None:
+    async def one(self, stmt: Select[*tuple[Any, ...]], **params: Any) -> tuple[Any, ...] | None:
         async with self.sessionmaker() as session:
             row = (await session.execute(stmt, params)).first()
         return None if row is None else tuple(row)
