@@ -114,7 +114,7 @@ async def taken_references(
     stmt = select(Allocation.operator_code, Allocation.reference).where(
         Allocation.reference.in_(references)
     )
-    return {(o, r) for o, r in await session.execute(stmt) if (o, r) in wanted}
+    return {(o, r) for o, r in await session.execute(stmt) if r is not None and (o, r) in wanted}
 
 
 async def lock_allocations(
@@ -150,6 +150,7 @@ async def ids_by_reference(
         stmt = stmt.where(allocated_by(allocator))
     found: dict[str, list[tuple[uuid.UUID, str]]] = {}
     for reference, id_, operator in await session.execute(stmt):
+        assert reference is not None  # the WHERE matches references
         found.setdefault(reference, []).append((id_, operator))
     return found
 

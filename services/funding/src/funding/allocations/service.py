@@ -73,7 +73,7 @@ def read(allocation: Allocation) -> AllocationRead:
         eligible_spending_cents=allocation.eligible_spending_cents,
         cap_waiver=allocation.cap_waiver,
         decision_date=allocation.decision_date,
-        status=allocation.status,  # type: ignore[arg-type]
+        status=allocation.status,
         disbursed_cents=allocation.disbursed_cents,
         released_cents=allocation.released_cents,
         undisbursed_cents=committed - allocation.released_cents - allocation.disbursed_cents,
@@ -99,7 +99,7 @@ def check_award_rules(
 ) -> None:
     """Refuse (422, with the figures) an amount the envelope's rules do not allow."""
     errors: list[FieldError] = []
-    figures: dict[str, int] = {}
+    figures: dict[str, Any] = {}  # int figures, passed as the problem's extra members
 
     def refuse(name: str, message: str) -> None:
         errors.append(FieldError(location="body", field=name, message=message, type="award_rule"))
@@ -226,8 +226,8 @@ async def create_many(
     for row in committing:
         amount = row.payload.amount_cents
         if amount > available[row.tranche.id]:
-            problem = _over_committed(locked[row.tranche.id], amount, available[row.tranche.id])
-            outcome.problems.append((row.index, problem))
+            over = _over_committed(locked[row.tranche.id], amount, available[row.tranche.id])
+            outcome.problems.append((row.index, over))
         else:
             available[row.tranche.id] -= amount
     if outcome.problems or any(r is None for r in rows):
@@ -236,7 +236,8 @@ async def create_many(
 
     who = actor or Actor.of(caller)
     now = _now()
-    allocations, regions, entries = [], [], []
+    allocations, entries = [], []
+    regions: list[dict[str, Any]] = []
     for row in checked:
         p = row.payload
         allocation_id = uuid.uuid4()
