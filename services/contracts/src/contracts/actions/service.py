@@ -194,6 +194,7 @@ async def update_action(
     check_axis(action.phase, axis, priority)
     if (
         "code" in fields
+        and payload.code is not None  # refused as null by the schema; narrows the type
         and payload.code != action.code
         and action.contract_id is not None
         and await queries.code_taken(session, action.contract_id, payload.code, besides=action.id)
@@ -576,8 +577,8 @@ async def delete_child(
             found = indicator_of(action, child_id)
             await remove_indicator(changes, action=action, indicator=found)
         else:
-            found = milestone_of(action, child_id)
-            await remove_milestone(changes, action=action, milestone=found)
+            milestone = milestone_of(action, child_id)
+            await remove_milestone(changes, action=action, milestone=milestone)
 
     return await edit(
         session,

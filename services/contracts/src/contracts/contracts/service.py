@@ -371,7 +371,9 @@ def _settle_signature(changes: ChangeSet, contract: Contract) -> None:
     if changes.kind == "edited":
         changes.kind = "signature"
     changes.set("contract", contract, "status", "signed")
-    changes.set("contract", contract, "signed_on", max(s.signed_on for s in required))
+    # Every one is set (checked above); the filter tells mypy so.
+    last = max(s.signed_on for s in required if s.signed_on is not None)
+    changes.set("contract", contract, "signed_on", last)
 
 
 def _not_in_future(day: dt.date) -> None:
