@@ -36,6 +36,7 @@ test-postgres: install
 lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 
 format: install
 	.venv/bin/ruff format .
@@ -45,4 +46,4 @@ bench: install
 	.venv/bin/python -m bench
 
 clean:
-	rm -rf .venv $(TOOLS) var .pytest_cache .ruff_cache
+	rm -rf .venv $(TOOLS) var .pytest_cache .ruff_cache .mypy_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -46,6 +47,37 @@ async def test_concurrent_first_reads_open_one_pool(
         if engine.dialect.name == "postgresql":
             assert len(opened) == 1, "concurrent first reads must not each open a pool"
             assert reader._pool.get_size() <= 4
+    finally:
+        await reader.close()
+        await engine.dispose()
+
+
+async def test_compiled_sql_follows_the_statement_not_its_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A collected statement's `id()` is reused by the next object allocated there; a cache keyed
+    by `id()` would then answer a new statement with the old one's SQL. Every `id()` is made to
+    collide here, as a reused one does by chance."""
+    import sqlite3
+
+    from sqlalchemy import bindparam, column, select, table
+
+    from tdi_kit import rowreader
+
+    path = tmp_path / "reader.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE t (a TEXT, b TEXT)")
+        connection.execute("INSERT INTO t VALUES ('left', 'right')")
+    t = table("t", column("a"), column("b"))
+    monkeypatch.setattr(rowreader, "id", lambda _obj: 1, raising=False)
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    reader = DriverRowReader(engine)
+    try:
+        by_a = select(t.c.a).where(t.c.a == bindparam("v"))
+        assert await reader.one(by_a, v="left") == ("left",)
+        by_b = select(t.c.b).where(t.c.b == bindparam("v"))
+        assert await reader.one(by_b, v="right") == ("right",)
+        assert await reader.one(by_a, v="left") == ("left",)
     finally:
         await reader.close()
         await engine.dispose()

@@ -221,12 +221,16 @@ def cmd_up(args: argparse.Namespace) -> None:
                 child.kill()
         print("stopped every process tdi up started.")
 
-    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    def on_sigterm(*_args: object) -> None:
+        stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         for service, child, url in children:
             _wait_ready(service, child, url, data_dir)
-            log = data_dir / f"{service.name}.log"
-            print(f"{service.name:10} {url}/api/v1   docs {url}/docs   logs {log}")
+            log_path = data_dir / f"{service.name}.log"
+            print(f"{service.name:10} {url}/api/v1   docs {url}/docs   logs {log_path}")
         print("ready. Ctrl-C stops everything.")
         while all(child.poll() is None for _s, child, _u in children):
             time.sleep(0.5)

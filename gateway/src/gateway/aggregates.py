@@ -41,8 +41,8 @@ def service_schema(reference: str, *, many: bool = False, nullable: bool = False
         schema = {"anyOf": [schema, {"type": "null"}]}
     python_type = list[dict[str, Any]] if many else dict[str, Any]
     if nullable:
-        return Annotated[python_type | None, WithJsonSchema(schema)]  # type: ignore[valid-type]
-    return Annotated[python_type, WithJsonSchema(schema)]  # type: ignore[valid-type]
+        return Annotated[python_type | None, WithJsonSchema(schema)]
+    return Annotated[python_type, WithJsonSchema(schema)]
 
 
 def extended(reference: str, **members: dict[str, Any]) -> dict[str, Any]:

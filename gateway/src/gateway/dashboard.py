@@ -80,6 +80,8 @@ class Money(BaseModel):
     `totals` (by funder: amounts only), or `overlaps` names the items that share money.
     `reported` holds what the public record says (engaged, committed...), never added."""
 
+    # The ignores: these field types are built at import time by `service_schema` (an
+    # `Annotated` that pydantic reads); mypy only accepts types it can spell statically.
     by_operator: service_schema("funding:BalanceRead", many=True)  # type: ignore[valid-type]
     by_funder: service_schema("funding:BalanceRead", many=True)  # type: ignore[valid-type]
     by_theme: service_schema("funding:BalanceRead", many=True)  # type: ignore[valid-type]
@@ -177,7 +179,9 @@ def counted_phase(programme: dict[str, Any] | None, territories: list[dict[str, 
     programme = programme or {}
     if programme.get("current_phase") is not None:
         return int(programme["current_phase"])
-    started = [p["phase"] for p in programme.get("phases", []) if p.get("status") != "upcoming"]
+    started: list[int] = [
+        p["phase"] for p in programme.get("phases", []) if p.get("status") != "upcoming"
+    ]
     return max(started or [t.get("phase") or 0 for t in territories] or [0])
 
 

@@ -81,6 +81,8 @@ class Balances(BaseModel):
 class Dossier(Partial):
     """A territory with its contracts, their fiches-actions and the money that funds them."""
 
+    # The ignores: `service_schema` builds these field types at import time (an `Annotated`
+    # that pydantic reads); mypy only accepts types it can spell statically.
     territory: service_schema("registry:TerritoryRead")  # type: ignore[valid-type]
     contracts: Annotated[
         list[dict[str, Any]] | None,

@@ -30,13 +30,13 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import jwt
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.errors import StorageError
+from starlette.types import Scope
 
 from gateway.settings import GatewaySettings
 from tdi_kit.auth import Caller, TokenVerifier
@@ -65,7 +65,7 @@ class RequestTarget:
         self.max_url_bytes = max_url_bytes
         self.canonical: set[bytes] = set()
 
-    def check(self, scope: dict[str, Any]) -> None:
+    def check(self, scope: Scope) -> None:
         """Raise URITooLong for a target past the limit, BadRequest for a non-canonical path."""
         raw: bytes = scope.get("raw_path") or scope["path"].encode()
         if len(raw) + len(scope["query_string"]) + 1 > self.max_url_bytes:
@@ -124,7 +124,7 @@ class ClientAddress:
             return False
         return any(ip in network for network in self.networks)
 
-    def __call__(self, scope: dict[str, Any]) -> str:
+    def __call__(self, scope: Scope) -> str:
         client = scope.get("client")
         peer: str = client[0] if client else "unknown"
         if not self.networks or not self.trusts(peer):
@@ -211,9 +211,16 @@ class SweptMemoryStorage(MemoryStorage):
         self.storage[key] += 1
         if now - self.swept >= self.SWEEP_SECONDS:
             self.swept = now
-            if self.timer is None or self.timer.done():
-                self.timer = asyncio.create_task(self._MemoryStorage__expire_events())  # type: ignore[attr-defined]
+            self.sweep(now)
         return self.storage[key], ends
+
+    def sweep(self, now: float) -> None:
+        """Forget the windows that ended before `now` (callers gone quiet), as the library's
+        own expiry task does for fixed windows, without calling into its private methods."""
+        for key in [key for key, ends in self.expirations.items() if ends <= now]:
+            self.storage.pop(key, None)
+            self.expirations.pop(key, None)
+            self.locks.pop(key, None)
 
     async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
         for _ in range(amount):

@@ -56,7 +56,7 @@ class Gateway:
     def __init__(
         self,
         settings: GatewaySettings,
-        api: FastAPI,
+        api: ASGIApp,
         services: Services,
         auth: EdgeAuth,
         limiter: RateLimiter | None,

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
+from starlette.types import Scope
 
 from gateway.clients import CONNECTION_FAILURES, SAFE_METHODS, ServiceClient, Services
 from gateway.settings import GatewaySettings
@@ -150,7 +151,7 @@ class Proxy:
 
     async def __call__(
         self,
-        scope: dict[str, Any],
+        scope: Scope,
         receive: Any,
         send: Any,
         service: ServiceClient,
@@ -160,8 +161,8 @@ class Proxy:
         method: str = scope["method"]
         try:
             body = await self._read_body(scope, receive)
-        except Problem as problem:
-            await send_problem(problem, scope, send, extra_headers)
+        except Problem as refused:
+            await send_problem(refused, scope, send, extra_headers)
             return
         headers = self._request_headers(scope)
         raw_path = scope.get("raw_path") or scope["path"].encode()
@@ -219,7 +220,7 @@ class Proxy:
         finally:
             response.release()
 
-    async def _read_body(self, scope: dict[str, Any], receive: Any) -> bytes | None:
+    async def _read_body(self, scope: Scope, receive: Any) -> bytes | None:
         # Bodies are read whole (up to the same limit as the services'), so that a read can be
         # sent again after a connection failure, and an oversized one stops here with 413.
         if scope["method"] in ("GET", "HEAD") and not _announces_body(scope["headers"]):
@@ -241,7 +242,7 @@ class Proxy:
                 break
         return b"".join(chunks)
 
-    def _request_headers(self, scope: dict[str, Any]) -> list[tuple[str, str]]:
+    def _request_headers(self, scope: Scope) -> list[tuple[str, str]]:
         dropped = _dropped(scope["headers"], DROPPED_FROM_REQUESTS)
         headers = [
             (name.decode("latin-1"), value.decode("latin-1"))
@@ -261,7 +262,7 @@ class Proxy:
         self,
         response: aiohttp.ClientResponse,
         service: ServiceClient,
-        scope: dict[str, Any],
+        scope: Scope,
         send: Any,
         extra_headers: Headers,
     ) -> None:
@@ -327,7 +328,7 @@ def _announces_body(headers: Iterable[tuple[bytes, bytes]]) -> bool:
 
 
 async def send_problem(
-    problem: Problem, scope: dict[str, Any], send: Any, extra_headers: Headers = ()
+    problem: Problem, scope: Scope, send: Any, extra_headers: Headers = ()
 ) -> None:
     """Answer with a problem document, plus `extra_headers` (the caller's rate limit)."""
     response = problem_response(problem, scope["path"])

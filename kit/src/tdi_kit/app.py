@@ -166,7 +166,8 @@ def create_service_app(
         if not auth.lower().startswith("bearer "):
             return None
         try:
-            return app.state.verifier.verify(auth[7:].strip())
+            verified: Caller = app.state.verifier.verify(auth[7:].strip())
+            return verified
         except Problem:
             return None
 

@@ -165,6 +165,8 @@ class HTTPProblem(Problem):
     def __init__(self, status: int, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail, headers=headers)
         known = _BY_STATUS.get(status)
+        # Problem declares these as class constants (ClassVar); this one class sets them per
+        # instance, for whatever status the framework raised.
         self.status = status  # type: ignore[misc]
         self.title = known.title if known else HTTPStatus(status).phrase  # type: ignore[misc]
         self.slug = known.slug if known else HTTPStatus(status).phrase.lower().replace(" ", "-")  # type: ignore[misc]

@@ -71,6 +71,7 @@ from tdi_kit.errors import BadRequest, Conflict, Forbidden, Problem, Unprocessab
 try:  # POSIX only; elsewhere SQLite keys are locked within the process alone.
     import fcntl
 except ImportError:  # pragma: no cover - Windows
+    # None stands for "no fcntl" and every use checks it; mypy types the name as the module.
     fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
@@ -165,7 +166,11 @@ class SQLiteKeyLocks(KeyLocks):
 
     def __init__(self, database: str | None) -> None:
         in_memory = not database or database == ":memory:"
-        self.path = None if in_memory else os.path.abspath(database + "-idempotency.lock")
+        self.path = (
+            None
+            if in_memory or database is None
+            else os.path.abspath(database + "-idempotency.lock")
+        )
         self.name = self.path or f"memory:{id(self)}"
 
     def _descriptor(self) -> int | None:
@@ -281,7 +286,8 @@ class IdempotencyMiddleware:
                 await self._replay(send, row, caller, request_hash)
                 return
 
-            status, start, chunks = 500, {}, []
+            status, chunks = 500, []
+            start: Message = {}
 
             async def capture(message: Message) -> None:
                 nonlocal status, start, last

@@ -81,7 +81,8 @@ async def drift(engine: AsyncEngine, metadata: MetaData) -> list[Any]:
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "compare_server_default": False}
         )
-        return compare_metadata(context, metadata)
+        diffs: list[Any] = compare_metadata(context, metadata)
+        return diffs
 
     async with engine.connect() as connection:
         return await connection.run_sync(compare)

@@ -292,7 +292,9 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-CSV_RESPONSE = {200: {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}}}}
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}}}
+}
 
 
 def list_answer(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import weakref
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
@@ -25,7 +26,9 @@ from tdi_kit.errors import DatabaseUnavailable
 
 
 class RowReader(Protocol):
-    async def one(self, stmt: Select[Any], **params: Any) -> tuple[Any, ...] | None: ...
+    async def one(
+        self, stmt: Select[*tuple[Any, ...]], **params: Any
+    ) -> tuple[Any, ...] | None: ...
 
     async def close(self) -> None: ...
 
@@ -48,31 +51,40 @@ class DriverRowReader:
         # refuses, or accepts and never answers, costs a read a 503 in seconds.
         self.connect_timeout = connect_timeout
         self.statement_timeout = statement_timeout
-        self._compiled: dict[int, tuple[str, list[str]]] = {}
+        # Keyed by the statement itself, weakly: an `id()` is reused once its statement is
+        # collected, and would then hand another statement this one's SQL.
+        self._compiled: weakref.WeakKeyDictionary[
+            Select[*tuple[Any, ...]], tuple[str, list[str]]
+        ] = weakref.WeakKeyDictionary()
         self._pool: Any = None
         self._sqlite: sqlite3.Connection | None = None
         self._opening = asyncio.Lock()
 
-    def _sql(self, stmt: Select[Any]) -> tuple[str, list[str]]:
-        found = self._compiled.get(id(stmt))
+    def _sql(self, stmt: Select[*tuple[Any, ...]]) -> tuple[str, list[str]]:
+        found = self._compiled.get(stmt)
         if found is None:
             compiled = stmt.compile(dialect=self.dialect)
             found = (str(compiled), list(compiled.positiontup or []))
-            self._compiled[id(stmt)] = found
+            self._compiled[stmt] = found
         return found
 
-    async def one(self, stmt: Select[Any], **params: Any) -> tuple[Any, ...] | None:
+    async def one(self, stmt: Select[*tuple[Any, ...]], **params: Any) -> tuple[Any, ...] | None:
         sql, order = self._sql(stmt)
         args = [params[name] for name in order]
         try:
             if self.dialect.name == "sqlite":
                 # A primary-key lookup in a local file takes microseconds and, in WAL mode,
                 # never waits for a writer: cheaper on the event loop than a driver thread hop.
-                return self._sqlite_connection().execute(sql, args).fetchone()
+                found: tuple[Any, ...] | None = (
+                    self._sqlite_connection().execute(sql, args).fetchone()
+                )
+                return found
             pool = self._pool or await self._open_pool()
             async with pool.acquire(timeout=self.connect_timeout) as connection:
                 row = await connection.fetchrow(sql, *args, timeout=self.statement_timeout)
-        except (OSError, sqlite3.OperationalError, *_asyncpg_errors()) as exc:
+        # Concatenated, not unpacked: mypy types an unpacked call in an `except` tuple as an
+        # object, not as exception classes.
+        except (OSError, sqlite3.OperationalError) + _asyncpg_errors() as exc:  # noqa: RUF005
             # The session path's rule (tdi_kit.db.get_session): a database that is away is a
             # 503 with Retry-After, never a 500 carrying the driver's text.
             raise DatabaseUnavailable() from exc
@@ -143,7 +155,7 @@ class SessionRowReader:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
 
-    async def one(self, stmt: Select[Any], **params: Any) -> tuple[Any, ...] | None:
+    async def one(self, stmt: Select[*tuple[Any, ...]], **params: Any) -> tuple[Any, ...] | None:
         async with self.sessionmaker() as session:
             row = (await session.execute(stmt, params)).first()
         return None if row is None else tuple(row)
@@ -153,7 +165,8 @@ class SessionRowReader:
 
 
 async def _rows(request: Request) -> RowReader:
-    return request.app.state.rows
+    rows: RowReader = request.app.state.rows
+    return rows
 
 
 RowsDep = Annotated[RowReader, Depends(_rows)]

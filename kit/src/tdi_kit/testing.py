@@ -62,7 +62,8 @@ async def test_database(name: str) -> AsyncIterator[str]:
         await admin.dispose()
 
 
-test_database.__test__ = False  # type: ignore[attr-defined]  # not a test, despite its name
+# Not a test, despite its name: pytest reads this flag; mypy knows no such attribute on a function.
+test_database.__test__ = False  # type: ignore[attr-defined]
 
 
 @asynccontextmanager
@@ -102,7 +103,8 @@ def bearer(*scopes: str, org: str | None = None, sub: str = "test-user") -> dict
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 class LiveServer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -36,11 +36,19 @@ Theme = Annotated[
 ActionCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", examples=["FA-01"])]
 # Text fields (tdi_kit.strings): single lines, except the prose of LongText (descriptions,
 # notes, an amendment's reason).
-Name = text(200)
-Title = text(300)
-LongText = text(10_000, min_length=0, multiline=True)
-Enjeu = text(500)
-Unit = text(40)
+if TYPE_CHECKING:
+    # `text()` builds its `Annotated` type at run time, which mypy cannot read: a str to mypy.
+    Name = str
+    Title = str
+    LongText = str
+    Enjeu = str
+    Unit = str
+else:
+    Name = text(200)
+    Title = text(300)
+    LongText = text(10_000, min_length=0, multiline=True)
+    Enjeu = text(500)
+    Unit = text(40)
 Year = Annotated[int, Field(ge=2018, le=2100)]
 Cents = Annotated[
     int, Field(ge=0, le=10**15, description="Euro cents (integer).", examples=[600_000_000])

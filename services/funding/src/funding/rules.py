@@ -13,6 +13,8 @@ locking the rows first, so that the figures are the current ones, is the caller'
 
 from __future__ import annotations
 
+from typing import Any
+
 from funding.models import Allocation, Envelope, Tranche
 from funding.schemas import MAX_CENTS
 from tdi_kit.errors import Conflict, FieldError, Unprocessable
@@ -119,7 +121,7 @@ def check_award_rules(
 ) -> None:
     """Refuse (422, with the figures) an amount the envelope's rules do not allow."""
     errors: list[FieldError] = []
-    figures: dict[str, int] = {}
+    figures: dict[str, Any] = {}  # int figures, passed as the problem's extra members
 
     def refuse(name: str, message: str) -> None:
         errors.append(FieldError(location="body", field=name, message=message, type="award_rule"))

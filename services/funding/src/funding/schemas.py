@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -74,12 +74,21 @@ Year = Annotated[int, Field(ge=2000, le=2100, examples=[2024])]
 Cents = Annotated[int, Field(ge=1, le=MAX_CENTS, description="Euro cents.")]
 OptionalCents = Annotated[int, Field(ge=0, le=MAX_CENTS, description="Euro cents.")] | None
 # Text fields (tdi_kit.strings): single lines, except the prose of LongText.
-Name = text(200)
-Title = text(300)
-LongText = text(20_000, min_length=0, multiline=True)
-Reference = text(100)
-Reason = text(500)
-SourceList = Annotated[list[text(500)], Field(max_length=50)]  # type: ignore[misc]
+if TYPE_CHECKING:
+    # `text()` builds its `Annotated` type at run time, which mypy cannot read: a str to mypy.
+    Name = str
+    Title = str
+    LongText = str
+    Reference = str
+    Reason = str
+    SourceList = list[str]
+else:
+    Name = text(200)
+    Title = text(300)
+    LongText = text(20_000, min_length=0, multiline=True)
+    Reference = text(100)
+    Reason = text(500)
+    SourceList = Annotated[list[text(500)], Field(max_length=50)]
 Utc = Annotated[dt.datetime, AfterValidator(_utc)]
 Day = Annotated[dt.date, Field(strict=False), BeforeValidator(_text_only)]
 UuidText = Annotated[uuid.UUID, Field(strict=False), BeforeValidator(_text_only)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -19,8 +19,13 @@ RegionSource = Literal["anct", "derived-majority-population"]
 GroupementKind = Literal["epci", "ept", "commune"]
 OrganisationKind = Literal["state", "region", "operator", "partner"]
 # Text fields (tdi_kit.strings): single lines of printable text.
-Name = text(200)
-OptionalLine = text(200, min_length=0)
+if TYPE_CHECKING:
+    # `text()` builds its `Annotated` type at run time, which mypy cannot read: a str to mypy.
+    Name = str
+    OptionalLine = str
+else:
+    Name = text(200)
+    OptionalLine = text(200, min_length=0)
 
 
 class Model(BaseModel):

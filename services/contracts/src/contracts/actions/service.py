@@ -148,6 +148,7 @@ async def update_action(
     rules.check_axis(action.phase, axis, priority)
     if (
         "code" in fields
+        and payload.code is not None  # refused as null by the schema; narrows the type
         and payload.code != action.code
         and action.contract_id is not None
         and await queries.code_taken(session, action.contract_id, payload.code, besides=action.id)

@@ -14,11 +14,11 @@ AMENDMENT_SORTABLE = {"number": Amendment.number}
 HISTORY_SORTABLE = {"version": ContractEvent.version}
 
 
-def amendments(contract_id: uuid.UUID) -> Select[tuple[Amendment]]:
+def amendments(contract_id: uuid.UUID) -> Select[Amendment]:
     return select(Amendment).where(Amendment.contract_id == contract_id)
 
 
-def history(contract_id: uuid.UUID) -> Select[tuple[ContractEvent]]:
+def history(contract_id: uuid.UUID) -> Select[ContractEvent]:
     # The snapshots are whole contracts: a history page lists the changes only.
     return (
         select(ContractEvent)

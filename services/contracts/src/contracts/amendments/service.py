@@ -178,9 +178,9 @@ async def _apply(
             await actions.remove_action(session, changes, action=by_id.pop(action().id))
         case _:
             # `add_plan_line`, `update_indicator`, `remove_milestone`, ...: a record of an action.
-            verb, target = change.op.split("_", 1)
+            verb, kind = change.op.split("_", 1)
             await _apply_to_child(
-                changes, change, children.KINDS[target], verb, action(), at, references
+                changes, change, children.KINDS[kind], verb, action(), at, references
             )
 
 

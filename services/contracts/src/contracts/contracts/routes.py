@@ -73,7 +73,7 @@ COVERAGE = (
 )
 
 
-class ContractPage(Page[ContractRead]):  # type: ignore[misc]
+class ContractPage(Page[ContractRead]):
     coverage: str = Field(description="What the list covers: the acts published, not all signed.")
 
 

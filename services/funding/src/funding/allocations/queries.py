@@ -110,7 +110,7 @@ async def taken_references(
     stmt = select(Allocation.operator_code, Allocation.reference).where(
         Allocation.reference.in_(references)
     )
-    return {(o, r) for o, r in await session.execute(stmt) if (o, r) in wanted}
+    return {(o, r) for o, r in await session.execute(stmt) if r is not None and (o, r) in wanted}
 
 
 async def lock_allocations(

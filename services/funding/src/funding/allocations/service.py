@@ -58,7 +58,7 @@ def read(allocation: Allocation) -> AllocationRead:
         eligible_spending_cents=allocation.eligible_spending_cents,
         cap_waiver=allocation.cap_waiver,
         decision_date=allocation.decision_date,
-        status=allocation.status,  # type: ignore[arg-type]
+        status=allocation.status,
         disbursed_cents=allocation.disbursed_cents,
         released_cents=allocation.released_cents,
         undisbursed_cents=rules.undisbursed_cents(allocation),
@@ -136,7 +136,8 @@ async def create_many(
 
     who = actor or Actor.of(caller)
     now = _now()
-    allocations, regions, movements = [], [], []
+    allocations, movements = [], []
+    regions: list[dict[str, Any]] = []
     for row in checked:
         p = row.payload
         allocation_id = uuid.uuid4()

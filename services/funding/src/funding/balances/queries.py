@@ -191,7 +191,7 @@ def regions_shared(filters: dict[str, Any]) -> Select[Any]:
     )
 
 
-def nested_in_scope(filters: dict[str, Any]) -> Select[Any]:
+def nested_in_scope(filters: dict[str, Any]) -> Select[str, str | None]:
     """The (part, whole) pairs of envelopes whose movements the report counts."""
     m = movements()
     scoped = _filtered(select(m.c.envelope_code).select_from(m), m, filters)

@@ -132,7 +132,7 @@ async def report(session: AsyncSession, *, by: str, filters: dict[str, Any]) -> 
             },
         )
     return BalanceReport(
-        by=dims,  # type: ignore[arg-type]
+        by=dims,
         include_demo=bool(filters.get("include_demo")),
         items=items,
         totals=_row(total, spatial=spatial, by_funder=False),

@@ -34,6 +34,7 @@ async def ids_by_reference(
         stmt = stmt.where(allocated_by(allocator))
     found: dict[str, list[tuple[uuid.UUID, str]]] = {}
     for reference, id_, operator in await session.execute(stmt):
+        assert reference is not None  # the WHERE matches references
         found.setdefault(reference, []).append((id_, operator))
     return found
 

@@ -70,6 +70,7 @@ async def parts_of(session: AsyncSession, codes: list[str]) -> dict[str, list[st
     )
     out: dict[str, list[str]] = {}
     for parent, code in await session.execute(stmt):
+        assert parent is not None  # the WHERE keeps parts only
         out.setdefault(parent, []).append(code)
     return out
 

@@ -84,7 +84,7 @@ async def list_envelopes(
 ) -> Any:
     """Envelopes with their tranches and figures; sort on `code`, `name`, `start_year`,
     `operator`."""
-    filters = {
+    filters: dict[str, object] = {
         "operator": operator,
         "kind": kind,
         "theme": theme,

@@ -29,7 +29,7 @@ def read(figure: ReportedFigure) -> ReportedFigureRead:
     return ReportedFigureRead(
         code=figure.code,
         label=figure.label,
-        measure=figure.measure,  # type: ignore[arg-type]
+        measure=figure.measure,
         measure_label=MEASURE_LABELS[figure.measure],
         value_cents=figure.value_cents,
         count=figure.count,

@@ -217,6 +217,8 @@ async def load_demo(
         outcome = await allocations.create_many(
             session,
             caller=CALLER,
+            # Duck-typed: the two questions the write asks of `Owners` (a class, not a
+            # Protocol, that calls the registry and contracts), answered from the table above.
             owners=DemoOwners(),  # type: ignore[arg-type]
             rows=[_payload(r) for r in missing],
             actor=DEMO,

@@ -40,7 +40,7 @@ async def counts_by_region(session: AsyncSession) -> list[tuple[int, str | None,
 
 def milestones(
     *,
-    as_of: dt.date | None = None,
+    as_of: dt.date | str | None = None,
     phase: int | None = None,
     kind: str | None = None,
     measure: str | None = None,

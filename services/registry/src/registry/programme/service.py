@@ -88,7 +88,7 @@ async def milestones(
     session: AsyncSession,
     *,
     params: ListParams,
-    as_of: dt.date | None,
+    as_of: dt.date | str | None,  # the route passes the ISO day it checked, as text
     phase: int | None,
     kind: str | None,
     measure: str | None,
@@ -111,11 +111,11 @@ def milestone_read(m: ProgrammeMilestone) -> MilestoneRead:
     return MilestoneRead(
         code=m.code,
         date=m.date,
-        date_precision=m.date_precision,  # type: ignore[arg-type]
-        phase=m.phase,  # type: ignore[arg-type]
-        kind=m.kind,  # type: ignore[arg-type]
+        date_precision=m.date_precision,
+        phase=m.phase,
+        kind=m.kind,
         kind_label=KIND_LABELS[m.kind],
-        measure=m.measure,  # type: ignore[arg-type]
+        measure=m.measure,
         measure_label=MEASURE_LABELS[m.measure],
         value=m.value,
         amount_cents=m.amount_cents,

@@ -29,6 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from registry.seed.programme import (
     MILESTONE_COLUMNS,
@@ -473,6 +474,7 @@ def round_ring(ring: list[list[float]]) -> list[list[float]]:
 
 def round_geometry(geometry: dict) -> dict:
     kind = geometry["type"]
+    coordinates: list[Any]  # rings of a Polygon, polygons (lists of rings) of a MultiPolygon
     if kind == "Polygon":
         coordinates = [round_ring(ring) for ring in geometry["coordinates"]]
     elif kind == "MultiPolygon":
@@ -485,7 +487,7 @@ def round_geometry(geometry: dict) -> dict:
 def build_outlines(src: Path, phase2_codes: set[str]) -> list[dict]:
     with (src / "ti_2023_2027_anct.geojson").open(encoding="utf-8") as handle:
         collection = json.load(handle)
-    features = []
+    features: list[dict[str, Any]] = []
     for feature in collection["features"]:
         props = feature["properties"]
         code = clean(props["id_territoire"])
@@ -503,8 +505,7 @@ def build_outlines(src: Path, phase2_codes: set[str]) -> list[dict]:
 
 
 def write_geojson(path: Path, features: list[dict]) -> int:
-    compact = {"separators": (",", ":"), "ensure_ascii": False}
-    lines = [json.dumps(feature, **compact) for feature in features]
+    lines = [json.dumps(feature, separators=(",", ":"), ensure_ascii=False) for feature in features]
     with path.open("w", encoding="utf-8", newline="\n") as handle:
         handle.write('{"type":"FeatureCollection","features":[\n')
         handle.write(",\n".join(lines))

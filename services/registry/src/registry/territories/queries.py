@@ -27,7 +27,7 @@ SORTABLE = {"code": Territory.code, "name": Territory.name_key, "phase": Territo
 
 
 def filtered(
-    stmt: Select[Any],
+    stmt: Select[*tuple[Any, ...]],
     *,
     phase: int | None = None,
     status: str | None = None,
@@ -37,7 +37,7 @@ def filtered(
     member: str | None = None,
     commune: str | None = None,
     q: str | None = None,
-) -> Select[Any]:
+) -> Select[*tuple[Any, ...]]:
     """Each filter is an EXISTS on an indexed table, so a page stays one statement."""
     if phase is not None:
         stmt = stmt.where(Territory.phase == phase)
@@ -149,7 +149,7 @@ async def population_by_region(session: AsyncSession, territory: Territory) -> d
     its members (an EPT, whose communes the commune file cannot tell, counts at its seat)."""
     listed = select(TerritoryCommune.insee).where(TerritoryCommune.territory_code == territory.code)
     if territory.phase == 1 and await session.scalar(select(exists(listed))):
-        stmt = (
+        stmt: Select[*tuple[Any, ...]] = (
             select(Department.region_code, func.coalesce(func.sum(Commune.population), 0))
             .join(Department, Department.code == Commune.department_code)
             .where(Commune.insee.in_(listed))

@@ -130,7 +130,7 @@ async def get_territory(code: CodePath, request: Request, rows: RowsDep, caller:
     body, etag = contacts.for_caller(body, etag, full=contacts.sees_contacts(request, caller))
     if none_match(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={"ETag": etag, **contacts.VARY})
-    return document_response(body, etag, **contacts.VARY)
+    return document_response(body, etag, 200, **contacts.VARY)
 
 
 @router.post(
