@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import socket
 import time
 import uuid
@@ -20,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway.main import create_app
+from tdi_kit import clock
 from tdi_kit.testing import LiveServer, bearer
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -194,12 +196,13 @@ async def test_an_expired_token_is_refused_even_after_it_was_accepted(
     from tdi_kit.auth import mint_token
     from tdi_kit.settings import DEV_JWT_SECRET
 
-    token = mint_token(secret=DEV_JWT_SECRET, sub="brief", ttl_seconds=1)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with running_gateway(registry_url=fake_url) as (_, client):
-        assert (await client.get(f"{API}/regions", headers=headers)).status_code == 200
-        await asyncio.sleep(2.1)
-        assert (await client.get(f"{API}/regions", headers=headers)).status_code == 401
+    with clock.frozen(dt.datetime.now(dt.UTC)) as advance:
+        token = mint_token(secret=DEV_JWT_SECRET, sub="brief", ttl_seconds=1)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with running_gateway(registry_url=fake_url) as (_, client):
+            assert (await client.get(f"{API}/regions", headers=headers)).status_code == 200
+            advance(dt.timedelta(seconds=1))
+            assert (await client.get(f"{API}/regions", headers=headers)).status_code == 401
 
 
 # CORS ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ that echo nothing but the route's own parameters."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import secrets
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from gateway.settings import GatewaySettings
 from registry.main import create_app
 from registry.settings import RegistrySettings
+from tdi_kit import clock
 from tdi_kit.auth import TokenVerifier, mint_token
 from tdi_kit.errors import Unauthorized
 from tdi_kit.settings import (
@@ -119,6 +121,31 @@ def test_the_development_secret_still_works_for_development_and_tests(environmen
     assert TokenVerifier(settings).verify(mint_token(secret="short", sub="dev")).sub == "dev"
     default = RegistrySettings(environment=environment)
     assert default.uses_dev_secret
+
+
+@pytest.mark.parametrize(
+    ("claims", "refusal"),
+    [
+        ({"exp": 1000}, "expired"),
+        ({"exp": 1000.0}, "expired"),
+        ({"exp": 5000, "nbf": 2001}, "not yet valid"),
+        ({"exp": 5000, "iat": 2001}, "not yet valid"),
+        ({"exp": "5000"}, "must be a number"),
+        ({"exp": True}, "must be a number"),
+        ({"exp": 5000, "nbf": None}, "must be a number"),
+    ],
+)
+def test_token_times_are_read_on_the_kits_clock(claims: dict[str, object], refusal: str) -> None:
+    """`exp`, `nbf` and `iat` are checked as PyJWT checks them, but at `tdi_kit.clock`'s time
+    (here 2000 s after the epoch), so a test moves the clock instead of sleeping."""
+    verifier = TokenVerifier(RegistrySettings(environment="test", jwt_secret=DEV_JWT_SECRET))
+    token = jwt.encode({"sub": "someone", **claims}, DEV_JWT_SECRET, algorithm="HS256")
+    at = dt.datetime.fromtimestamp(2000, dt.UTC)
+    with clock.frozen(at), pytest.raises(Unauthorized, match=refusal):
+        verifier.verify(token)
+    good = jwt.encode({"sub": "someone", "exp": 2001, "nbf": 2000}, DEV_JWT_SECRET)
+    with clock.frozen(at):
+        assert verifier.verify(good).sub == "someone"
 
 
 def test_a_production_process_stops_at_start_up_with_one_line_naming_the_variable() -> None:

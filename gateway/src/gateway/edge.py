@@ -39,6 +39,7 @@ from limits.errors import StorageError
 from starlette.types import Scope
 
 from gateway.settings import GatewaySettings
+from tdi_kit import clock
 from tdi_kit.auth import Caller, TokenVerifier
 from tdi_kit.errors import BadRequest, Problem, TooManyRequests, Unauthorized
 
@@ -167,7 +168,7 @@ class EdgeAuth:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("Send the token as `Authorization: Bearer <token>`.")
-        now = time.time()
+        now = clock.now().timestamp()  # the clock the verifier checks `exp` against
         cached = self.cache.get(token)
         if cached is not None:
             if cached[1] > now:

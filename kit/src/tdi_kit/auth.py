@@ -8,7 +8,6 @@ services limit it to that organisation's records.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from tdi_kit import clock
 from tdi_kit.errors import Forbidden, Unauthorized
 from tdi_kit.settings import AppSettings
 
@@ -78,8 +78,17 @@ class TokenVerifier:
                 algorithms=self.algorithms,
                 issuer=self.issuer,
                 audience=self.audience,
-                options={"require": ["sub", "exp"], "verify_aud": self.audience is not None},
+                # The times are checked against the kit's clock below, which tests can move:
+                # PyJWT reads the system clock and cannot be given another.
+                options={
+                    "require": ["sub", "exp"],
+                    "verify_aud": self.audience is not None,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
+            _check_times(claims)
         except (jwt.PyJWTError, ValueError) as exc:
             raise Unauthorized(f"The bearer token is not valid: {exc}.") from exc
         scope = claims.get("scope", "")
@@ -91,6 +100,22 @@ class TokenVerifier:
             scopes=frozenset(scopes),
             iss=None if issuer is None else str(issuer),
         )
+
+
+def _check_times(claims: dict[str, Any]) -> None:
+    """`exp` passed, `nbf` or `iat` still ahead: PyJWT's own checks (no leeway), on
+    `tdi_kit.clock`."""
+    now = clock.now().timestamp()
+    for name in ("exp", "nbf", "iat"):
+        if name in claims and (
+            isinstance(claims[name], bool) or not isinstance(claims[name], int | float)
+        ):
+            raise jwt.InvalidTokenError(f"the {name} claim must be a number")
+    if claims["exp"] <= now:
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    for name in ("nbf", "iat"):
+        if name in claims and claims[name] > now:
+            raise jwt.ImmatureSignatureError(f"The token is not yet valid ({name})")
 
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT with `sub`, `org` and `scope` claims.")
@@ -146,7 +171,7 @@ def mint_token(
     audience: str | None = None,
 ) -> str:
     """A signed HS256 token for local use and tests (`tdi token`)."""
-    now = int(time.time())
+    now = int(clock.now().timestamp())
     claims: dict[str, Any] = {
         "sub": sub,
         "scope": " ".join(scopes),
