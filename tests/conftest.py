@@ -18,7 +18,7 @@ from contextlib import AsyncExitStack
 
 import httpx
 import pytest
-from suite_testing import Link, Services, migrated
+from suite_testing import Link, Services
 
 from contracts.main import MIGRATIONS as CONTRACTS_MIGRATIONS
 from contracts.main import create_app as create_contracts
@@ -30,6 +30,7 @@ from funding.settings import FundingSettings
 from registry.main import MIGRATIONS, create_app
 from registry.seed.loader import load
 from registry.settings import RegistrySettings
+from tdi_kit import migrations
 from tdi_kit.app import ServiceApp
 from tdi_kit.testing import backend, rolled_back, test_database
 
@@ -52,7 +53,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 async def registry_url() -> AsyncIterator[str]:
     async with test_database("registry") as url:
-        await migrated(url, MIGRATIONS, load)
+        await migrations.migrate_and_seed(url, MIGRATIONS, load)
         yield url
 
 
@@ -68,14 +69,14 @@ async def registry_app(registry_url: str) -> AsyncIterator[ServiceApp]:
 @pytest.fixture(scope="session")
 async def funding_url() -> AsyncIterator[str]:
     async with test_database("funding") as url:
-        await migrated(url, FUNDING_MIGRATIONS, load_funding)
+        await migrations.migrate_and_seed(url, FUNDING_MIGRATIONS, load_funding)
         yield url
 
 
 @pytest.fixture(scope="session")
 async def contracts_url() -> AsyncIterator[str]:
     async with test_database("contracts") as url:
-        await migrated(url, CONTRACTS_MIGRATIONS)
+        await migrations.migrate_and_seed(url, CONTRACTS_MIGRATIONS)
         yield url
 
 

@@ -1,37 +1,13 @@
-"""What every service's tests share besides fixtures: a database migrated (and seeded) the way a
-deployment does it, and the link through which one in-process app calls another."""
+"""What every service's tests share besides fixtures: the link through which one in-process app
+calls another. (A database is migrated and seeded as a deployment does it by the kit's
+`migrations.migrate_and_seed`.)"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from tdi_kit import migrations
 from tdi_kit.app import ServiceApp
-from tdi_kit.db import create_engine, create_sessionmaker
-
-Seed = Callable[..., Awaitable[Any]]
-
-
-async def migrated(url: str, script: str, *seeds: Seed) -> None:
-    """Migrate the database at `url` to the head of `script`, then run each seed loader once."""
-    engine = create_engine(url)
-    try:
-        await migrations.upgrade(engine, script)
-        if seeds:
-            async with create_sessionmaker(engine)() as session:
-                await _load(session, seeds)
-                await session.commit()
-    finally:
-        await engine.dispose()
-
-
-async def _load(session: AsyncSession, seeds: tuple[Seed, ...]) -> None:
-    for seed in seeds:
-        await seed(session, say=lambda _line: None)
 
 
 class Link:

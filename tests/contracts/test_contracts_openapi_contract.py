@@ -24,7 +24,6 @@ from contracts.settings import ContractsSettings
 from registry.main import create_app as create_registry_app
 from registry.settings import RegistrySettings
 from tdi_kit import migrations, testing
-from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.testing import LiveServer, bearer
 
 ADMIN = bearer("admin", sub="schemathesis")
@@ -52,13 +51,7 @@ RUNS = [
 @pytest.fixture(scope="module")
 async def schema_database() -> AsyncIterator[str]:
     async with testing.test_database("contracts_schema") as url:
-        engine = create_engine(url)
-        await migrations.upgrade(engine, MIGRATIONS)
-        async with create_sessionmaker(engine)() as session:
-            await load(session, say=lambda _line: None)
-            await load_demo(session, say=lambda _line: None)
-            await session.commit()
-        await engine.dispose()
+        await migrations.migrate_and_seed(url, MIGRATIONS, load, load_demo)
         yield url
 
 

@@ -32,7 +32,6 @@ from contracts.main import MIGRATIONS, create_app
 from contracts.settings import ContractsSettings
 from tdi_kit import migrations
 from tdi_kit.app import ServiceApp
-from tdi_kit.db import create_engine
 from tdi_kit.testing import asgi_client, bearer, test_database
 
 RACERS = 8
@@ -43,9 +42,7 @@ ANY = {**WRITER, "If-Match": "*"}
 @pytest.fixture(scope="module")
 async def committing_app(registry_app: ServiceApp) -> AsyncIterator[ServiceApp]:
     async with test_database("contracts_races") as url:
-        engine = create_engine(url)
-        await migrations.upgrade(engine, MIGRATIONS)
-        await engine.dispose()
+        await migrations.migrate_and_seed(url, MIGRATIONS)
         app = create_app(
             ContractsSettings(
                 database_url=url, environment="test", log_json=False, database_pool_size=RACERS

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from suite_testing import migrated
 
 from funding.main import MIGRATIONS
 from funding.seed.loader import load
 from funding.settings import FundingSettings
+from tdi_kit import migrations
 from tdi_kit.testing import bearer
 
 M = 100_000_000
@@ -26,7 +26,7 @@ def settings(url: str, **overrides: Any) -> FundingSettings:
 
 
 async def migrated_and_seeded(url: str) -> None:
-    await migrated(url, MIGRATIONS, load)
+    await migrations.migrate_and_seed(url, MIGRATIONS, load)
 
 
 async def make_envelope(

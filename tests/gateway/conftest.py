@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from gateway_testing import FakeService
-from suite_testing import migrated
 
 from contracts.main import MIGRATIONS as CONTRACTS_MIGRATIONS
 from contracts.main import create_app as create_contracts
@@ -26,6 +25,7 @@ from funding.seed.loader import load as load_funding
 from funding.settings import FundingSettings
 from registry.main import create_app as create_registry
 from registry.settings import RegistrySettings
+from tdi_kit import migrations
 from tdi_kit.testing import LiveServer, free_port, test_database
 
 
@@ -50,8 +50,8 @@ async def suite(registry_server: LiveServer) -> AsyncIterator[dict[str, str]]:
         test_database("gw_funding") as funding_db,
         test_database("gw_contracts") as contracts_db,
     ):
-        await migrated(funding_db, FUNDING_MIGRATIONS, load_funding)
-        await migrated(contracts_db, CONTRACTS_MIGRATIONS)
+        await migrations.migrate_and_seed(funding_db, FUNDING_MIGRATIONS, load_funding)
+        await migrations.migrate_and_seed(contracts_db, CONTRACTS_MIGRATIONS)
         common: dict[str, Any] = {"environment": "test", "log_json": False}
         funding = create_funding(
             FundingSettings(

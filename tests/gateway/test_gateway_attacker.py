@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 from gateway_testing import API, running_gateway
-from suite_testing import migrated
 
 from contracts.main import MIGRATIONS as CONTRACTS_MIGRATIONS
 from contracts.main import create_app as create_contracts
@@ -28,6 +27,7 @@ from funding.main import create_app as create_funding
 from funding.seed.loader import load as load_funding
 from funding.settings import FundingSettings
 from gateway.proxy import ROUTES, RouteTable
+from tdi_kit import migrations
 from tdi_kit.auth import mint_token
 from tdi_kit.settings import DEV_JWT_SECRET
 from tdi_kit.testing import LiveServer, free_port, test_database
@@ -60,8 +60,8 @@ async def own_suite(registry_server: LiveServer) -> AsyncIterator[dict[str, str]
         test_database("atk_funding") as funding_db,
         test_database("atk_contracts") as contracts_db,
     ):
-        await migrated(funding_db, FUNDING_MIGRATIONS, load_funding)
-        await migrated(contracts_db, CONTRACTS_MIGRATIONS)
+        await migrations.migrate_and_seed(funding_db, FUNDING_MIGRATIONS, load_funding)
+        await migrations.migrate_and_seed(contracts_db, CONTRACTS_MIGRATIONS)
         common: dict[str, Any] = {"environment": "test", "log_json": False}
         funding = create_funding(
             FundingSettings(

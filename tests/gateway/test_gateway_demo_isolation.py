@@ -4,7 +4,7 @@ with the public record *and* the demo data (their own databases, apart from the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -21,21 +21,10 @@ from funding.seed.demo import load_demo as load_funding_demo
 from funding.seed.loader import load as load_funding
 from funding.settings import FundingSettings
 from tdi_kit import migrations
-from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.testing import LiveServer, free_port, test_database
 
 M = 100_000_000
 DEMO_TERRITORY = "ti-2708"  # demo-006: a 60 k€ chef de projet post, committed
-
-
-async def _seeded(url: str, script: str, *loaders: Callable[..., Any]) -> None:
-    engine = create_engine(url)
-    await migrations.upgrade(engine, script)
-    async with create_sessionmaker(engine)() as session:
-        for loader in loaders:
-            await loader(session, say=lambda _line: None)
-        await session.commit()
-    await engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +34,12 @@ async def demo_suite(registry_server: LiveServer) -> AsyncIterator[dict[str, str
         test_database("gw_demo_funding") as funding_db,
         test_database("gw_demo_contracts") as contracts_db,
     ):
-        await _seeded(funding_db, FUNDING_MIGRATIONS, load_funding, load_funding_demo)
-        await _seeded(contracts_db, CONTRACTS_MIGRATIONS, load_contracts, load_contracts_demo)
+        await migrations.migrate_and_seed(
+            funding_db, FUNDING_MIGRATIONS, load_funding, load_funding_demo
+        )
+        await migrations.migrate_and_seed(
+            contracts_db, CONTRACTS_MIGRATIONS, load_contracts, load_contracts_demo
+        )
         common: dict[str, Any] = {"environment": "test", "log_json": False}
         funding_url = f"http://127.0.0.1:{funding_port}"
         contracts_url = f"http://127.0.0.1:{contracts_port}"

@@ -13,7 +13,6 @@ from registry.main import MIGRATIONS
 from registry.seed.loader import load
 from tdi_kit import migrations
 from tdi_kit.app import ServiceApp
-from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.testing import asgi_client, bearer, rolled_back, test_database
 
 
@@ -48,13 +47,6 @@ async def session(registry_app: ServiceApp) -> AsyncIterator[AsyncSession]:
 @pytest.fixture(scope="session")
 async def fresh_registry() -> AsyncIterator[FreshRegistry]:
     async with test_database("registry_fresh") as url:
-        engine = create_engine(url)
-        await migrations.upgrade(engine, MIGRATIONS)
-        sessions = create_sessionmaker(engine)
-        reports = []
-        for _ in range(2):
-            async with sessions() as s:
-                reports.append(await load(s, say=lambda _line: None))
-                await s.commit()
-        await engine.dispose()
+        # Seeded twice: the second load must find nothing to change.
+        reports = await migrations.migrate_and_seed(url, MIGRATIONS, load, load)
         yield FreshRegistry(url, *reports)

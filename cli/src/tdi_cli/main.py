@@ -18,47 +18,48 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tdi_cli.services import Service, by_name
 from tdi_kit import migrations
 from tdi_kit.auth import mint_token
-from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.settings import DEV_JWT_SECRET, ServiceSettings
 
 
-async def _migrate(service: Service) -> None:
+async def _prepare(service: Service, *, seed: bool = False, demo: bool = False) -> None:
+    """Migrate the service's database to head, then (with `seed`) load what it ships: the
+    kit's one recipe for a fresh database, as the tests and the deployment jobs follow it."""
     if not service.migrations:
         return  # the gateway: no database of its own
     settings = service.settings()
     assert isinstance(settings, ServiceSettings)
-    engine = create_engine(settings.database_url)
-    try:
-        await migrations.upgrade(engine, service.migrations)
-    finally:
-        await engine.dispose()
+    loaders = [("seed", service.seed)] if seed else []
+    if seed and demo:
+        loaders.append(("demo data", service.demo))
+    await migrations.migrate_and_seed(
+        settings.database_url,
+        service.migrations,
+        *[
+            _announced(f"{service.name}: loading the {what}", load)
+            for what, load in loaders
+            if load
+        ],
+        say=print,
+    )
     print(f"{service.name}: migrations at head ({_safe_url(settings.database_url)})")
 
 
-async def _seed(service: Service, *, demo: bool = False) -> None:
-    if not service.migrations:
-        return
-    loaders = [("seed", service.seed)] + ([("demo data", service.demo)] if demo else [])
-    settings = service.settings()
-    assert isinstance(settings, ServiceSettings)
-    engine = create_engine(settings.database_url)
-    try:
-        for what, loader in loaders:
-            if loader is None:
-                continue
-            async with create_sessionmaker(engine)() as session:
-                print(f"{service.name}: loading the {what}")
-                await loader(session)
-                await session.commit()
-    finally:
-        await engine.dispose()
+def _announced(line: str, loader: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    async def load(session: AsyncSession, *, say: Callable[[str], None]) -> Any:
+        say(line)
+        return await loader(session, say=say)
+
+    return load
 
 
 def _safe_url(url: str) -> str:
@@ -69,14 +70,13 @@ def _safe_url(url: str) -> str:
 
 def cmd_migrate(args: argparse.Namespace) -> None:
     for service in by_name(args.service):
-        asyncio.run(_migrate(service))
+        asyncio.run(_prepare(service))
 
 
 def cmd_seed(args: argparse.Namespace) -> None:
     # The seed needs the schema at head; migrating first makes `tdi seed` enough on its own.
     for service in by_name(args.service):
-        asyncio.run(_migrate(service))
-        asyncio.run(_seed(service, demo=args.demo))
+        asyncio.run(_prepare(service, seed=True, demo=args.demo))
 
 
 def cmd_token(args: argparse.Namespace) -> None:
@@ -159,9 +159,7 @@ def cmd_up(args: argparse.Namespace) -> None:
     services = by_name(args.service)
     print(f"data folder: {data_dir}")
     for service in services:
-        asyncio.run(_migrate(service))
-        if not args.no_seed:
-            asyncio.run(_seed(service, demo=args.demo))
+        asyncio.run(_prepare(service, seed=not args.no_seed, demo=args.demo))
 
     busy = [
         f"{s.name} ({s.settings().host}:{s.settings().port})"

@@ -36,18 +36,26 @@ async def upgrade(engine: AsyncEngine, script_location: str, revision: str = "he
 Seeder = Callable[..., Awaitable[Any]]
 
 
-async def migrate_and_seed(url: str, script_location: str, *seeders: Seeder) -> None:
-    """The recipe every fresh database follows: migrations to head, then each seeder in turn,
-    each in its own committed session (a seeder is `load(session, say=...)`)."""
+async def migrate_and_seed(
+    url: str, script_location: str, *seeders: Seeder, say: Callable[[str], None] | None = None
+) -> list[Any]:
+    """The recipe every fresh database follows, in deployments, `tdi` and the tests: migrations
+    to head, then each seeder in turn (`load(session, say=...)`), each in its own committed
+    session. Returns what each seeder returned (its report); `say` hears the seeders' lines."""
     from tdi_kit.db import create_engine, create_sessionmaker
+
+    def quiet(_line: str) -> None:
+        pass
 
     engine = create_engine(url)
     try:
         await upgrade(engine, script_location)
+        reports = []
         for seed in seeders:
             async with create_sessionmaker(engine)() as session:
-                await seed(session, say=lambda _line: None)
+                reports.append(await seed(session, say=say or quiet))
                 await session.commit()
+        return reports
     finally:
         await engine.dispose()
 
