@@ -1,11 +1,16 @@
 """What every service's tests share besides fixtures: the link through which one in-process app
-calls another. (A database is migrated and seeded as a deployment does it by the kit's
-`migrations.migrate_and_seed`.)"""
+calls another, and the racing writers of the race tests. (A database is migrated and seeded as a
+deployment does it, by the kit's `migrations.migrate_and_seed`.)"""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+import httpx
 
 from tdi_kit.app import ServiceApp
 
@@ -54,3 +59,16 @@ class Services:
     contracts: ServiceApp
     to_funding: Link
     to_contracts: Link
+
+
+async def race(n: int, request: Callable[[int], Awaitable[httpx.Response]]) -> list[httpx.Response]:
+    """Fire `request(0)` ... `request(n - 1)` at once (the race tests' concurrent writers)."""
+    return list(await asyncio.gather(*(request(i) for i in range(n))))
+
+
+def count_statuses(answers: list[httpx.Response]) -> Counter[int]:
+    """How many answers of each status; every refusal must be a problem document."""
+    for r in answers:
+        if r.status_code >= 400:
+            assert r.headers["content-type"].startswith("application/problem+json"), r.text
+    return Counter(r.status_code for r in answers)

@@ -20,13 +20,12 @@ These requests commit for real, on a database of this module's own.
 
 from __future__ import annotations
 
-import asyncio
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import httpx
 import pytest
+from suite_testing import count_statuses, race
 
 from contracts.main import MIGRATIONS, create_app
 from contracts.settings import ContractsSettings
@@ -58,19 +57,6 @@ async def committing_app(registry_app: ServiceApp) -> AsyncIterator[ServiceApp]:
 async def client(committing_app: ServiceApp) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(committing_app) as c:
         yield c
-
-
-async def _race(
-    n: int, request: Callable[[int], Awaitable[httpx.Response]]
-) -> list[httpx.Response]:
-    return list(await asyncio.gather(*(request(i) for i in range(n))))
-
-
-def _statuses(answers: list[httpx.Response]) -> Counter[int]:
-    for r in answers:
-        if r.status_code >= 400:
-            assert r.headers["content-type"].startswith("application/problem+json"), r.text
-    return Counter(r.status_code for r in answers)
 
 
 def _contract(territory: str, region: str, *, signed: bool = False) -> dict[str, Any]:
@@ -112,10 +98,10 @@ async def test_racing_contracts_of_one_territory_give_one_201_and_409s(
 ) -> None:
     # The territory is new to this database too: the racers also insert our copy of it.
     body = _contract("ti-2804", "28")
-    answers = await _race(
+    answers = await race(
         RACERS, lambda i: client.post("/api/v1/contracts", json=body, headers=WRITER)
     )
-    assert _statuses(answers) == {201: 1, 409: RACERS - 1}, [r.text for r in answers]
+    assert count_statuses(answers) == {201: 1, 409: RACERS - 1}, [r.text for r in answers]
     listed = await client.get("/api/v1/contracts", params={"territory": "ti-2804"})
     assert len(listed.json()["items"]) == 1
 
@@ -125,8 +111,8 @@ async def test_racing_actions_with_one_code_give_one_201_and_409s(
 ) -> None:
     contract = await _created(client, "/api/v1/contracts", _contract("ti-2708", "27"))
     url = f"/api/v1/contracts/{contract['id']}/actions"
-    answers = await _race(RACERS, lambda _: client.post(url, json=_action("FA-09"), headers=ANY))
-    assert _statuses(answers) == {201: 1, 409: RACERS - 1}, [r.text for r in answers]
+    answers = await race(RACERS, lambda _: client.post(url, json=_action("FA-09"), headers=ANY))
+    assert count_statuses(answers) == {201: 1, 409: RACERS - 1}, [r.text for r in answers]
 
 
 async def test_racing_renames_of_actions_to_one_code_give_one_200_and_409s(
@@ -135,13 +121,13 @@ async def test_racing_renames_of_actions_to_one_code_give_one_200_and_409s(
     contract = await _created(client, "/api/v1/contracts", _contract("ti-2701", "27"))
     url = f"/api/v1/contracts/{contract['id']}/actions"
     actions = [(await _created(client, url, _action(f"FA-{i:02d}")))["id"] for i in range(RACERS)]
-    answers = await _race(
+    answers = await race(
         RACERS,
         lambda i: client.patch(
             f"/api/v1/actions/{actions[i]}", json={"code": "FA-99"}, headers=ANY
         ),
     )
-    assert _statuses(answers) == {200: 1, 409: RACERS - 1}, [r.text for r in answers]
+    assert count_statuses(answers) == {200: 1, 409: RACERS - 1}, [r.text for r in answers]
 
 
 async def test_racing_amendments_of_one_contract_are_numbered_in_sequence(
@@ -163,8 +149,8 @@ async def test_racing_amendments_of_one_contract_are_numbered_in_sequence(
             headers=ANY,
         )
 
-    answers = await _race(RACERS, amend)
-    statuses = _statuses(answers)
+    answers = await race(RACERS, amend)
+    statuses = count_statuses(answers)
     assert set(statuses) <= {201, 409} and statuses[201] >= RACERS // 2, [r.text for r in answers]
     added = [r for i, r in enumerate(answers) if i % 2 and r.status_code == 201]
     assert len(added) == 1, [r.text for r in answers]
@@ -184,13 +170,13 @@ async def test_racing_theme_changes_of_one_action_never_give_a_5xx(
         client, f"/api/v1/contracts/{contract['id']}/actions", _action("FA-01", themes=["a-b"])
     )
     themes = [["hydrogene", "alternance"], ["alternance", "foncier"], ["hydrogene", "foncier"]]
-    answers = await _race(
+    answers = await race(
         RACERS,
         lambda i: client.patch(
             f"/api/v1/actions/{action['id']}", json={"themes": themes[i % 3]}, headers=ANY
         ),
     )
-    statuses = _statuses(answers)
+    statuses = count_statuses(answers)
     assert statuses[200] >= 1 and set(statuses) <= {200, 409}, [r.text for r in answers]
     final = (await client.get(f"/api/v1/actions/{action['id']}")).json()["themes"]
     assert sorted(final) in [sorted(t) for t in themes]

@@ -20,14 +20,13 @@ On SQLite writers queue (BEGIN IMMEDIATE) and the services' checks answer; same 
 
 from __future__ import annotations
 
-import asyncio
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import httpx
 import pytest
 from funding_cases import ADMIN, BPI, M, allocation_body, migrated_and_seeded, settings
+from suite_testing import count_statuses, race
 
 from funding.main import create_app
 from tdi_kit import testing
@@ -53,19 +52,6 @@ async def committing_app(registry_app: ServiceApp) -> AsyncIterator[ServiceApp]:
 async def client(committing_app: ServiceApp) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(committing_app) as c:
         yield c
-
-
-async def _race(
-    n: int, request: Callable[[int], Awaitable[httpx.Response]]
-) -> list[httpx.Response]:
-    return list(await asyncio.gather(*(request(i) for i in range(n))))
-
-
-def _statuses(answers: list[httpx.Response]) -> Counter[int]:
-    for r in answers:
-        if r.status_code >= 400:
-            assert r.headers["content-type"].startswith("application/problem+json"), r.text
-    return Counter(r.status_code for r in answers)
 
 
 def _envelope(code: str, **fields: Any) -> dict[str, Any]:
@@ -126,8 +112,8 @@ async def test_racing_creations_of_one_key_give_one_201_and_409s(
     create, envelope = CREATIONS[key]
     if envelope:
         await _made(client, envelope)
-    answers = await _race(RACERS, lambda i: create(i, client))
-    assert _statuses(answers) == {201: 1, 409: RACERS - 1}, [r.text for r in answers]
+    answers = await race(RACERS, lambda i: create(i, client))
+    assert count_statuses(answers) == {201: 1, 409: RACERS - 1}, [r.text for r in answers]
 
 
 async def test_racing_bulk_pushes_of_one_reference_store_it_once(
@@ -135,10 +121,10 @@ async def test_racing_bulk_pushes_of_one_reference_store_it_once(
 ) -> None:
     await _made(client, "course-bulk")
     rows = [allocation_body(envelope_code="course-bulk", amount_cents=M, reference="BPI-BULK-1")]
-    answers = await _race(
+    answers = await race(
         RACERS, lambda _: client.post("/api/v1/allocations/bulk", json=rows, headers=BPI)
     )
-    statuses = _statuses(answers)
+    statuses = count_statuses(answers)
     # The losers of the race hear 409; a push that starts after the winner committed is
     # refused whole (422) with its row's own status, 409 too.
     assert statuses[201] == 1 and set(statuses) <= {201, 409, 422}, [r.text for r in answers]
@@ -161,7 +147,7 @@ async def test_racing_renames_to_one_reference_give_one_200_and_409s(
         r = await client.post("/api/v1/allocations", json=body, headers=BPI)
         assert r.status_code == 201, r.text
         proposals.append(r.json()["id"])
-    answers = await _race(
+    answers = await race(
         RACERS,
         lambda i: client.patch(
             f"/api/v1/allocations/{proposals[i]}",
@@ -169,7 +155,7 @@ async def test_racing_renames_to_one_reference_give_one_200_and_409s(
             headers={**BPI, "If-Match": "*"},
         ),
     )
-    assert _statuses(answers) == {200: 1, 409: RACERS - 1}, [r.text for r in answers]
+    assert count_statuses(answers) == {200: 1, 409: RACERS - 1}, [r.text for r in answers]
 
 
 async def test_racing_theme_changes_of_one_envelope_never_give_a_5xx(
@@ -177,7 +163,7 @@ async def test_racing_theme_changes_of_one_envelope_never_give_a_5xx(
 ) -> None:
     await _made(client, "course-themes")
     themes = [["export", "numerique"], ["numerique", "foncier"], ["export", "foncier"]]
-    answers = await _race(
+    answers = await race(
         RACERS,
         lambda i: client.patch(
             "/api/v1/envelopes/course-themes",
@@ -185,7 +171,7 @@ async def test_racing_theme_changes_of_one_envelope_never_give_a_5xx(
             headers={**BPI, "If-Match": "*"},
         ),
     )
-    statuses = _statuses(answers)
+    statuses = count_statuses(answers)
     assert statuses[200] >= 1 and set(statuses) <= {200, 409}, [r.text for r in answers]
     final = (await client.get("/api/v1/envelopes/course-themes")).json()["themes"]
     assert sorted(final) in [sorted(t) for t in themes]

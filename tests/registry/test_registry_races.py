@@ -20,13 +20,12 @@ IMMEDIATE), so the services' checks answer; the rule is the same on both.
 
 from __future__ import annotations
 
-import asyncio
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 
 import httpx
 import pytest
 from registry_testing import API, FreshRegistry, seed_rows
+from suite_testing import count_statuses, race
 
 from registry.main import create_app
 from registry.settings import RegistrySettings
@@ -60,27 +59,14 @@ def _unheld_groupements() -> list[str]:
     return [g["siren"] for g in seed_rows("groupements.csv") if g["siren"] not in held]
 
 
-async def _race(
-    n: int, request: Callable[[int], Awaitable[httpx.Response]]
-) -> list[httpx.Response]:
-    return list(await asyncio.gather(*(request(i) for i in range(n))))
-
-
-def _statuses(answers: list[httpx.Response]) -> Counter[int]:
-    for r in answers:
-        if r.status_code >= 400:
-            assert r.headers["content-type"].startswith("application/problem+json"), r.text
-    return Counter(r.status_code for r in answers)
-
-
 async def test_racing_creations_of_one_territory_code_give_one_201_and_409s(
     client: httpx.AsyncClient,
 ) -> None:
     body = {"code": "ti-9901", "name": "Territoire de course", "phase": 2}
-    answers = await _race(
+    answers = await race(
         RACERS, lambda _: client.post(f"{API}/territories", json=body, headers=WRITER)
     )
-    assert _statuses(answers) == {201: 1, 409: RACERS - 1}, [r.text for r in answers]
+    assert count_statuses(answers) == {201: 1, 409: RACERS - 1}, [r.text for r in answers]
     assert (await client.get(f"{API}/territories/ti-9901")).status_code == 200
 
 
@@ -94,8 +80,8 @@ async def test_racing_territories_claiming_one_groupement_give_one_201_and_409s(
         body = {"code": f"ti-98{i:02d}", "name": f"Course {i}", "phase": 2, "members": [siren]}
         return client.post(f"{API}/territories", json=body, headers=WRITER)
 
-    answers = await _race(RACERS, create)
-    assert _statuses(answers) == {201: 1, 409: RACERS - 1}, [r.text for r in answers]
+    answers = await race(RACERS, create)
+    assert count_statuses(answers) == {201: 1, 409: RACERS - 1}, [r.text for r in answers]
     covering = (await client.get(f"{API}/groupements/{siren}/territories")).json()["items"]
     assert [t["phase"] for t in covering].count(2) == 1
 
@@ -126,8 +112,8 @@ async def test_racing_writes_to_one_territory_never_give_a_5xx(client: httpx.Asy
         siren = sirens[i // 2]
         return client.put(f"{API}/territories/ti-9902/members/{siren}", headers=any_version)
 
-    answers = await _race(RACERS, write)
-    assert _statuses(answers) == {200: RACERS}, [r.text for r in answers]
+    answers = await race(RACERS, write)
+    assert count_statuses(answers) == {200: RACERS}, [r.text for r in answers]
     territory = (await client.get(f"{API}/territories/ti-9902")).json()
     assert sorted(m["siren"] for m in territory["members"]) == sorted(sirens)
     assert len(territory["governance"]["referents"]) == 2
@@ -141,13 +127,13 @@ async def test_racing_puts_of_one_member_keep_one_membership(client: httpx.Async
     )
     assert created.status_code == 201, created.text
     siren = _unheld_groupements()[40]
-    answers = await _race(
+    answers = await race(
         RACERS,
         lambda _: client.put(
             f"{API}/territories/ti-9903/members/{siren}", headers={**WRITER, "If-Match": "*"}
         ),
     )
-    statuses = _statuses(answers)
+    statuses = count_statuses(answers)
     assert set(statuses) <= {200, 409} and statuses[200] >= 1, [r.text for r in answers]
     members = (await client.get(f"{API}/territories/ti-9903")).json()["members"]
     assert [m["siren"] for m in members] == [siren]
