@@ -50,6 +50,7 @@ async def _prepare(service: Service, *, seed: bool = False, demo: bool = False) 
             if load
         ],
         say=print,
+        app_role=settings.database_app_role,
     )
     print(f"{service.name}: migrations at head ({_safe_url(settings.database_url)})")
 

@@ -57,8 +57,9 @@ class Uuid(TypeDecorator[uuid.UUID]):
         return uuid.UUID(str(value))
 
 
-def new_metadata() -> MetaData:
-    return MetaData(naming_convention=NAMING_CONVENTION)
+def new_metadata(*, append_only: tuple[str, ...] = ()) -> MetaData:
+    """A service's metadata; `append_only` names the tables whose rows are never changed."""
+    return MetaData(naming_convention=NAMING_CONVENTION, info={"append_only": append_only})
 
 
 # Without a statement timeout (batch jobs: migrations, seeds, imports), a SQLite writer still

@@ -29,15 +29,32 @@ def heads(script_location: str) -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config(script_location)).get_heads())
 
 
-async def upgrade(engine: AsyncEngine, script_location: str, revision: str = "head") -> None:
-    await _run(engine, script_location, lambda cfg: command.upgrade(cfg, revision))
+async def upgrade(
+    engine: AsyncEngine,
+    script_location: str,
+    revision: str = "head",
+    *,
+    app_role: str | None = None,
+) -> None:
+    """Migrate to `revision`. With `app_role` (PostgreSQL), the role the service runs as is then
+    granted what it needs on the schema, in the same transaction (`grant_app_role`)."""
+    await _run(
+        engine,
+        script_location,
+        lambda cfg: command.upgrade(cfg, revision),
+        attributes={"app_role": app_role},
+    )
 
 
 Seeder = Callable[..., Awaitable[Any]]
 
 
 async def migrate_and_seed(
-    url: str, script_location: str, *seeders: Seeder, say: Callable[[str], None] | None = None
+    url: str,
+    script_location: str,
+    *seeders: Seeder,
+    say: Callable[[str], None] | None = None,
+    app_role: str | None = None,
 ) -> list[Any]:
     """The recipe every fresh database follows, in deployments, `tdi` and the tests: migrations
     to head, then each seeder in turn (`load(session, say=...)`), each in its own committed
@@ -49,7 +66,7 @@ async def migrate_and_seed(
 
     engine = create_engine(url)
     try:
-        await upgrade(engine, script_location)
+        await upgrade(engine, script_location, app_role=app_role)
         reports = []
         for seed in seeders:
             async with create_sessionmaker(engine)() as session:
@@ -64,10 +81,15 @@ async def downgrade(engine: AsyncEngine, script_location: str, revision: str = "
     await _run(engine, script_location, lambda cfg: command.downgrade(cfg, revision))
 
 
-async def _run(engine: AsyncEngine, script_location: str, action: Callable[[Config], Any]) -> None:
+async def _run(
+    engine: AsyncEngine,
+    script_location: str,
+    action: Callable[[Config], Any],
+    attributes: dict[str, Any] | None = None,
+) -> None:
     def run(connection: Connection) -> None:
         cfg = alembic_config(script_location)
-        cfg.attributes["connection"] = connection
+        cfg.attributes.update(attributes or {}, connection=connection)
         action(cfg)
 
     async with engine.begin() as connection:
@@ -108,6 +130,33 @@ def _configure(connection: Connection, metadata: MetaData) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        role = context.config.attributes.get("app_role")
+        if role and connection.dialect.name == "postgresql":
+            grant_app_role(connection, role, metadata)
+
+
+# What a service's own role may do: read and write rows, never own, alter or drop a table (so it
+# cannot disable a trigger), never rewrite the migration history, and only read and add to the
+# tables its models declare append-only (`metadata.info["append_only"]`, funding's ledger).
+def grant_app_role(connection: Connection, role: str, metadata: MetaData) -> None:
+    """Grant `role` what the service needs on every table of the schema, and nothing more.
+
+    Run by the migration role (the schema's owner) after each upgrade, so that tables a
+    migration adds are covered too; granting again is harmless.
+    """
+    quote = connection.dialect.identifier_preparer.quote
+    quoted = quote(role)
+    append_only = set(metadata.info.get("append_only", ()))
+    connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {quoted}")
+    connection.exec_driver_sql(
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}"
+    )
+    connection.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
+    for table in sorted({"alembic_version", *append_only}):
+        connection.exec_driver_sql(
+            f"REVOKE UPDATE, DELETE, TRUNCATE ON {quote(table)} FROM {quoted}"
+        )
+    connection.exec_driver_sql(f"REVOKE INSERT ON alembic_version FROM {quoted}")
 
 
 def run_env(metadata: MetaData, default_url: Callable[[], str]) -> None:

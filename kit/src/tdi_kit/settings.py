@@ -124,6 +124,10 @@ class ServiceSettings(AppSettings):
     # so that the caller hears the service's 503, not the gateway's 504.
     database_connect_timeout_seconds: float = Field(2.0, gt=0)
     database_statement_timeout_seconds: float = Field(3.0, gt=0)
+    # PostgreSQL: the role the service runs as, when `database_url` (for migrations) names the
+    # schema's owner. Each migration run grants this role what it needs on every table and no
+    # more, so the running service cannot alter a table or disable the ledger's triggers.
+    database_app_role: str | None = None
 
     @model_validator(mode="after")
     def _database_default(self) -> ServiceSettings:

@@ -38,7 +38,9 @@ LedgerId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
-    metadata = new_metadata()
+    # The ledger is the record of every movement of money: its triggers refuse any change, and
+    # the service's own role may only read it and add to it (tdi_kit.migrations.grant_app_role).
+    metadata = new_metadata(append_only=("ledger_entries",))
 
 
 idempotency_keys = idempotency_table(Base.metadata)
