@@ -5,6 +5,8 @@ tdi migrate            apply every service's migrations (to the configured datab
 tdi seed               load the official lists (idempotent; says what it changed)
 tdi token ...          mint a signed token for local use
 tdi import KIND FILE   push an operator's allocations or disbursements to funding
+tdi backup             back up each service's database (a file and its manifest per service)
+tdi restore FILE...    restore backups into new, empty databases, checked against the manifests
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tdi_cli import backup
 from tdi_cli.services import Service, by_name
 from tdi_kit import migrations
 from tdi_kit.auth import mint_token
@@ -261,6 +264,43 @@ def _wait_ready(service: Service, child: subprocess.Popen[bytes], url: str, data
     raise SystemExit(f"{service.name} was not ready within 60 s; see {data_dir}/{service.name}.log")
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    for service in by_name(args.service):
+        if not service.migrations:
+            continue  # the gateway keeps nothing
+        settings = service.settings()
+        assert isinstance(settings, ServiceSettings)
+        try:
+            target = backup.backup(service.name, settings.database_url, Path(args.to))
+        except backup.BackupError as exc:
+            raise SystemExit(str(exc)) from exc
+        print(f"{service.name}: {target} (+ {target.name}.json)")
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    for file in args.file:
+        source = Path(file)
+        name = source.name.split("-", 1)[0]
+        services = [s for s in by_name(None) if s.name == name and s.migrations]
+        if not services:
+            raise SystemExit(f"{source.name}: not a backup of registry, funding or contracts")
+        service = services[0]
+        settings = service.settings()
+        assert isinstance(settings, ServiceSettings)
+        try:
+            counts = backup.restore(
+                service.name,
+                settings.database_url,
+                source,
+                service.migrations,
+                settings.database_app_role,
+            )
+        except backup.BackupError as exc:
+            raise SystemExit(str(exc)) from exc
+        rows = sum(counts.values())
+        print(f"{service.name}: restored {rows} rows in {len(counts)} tables, as the manifest says")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tdi", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -311,6 +351,17 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("--token", help="a bearer token (default: TDI_TOKEN, else one for --org)")
     load.add_argument("--url", help="the funding service (default: its configured host and port)")
     load.set_defaults(func=cmd_import)
+
+    save = sub.add_parser("backup", help="back up each service's database (PostgreSQL: pg_dump)")
+    save.add_argument("--service", action="append", help="only this service (repeatable)")
+    save.add_argument("--to", default="backups", help="the folder (default ./backups)")
+    save.set_defaults(func=cmd_backup)
+
+    back = sub.add_parser(
+        "restore", help="restore backups into new, empty databases (each named by its file)"
+    )
+    back.add_argument("file", nargs="+", help="a backup file written by `tdi backup`")
+    back.set_defaults(func=cmd_restore)
     return p
 
 
