@@ -35,7 +35,7 @@ from registry.models import (
     TerritoryOutline,
 )
 from registry.programme.rules import phase_status, today
-from registry.territories.service import refresh
+from registry.territories.documents import refresh
 from tdi_kit.text import fold
 
 DATA = Path(__file__).parent / "data"
