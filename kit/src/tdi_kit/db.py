@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, TypeDecorator, event
+from sqlalchemy import MetaData, String, Text, TypeDecorator, event
 from sqlalchemy import Uuid as SqlUuid
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Mapped, mapped_column
 
 from tdi_kit.errors import database_problem
 
@@ -55,6 +56,14 @@ class Uuid(TypeDecorator[uuid.UUID]):
         if value is None or type(value) is uuid.UUID:
             return value
         return uuid.UUID(str(value))
+
+
+class StoredDocument:
+    """A mixin: the record's JSON document as the API serves it, stored at each write with its
+    ETag, so that a read answers the bytes as they are (`tdi_kit.documents`)."""
+
+    document: Mapped[str] = mapped_column(Text, default="{}")
+    etag: Mapped[str] = mapped_column(String(40), default='""')
 
 
 def new_metadata() -> MetaData:
