@@ -29,7 +29,7 @@ from registry.schemas import (
 from registry.territories import queries
 from registry.territories.documents import refresh
 from tdi_kit.conditional import check_if_match
-from tdi_kit.errors import Conflict, NotFound, Unprocessable
+from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
 from tdi_kit.pagination import ListParams, Sort, all_rows, paginate, parse_sort
 from tdi_kit.rowreader import RowReader
 
@@ -42,9 +42,7 @@ def sort_for(params: ListParams) -> Sort:
 
 async def get_document(rows: RowReader, *, code: str) -> tuple[str, str]:
     """The served JSON and its ETag: one indexed row, no assembly (see `refresh`)."""
-    found = await rows.one(queries.DOCUMENT_BY_CODE, code=code)
-    if found is None:
-        raise NotFound("territory", code)
+    found = or_not_found(await rows.one(queries.DOCUMENT_BY_CODE, code=code), "territory", code)
     return found[0], found[1]
 
 
@@ -227,9 +225,7 @@ async def covering_groupement(session: AsyncSession, *, siren: str) -> list[Cove
 async def communes_of(
     session: AsyncSession, *, code: str, params: ListParams
 ) -> tuple[list[Commune], str | None]:
-    territory = await queries.by_code(session, code)
-    if territory is None:
-        raise NotFound("territory", code)
+    territory = or_not_found(await queries.by_code(session, code), "territory", code)
     if territory.phase == 1:
         listed = select(TerritoryCommune.insee).where(TerritoryCommune.territory_code == code)
         stmt = select(Commune).where(Commune.insee.in_(listed))
@@ -248,9 +244,7 @@ async def communes_of(
 
 
 async def outline(session: AsyncSession, *, code: str) -> tuple[Territory, str]:
-    territory = await session.get(Territory, code)
-    if territory is None:
-        raise NotFound("territory", code)
+    territory = or_not_found(await session.get(Territory, code), "territory", code)
     found = await session.get(TerritoryOutline, code)
     if found is None:
         raise NotFound("outline", code)
@@ -269,9 +263,9 @@ async def _for_write(
     session: AsyncSession, code: str, if_match: str | None, *, allow_archived: bool = False
 ) -> Territory:
     # The row lock (PostgreSQL) makes the If-Match check and the write one step.
-    territory = await queries.by_code(session, code, for_update=True)
-    if territory is None:
-        raise NotFound("territory", code)
+    territory = or_not_found(
+        await queries.by_code(session, code, for_update=True), "territory", code
+    )
     check_if_match(if_match, territory.etag, what="territory")
     if territory.status == "archived" and not allow_archived:
         raise Conflict(f"Territory {code} is archived; restore it (status active) to change it.")
