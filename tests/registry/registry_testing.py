@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 
-from registry.seed.loader import DATA, Counts
+from registry.seed.loader import DATA
+from tdi_kit.seeding import Counts
 
 API = "/api/v1"
 

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.models import Commune, Department, ProgrammePhase, TerritoryCommune
 from registry.programme import rules
 from registry.seed.programme import MILESTONES
-from registry.territories import service as territories
+from registry.territories import documents
+from registry.territories import queries as territory_queries
 
 
 async def _territories(client: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
@@ -161,13 +162,13 @@ def test_a_phase_is_current_from_its_first_day_to_its_last_and_ended_after() -> 
 async def test_a_territory_written_while_its_phase_ran_was_active(
     session: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(territories, "today", lambda: dt.date(2022, 6, 1))
-    territory = await territories.queries.by_code(session, "2707")
+    monkeypatch.setattr(documents, "today", lambda: dt.date(2022, 6, 1))
+    territory = await territory_queries.by_code(session, "2707")
     assert territory is not None
-    await territories.refresh(session, territory)
+    await documents.refresh(session, territory)
     assert territory.status == "active"
-    monkeypatch.setattr(territories, "today", lambda: dt.date(2023, 1, 1))
-    await territories.refresh(session, territory)
+    monkeypatch.setattr(documents, "today", lambda: dt.date(2023, 1, 1))
+    await documents.refresh(session, territory)
     assert territory.status == "ended"
     assert '"status":"ended"' in territory.document
 

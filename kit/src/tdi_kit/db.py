@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, TypeDecorator, event
+from sqlalchemy import MetaData, String, Text, TypeDecorator, event, select
 from sqlalchemy import Uuid as SqlUuid
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Mapped, mapped_column
 
 from tdi_kit.errors import database_problem
 
@@ -55,6 +56,41 @@ class Uuid(TypeDecorator[uuid.UUID]):
         if value is None or type(value) is uuid.UUID:
             return value
         return uuid.UUID(str(value))
+
+
+class StoredDocument:
+    """A mixin: the record's JSON document as the API serves it, stored at each write with its
+    ETag, so that a read answers the bytes as they are (`tdi_kit.documents`)."""
+
+    document: Mapped[str] = mapped_column(Text, default="{}")
+    etag: Mapped[str] = mapped_column(String(40), default='""')
+
+
+class _Identified(Protocol):
+    id: Any
+
+
+_Row = TypeVar("_Row", bound=_Identified)
+
+
+async def lock_by_id(
+    session: AsyncSession, model: type[_Row], ids: Iterable[Any]
+) -> dict[Any, _Row]:
+    """The rows of `model` with these ids, by id, locked until the transaction ends (PostgreSQL:
+    FOR UPDATE, in id order so that two writers never wait on each other in a cycle; SQLite
+    writers are serialised already) and read afresh, whatever the session held."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    key = model.id
+    stmt = (
+        select(model)
+        .where(key.in_(wanted))
+        .order_by(key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.id: row for row in await session.scalars(stmt)}
 
 
 def new_metadata(*, append_only: tuple[str, ...] = ()) -> MetaData:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import orjson
 from fastapi import FastAPI, Request
@@ -103,6 +103,16 @@ class NotFound(Problem):
 
     def __init__(self, kind: str, key: object, **extra: Any) -> None:
         super().__init__(f"No {kind} {key!s}.", **extra)
+
+
+_Record = TypeVar("_Record")
+
+
+def or_not_found(record: _Record | None, kind: str, key: object) -> _Record:
+    """The record a service looked up, or the 404 problem `No {kind} {key}.` when there is none."""
+    if record is None:
+        raise NotFound(kind, key)
+    return record
 
 
 class Conflict(Problem):

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from tdi_kit import clock
-from tdi_kit.db import Uuid, new_metadata
+from tdi_kit.db import StoredDocument, Uuid, new_metadata
 from tdi_kit.idempotency import idempotency_table
 
 
@@ -36,6 +36,21 @@ class Base(DeclarativeBase):
 
 
 idempotency_keys = idempotency_table(Base.metadata)
+
+
+class Listed(StoredDocument):
+    """What contracts and actions keep alike to be listed, searched and served: the folded
+    title sorted on, the words searched, the version and times, the stored document."""
+
+    title_key: Mapped[str] = mapped_column(String(300), default="", index=True)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=clock.now_to_second
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=clock.now_to_second, index=True
+    )
 
 
 class Territory(Base):
@@ -67,7 +82,7 @@ class TerritoryRegion(Base):
     region_name: Mapped[str] = mapped_column(String(100))
 
 
-class Contract(Base):
+class Contract(Listed, Base):
     """A protocole d'accord or a contrat de territoire d'industrie."""
 
     __tablename__ = "contracts"
@@ -90,18 +105,6 @@ class Contract(Base):
     # its kind: the unique constraint makes "one live act per territory and phase" hold even for
     # two writers racing (NULLs never collide). Set through `contracts.contracts.lifecycle`.
     live_slot: Mapped[str | None] = mapped_column(String(40), unique=True)
-
-    title_key: Mapped[str] = mapped_column(String(300), default="", index=True)
-    search_text: Mapped[str] = mapped_column(Text, default="")
-    version: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=clock.now_to_second
-    )
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=clock.now_to_second, index=True
-    )
-    document: Mapped[str] = mapped_column(Text, default="{}")
-    etag: Mapped[str] = mapped_column(String(40), default='""')
 
     territory: Mapped[Territory] = relationship(lazy="joined", innerjoin=True)
     signatories: Mapped[list[Signatory]] = relationship(
@@ -132,7 +135,7 @@ class Signatory(Base):
     contract: Mapped[Contract] = relationship(back_populates="signatories")
 
 
-class Action(Base):
+class Action(Listed, Base):
     """A fiche-action: one project of a contract's action plan.
 
     `contract_id` is null for a project on record whose act is not known (the public source
@@ -157,18 +160,6 @@ class Action(Base):
     budget_cents: Mapped[int | None] = mapped_column(BigInteger)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)
-
-    title_key: Mapped[str] = mapped_column(String(300), default="", index=True)
-    search_text: Mapped[str] = mapped_column(Text, default="")
-    version: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=clock.now_to_second
-    )
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=clock.now_to_second, index=True
-    )
-    document: Mapped[str] = mapped_column(Text, default="{}")
-    etag: Mapped[str] = mapped_column(String(40), default='""')
 
     contract: Mapped[Contract | None] = relationship(back_populates="actions")
     themes: Mapped[list[ActionTheme]] = relationship(

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from tdi_kit.db import new_metadata
+from tdi_kit.db import StoredDocument, new_metadata
 from tdi_kit.idempotency import idempotency_table
 
 
@@ -98,7 +98,7 @@ class Organisation(Base):
     search_text: Mapped[str] = mapped_column(String(300))
 
 
-class Territory(Base):
+class Territory(StoredDocument, Base):
     """A labelled territory of one programme phase.
 
     `document` is the territory as the API serves it (members, governance, regions, ...), kept
@@ -135,8 +135,6 @@ class Territory(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
-    document: Mapped[str] = mapped_column(Text, default="{}")
-    etag: Mapped[str] = mapped_column(String(40), default='""')
 
     members: Mapped[list[TerritoryMember]] = relationship(
         back_populates="territory", cascade="all, delete-orphan", order_by="TerritoryMember.siren"

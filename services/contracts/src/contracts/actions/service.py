@@ -39,7 +39,7 @@ from contracts.references import References
 from contracts.schemas import ActionUpdate, ActionWrite, Owner
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
-from tdi_kit.errors import Conflict, NotFound
+from tdi_kit.errors import Conflict, NotFound, or_not_found
 from tdi_kit.pagination import ListParams, Sort, all_rows, paginate, parse_sort
 
 # Reads -------------------------------------------------------------------------------------
@@ -55,10 +55,7 @@ def sort_for(params: ListParams) -> Sort:
 
 
 async def get_document(session: AsyncSession, *, action_id: uuid.UUID) -> tuple[str, str]:
-    found = await queries.document(session, action_id)
-    if found is None:
-        raise NotFound("action", action_id)
-    return found
+    return or_not_found(await queries.document(session, action_id), "action", action_id)
 
 
 async def list_documents(
@@ -222,9 +219,9 @@ async def create(
     if_match: str | None,
 ) -> Action:
     editor = await Editor.of(caller, references)
-    contract = await contract_queries.for_update(session, contract_id)
-    if contract is None:
-        raise NotFound("contract", contract_id)
+    contract = or_not_found(
+        await contract_queries.for_update(session, contract_id), "contract", contract_id
+    )
     if if_match is not None:
         check_if_match(if_match, contract.etag, what="contract")
     changes = ChangeSet(editor, contract)
@@ -251,9 +248,7 @@ async def edit(
     contract: Contract | None = None
     if contract_id is not None:
         contract = await contract_queries.for_update(session, contract_id)
-    action = await queries.for_update(session, action_id)
-    if action is None:
-        raise NotFound("action", action_id)
+    action = or_not_found(await queries.for_update(session, action_id), "action", action_id)
     if if_match_required or if_match is not None:
         check_if_match(if_match, action.etag, what="action")
     ensure_writable(contract)

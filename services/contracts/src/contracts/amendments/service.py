@@ -34,7 +34,7 @@ from contracts.schemas import (
 )
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
-from tdi_kit.errors import NotFound, Unprocessable
+from tdi_kit.errors import NotFound, Unprocessable, or_not_found
 from tdi_kit.pagination import ListParams, paginate, parse_sort
 
 # Reads -------------------------------------------------------------------------------------
@@ -61,10 +61,11 @@ async def list_amendments(
 
 
 async def get_amendment(session: AsyncSession, *, contract_id: uuid.UUID, number: int) -> Amendment:
-    found = await queries.amendment(session, contract_id, number)
-    if found is None:
-        raise NotFound("amendment", f"{number} of contract {contract_id}")
-    return found
+    return or_not_found(
+        await queries.amendment(session, contract_id, number),
+        "amendment",
+        f"{number} of contract {contract_id}",
+    )
 
 
 async def history(
@@ -101,9 +102,9 @@ async def create(
     if_match: str | None,
 ) -> Amendment:
     editor = await Editor.of(caller, references)
-    contract = await contract_queries.for_update(session, contract_id)
-    if contract is None:
-        raise NotFound("contract", contract_id)
+    contract = or_not_found(
+        await contract_queries.for_update(session, contract_id), "contract", contract_id
+    )
     check_if_match(if_match, contract.etag, what="contract")
     lifecycle.ensure_writable(contract)
     lifecycle.check_amendable(contract)

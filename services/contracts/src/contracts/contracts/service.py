@@ -30,7 +30,7 @@ from contracts.schemas import ContractUpdate, ContractWrite, SignatoryWrite, Sig
 from tdi_kit import clock
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
-from tdi_kit.errors import Conflict, NotFound, Unprocessable
+from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
 from tdi_kit.pagination import ListParams, Sort, all_rows, paginate, parse_sort
 
 # Reads -------------------------------------------------------------------------------------
@@ -57,9 +57,7 @@ async def list_documents(
 
 async def get_detail(session: AsyncSession, *, contract_id: uuid.UUID) -> tuple[str, str]:
     """The contract with its signatories and actions, and its ETag."""
-    found = await queries.document(session, contract_id)
-    if found is None:
-        raise NotFound("contract", contract_id)
+    found = or_not_found(await queries.document(session, contract_id), "contract", contract_id)
     document, etag = found
     return detail(document, await action_queries.documents_of_contract(session, contract_id)), etag
 
@@ -261,9 +259,7 @@ async def _edit(
     if_match_required: bool = True,
 ) -> Contract:
     editor = await Editor.of(caller, references)
-    contract = await queries.for_update(session, contract_id)
-    if contract is None:
-        raise NotFound("contract", contract_id)
+    contract = or_not_found(await queries.for_update(session, contract_id), "contract", contract_id)
     if if_match_required or if_match is not None:
         check_if_match(if_match, contract.etag, what="contract")
     ensure_writable(contract)

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.access import Editor
-from contracts.seed.loader import Counts, sync_contract
+from contracts.seed.loader import sync_contract
 from contracts.seed.records import (
     ActionRecord,
     ContractRecord,
@@ -26,6 +26,7 @@ from contracts.seed.records import (
     SignatoryRecord,
     TerritoryRecord,
 )
+from tdi_kit.seeding import Counts
 
 DEMO = "[Démo] "
 NOTE = "Données de démonstration inventées : ni cet acte ni ses fiches-actions n'existent."

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +38,7 @@ from contracts.seed.records import (
     ContractRecord,
     TerritoryRecord,
 )
+from tdi_kit.seeding import Counts
 
 # Identifiers of loaded records derive from their keys, so a second load finds the first.
 NAMESPACE = uuid.UUID("6f3d9a52-51c4-4f0e-9a3b-7d1e2c6b8a40")
@@ -46,26 +46,6 @@ NAMESPACE = uuid.UUID("6f3d9a52-51c4-4f0e-9a3b-7d1e2c6b8a40")
 
 def record_id(kind: str, key: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"{kind}/{key}")
-
-
-@dataclass
-class Counts:
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    skipped: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        text = f"{self.added} added, {self.changed} changed, {self.unchanged} left as they were"
-        return text + (f", {len(self.skipped)} skipped" if self.skipped else "")
-
-    def count(self, new: bool, changes: ChangeSet) -> None:
-        if new:
-            self.added += 1
-        elif changes.changes:
-            self.changed += 1
-        else:
-            self.unchanged += 1
 
 
 async def load(session: AsyncSession, *, say: Callable[[str], None] = print) -> Counts:
@@ -195,7 +175,7 @@ async def sync_contract(
     for action in item.actions:
         await _sync_action(session, changes, action, contract=contract, is_demo=is_demo)
     await record(session, changes)
-    counts.count(new, changes)
+    counts.count(new=new, changed=bool(changes.changes))
 
 
 async def sync_project(
@@ -206,7 +186,7 @@ async def sync_project(
     changes = ChangeSet(editor, None, kind=kind)
     new = await _sync_action(session, changes, item, contract=None, is_demo=False)
     await record(session, changes)
-    counts.count(new, changes)
+    counts.count(new=new, changed=bool(changes.changes))
 
 
 async def _sync_action(

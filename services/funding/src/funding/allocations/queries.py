@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
 from funding.models import Allocation, AllocationRegion, Envelope, Tranche
+from tdi_kit.db import lock_by_id
 
 # The allocation rules read an envelope's own columns only: loading its collections would cost
 # two queries per write.
@@ -116,15 +117,5 @@ async def taken_references(
 async def lock_allocations(
     session: AsyncSession, ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, Allocation]:
-    """The allocations, locked (in id order) and read afresh; see lock_tranches."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    stmt = (
-        select(Allocation)
-        .where(Allocation.id.in_(wanted))
-        .order_by(Allocation.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {a.id: a for a in await session.scalars(stmt)}
+    """The allocations, locked (in id order) and read afresh (`tdi_kit.db.lock_by_id`)."""
+    return await lock_by_id(session, Allocation, ids)

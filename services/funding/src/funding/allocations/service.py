@@ -33,7 +33,7 @@ from funding.references import Owners
 from funding.schemas import AllocationCreate, AllocationRead, AllocationUpdate
 from tdi_kit import clock
 from tdi_kit.auth import Caller
-from tdi_kit.errors import Conflict, NotFound, Problem, Unprocessable
+from tdi_kit.errors import Conflict, NotFound, Problem, Unprocessable, or_not_found
 from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
 
@@ -295,9 +295,7 @@ async def envelope_of(session: AsyncSession, allocation: Allocation) -> Envelope
 async def allocation(
     session: AsyncSession, *, caller: Caller | None, allocation_id: uuid.UUID
 ) -> Allocation:
-    found = await session.get(Allocation, allocation_id)
-    if found is None:
-        raise NotFound("allocation", allocation_id)
+    found = or_not_found(await session.get(Allocation, allocation_id), "allocation", allocation_id)
     envelope = await envelope_of(session, found)
     check_allocation_visible(caller, found, envelope.examined_by, asked=allocation_id)
     return found

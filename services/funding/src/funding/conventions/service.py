@@ -13,7 +13,7 @@ from tdi_kit import clock
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.documents import etag_of
-from tdi_kit.errors import Conflict, NotFound, Unprocessable
+from tdi_kit.errors import Conflict, Unprocessable, or_not_found
 from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
 
@@ -37,10 +37,7 @@ async def conventions(
 
 
 async def convention(session: AsyncSession, *, code: str) -> Convention:
-    found = await queries.by_code(session, code)
-    if found is None:
-        raise NotFound("convention", code)
-    return found
+    return or_not_found(await queries.by_code(session, code), "convention", code)
 
 
 async def create(
@@ -64,9 +61,7 @@ async def update(
     payload: ConventionUpdate,
     if_match: str | None,
 ) -> Convention:
-    convention = await queries.lock(session, code)
-    if convention is None:
-        raise NotFound("convention", code)
+    convention = or_not_found(await queries.lock(session, code), "convention", code)
     check_operates(caller, convention.operator_code, what="convention")
     check_if_match(if_match, etag_of(read(convention)), what="convention")
     for name, value in payload.model_dump(exclude_unset=True).items():

@@ -8,6 +8,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.models import Envelope, EnvelopeTheme, Tranche
+from tdi_kit.db import lock_by_id
 
 SORTABLE = {
     "code": Envelope.code,
@@ -81,16 +82,5 @@ async def tranche(session: AsyncSession, envelope_code: str, year: int) -> Tranc
 
 
 async def lock_tranches(session: AsyncSession, ids: list[Any]) -> dict[Any, Tranche]:
-    """The tranches, locked until the transaction ends (PostgreSQL: FOR UPDATE, in id order so
-    that two writers never wait on each other in a cycle; SQLite writers are serialised already)
-    and read afresh, whatever the session held."""
-    if not ids:
-        return {}
-    stmt = (
-        select(Tranche)
-        .where(Tranche.id.in_(ids))
-        .order_by(Tranche.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {t.id: t for t in await session.scalars(stmt)}
+    """The tranches, locked (in id order) and read afresh (`tdi_kit.db.lock_by_id`)."""
+    return await lock_by_id(session, Tranche, ids)

@@ -31,7 +31,7 @@ from tdi_kit import clock
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.documents import etag_of
-from tdi_kit.errors import Conflict, NotFound, Unprocessable
+from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
 from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
 
@@ -164,10 +164,9 @@ async def envelopes(
 async def envelope(session: AsyncSession, *, code: str, for_update: bool = False) -> Envelope:
     """The envelope; `for_update`: locked until the transaction ends and read afresh, so that
     a write compares If-Match with the version no other writer can change under it."""
-    found = await (queries.lock if for_update else queries.by_code)(session, code)
-    if found is None:
-        raise NotFound("envelope", code)
-    return found
+    return or_not_found(
+        await (queries.lock if for_update else queries.by_code)(session, code), "envelope", code
+    )
 
 
 async def tranche(session: AsyncSession, *, code: str, year: int) -> TrancheRead:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from funding.models import Convention, Envelope, EnvelopeTheme, ReportedFigure
 
@@ -56,35 +57,36 @@ def figures(
 async def of_envelopes(
     session: AsyncSession, codes: Iterable[str]
 ) -> dict[str, list[ReportedFigure]]:
-    wanted = list(codes)
-    if not wanted:
-        return {}
-    stmt = (
-        select(ReportedFigure)
-        .where(ReportedFigure.envelope_code.in_(wanted))
-        .order_by(ReportedFigure.as_of, ReportedFigure.code)
-    )
-    out: dict[str, list[ReportedFigure]] = {}
-    for figure in await session.scalars(stmt):
-        out.setdefault(figure.envelope_code or "", []).append(figure)
-    return out
+    return await _grouped(session, ReportedFigure.envelope_code, codes)
 
 
 async def of_conventions(
     session: AsyncSession, codes: Iterable[str]
 ) -> dict[str, list[ReportedFigure]]:
     """Figures about a whole convention (not one of its envelopes)."""
+    return await _grouped(
+        session, ReportedFigure.convention_code, codes, ReportedFigure.envelope_code.is_(None)
+    )
+
+
+async def _grouped(
+    session: AsyncSession,
+    column: InstrumentedAttribute[str | None],
+    codes: Iterable[str],
+    *where: ColumnElement[bool],
+) -> dict[str, list[ReportedFigure]]:
+    """The figures whose `column` is one of `codes`, by that code, oldest first."""
     wanted = list(codes)
     if not wanted:
         return {}
     stmt = (
         select(ReportedFigure)
-        .where(ReportedFigure.convention_code.in_(wanted), ReportedFigure.envelope_code.is_(None))
+        .where(column.in_(wanted), *where)
         .order_by(ReportedFigure.as_of, ReportedFigure.code)
     )
     out: dict[str, list[ReportedFigure]] = {}
     for figure in await session.scalars(stmt):
-        out.setdefault(figure.convention_code or "", []).append(figure)
+        out.setdefault(getattr(figure, column.key) or "", []).append(figure)
     return out
 
 

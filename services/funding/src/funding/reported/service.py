@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from funding.models import Envelope, ReportedFigure
 from funding.reported import queries
 from funding.schemas import MEASURE_LABELS, Reported, ReportedFigureRead
-from tdi_kit.errors import NotFound
+from tdi_kit.errors import or_not_found
 from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
 
@@ -99,7 +99,4 @@ async def figures(
 
 
 async def figure(session: AsyncSession, *, code: str) -> ReportedFigure:
-    found = await queries.by_code(session, code)
-    if found is None:
-        raise NotFound("reported figure", code)
-    return found
+    return or_not_found(await queries.by_code(session, code), "reported figure", code)

@@ -24,9 +24,9 @@ from funding.ledger.entries import Actor
 from funding.models import Allocation
 from funding.references import Territory
 from funding.schemas import AllocationCreate, Cancellation, DisbursementRow
-from funding.seed.loader import Counts
 from tdi_kit.auth import Caller
 from tdi_kit.documents import etag_of
+from tdi_kit.seeding import Counts
 
 K = 100_000  # one thousand euros, in cents
 DEMO = Actor("demo")

@@ -10,8 +10,7 @@ changed and left as it was.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,42 +21,38 @@ from funding.models import Convention, Envelope, LedgerEntry, ReportedFigure
 from funding.schemas import Adjustment, EnvelopeCreate, Rules, TrancheCreate
 from funding.seed.facts import CONVENTIONS, ENVELOPES, REPORTED, Movement, SeedEnvelope
 from tdi_kit import clock
+from tdi_kit.seeding import Counts
 
 SEED_MARK = "[seed:{key}] "
-
-
-@dataclass
-class Counts:
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-
-    def __str__(self) -> str:
-        return f"{self.added} added, {self.changed} changed, {self.unchanged} left as they were"
 
 
 async def load(session: AsyncSession, *, say: Callable[[str], None] = print) -> dict[str, Counts]:
     """Bring the database up to the facts. The caller commits."""
     report = {
-        "conventions": await _conventions(session),
+        "conventions": await _facts(session, Convention, CONVENTIONS),
         "envelopes": Counts(),
         "movements": Counts(),
     }
     # A whole before its parts: a part names its parent, and never holds more than it.
     for seed in sorted(ENVELOPES, key=lambda e: e.fields.get("part_of") is not None):
         await _envelope(session, seed, report)
-    report["reported figures"] = await _reported(session)
+    report["reported figures"] = await _facts(session, ReportedFigure, REPORTED)
     for name, counts in report.items():
         say(f"{name}: {counts}")
     return report
 
 
-async def _conventions(session: AsyncSession) -> Counts:
+# The records upserted whole from their facts (`_facts`).
+Fact = TypeVar("Fact", Convention, ReportedFigure)
+
+
+async def _facts(session: AsyncSession, model: type[Fact], facts: list[dict[str, Any]]) -> Counts:
+    """Records of the public record, each upserted from its fact as it stands."""
     counts = Counts()
-    for fact in CONVENTIONS:
-        found = await session.get(Convention, fact["code"])
+    for fact in facts:
+        found = await session.get(model, fact["code"])
         if found is None:
-            session.add(Convention(**fact, is_demo=False, version=1))
+            session.add(model(**fact, is_demo=False, version=1))
             counts.added += 1
         elif _differs(found, fact):
             for name, value in fact.items():
@@ -165,25 +160,6 @@ async def _recorded(session: AsyncSession, envelope_code: str, key: str) -> dict
         .group_by(LedgerEntry.funder_code)
     )
     return {funder: int(amount) for funder, amount in await session.execute(stmt)}
-
-
-async def _reported(session: AsyncSession) -> Counts:
-    counts = Counts()
-    for fact in REPORTED:
-        found = await session.get(ReportedFigure, fact["code"])
-        if found is None:
-            session.add(ReportedFigure(**fact, is_demo=False, version=1))
-            counts.added += 1
-        elif _differs(found, fact):
-            for name, value in fact.items():
-                setattr(found, name, value)
-            found.version += 1
-            found.updated_at = clock.now()
-            counts.changed += 1
-        else:
-            counts.unchanged += 1
-    await session.flush()
-    return counts
 
 
 def _envelope_differs(found: Envelope, payload: EnvelopeCreate) -> bool:

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.geography import queries
 from registry.models import Commune, Department, Groupement, Region
 from registry.schemas import GroupementRead
-from tdi_kit.errors import NotFound
+from tdi_kit.errors import or_not_found
 from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
 
@@ -16,10 +16,7 @@ async def regions(session: AsyncSession) -> list[Region]:
 
 
 async def region(session: AsyncSession, *, code: str) -> Region:
-    found = await session.get(Region, code)
-    if found is None:
-        raise NotFound("region", code)
-    return found
+    return or_not_found(await session.get(Region, code), "region", code)
 
 
 async def departments(session: AsyncSession, *, region: str | None) -> list[Department]:
@@ -27,10 +24,7 @@ async def departments(session: AsyncSession, *, region: str | None) -> list[Depa
 
 
 async def department(session: AsyncSession, *, code: str) -> Department:
-    found = await session.get(Department, code)
-    if found is None:
-        raise NotFound("department", code)
-    return found
+    return or_not_found(await session.get(Department, code), "department", code)
 
 
 async def groupements(
@@ -51,9 +45,7 @@ async def groupements(
 
 
 async def groupement(session: AsyncSession, *, siren: str) -> GroupementRead:
-    found = await session.get(Groupement, siren)
-    if found is None:
-        raise NotFound("groupement", siren)
+    found = or_not_found(await session.get(Groupement, siren), "groupement", siren)
     return (await _with_departments(session, [found]))[0]
 
 
@@ -70,10 +62,7 @@ async def communes(
 
 
 async def commune(session: AsyncSession, *, insee: str) -> Commune:
-    found = await session.get(Commune, insee)
-    if found is None:
-        raise NotFound("commune", insee)
-    return found
+    return or_not_found(await session.get(Commune, insee), "commune", insee)
 
 
 async def _with_departments(session: AsyncSession, rows: list[Groupement]) -> list[GroupementRead]:

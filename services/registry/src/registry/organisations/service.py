@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.models import Organisation
 from registry.organisations import queries
-from tdi_kit.errors import NotFound
+from tdi_kit.errors import or_not_found
 from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
 
 
@@ -23,7 +23,4 @@ async def organisations(
 
 
 async def organisation(session: AsyncSession, *, code: str) -> Organisation:
-    found = await session.get(Organisation, code)
-    if found is None:
-        raise NotFound("organisation", code)
-    return found
+    return or_not_found(await session.get(Organisation, code), "organisation", code)

@@ -11,7 +11,6 @@ import csv
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,22 +34,11 @@ from registry.models import (
     TerritoryOutline,
 )
 from registry.programme.rules import phase_status, today
-from registry.territories.service import refresh
+from registry.territories.documents import refresh
+from tdi_kit.seeding import Counts
 from tdi_kit.text import fold
 
 DATA = Path(__file__).parent / "data"
-
-
-@dataclass
-class Counts:
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    skipped: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        text = f"{self.added} added, {self.changed} changed, {self.unchanged} left as they were"
-        return text + (f", {len(self.skipped)} skipped" if self.skipped else "")
 
 
 def _rows(name: str) -> list[dict[str, str]]:

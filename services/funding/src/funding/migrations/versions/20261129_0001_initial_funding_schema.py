@@ -6,20 +6,16 @@ Create Date: 2026-11-29 01:11:46.908892
 
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-# revision identifiers, used by Alembic.
-revision: str = "0001"
-down_revision: str | Sequence[str] | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from tdi_kit.migrations import create_idempotency_keys, versioned
+
+revision = "0001"
+down_revision = None
 
 
 def upgrade() -> None:
-    """Upgrade schema."""
     op.create_table(
         "conventions",
         sa.Column("code", sa.String(length=64), nullable=False),
@@ -33,26 +29,14 @@ def upgrade() -> None:
         sa.Column("documents", sa.JSON(), nullable=False),
         sa.Column("sources", sa.JSON(), nullable=False),
         sa.Column("is_demo", sa.Boolean(), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        *versioned(),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_conventions")),
     )
     op.create_index(
         op.f("ix_conventions_operator_code"), "conventions", ["operator_code"], unique=False
     )
 
-    op.create_table(
-        "idempotency_keys",
-        sa.Column("principal", sa.String(length=255), nullable=False),
-        sa.Column("key", sa.String(length=255), nullable=False),
-        sa.Column("request_hash", sa.String(length=64), nullable=False),
-        sa.Column("status_code", sa.Integer(), nullable=True),
-        sa.Column("response_headers", sa.Text(), nullable=True),
-        sa.Column("response_body", sa.LargeBinary(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("principal", "key", name=op.f("pk_idempotency_keys")),
-    )
+    create_idempotency_keys()
     op.create_table(
         "envelopes",
         sa.Column("code", sa.String(length=64), nullable=False),
@@ -71,9 +55,7 @@ def upgrade() -> None:
         sa.Column("rules_text", sa.Text(), nullable=False),
         sa.Column("sources", sa.JSON(), nullable=False),
         sa.Column("is_demo", sa.Boolean(), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        *versioned(),
         sa.CheckConstraint("start_year <= end_year", name=op.f("ck_envelopes_period")),
         sa.ForeignKeyConstraint(
             ["convention_code"],
@@ -290,7 +272,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Downgrade schema."""
     _unprotect_ledger()
     op.drop_index(op.f("ix_ledger_entries_tranche_id"), table_name="ledger_entries")
     op.drop_index(op.f("ix_ledger_entries_territory_code"), table_name="ledger_entries")

@@ -1,0 +1,111 @@
+"""Fiches-actions and their owners: what the API reads and writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from pydantic import BaseModel, Field, model_validator
+
+from contracts.schemas.children import (
+    IndicatorRead,
+    IndicatorWrite,
+    MilestoneRead,
+    MilestoneWrite,
+    PlanLineRead,
+    PlanLineWrite,
+)
+from contracts.schemas.common import (
+    ActionCode,
+    ActionStatus,
+    Axis,
+    Cents,
+    LongText,
+    Name,
+    Phase,
+    Priority,
+    Theme,
+    Title,
+    Write,
+    _not_null,
+)
+from tdi_kit.identifiers import OrganisationCode, Siren
+
+
+class Owner(Write):
+    """The maître d'ouvrage: a registry organisation, or a name with an optional SIREN."""
+
+    organisation_code: OrganisationCode | None = None
+    name: Name | None = None
+    siren: Siren | None = None
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> Owner:
+        if (self.organisation_code is None) == (self.name is None):
+            raise ValueError("give either organisation_code or name")
+        if self.siren is not None and self.name is None:
+            raise ValueError("a SIREN goes with a name")
+        return self
+
+
+class ActionWrite(Write):
+    """A new fiche-action, with its co-financing plan, indicators and milestones."""
+
+    code: ActionCode
+    title: Title
+    description: LongText | None = None
+    axis: Axis | None = Field(default=None, description="Phase 1: the axis of the programme.")
+    priority: Priority | None = Field(default=None, description="Phase 2: the priority.")
+    themes: list[Theme] = Field(default_factory=list, max_length=20)
+    owner: Owner | None = None
+    status: ActionStatus = "planned"
+    budget_cents: Cents | None = None
+    plan_lines: list[PlanLineWrite] = Field(default_factory=list, max_length=50)
+    indicators: list[IndicatorWrite] = Field(default_factory=list, max_length=50)
+    milestones: list[MilestoneWrite] = Field(default_factory=list, max_length=50)
+
+
+class ActionUpdate(Write):
+    """Fields to change; absent fields stay as they are, null clears an optional one."""
+
+    code: ActionCode | None = None
+    title: Title | None = None
+    description: LongText | None = None
+    axis: Axis | None = None
+    priority: Priority | None = None
+    themes: list[Theme] | None = Field(default=None, max_length=20)
+    owner: Owner | None = None
+    status: ActionStatus | None = None
+    budget_cents: Cents | None = None
+
+    @model_validator(mode="after")
+    def _checks(self) -> ActionUpdate:
+        _not_null(self, "code", "title", "themes", "status")
+        return self
+
+
+class ActionRead(BaseModel):
+    id: uuid.UUID
+    contract_id: uuid.UUID | None = Field(
+        description="Null for a project on record whose act is not known."
+    )
+    territory_code: str
+    phase: Phase
+    code: str
+    title: str
+    description: str | None
+    axis: Axis | None
+    priority: Priority | None
+    themes: list[str]
+    owner: Owner | None
+    status: ActionStatus
+    budget_cents: int | None
+    planned_cents: int = Field(description="The sum of the plan lines.")
+    plan_lines: list[PlanLineRead]
+    indicators: list[IndicatorRead]
+    milestones: list[MilestoneRead]
+    is_demo: bool = Field(description="Invented for demonstrations: not a real project.")
+    sources: list[str] = Field(description="The public sources of a record loaded from them.")
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime

@@ -1,0 +1,86 @@
+"""What every contracts schema shares: the problems documented, codes, money, text, the closed
+vocabularies and the base of writes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tdi_kit.app import problem_responses
+from tdi_kit.pagination import CSV_RESPONSE
+from tdi_kit.strings import text
+
+# Each read or write documents the problems it may answer, in this service's words.
+_PROBLEMS = {
+    403: "The token lacks the scope, or an operator's token reaches beyond what it finances.",
+    404: "No such record.",
+    409: "The contract's state forbids this (signed: use an amendment; closed; live elsewhere).",
+    503: "The registry, which checks territories and organisations, cannot be reached.",
+}
+READ_ONE = problem_responses(304, 404, descriptions=_PROBLEMS)
+# 200 is JSON, or CSV with `format=csv` / `Accept: text/csv`.
+LIST = {**CSV_RESPONSE, **problem_responses(304, descriptions=_PROBLEMS)}
+CREATE = problem_responses(401, 403, 404, 409, 412, 413, 503, descriptions=_PROBLEMS)
+UPDATE = problem_responses(401, 403, 404, 409, 412, 413, 428, 503, descriptions=_PROBLEMS)
+Theme = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{1,47}$",
+        examples=["ecole-de-production"],
+        description="A theme slug: `orientation`, `alternance`, `transition-energetique`, ...",
+    ),
+]
+ActionCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", examples=["FA-01"])]
+# Text fields (tdi_kit.strings): single lines, except the prose of LongText (descriptions,
+# notes, an amendment's reason).
+if TYPE_CHECKING:
+    # `text()` builds its `Annotated` type at run time, which mypy cannot read: a str to mypy.
+    Name = str
+    Title = str
+    LongText = str
+    Enjeu = str
+    Unit = str
+else:
+    Name = text(200)
+    Title = text(300)
+    LongText = text(10_000, min_length=0, multiline=True)
+    Enjeu = text(500)
+    Unit = text(40)
+Year = Annotated[int, Field(ge=2018, le=2100)]
+Cents = Annotated[
+    int, Field(ge=0, le=10**15, description="Euro cents (integer).", examples=[600_000_000])
+]
+Measure = Annotated[float, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
+
+ContractKind = Literal["protocole", "contrat"]
+ContractStatus = Literal["draft", "signed", "in_progress", "closed", "cancelled"]
+ActionStatus = Literal["idea", "planned", "in_progress", "done", "abandoned"]
+Axis = Literal["recruter", "innover", "attirer", "simplifier"]
+Priority = Literal["competences", "transition_ecologique", "innovation", "foncier"]
+Role = Literal[
+    "prefet",
+    "president_region",
+    "president_department",
+    "president_epci",
+    "operator",
+    "industrialist",
+    "partner",
+]
+Phase = Literal[1, 2]
+
+
+class Write(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _not_null(model: BaseModel, *names: str) -> None:
+    """Fields an update may leave out but not clear."""
+    for name in names:
+        if name in model.model_fields_set and getattr(model, name) is None:
+            raise ValueError(f"{name} cannot be null")
+
+
+class CodeName(BaseModel):
+    code: str
+    name: str

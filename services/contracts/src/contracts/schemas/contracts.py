@@ -1,0 +1,125 @@
+"""Protocoles and contracts with their signatories: what the API reads and writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from pydantic import BaseModel, Field, model_validator
+
+from contracts.schemas.actions import ActionRead, ActionWrite
+from contracts.schemas.common import (
+    CodeName,
+    ContractKind,
+    ContractStatus,
+    Enjeu,
+    LongText,
+    Name,
+    Phase,
+    Role,
+    Title,
+    Write,
+    Year,
+    _not_null,
+)
+from tdi_kit.identifiers import OrganisationCode, Siren, TerritoryCode
+
+
+class SignatoryWrite(Write):
+    role: Role
+    organisation_code: OrganisationCode | None = Field(
+        default=None, description="The State (`prefecture-27`), a Région, an operator..."
+    )
+    siren: Siren | None = Field(default=None, description="A member EPCI, for `president_epci`.")
+    name: Name | None = Field(default=None, description="A person or a company.")
+    signed_on: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _identity(self) -> SignatoryWrite:
+        if self.organisation_code is None and self.siren is None and self.name is None:
+            raise ValueError("give organisation_code, siren or name")
+        return self
+
+
+class SignatoryRead(BaseModel):
+    id: uuid.UUID
+    role: Role
+    organisation_code: str | None
+    siren: str | None
+    name: str | None
+    signed_on: dt.date | None
+    required: bool = Field(
+        description="The State, the Région and member EPCIs must sign before the contract is."
+    )
+
+
+class SignatureWrite(Write):
+    signed_on: dt.date
+
+
+class ContractWrite(Write):
+    """A new draft, optionally with its signatories and fiches-actions."""
+
+    territory_code: TerritoryCode
+    kind: ContractKind
+    title: Title
+    enjeux: list[Enjeu] = Field(default_factory=list, max_length=30)
+    start_year: Year | None = None
+    end_year: Year | None = None
+    signature_place: Name | None = None
+    notes: LongText | None = None
+    signatories: list[SignatoryWrite] = Field(default_factory=list, max_length=100)
+    actions: list[ActionWrite] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _period(self) -> ContractWrite:
+        if self.start_year and self.end_year and self.end_year < self.start_year:
+            raise ValueError("end_year comes before start_year")
+        return self
+
+
+class ContractUpdate(Write):
+    title: Title | None = None
+    enjeux: list[Enjeu] | None = Field(default=None, max_length=30)
+    start_year: Year | None = None
+    end_year: Year | None = None
+    signature_place: Name | None = None
+    notes: LongText | None = None
+
+    @model_validator(mode="after")
+    def _checks(self) -> ContractUpdate:
+        _not_null(self, "title", "enjeux")
+        return self
+
+
+class ContractRead(BaseModel):
+    id: uuid.UUID
+    territory_code: str
+    territory_name: str
+    phase: Phase
+    regions: list[CodeName]
+    kind: ContractKind = Field(description="`protocole` (d'accord) or `contrat`.")
+    title: str
+    enjeux: list[str] = Field(description="The territory's stakes.")
+    start_year: int | None
+    end_year: int | None
+    status: ContractStatus
+    signed_on: dt.date | None = Field(description="The date of the last required signature.")
+    signature_place: str | None
+    notes: str | None = Field(description="What the record says beyond the fields.")
+    signatories: list[SignatoryRead]
+    action_count: int
+    budget_cents: int | None = Field(
+        description="The sum of the actions' known budgets; null when none is known."
+    )
+    planned_cents: int = Field(description="The sum of the actions' plan lines.")
+    amendment_count: int
+    is_demo: bool = Field(description="Invented for demonstrations: not a real act.")
+    sources: list[str] = Field(description="The public sources of an act loaded from them.")
+    version: int = Field(description="Grows by one with each recorded change.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ContractDetail(ContractRead):
+    actions: list[ActionRead]
