@@ -4,7 +4,7 @@
       CORSMiddleware             allow-list from settings, answers preflights      (Starlette)
         Gateway                  canonical path, real client, bearer token, rate limit, then:
           Proxy                  → a service: bytes over the shared aiohttp session
-          FastAPI                → dossier, dashboard, /openapi.json, /docs, health, metrics
+          FastAPI                → dossier, dashboard, /openapi.json, /docs, /redoc, health, metrics
 
 Only the gateway's own routes pay for FastAPI; a forwarded request never enters it.
 """
@@ -30,10 +30,11 @@ from gateway.openapi import OpenAPIMerger
 from gateway.openapi import router as openapi_router
 from gateway.proxy import GATEWAY, ROUTES, Proxy, RouteTable, send_problem
 from gateway.settings import GatewaySettings
-from tdi_kit.app import EXPOSED_HEADERS, PROBLEM_RESPONSES
+from tdi_kit.app import EXPOSED_HEADERS
 from tdi_kit.errors import Problem, Unauthorized, install_error_handlers
 from tdi_kit.head import HeadMiddleware
 from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
+from tdi_kit.openapi import PROBLEM_RESPONSES, SuiteAPI
 
 VERSION = "1.0.0"
 DESCRIPTION = """
@@ -175,14 +176,12 @@ def _api(gateway: GatewayApp) -> FastAPI:
         # Graceful shutdown: uvicorn has drained in-flight requests before this runs.
         await gateway.services.close()
 
-    api = FastAPI(
+    api = SuiteAPI(
         title="Territoires d'industrie: public API",
         description=DESCRIPTION,
         version=VERSION,
         lifespan=lifespan,
         openapi_url=None,  # /openapi.json is the merged document, served by `openapi`
-        docs_url=None,
-        redoc_url=None,
         responses=PROBLEM_RESPONSES,
     )
     api.state.settings = gateway.settings

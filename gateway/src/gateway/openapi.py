@@ -25,8 +25,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from gateway.clients import Services, settle
 from gateway.proxy import ROUTES, RouteTable
@@ -52,14 +51,6 @@ async def openapi_document(request: Request) -> Response:
     merger: OpenAPIMerger = request.app.state.openapi
     body = await merger.document_bytes()
     return Response(body, media_type="application/json")
-
-
-@router.get("/docs")
-async def swagger_ui() -> HTMLResponse:
-    """Interactive documentation of the whole public API."""
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json", title="Territoires d'industrie: public API"
-    )
 
 
 class OpenAPIMerger:

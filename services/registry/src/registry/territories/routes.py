@@ -172,7 +172,7 @@ async def archive_territory(
 @router.put(
     "/territories/{code}/members/{siren}", response_model=TerritoryRead, responses=WRITE_PROBLEMS
 )
-async def put_member(
+async def add_territory_member(
     code: CodePath,
     siren: SirenPath,
     session: SessionDep,
@@ -190,7 +190,7 @@ async def put_member(
 @router.delete(
     "/territories/{code}/members/{siren}", response_model=TerritoryRead, responses=WRITE_PROBLEMS
 )
-async def remove_member(
+async def remove_territory_member(
     code: CodePath, siren: SirenPath, session: SessionDep, _: Writer, if_match: IfMatch = None
 ) -> Any:
     """Remove a groupement from a territory; needs If-Match."""
@@ -201,7 +201,7 @@ async def remove_member(
 @router.put(
     "/territories/{code}/governance", response_model=TerritoryRead, responses=WRITE_PROBLEMS
 )
-async def set_governance(
+async def set_territory_governance(
     code: CodePath,
     payload: GovernanceWrite,
     session: SessionDep,
@@ -218,7 +218,7 @@ async def set_governance(
     response_model=Page[CommuneRead],
     responses={**CSV_RESPONSE, **NOT_FOUND},
 )
-async def territory_communes(
+async def list_territory_communes(
     code: CodePath, request: Request, response: Response, session: SessionDep, params: ListParamsDep
 ) -> Any:
     """Communes covered: phase 1 by its official list, phase 2 through its members."""
@@ -238,7 +238,7 @@ async def territory_communes(
     "/territories/{code}/outline",
     responses={200: {"content": {GEOJSON: {"schema": {"type": "object"}}}}, **NOT_FOUND},
 )
-async def territory_outline(code: CodePath, session: SessionDep) -> Response:
+async def get_territory_outline(code: CodePath, session: SessionDep) -> Response:
     """The phase-2 outline as a GeoJSON Feature (WGS 84)."""
     territory, geometry = await service.outline(session, code=code)
     return Response(_feature(territory, geometry), media_type=GEOJSON)
@@ -247,7 +247,7 @@ async def territory_outline(code: CodePath, session: SessionDep) -> Response:
 @router.get(
     "/territory-outlines", responses={200: {"content": {GEOJSON: {"schema": {"type": "object"}}}}}
 )
-async def territory_outlines(
+async def get_territory_outlines(
     session: SessionDep, region: Annotated[RegionCode | None, Query()] = None
 ) -> Response:
     """Every phase-2 outline as one GeoJSON FeatureCollection, optionally for one official
@@ -261,7 +261,7 @@ async def territory_outlines(
 @router.get(
     "/communes/{insee}/territories", response_model=Coverage, tags=["communes"], responses=NOT_FOUND
 )
-async def commune_territories(insee: Annotated[Insee, Path()], session: SessionDep) -> Coverage:
+async def get_commune_territories(insee: Annotated[Insee, Path()], session: SessionDep) -> Coverage:
     """The territories (one per phase at most) covering a commune."""
     return Coverage(items=await service.covering_commune(session, insee=insee))
 
@@ -272,7 +272,7 @@ async def commune_territories(insee: Annotated[Insee, Path()], session: SessionD
     tags=["groupements"],
     responses=NOT_FOUND,
 )
-async def groupement_territories(siren: SirenPath, session: SessionDep) -> Coverage:
+async def get_groupement_territories(siren: SirenPath, session: SessionDep) -> Coverage:
     """The territories (one per phase at most) a groupement belongs to."""
     return Coverage(items=await service.covering_groupement(session, siren=siren))
 
