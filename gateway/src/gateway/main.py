@@ -1,7 +1,8 @@
 """The gateway app: edge checks, then the pass-through or the gateway's own FastAPI routes.
 
     RequestContextMiddleware     request id in and out, metrics, JSON access log   (kit)
-      CORSMiddleware             allow-list from settings, answers preflights      (Starlette)
+      CORS                       reads open to any origin, tokens from the allow-list,
+                                 preflights answered                               (cors)
         Gateway                  canonical path, real client, bearer token, rate limit, then:
           Proxy                  → a service: bytes over the shared aiohttp session
           FastAPI                → dossier, dashboard, /openapi.json, /docs, /redoc, health, metrics
@@ -17,12 +18,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.aggregates import PARTIAL_HEADER
 from gateway.clients import SAFE_METHODS, Services, settle
+from gateway.cors import CORS
 from gateway.dashboard import router as dashboard_router
 from gateway.dossier import router as dossier_router
 from gateway.edge import ClientAddress, EdgeAuth, RateLimiter, RequestTarget
@@ -143,16 +144,11 @@ class GatewayApp:
         # HEAD on the gateway's own GET routes; passed-through HEADs are the services' to answer.
         own = HeadMiddleware(self.api)
         self.gateway = Gateway(settings, own, self.services, EdgeAuth(settings), self.limiter)
-        app: ASGIApp = self.gateway
-        if settings.cors_origins:
-            app = CORSMiddleware(
-                app,
-                allow_origins=settings.cors_origins,
-                allow_methods=["*"],
-                allow_headers=["*"],
-                expose_headers=[*EXPOSED_HEADERS, PARTIAL_HEADER],
-                max_age=600,
-            )
+        app = CORS(
+            self.gateway,
+            allow_origins=settings.cors_origins,
+            expose_headers=[*EXPOSED_HEADERS, PARTIAL_HEADER],
+        )
         self.app = RequestContextMiddleware(app, self.metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -41,6 +41,8 @@ EXPOSED_HEADERS = [
     "RateLimit-Remaining",
     "RateLimit-Reset",
     "RateLimit-Policy",
+    "Content-Disposition",
+    "Idempotent-Replayed",
 ]
 
 
