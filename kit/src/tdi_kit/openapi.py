@@ -182,13 +182,15 @@ def _complete_operation(method: str, operation: dict[str, Any]) -> None:
 
 
 def _problem_content(response: dict[str, Any]) -> None:
-    # FastAPI files a `model` under the route's media type, application/json; an error is
-    # always a problem document, and a client must not expect it under another type.
+    # FastAPI files a `model` under the route's media type (JSON, GeoJSON); an error is always
+    # a problem document, and a client must not expect it under another type.
     content = response.setdefault("content", {})
-    as_json = content.pop("application/json", None)
-    problem = content.setdefault("application/problem+json", {})
+    problem = content.pop("application/problem+json", {})
+    others = [media.get("schema") for media in content.values() if media.get("schema")]
+    content.clear()
+    content["application/problem+json"] = problem
     if not problem.get("schema"):
-        problem["schema"] = (as_json or {}).get("schema", PROBLEM_REF)
+        problem["schema"] = others[0] if others else PROBLEM_REF
 
 
 def _with_headers(response: dict[str, Any], *names: str) -> None:

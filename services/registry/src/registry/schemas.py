@@ -289,3 +289,60 @@ class MilestoneRead(BaseModel):
 
 
 PhaseTerritories.model_rebuild()
+
+
+# GeoJSON (RFC 7946) of the phase-2 outlines, typed so that a generated client reads them as
+# features, not as `unknown`. Coordinates are WGS 84 [longitude, latitude].
+Position = Annotated[list[float], Field(min_length=2, max_length=3)]
+
+
+class Polygon(BaseModel):
+    type: Literal["Polygon"]
+    coordinates: list[list[Position]] = Field(description="Rings: the outer one, then holes.")
+
+
+class MultiPolygon(BaseModel):
+    type: Literal["MultiPolygon"]
+    coordinates: list[list[list[Position]]]
+
+
+class OutlineProperties(BaseModel):
+    code: TerritoryCode
+    name: str
+    status: TerritoryStatus
+
+
+class OutlineFeature(BaseModel):
+    """A territory's outline: a GeoJSON Feature whose `id` is the territory's code."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "Feature",
+                    "id": "ti-2708",
+                    "properties": {
+                        "code": "ti-2708",
+                        "name": "Nord Franche-Comté",
+                        "status": "active",
+                    },
+                    "geometry": {
+                        "type": "Polygon",
+                        "coordinates": [[[6.8, 47.5], [6.9, 47.6], [6.7, 47.7], [6.8, 47.5]]],
+                    },
+                }
+            ]
+        }
+    )
+
+    type: Literal["Feature"]
+    id: TerritoryCode
+    properties: OutlineProperties
+    geometry: Annotated[Polygon | MultiPolygon, Field(discriminator="type")]
+
+
+class OutlineFeatureCollection(BaseModel):
+    """Outlines of phase-2 territories: a GeoJSON FeatureCollection."""
+
+    type: Literal["FeatureCollection"]
+    features: list[OutlineFeature]

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from registry.access import Writer
 from registry.schemas import (
@@ -13,6 +14,8 @@ from registry.schemas import (
     Coverage,
     GovernanceWrite,
     MemberWrite,
+    OutlineFeature,
+    OutlineFeatureCollection,
     TerritoryCreate,
     TerritoryRead,
     TerritoryStatus,
@@ -31,7 +34,18 @@ from tdi_kit.rowreader import RowsDep
 router = APIRouter(tags=["territories"])
 CodePath = Annotated[TerritoryCode, Path()]
 SirenPath = Annotated[Siren, Path()]
-GEOJSON = "application/geo+json"
+
+
+class GeoJSONResponse(JSONResponse):
+    """GeoJSON as stored, already encoded. A JSONResponse to FastAPI, so that the document
+    gives its schema under its own media type (another class is documented as a string)."""
+
+    media_type = "application/geo+json"
+
+    def render(self, content: Any) -> bytes:
+        return content.encode() if isinstance(content, str) else super().render(content)
+
+
 NOT_FOUND = problem_responses(404)
 # Every write: auth, the territory, its state, If-Match, the body limit.
 WRITE_PROBLEMS = problem_responses(401, 403, 404, 409, 412, 413, 428)
@@ -236,16 +250,20 @@ async def list_territory_communes(
 
 @router.get(
     "/territories/{code}/outline",
-    responses={200: {"content": {GEOJSON: {"schema": {"type": "object"}}}}, **NOT_FOUND},
+    response_model=OutlineFeature,
+    response_class=GeoJSONResponse,
+    responses=NOT_FOUND,
 )
 async def get_territory_outline(code: CodePath, session: SessionDep) -> Response:
     """The phase-2 outline as a GeoJSON Feature (WGS 84)."""
     territory, geometry = await service.outline(session, code=code)
-    return Response(_feature(territory, geometry), media_type=GEOJSON)
+    return GeoJSONResponse(_feature(territory, geometry))
 
 
 @router.get(
-    "/territory-outlines", responses={200: {"content": {GEOJSON: {"schema": {"type": "object"}}}}}
+    "/territory-outlines",
+    response_model=OutlineFeatureCollection,
+    response_class=GeoJSONResponse,
 )
 async def get_territory_outlines(
     session: SessionDep, region: Annotated[RegionCode | None, Query()] = None
@@ -253,9 +271,7 @@ async def get_territory_outlines(
     """Every phase-2 outline as one GeoJSON FeatureCollection, optionally for one official
     Région."""
     features = ",".join(_feature(t, g) for t, g in await service.outlines(session, region=region))
-    return Response(
-        '{"type":"FeatureCollection","features":[' + features + "]}", media_type=GEOJSON
-    )
+    return GeoJSONResponse('{"type":"FeatureCollection","features":[' + features + "]}")
 
 
 @router.get(
