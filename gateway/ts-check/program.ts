@@ -76,7 +76,7 @@ export function mistakes(territory: Territory, dossier: Dossier): void {
 }
 
 // By operation id: what a front-end calls `listTerritories`, `getTerritoryDossier`...
-type Ok<Op extends keyof operations> = operations[Op]["responses"][200];
+type Ok<Op extends keyof operations> = operations[Op]["responses"] extends { 200: infer R } ? R : never;
 type PageOfTerritories = Ok<"listTerritories">["content"]["application/json"];
 type TerritoriesCsv = Ok<"listTerritories">["content"]["text/csv"];
 type DossierById = Ok<"getTerritoryDossier">["content"]["application/json"];
