@@ -25,6 +25,7 @@ from sqlalchemy import BigInteger, ColumnElement, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import StreamingResponse
 
+from tdi_kit import clock
 from tdi_kit.errors import BadRequest, Unprocessable
 from tdi_kit.query import declared_query
 
@@ -251,9 +252,20 @@ def csv_response(
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _spelt(value: Any) -> Any:
+    # As in JSON, so that both exports of a list agree: `true`/`false` (not Python's `True`),
+    # timestamps in RFC 3339 UTC with `Z` (not `2024-03-18 09:30:00+00:00`).
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return clock.rfc3339(value)
+    return value
+
+
 def _csv_cell(value: Any) -> Any:
+    value = _spelt(value)
     if isinstance(value, list | tuple):
-        value = "|".join(str(v) for v in value)
+        value = "|".join(str(_spelt(v)) for v in value)
     elif isinstance(value, dict):
         value = orjson.dumps(value).decode()
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):

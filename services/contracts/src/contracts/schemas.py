@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tdi_kit.app import problem_responses
+from tdi_kit.clock import Timestamp
 from tdi_kit.identifiers import OrganisationCode, Siren, TerritoryCode
 from tdi_kit.pagination import CSV_RESPONSE
 from tdi_kit.strings import text
@@ -296,8 +297,8 @@ class ActionRead(BaseModel):
     is_demo: bool = Field(description="Invented for demonstrations: not a real project.")
     sources: list[str] = Field(description="The public sources of a record loaded from them.")
     version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 # Contracts -----------------------------------------------------------------------------------
@@ -363,8 +364,8 @@ class ContractRead(BaseModel):
     is_demo: bool = Field(description="Invented for demonstrations: not a real act.")
     sources: list[str] = Field(description="The public sources of an act loaded from them.")
     version: int = Field(description="Grows by one with each recorded change.")
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class ContractDetail(ContractRead):
@@ -403,7 +404,7 @@ class HistoryEntryRead(BaseModel):
         description="The token subject who acted: shown only to callers of `org` and admins."
     )
     org: str | None = Field(description="The organisation that acted (null: the State's tools).")
-    at: dt.datetime
+    at: Timestamp
 
 
 class UpdateContract(Write):
@@ -522,4 +523,4 @@ class AmendmentRead(BaseModel):
     created_by: str | None = Field(
         description="The token subject who recorded it: shown only to callers of `org` and admins."
     )
-    created_at: dt.datetime
+    created_at: Timestamp
