@@ -18,7 +18,9 @@ from funding.settings import FundingSettings
 from gateway.main import create_app as gateway_app
 from gateway.settings import GatewaySettings
 from registry.main import create_app as registry_app
+from registry.schemas import TerritoryRead
 from registry.settings import RegistrySettings
+from tdi_kit.errors import ProblemRead
 from tdi_kit.testing import asgi_client
 
 COMMON: dict[str, Any] = {"environment": "test", "log_json": False, "log_level": "WARNING"}
@@ -117,3 +119,15 @@ async def test_a_misspelt_or_miscased_parameter_is_named_with_the_one_meant(
         [error] = r.json()["errors"]
         assert error["field"] == wrong
         assert f"did you mean {name!r}" in error["message"], error
+
+
+async def test_the_territory_example_has_the_shape_of_a_real_answer(
+    client: httpx.AsyncClient,
+) -> None:
+    [example] = TerritoryRead.model_json_schema()["examples"]
+    real = (await client.get("/api/v1/territories/ti-2708")).json()
+    assert set(example) == set(real)
+    assert set(example["members"][0]) == set(real["members"][0])
+    assert TerritoryRead.model_validate(example).code == real["code"]
+    [problem] = ProblemRead.model_json_schema()["examples"]
+    assert ProblemRead.model_validate(problem).status == 400

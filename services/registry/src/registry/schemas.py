@@ -135,6 +135,48 @@ class GovernanceWrite(BaseModel):
 
 
 class TerritoryRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "ti-2708",
+                    "name": "Nord Franche-Comté",
+                    "phase": 2,
+                    "phase_starts_on": "2023-01-01",
+                    "phase_ends_on": "2027-12-31",
+                    "status": "active",
+                    "region_code": "27",
+                    "region_name": "Bourgogne-Franche-Comté",
+                    "region_source": "anct",
+                    "regions": [{"code": "27", "name": "Bourgogne-Franche-Comté"}],
+                    "departments": [
+                        {"code": "25", "name": "Doubs"},
+                        {"code": "70", "name": "Haute-Saône"},
+                        {"code": "90", "name": "Territoire de Belfort"},
+                    ],
+                    "members": [
+                        {
+                            "siren": "200065647",
+                            "name": "CA Pays de Montbéliard Agglomération",
+                            "kind": "epci",
+                            "nature": "CA",
+                            "coverage": None,
+                        }
+                    ],
+                    "governance": {
+                        "binome": {"elected_official": None, "industrialist": None},
+                        "chef_de_projet": None,
+                        "referents": [],
+                    },
+                    "phase1_overlaps": ["2707"],
+                    "commune_count": 197,
+                    "version": 1,
+                    "updated_at": "2025-01-15T09:30:00Z",
+                }
+            ]
+        }
+    )
+
     code: str
     name: str
     phase: Phase
@@ -163,7 +205,7 @@ class TerritoryRead(BaseModel):
     )
     commune_count: int = Field(description="Communes covered (phase 1: by the official list).")
     version: int
-    updated_at: str
+    updated_at: str = Field(description="RFC 3339, in UTC (`Z`).")
 
 
 class TerritoryCreate(BaseModel):
