@@ -359,4 +359,5 @@ async def test_actions_are_listed_with_filters_sort_cursor_and_csv(
         "code",
         "title",
     ]
-    assert "is_demo" in header and "bpifrance|banque-des-territoires" in row and "False" in row
+    assert "is_demo" in header and "bpifrance|banque-des-territoires" in row and "false" in row
+    assert "False" not in row and "True" not in row

@@ -130,4 +130,4 @@ async def test_demo_data_is_plausible_and_marked_demo_everywhere(
     assert await all_items(client, "/api/v1/actions", is_demo="false") == []
     export = await client.get("/api/v1/actions", params={"format": "csv", "is_demo": "true"})
     rows = list(csv.DictReader(io.StringIO(export.text.lstrip("\ufeff"))))
-    assert len(rows) == 96 and {r["is_demo"] for r in rows} == {"True"}
+    assert len(rows) == 96 and {r["is_demo"] for r in rows} == {"true"}

@@ -210,35 +210,106 @@ async def test_an_expired_token_is_refused_even_after_it_was_accepted(
 ORIGIN = "https://tableau.territoires-industrie.example"
 
 
-async def test_cors_answers_preflights_for_allowed_origins_only(
+OTHER = "https://une-carte.example"
+
+
+def _exposed(r: httpx.Response) -> set[str]:
+    return {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
+
+
+async def test_anonymous_reads_are_open_to_any_origin_with_their_headers_exposed(
     fake: FakeService, fake_url: str
 ) -> None:
     async with running_gateway(registry_url=fake_url, cors_origins=[ORIGIN]) as (_, client):
-        preflight = await client.options(
-            f"{API}/territories",
-            headers={
-                "Origin": ORIGIN,
-                "Access-Control-Request-Method": "PATCH",
-                "Access-Control-Request-Headers": "authorization,if-match",
-            },
-        )
-        assert preflight.status_code == 200
-        assert preflight.headers["access-control-allow-origin"] == ORIGIN
-        refused = await client.options(
-            f"{API}/territories",
-            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
-        )
-        assert refused.status_code == 400
+        for origin in (OTHER, ORIGIN, None):
+            headers = {"Origin": origin} if origin else {}
+            r = await client.get(f"{API}/territories", headers=headers)
+            assert r.status_code == 200
+            assert r.headers["access-control-allow-origin"] == "*"
+            assert "access-control-allow-credentials" not in r.headers
+            assert {
+                "etag",
+                "link",
+                "location",
+                "x-request-id",
+                "ratelimit-remaining",
+                "retry-after",
+                "x-partial",
+            } <= _exposed(r)
+        # The gateway's own answers too: a problem, the document.
+        missing = await client.get(f"{API}/territories/ti-2708/nothing", headers={"Origin": OTHER})
+        assert missing.headers["access-control-allow-origin"] == "*"
+        document = await client.get("/openapi.json", headers={"Origin": OTHER})
+        assert document.headers["access-control-allow-origin"] == "*"
+
+
+async def test_preflights_of_anonymous_reads_are_answered_for_any_origin_on_every_path(
+    fake: FakeService, fake_url: str
+) -> None:
+    async with running_gateway(registry_url=fake_url) as (_, client):
+        for path in (f"{API}/territories", f"{API}/territories/ti-2708/dossier", "/openapi.json"):
+            preflight = await client.options(
+                path,
+                headers={
+                    "Origin": OTHER,
+                    "Access-Control-Request-Method": "GET",
+                    "Access-Control-Request-Headers": "If-None-Match, X-Request-ID",
+                },
+            )
+            assert preflight.status_code == 204, path
+            assert preflight.headers["access-control-allow-origin"] == "*"
+            assert preflight.headers["access-control-allow-methods"] == "GET, HEAD"
+            assert (
+                preflight.headers["access-control-allow-headers"] == "if-none-match, x-request-id"
+            )
+            assert int(preflight.headers["access-control-max-age"]) > 0
+        # A plain OPTIONS (no preflight) still reaches the service, which says what it allows.
+        assert fake.calls == 0
+        await client.options(f"{API}/territories")
+        assert fake.calls == 1
+
+
+async def test_calls_with_a_token_are_answered_only_for_the_configured_origins(
+    fake: FakeService, fake_url: str
+) -> None:
+    token = bearer("registry:write")
+    async with running_gateway(registry_url=fake_url, cors_origins=[ORIGIN]) as (_, client):
+        for method, ask in (("PATCH", "authorization, if-match"), ("GET", "authorization")):
+            preflight = await client.options(
+                f"{API}/territories/ti-2708",
+                headers={
+                    "Origin": ORIGIN,
+                    "Access-Control-Request-Method": method,
+                    "Access-Control-Request-Headers": ask,
+                },
+            )
+            assert preflight.status_code == 204
+            assert preflight.headers["access-control-allow-origin"] == ORIGIN
+            assert preflight.headers["access-control-allow-credentials"] == "true"
+            assert method in preflight.headers["access-control-allow-methods"]
+            assert "Origin" in preflight.headers["vary"]
+
+            refused = await client.options(
+                f"{API}/territories/ti-2708",
+                headers={
+                    "Origin": OTHER,
+                    "Access-Control-Request-Method": method,
+                    "Access-Control-Request-Headers": ask,
+                },
+            )
+            assert refused.status_code == 403
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert "GATEWAY_CORS_ORIGINS" in refused.json()["detail"]
+            assert "access-control-allow-origin" not in refused.headers
         assert fake.calls == 0
 
-        r = await client.get(f"{API}/regions", headers={"Origin": ORIGIN})
-        assert r.headers["access-control-allow-origin"] == ORIGIN
-        exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
-        assert {"etag", "link", "location", "x-request-id", "ratelimit-remaining", "x-partial"} <= (
-            exposed
-        )
-        other = await client.get(f"{API}/regions", headers={"Origin": "https://evil.example"})
-        assert "access-control-allow-origin" not in other.headers
+        listed = await client.get(f"{API}/regions", headers={"Origin": ORIGIN, **token})
+        assert listed.headers["access-control-allow-origin"] == ORIGIN
+        assert listed.headers["access-control-allow-credentials"] == "true"
+        assert "x-partial" in _exposed(listed)
+        unlisted = await client.get(f"{API}/regions", headers={"Origin": OTHER, **token})
+        assert "access-control-allow-origin" not in unlisted.headers
+        assert "Origin" in unlisted.headers["vary"]
 
 
 async def test_a_window_that_expires_gives_the_caller_its_quota_back(

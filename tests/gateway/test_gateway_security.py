@@ -220,11 +220,12 @@ async def test_an_answer_the_gateway_cannot_parse_does_not_open_the_breaker(
         assert (await client.get(f"{API}/regions")).status_code == 200
 
 
-async def test_a_long_unknown_parameter_is_not_echoed_into_a_list_answers_link(
+async def test_a_long_unknown_parameter_is_refused_without_opening_the_breaker(
     registry_server: LiveServer,
 ) -> None:
     # Echoed into `Link`, 7 KB of junk made an answer the gateway's parser refuses (a 502), and
-    # a few of them opened the registry's breaker for every caller.
+    # a few of them opened the registry's breaker for every caller. Now the registry refuses
+    # the parameter (400, naming it, not echoing it) and the breaker stays closed.
     async with running_gateway(registry_url=registry_server.url, breaker_failures=2) as (
         app,
         client,
@@ -232,13 +233,16 @@ async def test_a_long_unknown_parameter_is_not_echoed_into_a_list_answers_link(
         for _ in range(3):
             r = await client.get(
                 f"{API}/territories",
-                params=[("limit", "2"), ("phase", "2"), ("phase", "2"), ("junk", "j" * 7000)],
+                params=[("limit", "2"), ("phase", "2"), ("junk", "j" * 7000)],
             )
-            assert r.status_code == 200
-            link = r.headers["link"]
-            query = parse_qs(urlsplit(link[1 : link.index(">")]).query)
-            assert query == {"limit": ["2"], "phase": ["2"], "cursor": [r.json()["next_cursor"]]}
+            assert r.status_code == 400
+            assert [e["field"] for e in r.json()["errors"]] == ["junk"]
+            assert "jjjj" not in r.text and "link" not in r.headers
         assert app.services.registry.breaker.state == "closed"
+        r = await client.get(f"{API}/territories", params=[("limit", "2"), ("phase", "2")])
+        link = r.headers["link"]
+        query = parse_qs(urlsplit(link[1 : link.index(">")]).query)
+        assert query == {"limit": ["2"], "phase": ["2"], "cursor": [r.json()["next_cursor"]]}
 
 
 # Headers: hop-by-hop, and Link / Location on the public URL -------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import datetime as dt
 import io
 from typing import Any
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import exc as sa_exc
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tdi_kit.clock import Timestamp, rfc3339
 from tdi_kit.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -100,7 +102,35 @@ async def test_csv_cells_a_spreadsheet_would_run_are_neutralised(cell: Any, writ
 
 async def test_csv_numbers_stay_numbers_negative_ones_included() -> None:
     [row] = await _csv([{"delta_cents": -150_000, "rate": -0.5, "count": 3, "flag": True}])
-    assert row == {"delta_cents": "-150000", "rate": "-0.5", "count": "3", "flag": "True"}
+    assert row == {"delta_cents": "-150000", "rate": "-0.5", "count": "3", "flag": "true"}
+
+
+async def test_csv_spells_booleans_and_timestamps_as_json_does() -> None:
+    naive = dt.datetime(2024, 3, 18, 9, 30)  # as SQLite hands it back: UTC, without its zone
+    paris = dt.datetime(2024, 3, 18, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    [row] = await _csv(
+        [{"yes": True, "no": False, "at": naive, "paris": paris, "flags": [True, False]}]
+    )
+    assert row == {
+        "yes": "true",
+        "no": "false",
+        "at": "2024-03-18T09:30:00Z",
+        "paris": "2024-03-18T09:30:00Z",
+        "flags": "true|false",
+    }
+
+
+def test_every_timestamp_is_rfc3339_utc_with_z_whatever_zone_it_came_in() -> None:
+    class Stamped(BaseModel):
+        at: Timestamp
+
+    for moment in (
+        dt.datetime(2024, 3, 18, 9, 30),
+        dt.datetime(2024, 3, 18, 9, 30, tzinfo=dt.UTC),
+        dt.datetime(2024, 3, 18, 11, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+    ):
+        assert Stamped(at=moment).model_dump_json() == '{"at":"2024-03-18T09:30:00Z"}'
+        assert rfc3339(moment) == "2024-03-18T09:30:00Z"
 
 
 # Database errors as problems ------------------------------------------------------------------

@@ -107,7 +107,7 @@ class Dashboard(Partial):
 
 
 @router.get("/dashboard", response_model=Dashboard, responses=AGGREGATE_RESPONSES)
-async def dashboard(
+async def get_dashboard(
     request: Request,
     region: Annotated[RegionCode | None, Query(description="A Région's code: `27`.")] = None,
     phase: Annotated[

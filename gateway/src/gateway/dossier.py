@@ -104,7 +104,7 @@ class Dossier(Partial):
     responses=AGGREGATE_RESPONSES,
     summary="A territory's full dossier",
 )
-async def territory_dossier(
+async def get_territory_dossier(
     code: CodePath,
     request: Request,
     include_demo: Annotated[

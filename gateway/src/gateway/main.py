@@ -1,10 +1,11 @@
 """The gateway app: edge checks, then the pass-through or the gateway's own FastAPI routes.
 
     RequestContextMiddleware     request id in and out, metrics, JSON access log   (kit)
-      CORSMiddleware             allow-list from settings, answers preflights      (Starlette)
+      CORS                       reads open to any origin, tokens from the allow-list,
+                                 preflights answered                               (cors)
         Gateway                  canonical path, real client, bearer token, rate limit, then:
           Proxy                  → a service: bytes over the shared aiohttp session
-          FastAPI                → dossier, dashboard, /openapi.json, /docs, health, metrics
+          FastAPI                → dossier, dashboard, /openapi.json, /docs, /redoc, health, metrics
 
 Only the gateway's own routes pay for FastAPI; a forwarded request never enters it.
 """
@@ -17,12 +18,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.aggregates import PARTIAL_HEADER
 from gateway.clients import SAFE_METHODS, Services, settle
+from gateway.cors import CORS
 from gateway.dashboard import router as dashboard_router
 from gateway.dossier import router as dossier_router
 from gateway.edge import ClientAddress, EdgeAuth, RateLimiter, RequestTarget
@@ -30,10 +31,11 @@ from gateway.openapi import OpenAPIMerger
 from gateway.openapi import router as openapi_router
 from gateway.proxy import GATEWAY, ROUTES, Proxy, RouteTable, send_problem
 from gateway.settings import GatewaySettings
-from tdi_kit.app import EXPOSED_HEADERS, PROBLEM_RESPONSES
+from tdi_kit.app import EXPOSED_HEADERS
 from tdi_kit.errors import Problem, Unauthorized, install_error_handlers
 from tdi_kit.head import HeadMiddleware
 from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
+from tdi_kit.openapi import PROBLEM_RESPONSES, SuiteAPI
 
 VERSION = "1.0.0"
 DESCRIPTION = """
@@ -142,16 +144,11 @@ class GatewayApp:
         # HEAD on the gateway's own GET routes; passed-through HEADs are the services' to answer.
         own = HeadMiddleware(self.api)
         self.gateway = Gateway(settings, own, self.services, EdgeAuth(settings), self.limiter)
-        app: ASGIApp = self.gateway
-        if settings.cors_origins:
-            app = CORSMiddleware(
-                app,
-                allow_origins=settings.cors_origins,
-                allow_methods=["*"],
-                allow_headers=["*"],
-                expose_headers=[*EXPOSED_HEADERS, PARTIAL_HEADER],
-                max_age=600,
-            )
+        app = CORS(
+            self.gateway,
+            allow_origins=settings.cors_origins,
+            expose_headers=[*EXPOSED_HEADERS, PARTIAL_HEADER],
+        )
         self.app = RequestContextMiddleware(app, self.metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -175,14 +172,12 @@ def _api(gateway: GatewayApp) -> FastAPI:
         # Graceful shutdown: uvicorn has drained in-flight requests before this runs.
         await gateway.services.close()
 
-    api = FastAPI(
+    api = SuiteAPI(
         title="Territoires d'industrie: public API",
         description=DESCRIPTION,
         version=VERSION,
         lifespan=lifespan,
         openapi_url=None,  # /openapi.json is the merged document, served by `openapi`
-        docs_url=None,
-        redoc_url=None,
         responses=PROBLEM_RESPONSES,
     )
     api.state.settings = gateway.settings

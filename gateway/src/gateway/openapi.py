@@ -25,19 +25,21 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from gateway.clients import Services, settle
 from gateway.proxy import ROUTES, RouteTable
 from gateway.settings import GatewaySettings
 from tdi_kit.errors import Problem, ProblemRead
+from tdi_kit.openapi import RATE_LIMIT_HEADERS, header_ref, problem_response
 
 log = logging.getLogger("tdi.gateway.openapi")
 router = APIRouter(include_in_schema=False)
 OPENAPI_TIMEOUT_SECONDS = 10.0
-# What the gateway itself may answer on any forwarded operation.
+# What the edge itself may answer on any operation, whatever the service documents.
 EDGE_RESPONSES = {
+    "401": "The bearer token is malformed, expired or badly signed (checked at the edge on "
+    "every call that sends one; a write without one).",
     "429": "Over the caller's rate limit; `Retry-After` says when to try again.",
     "502": "The service broke the connection or its answer (`service` names it).",
     "503": "The service is unavailable or its circuit breaker is open (`service` names it).",
@@ -52,14 +54,6 @@ async def openapi_document(request: Request) -> Response:
     merger: OpenAPIMerger = request.app.state.openapi
     body = await merger.document_bytes()
     return Response(body, media_type="application/json")
-
-
-@router.get("/docs")
-async def swagger_ui() -> HTMLResponse:
-    """Interactive documentation of the whole public API."""
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json", title="Territoires d'industrie: public API"
-    )
 
 
 class OpenAPIMerger:
@@ -118,7 +112,7 @@ def merge(
         "openapi": "3.1.0",
         "info": own["info"],
         "paths": {},
-        "components": {"schemas": {}, "securitySchemes": {}},
+        "components": {"schemas": {}, "headers": {}, "securitySchemes": {}},
         "tags": [],
     }
     tags: dict[str, dict[str, Any]] = {}
@@ -142,13 +136,11 @@ def merge(
                     operation_ids.add(op_id)
                 for tag in operation.get("tags", []):
                     tags.setdefault(tag, {"name": tag})
-                if name != "gateway":
-                    responses = operation.setdefault("responses", {})
-                    for status, description in EDGE_RESPONSES.items():
-                        responses.setdefault(status, _problem_response(description))
+                _edge_responses(operation)
             merged["paths"][path] = item
         components = document.get("components", {})
         merged["components"]["schemas"].update(components.get("schemas", {}))
+        merged["components"]["headers"].update(components.get("headers", {}))
         for scheme, definition in components.get("securitySchemes", {}).items():
             merged["components"]["securitySchemes"].setdefault(scheme, definition)
         for tag in document.get("tags", []):
@@ -164,9 +156,16 @@ def merge(
     return merged
 
 
-def _problem_response(description: str) -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/ProblemRead"}
-    return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
+def _edge_responses(operation: dict[str, Any]) -> None:
+    """The edge's own answers, and its rate-limit headers on every answer."""
+    responses = operation.setdefault("responses", {})
+    for status, description in EDGE_RESPONSES.items():
+        responses.setdefault(status, problem_response(description))
+    responses["429"].setdefault("headers", {}).setdefault("Retry-After", header_ref("Retry-After"))
+    for response in responses.values():
+        headers = response.setdefault("headers", {})
+        for name in RATE_LIMIT_HEADERS:
+            headers.setdefault(name, header_ref(name))
 
 
 def _rename_clashing_schemas(documents: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,11 +19,13 @@ from tdi_kit.bodylimit import BodyLimitMiddleware
 from tdi_kit.clients import ServiceClient
 from tdi_kit.conditional import ConditionalGetMiddleware
 from tdi_kit.db import create_engine, create_sessionmaker
-from tdi_kit.errors import Problem, ProblemRead, install_error_handlers
+from tdi_kit.errors import Problem, install_error_handlers
 from tdi_kit.head import HeadMiddleware
 from tdi_kit.idempotency import IdempotencyMiddleware, key_locks
 from tdi_kit.migrations import current_revisions, heads
 from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
+from tdi_kit.openapi import PROBLEM_RESPONSES, SuiteAPI
+from tdi_kit.openapi import problem_responses as problem_responses  # services import it here
 from tdi_kit.rowreader import DriverRowReader
 from tdi_kit.settings import ServiceSettings
 
@@ -39,57 +41,14 @@ EXPOSED_HEADERS = [
     "RateLimit-Remaining",
     "RateLimit-Reset",
     "RateLimit-Policy",
+    "Content-Disposition",
+    "Idempotent-Replayed",
 ]
 
-_PROBLEMS = {
-    304: "Not modified (`If-None-Match` names the current ETag).",
-    400: "Bad request (a malformed cursor, say).",
-    401: "No valid bearer token (`WWW-Authenticate: Bearer`).",
-    403: "The token lacks the scope this operation needs.",
-    404: "No record with this code.",
-    409: "In conflict with the current state of the record; `detail` says how.",
-    412: "`If-Match` names a version that is no longer the current one.",
-    413: "The request body is over the limit.",
-    415: "The body's media type is not one this operation takes.",
-    422: "Invalid input; `errors` names each field.",
-    428: "`If-Match` is required: send the ETag of the record as last read.",
-    502: "A service this request needs answered badly; `service` names it.",
-    503: "A service this request needs is unavailable; `service` names it.",
-    504: "A service this request needs did not answer in time; `service` names it.",
-}
 
-
-def problem_responses(
-    *statuses: int, descriptions: Mapping[int, str] | None = None
-) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for error statuses, each a problem document (`model` registers it).
-
-    The one way every service documents its problems: `descriptions` gives a service's own
-    wording of a status (what a 409 means there), the kit's general one otherwise. 304 is no
-    problem: it is documented with its description only.
-    """
-    schema = {"schema": {"$ref": "#/components/schemas/ProblemRead"}}
-    described = {**_PROBLEMS, **(descriptions or {})}
-    docs: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
-        if status == 304:
-            docs[status] = {"description": described[status]}
-        else:
-            docs[status] = {
-                "model": ProblemRead,
-                "content": {"application/problem+json": schema},
-                "description": described[status],
-            }
-    return docs
-
-
-# Documented once for every operation, so that clients generated from the OpenAPI document know
-# the problem shape of each error status; routes add the statuses of their own.
-PROBLEM_RESPONSES = problem_responses(400, 422)
-
-
-class ServiceApp(FastAPI):
-    """FastAPI whose outermost layer gives every request, even a crashing one, its id."""
+class ServiceApp(SuiteAPI):
+    """The suite's FastAPI (`tdi_kit.openapi`) whose outermost layer gives every request, even a
+    crashing one, its id."""
 
     def build_middleware_stack(self) -> ASGIApp:
         return RequestContextMiddleware(super().build_middleware_stack(), self.state.metrics)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 
 def _system() -> dt.datetime:
@@ -35,6 +38,24 @@ def today() -> dt.date:
 def utc(moment: dt.datetime) -> dt.datetime:
     """SQLite hands timestamps back without their zone; they were written in UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _in_utc(moment: dt.datetime) -> dt.datetime:
+    return utc(moment).astimezone(dt.UTC)
+
+
+# Every timestamp of every answer: RFC 3339 in UTC, spelt with `Z` (`2024-03-18T09:30:00Z`),
+# whatever zone the driver handed back (SQLite: none; PostgreSQL: the session's).
+Timestamp = Annotated[
+    dt.datetime,
+    AfterValidator(_in_utc),
+    Field(description="RFC 3339, in UTC (`Z`).", examples=["2024-03-18T09:30:00Z"]),
+]
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    """`moment` as every answer spells a timestamp (JSON and CSV): `2024-03-18T09:30:00Z`."""
+    return _in_utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def set_clock(source: Callable[[], dt.datetime] | None) -> None:

@@ -9,7 +9,7 @@ from typing import Any, ClassVar, TypeVar
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -34,7 +34,35 @@ class FieldError(BaseModel):
 
 
 class ProblemRead(BaseModel):
-    """An RFC 9457 problem document, as every error of the API is rendered."""
+    """An RFC 9457 problem document, as every error of the API is rendered. Some carry extension
+    members (`service`: the service that failed; `current_etag`: the record's version)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:tdi:problem:unknown-query-parameter",
+                    "title": "Bad request",
+                    "status": 400,
+                    "detail": "Query parameters this operation does not take, or takes once: "
+                    "regoin.",
+                    "instance": "/api/v1/territories",
+                    "request_id": "3cd4a216ea2743a891c6b0331c4aaa2f",
+                    "errors": [
+                        {
+                            "location": "query",
+                            "field": "regoin",
+                            "type": "unknown",
+                            "message": "not a parameter of this operation; did you mean "
+                            "'region'? it takes: commune, cursor, department, format, limit, "
+                            "member, phase, q, region, sort, status, touches_region",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     type: str
     title: str

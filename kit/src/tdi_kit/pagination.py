@@ -12,8 +12,6 @@ import binascii
 import csv
 import datetime as dt
 import io
-import types
-import typing
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +25,9 @@ from sqlalchemy import BigInteger, ColumnElement, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import StreamingResponse
 
+from tdi_kit import clock
 from tdi_kit.errors import BadRequest, Unprocessable
+from tdi_kit.query import declared_query
 
 T = TypeVar("T")
 MAX_LIMIT = 1000
@@ -208,7 +208,7 @@ def next_link(request: Request, response: Response, next_cursor: str | None) -> 
         return
     query = request.query_params
     params: list[tuple[str, str]] = []
-    for name, repeated in _known_query(request):
+    for name, repeated in declared_query(request.scope.get("route")).items():
         if name == "cursor":
             continue
         if repeated:
@@ -218,36 +218,6 @@ def next_link(request: Request, response: Response, next_cursor: str | None) -> 
     params.append(("cursor", next_cursor))
     path = quote(request.scope.get("root_path", "") + request.scope["path"], safe="/")
     response.headers["Link"] = f'<{path}?{urlencode(params)}>; rel="next"'
-
-
-_KNOWN_QUERIES: dict[Any, tuple[tuple[str, bool], ...]] = {}
-
-
-def _known_query(request: Request) -> tuple[tuple[str, bool], ...]:
-    """The query parameters the request's route declares: (name, takes several values)."""
-    route = request.scope.get("route")
-    # Routes compare by value and are not hashable; their endpoint functions are.
-    key = (getattr(route, "endpoint", None), getattr(route, "path", None))
-    known = _KNOWN_QUERIES.get(key)
-    if known is None:
-        found: dict[str, bool] = {}
-        pending = [getattr(route, "dependant", None)]
-        while pending:
-            dependant = pending.pop()
-            if dependant is None:
-                continue
-            for field in dependant.query_params:
-                found[field.alias] = _is_sequence(field.field_info.annotation)
-            pending.extend(dependant.dependencies)
-        known = _KNOWN_QUERIES[key] = tuple(found.items())
-    return known
-
-
-def _is_sequence(annotation: Any) -> bool:
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType, Annotated):
-        return any(_is_sequence(arg) for arg in typing.get_args(annotation))
-    return origin in (list, tuple, set, frozenset) or annotation in (list, tuple, set, frozenset)
 
 
 def csv_response(
@@ -282,9 +252,20 @@ def csv_response(
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _spelt(value: Any) -> Any:
+    # As in JSON, so that both exports of a list agree: `true`/`false` (not Python's `True`),
+    # timestamps in RFC 3339 UTC with `Z` (not `2024-03-18 09:30:00+00:00`).
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return clock.rfc3339(value)
+    return value
+
+
 def _csv_cell(value: Any) -> Any:
+    value = _spelt(value)
     if isinstance(value, list | tuple):
-        value = "|".join(str(v) for v in value)
+        value = "|".join(str(_spelt(v)) for v in value)
     elif isinstance(value, dict):
         value = orjson.dumps(value).decode()
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):

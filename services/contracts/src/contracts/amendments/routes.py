@@ -114,7 +114,7 @@ async def get_amendment(
     responses=READ_ONE,
     openapi_extra=OPTIONAL_BEARER,
 )
-async def contract_history(
+async def list_contract_history(
     contract_id: ContractId,
     request: Request,
     response: Response,
@@ -136,7 +136,7 @@ async def contract_history(
     response_model=ContractDetail,
     responses=READ_ONE,
 )
-async def contract_version(
+async def get_contract_version(
     contract_id: ContractId, version: Version, request: Request, session: SessionDep
 ) -> Any:
     """The contract, its signatories and actions as they were at a version."""

@@ -237,7 +237,7 @@ async def remove_signatory(
     response_model=ContractDetail,
     responses=UPDATE,
 )
-async def sign(
+async def record_signature(
     contract_id: ContractId,
     signatory_id: SignatoryId,
     payload: SignatureWrite,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from pydantic import BaseModel, Field, model_validator
@@ -29,6 +28,7 @@ from contracts.schemas.common import (
     Write,
     _not_null,
 )
+from tdi_kit.clock import Timestamp
 from tdi_kit.identifiers import OrganisationCode, Siren
 
 
@@ -107,5 +107,5 @@ class ActionRead(BaseModel):
     is_demo: bool = Field(description="Invented for demonstrations: not a real project.")
     sources: list[str] = Field(description="The public sources of a record loaded from them.")
     version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: Timestamp
+    updated_at: Timestamp

@@ -19,6 +19,7 @@ from contracts.schemas.children import (
 )
 from contracts.schemas.common import LongText, Title, Write
 from contracts.schemas.contracts import ContractUpdate
+from tdi_kit.clock import Timestamp
 
 Target = Literal["contract", "signatory", "action", "plan_line", "indicator", "milestone"]
 
@@ -50,7 +51,7 @@ class HistoryEntryRead(BaseModel):
         description="The token subject who acted: shown only to callers of `org` and admins."
     )
     org: str | None = Field(description="The organisation that acted (null: the State's tools).")
-    at: dt.datetime
+    at: Timestamp
 
 
 class UpdateContract(Write):
@@ -169,4 +170,4 @@ class AmendmentRead(BaseModel):
     created_by: str | None = Field(
         description="The token subject who recorded it: shown only to callers of `org` and admins."
     )
-    created_at: dt.datetime
+    created_at: Timestamp

@@ -22,6 +22,7 @@ from contracts.schemas.common import (
     Year,
     _not_null,
 )
+from tdi_kit.clock import Timestamp
 from tdi_kit.identifiers import OrganisationCode, Siren, TerritoryCode
 
 
@@ -117,8 +118,8 @@ class ContractRead(BaseModel):
     is_demo: bool = Field(description="Invented for demonstrations: not a real act.")
     sources: list[str] = Field(description="The public sources of an act loaded from them.")
     version: int = Field(description="Grows by one with each recorded change.")
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class ContractDetail(ContractRead):

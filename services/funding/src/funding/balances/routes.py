@@ -25,7 +25,7 @@ router = APIRouter(tags=["balances"], responses=PROBLEMS)
 
 
 @router.get("/balances", response_model=BalanceReport, responses=CSV_RESPONSE)
-async def balances(
+async def get_balances(
     request: Request,
     session: SessionDep,
     by: Annotated[

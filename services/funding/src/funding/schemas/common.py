@@ -7,9 +7,10 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from tdi_kit.app import problem_responses
+from tdi_kit.clock import Timestamp
 from tdi_kit.identifiers import SLUG_PATTERN
 from tdi_kit.strings import text
 
@@ -51,11 +52,6 @@ def _text_only(value: object) -> object:
     raise ValueError("expected a string")
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    # SQLite hands timestamps back without their zone; they were written in UTC.
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 Code = Annotated[
     str,
     Field(
@@ -83,7 +79,7 @@ else:
     Reference = text(100)
     Reason = text(500)
     SourceList = Annotated[list[text(500)], Field(max_length=50)]
-Utc = Annotated[dt.datetime, AfterValidator(_utc)]
+Utc = Timestamp
 Day = Annotated[dt.date, Field(strict=False), BeforeValidator(_text_only)]
 UuidText = Annotated[uuid.UUID, Field(strict=False), BeforeValidator(_text_only)]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -78,6 +78,48 @@ class GovernanceWrite(BaseModel):
 
 
 class TerritoryRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "ti-2708",
+                    "name": "Nord Franche-Comté",
+                    "phase": 2,
+                    "phase_starts_on": "2023-01-01",
+                    "phase_ends_on": "2027-12-31",
+                    "status": "active",
+                    "region_code": "27",
+                    "region_name": "Bourgogne-Franche-Comté",
+                    "region_source": "anct",
+                    "regions": [{"code": "27", "name": "Bourgogne-Franche-Comté"}],
+                    "departments": [
+                        {"code": "25", "name": "Doubs"},
+                        {"code": "70", "name": "Haute-Saône"},
+                        {"code": "90", "name": "Territoire de Belfort"},
+                    ],
+                    "members": [
+                        {
+                            "siren": "200065647",
+                            "name": "CA Pays de Montbéliard Agglomération",
+                            "kind": "epci",
+                            "nature": "CA",
+                            "coverage": None,
+                        }
+                    ],
+                    "governance": {
+                        "binome": {"elected_official": None, "industrialist": None},
+                        "chef_de_projet": None,
+                        "referents": [],
+                    },
+                    "phase1_overlaps": ["2707"],
+                    "commune_count": 197,
+                    "version": 1,
+                    "updated_at": "2025-01-15T09:30:00Z",
+                }
+            ]
+        }
+    )
+
     code: str
     name: str
     phase: Phase
@@ -106,7 +148,7 @@ class TerritoryRead(BaseModel):
     )
     commune_count: int = Field(description="Communes covered (phase 1: by the official list).")
     version: int
-    updated_at: str
+    updated_at: str = Field(description="RFC 3339, in UTC (`Z`).")
 
 
 class TerritoryCreate(BaseModel):
@@ -147,3 +189,60 @@ class CoveringTerritory(BaseModel):
 
 class Coverage(BaseModel):
     items: list[CoveringTerritory]
+
+
+# GeoJSON (RFC 7946) of the phase-2 outlines, typed so that a generated client reads them as
+# features, not as `unknown`. Coordinates are WGS 84 [longitude, latitude].
+Position = Annotated[list[float], Field(min_length=2, max_length=3)]
+
+
+class Polygon(BaseModel):
+    type: Literal["Polygon"]
+    coordinates: list[list[Position]] = Field(description="Rings: the outer one, then holes.")
+
+
+class MultiPolygon(BaseModel):
+    type: Literal["MultiPolygon"]
+    coordinates: list[list[list[Position]]]
+
+
+class OutlineProperties(BaseModel):
+    code: TerritoryCode
+    name: str
+    status: TerritoryStatus
+
+
+class OutlineFeature(BaseModel):
+    """A territory's outline: a GeoJSON Feature whose `id` is the territory's code."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "Feature",
+                    "id": "ti-2708",
+                    "properties": {
+                        "code": "ti-2708",
+                        "name": "Nord Franche-Comté",
+                        "status": "active",
+                    },
+                    "geometry": {
+                        "type": "Polygon",
+                        "coordinates": [[[6.8, 47.5], [6.9, 47.6], [6.7, 47.7], [6.8, 47.5]]],
+                    },
+                }
+            ]
+        }
+    )
+
+    type: Literal["Feature"]
+    id: TerritoryCode
+    properties: OutlineProperties
+    geometry: Annotated[Polygon | MultiPolygon, Field(discriminator="type")]
+
+
+class OutlineFeatureCollection(BaseModel):
+    """Outlines of phase-2 territories: a GeoJSON FeatureCollection."""
+
+    type: Literal["FeatureCollection"]
+    features: list[OutlineFeature]

@@ -91,7 +91,7 @@ async def refresh(session: AsyncSession, territory: Territory) -> None:
         phase1_overlaps=territory.phase1_overlaps or [],
         commune_count=await queries.commune_count(session, territory),
         version=territory.version,
-        updated_at=territory.updated_at.isoformat().replace("+00:00", "Z"),
+        updated_at=clock.rfc3339(territory.updated_at),
     )
     territory.document = document.model_dump_json()
     territory.etag = etag_for(territory.document.encode())

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from registry.access import Writer
 from registry.schemas import (
@@ -13,6 +14,8 @@ from registry.schemas import (
     Coverage,
     GovernanceWrite,
     MemberWrite,
+    OutlineFeature,
+    OutlineFeatureCollection,
     TerritoryCreate,
     TerritoryRead,
     TerritoryStatus,
@@ -31,7 +34,18 @@ from tdi_kit.rowreader import RowsDep
 router = APIRouter(tags=["territories"])
 CodePath = Annotated[TerritoryCode, Path()]
 SirenPath = Annotated[Siren, Path()]
-GEOJSON = "application/geo+json"
+
+
+class GeoJSONResponse(JSONResponse):
+    """GeoJSON as stored, already encoded. A JSONResponse to FastAPI, so that the document
+    gives its schema under its own media type (another class is documented as a string)."""
+
+    media_type = "application/geo+json"
+
+    def render(self, content: Any) -> bytes:
+        return content.encode() if isinstance(content, str) else super().render(content)
+
+
 NOT_FOUND = problem_responses(404)
 # Every write: auth, the territory, its state, If-Match, the body limit.
 WRITE_PROBLEMS = problem_responses(401, 403, 404, 409, 412, 413, 428)
@@ -172,7 +186,7 @@ async def archive_territory(
 @router.put(
     "/territories/{code}/members/{siren}", response_model=TerritoryRead, responses=WRITE_PROBLEMS
 )
-async def put_member(
+async def add_territory_member(
     code: CodePath,
     siren: SirenPath,
     session: SessionDep,
@@ -190,7 +204,7 @@ async def put_member(
 @router.delete(
     "/territories/{code}/members/{siren}", response_model=TerritoryRead, responses=WRITE_PROBLEMS
 )
-async def remove_member(
+async def remove_territory_member(
     code: CodePath, siren: SirenPath, session: SessionDep, _: Writer, if_match: IfMatch = None
 ) -> Any:
     """Remove a groupement from a territory; needs If-Match."""
@@ -201,7 +215,7 @@ async def remove_member(
 @router.put(
     "/territories/{code}/governance", response_model=TerritoryRead, responses=WRITE_PROBLEMS
 )
-async def set_governance(
+async def set_territory_governance(
     code: CodePath,
     payload: GovernanceWrite,
     session: SessionDep,
@@ -218,7 +232,7 @@ async def set_governance(
     response_model=Page[CommuneRead],
     responses={**CSV_RESPONSE, **NOT_FOUND},
 )
-async def territory_communes(
+async def list_territory_communes(
     code: CodePath, request: Request, response: Response, session: SessionDep, params: ListParamsDep
 ) -> Any:
     """Communes covered: phase 1 by its official list, phase 2 through its members."""
@@ -236,32 +250,34 @@ async def territory_communes(
 
 @router.get(
     "/territories/{code}/outline",
-    responses={200: {"content": {GEOJSON: {"schema": {"type": "object"}}}}, **NOT_FOUND},
+    response_model=OutlineFeature,
+    response_class=GeoJSONResponse,
+    responses=NOT_FOUND,
 )
-async def territory_outline(code: CodePath, session: SessionDep) -> Response:
+async def get_territory_outline(code: CodePath, session: SessionDep) -> Response:
     """The phase-2 outline as a GeoJSON Feature (WGS 84)."""
     territory, geometry = await service.outline(session, code=code)
-    return Response(_feature(territory, geometry), media_type=GEOJSON)
+    return GeoJSONResponse(_feature(territory, geometry))
 
 
 @router.get(
-    "/territory-outlines", responses={200: {"content": {GEOJSON: {"schema": {"type": "object"}}}}}
+    "/territory-outlines",
+    response_model=OutlineFeatureCollection,
+    response_class=GeoJSONResponse,
 )
-async def territory_outlines(
+async def get_territory_outlines(
     session: SessionDep, region: Annotated[RegionCode | None, Query()] = None
 ) -> Response:
     """Every phase-2 outline as one GeoJSON FeatureCollection, optionally for one official
     Région."""
     features = ",".join(_feature(t, g) for t, g in await service.outlines(session, region=region))
-    return Response(
-        '{"type":"FeatureCollection","features":[' + features + "]}", media_type=GEOJSON
-    )
+    return GeoJSONResponse('{"type":"FeatureCollection","features":[' + features + "]}")
 
 
 @router.get(
     "/communes/{insee}/territories", response_model=Coverage, tags=["communes"], responses=NOT_FOUND
 )
-async def commune_territories(insee: Annotated[Insee, Path()], session: SessionDep) -> Coverage:
+async def get_commune_territories(insee: Annotated[Insee, Path()], session: SessionDep) -> Coverage:
     """The territories (one per phase at most) covering a commune."""
     return Coverage(items=await service.covering_commune(session, insee=insee))
 
@@ -272,7 +288,7 @@ async def commune_territories(insee: Annotated[Insee, Path()], session: SessionD
     tags=["groupements"],
     responses=NOT_FOUND,
 )
-async def groupement_territories(siren: SirenPath, session: SessionDep) -> Coverage:
+async def get_groupement_territories(siren: SirenPath, session: SessionDep) -> Coverage:
     """The territories (one per phase at most) a groupement belongs to."""
     return Coverage(items=await service.covering_groupement(session, siren=siren))
 
