@@ -239,6 +239,13 @@ async def test_a_visitor_sees_the_programme_and_follows_a_territory(page_gateway
                 await page.locator(f"section:has(#{section}-titre)").screenshot(
                     path=ARTIFACTS / f"programme-{section}.png"
                 )
+            # A section taller than the window is shot by resizing it, which redraws the
+            # charts: shoot each chart on its own, too.
+            for i in range(await page.locator(".tdi-chart").count()):
+                chart = page.locator(".tdi-chart").nth(i)
+                await chart.scroll_into_view_if_needed()
+                await page.wait_for_timeout(1200)
+                await chart.screenshot(path=ARTIFACTS / f"programme-chart-{i + 1}.png")
 
             assert await page.title() == "Territoires d'industrie : le programme en un coup d'œil"
             assert await page.locator("svg.tdi-map a[data-code]").count() == 183
@@ -273,7 +280,9 @@ async def test_a_visitor_sees_the_programme_and_follows_a_territory(page_gateway
             )
             assert "region=27" in page.url
             assert await page.locator("svg.tdi-map a.is-dimmed").count() == 173
-            await page.screenshot(path=ARTIFACTS / "programme-region-27.png")
+            await page.locator("section:has(#carte-titre)").screenshot(
+                path=ARTIFACTS / "programme-region-27.png"
+            )
 
             # A click on the map opens the territory's page.
             await page.locator(f'svg.tdi-map a[data-code="{TERRITORY}"]').click()

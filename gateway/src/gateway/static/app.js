@@ -429,15 +429,14 @@ async function showProgramme(params) {
       h("h3", { class: "fr-h4 fr-mt-4w" }, "Publié : les chiffres des sources publiques"),
       h("p", { class: "fr-text--sm" },
         "Ce que les sources publiques ont annoncé, engagé ou versé, à leur date. Ces chiffres ne sont jamais ajoutés aux sommes enregistrées ci-dessus."),
-      table("Chiffres publiés", ["Chiffre", "Mesure", "Valeur", "À la date du", "Source", "Réserve"],
+      table("Chiffres publiés", ["Chiffre (et sa réserve)", "Mesure", "Valeur", "À la date du", "Source"],
         (money.reported ?? []).map((figure) => [
-          figure.label,
+          [figure.label, figure.caveat ? h("span", { class: "tdi-caveat", lang: "en" }, figure.caveat) : null],
           figure.measure_label ?? figure.measure,
           figure.value_cents !== null ? euros(figure.value_cents)
             : figure.count !== null ? `${integer.format(figure.count)} projets` : unknown(),
           day(figure.as_of),
           figure.source_url ? h("a", { href: figure.source_url, rel: "noopener" }, figure.source_title) : figure.source_title ?? unknown("non citée"),
-          figure.caveat ? h("span", { lang: "en" }, figure.caveat) : "",
         ]), { name: "reported", className: "tdi-reported" })),
     partialAlert(dashboard),
   ]);
