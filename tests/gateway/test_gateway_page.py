@@ -322,6 +322,17 @@ async def test_a_visitor_sees_the_programme_and_follows_a_territory(page_gateway
             # An unknown territory says so.
             await page.goto(f"{base}/territoires/ti-0000")
             await page.wait_for_selector("h1:has-text('Ce territoire n')")
+            assert await page.locator("#assets-missing").is_hidden()
+
+            # Without the DSFR's files (no node where it was installed) the page still reads
+            # the API, unstyled, and says what is missing.
+            bare = await context.new_page()
+            await bare.route("**/static/vendor/**", lambda route: route.fulfill(status=404))
+            await bare.goto(base + "/")
+            await bare.wait_for_selector("#assets-missing", state="visible")
+            await bare.wait_for_selector("table[data-table=by-region] tbody tr")
+            assert await bare.locator("bar-chart").count() == 0
+            await bare.screenshot(path=ARTIFACTS / "without-assets.png")
         finally:
             await browser.close()
 
