@@ -318,6 +318,24 @@ async def test_a_visitor_sees_the_programme_and_follows_a_territory(page_gateway
             await page.screenshot(path=ARTIFACTS / "skip-link.png")
             await page.keyboard.press("Enter")
             assert await page.evaluate("document.activeElement.id") == "contenu"
+            await page.keyboard.press("Tab")
+            assert (
+                await page.evaluate(
+                    "document.getElementById('contenu').contains(document.activeElement)"
+                    " && document.activeElement.textContent"
+                )
+                == "Le programme"
+            )
+
+            # On a telephone's screen.
+            await page.set_viewport_size({"width": 390, "height": 844})
+            await page.screenshot(path=ARTIFACTS / "territory-mobile.png")
+            await page.goto(base + "/?region=44")
+            await page.wait_for_selector(".tdi-territory-list li")
+            assert await page.locator("#filtre-region").input_value() == "44"
+            await page.locator("#carte-titre").scroll_into_view_if_needed()
+            await page.screenshot(path=ARTIFACTS / "programme-mobile.png")
+            await page.set_viewport_size({"width": 1280, "height": 900})
 
             # An unknown territory says so.
             await page.goto(f"{base}/territoires/ti-0000")

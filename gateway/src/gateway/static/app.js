@@ -300,7 +300,8 @@ async function showProgramme(params) {
     h("option", { value: "" }, `Toutes les Régions (${integer.format(t.total)} territoires)`),
     t.by_region.map((row) => h("option", { value: row.region_code },
       `${row.region_name} (${integer.format(row.count)})`)));
-  const listTitle = h("h3", { class: "fr-h6", id: "liste-titre" });
+  // Read out when the filter changes it; a new view is announced by focusing its h1 instead.
+  const listTitle = h("h3", { class: "fr-h6", id: "liste-titre", "aria-live": "polite" });
   const list = h("ul", { class: "tdi-territory-list", "aria-labelledby": "liste-titre" });
 
   function filter(region) {
