@@ -457,7 +457,7 @@ function keyFigures(dashboard) {
     [formatText(euros(dashboard.money.totals.amount_cents)), "réservés dans les enveloppes (enregistré)"],
   ];
   return h("ul", { class: "fr-grid-row fr-grid-row--gutters tdi-key-figures", "aria-label": "Chiffres clés" },
-    figures.map(([value, text]) => h("li", { class: "fr-col-6 fr-col-md-3" },
+    figures.map(([value, text]) => h("li", { class: "fr-col-12 fr-col-sm-6 fr-col-md-3" },
       h("div", { class: "tdi-key-figure" }, h("p", { class: "tdi-key-value" }, value), h("p", { class: "fr-text--sm" }, text)))));
 }
 
