@@ -304,6 +304,14 @@ async def test_a_visitor_sees_the_programme_and_follows_a_territory(page_gateway
             sources = _flat(await page.locator("#sources-titre + ul").inner_text())
             assert "registre des territoires, mis à jour le" in sources
 
+            # The phase-1 territory it continues: a page too, with no outline published.
+            await page.get_by_role("link", name="territoire 2704").click()
+            await page.wait_for_url("**/territoires/2704")
+            await page.wait_for_selector("text=Pas de contour publié")
+            assert await page.locator("h1").inner_text() == "Haut-Doubs Horloger"
+            await page.go_back()
+            await page.wait_for_selector("[data-contract]")
+
             # Back to the programme, by the browser's history.
             await page.go_back()
             await page.wait_for_selector("svg.tdi-map a[data-code]")
