@@ -1,6 +1,13 @@
 # One image for the whole suite: every service and the gateway, each container running one of
 # them (see docker-compose.yml). Build: docker build -t territoires-industrie .
 # Only the packages are installed, not editable sources; the image runs as a non-root user.
+
+# The public page's assets (the DSFR and its charts), from npm as `make web` builds them.
+FROM node:20-slim AS web
+WORKDIR /app/gateway/web
+COPY gateway/web/package.json gateway/web/package-lock.json gateway/web/.npmrc gateway/web/build.mjs ./
+RUN npm ci --ignore-scripts --no-audit --no-fund && node build.mjs
+
 FROM python:3.11-slim AS build
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never PIP_NO_CACHE_DIR=1
 RUN pip install --no-cache-dir uv==0.13.9
@@ -9,6 +16,7 @@ COPY pyproject.toml uv.lock ./
 COPY kit kit
 COPY services services
 COPY gateway gateway
+COPY --from=web /app/gateway/src/gateway/static/vendor gateway/src/gateway/static/vendor
 COPY cli cli
 RUN uv sync --frozen --no-dev --no-editable
 

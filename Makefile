@@ -9,7 +9,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install run demo test test-sqlite test-postgres lint format bench clean
+.PHONY: install web run demo test test-sqlite test-postgres lint format bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -18,19 +18,35 @@ $(UV):
 install: $(UV)
 	$(UV) sync --frozen --all-groups
 
-run: install
+# The public page's assets (the DSFR and its charts) from npm into gateway/src/gateway/static/
+# vendor/. Without node and npm, or offline, it says so and goes on: the API runs, the page says
+# its assets are missing, and its browser test skips.
+WEB := gateway/web
+WEB_STAMP := gateway/src/gateway/static/vendor/versions.json
+
+web: $(WEB_STAMP)
+
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json $(WEB)/build.mjs
+	@if command -v npm >/dev/null && command -v node >/dev/null; then \
+	  (cd $(WEB) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && node build.mjs) \
+	  || echo "make web: npm could not install the page's assets (offline?); the API runs without them"; \
+	else \
+	  echo "make web: node and npm are not installed; the public page at / runs without its assets"; \
+	fi
+
+run: install web
 	.venv/bin/tdi up
 
-demo: install
+demo: install web
 	.venv/bin/tdi up --demo
 
-test: install
+test: install web
 	scripts/test
 
-test-sqlite: install
+test-sqlite: install web
 	scripts/test sqlite
 
-test-postgres: install
+test-postgres: install web
 	scripts/test postgresql
 
 lint: install
@@ -46,4 +62,4 @@ bench: install
 	.venv/bin/python -m bench
 
 clean:
-	rm -rf .venv $(TOOLS) var .pytest_cache .ruff_cache .mypy_cache
+	rm -rf .venv $(TOOLS) var .pytest_cache .ruff_cache .mypy_cache $(WEB)/node_modules gateway/src/gateway/static/vendor

@@ -11,6 +11,7 @@ services cannot be made to show (refused connections, silence, 500s, malformed J
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -39,16 +40,17 @@ def registry_server(registry_url: str) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
-async def suite(registry_server: LiveServer) -> AsyncIterator[dict[str, str]]:
-    """Funding (seeded) and contracts (empty) on their own databases, served over HTTP, each
-    pointed at the others: the gateway's settings for the whole suite."""
+@asynccontextmanager
+async def serve_suite(registry_url: str, prefix: str) -> AsyncIterator[dict[str, str]]:
+    """Funding (seeded) and contracts (empty) on databases of their own (named after `prefix`),
+    served over HTTP beside the registry at `registry_url`, each pointed at the others: the
+    gateway's settings for the whole suite."""
     funding_port, contracts_port = free_port(), free_port()
     funding_url = f"http://127.0.0.1:{funding_port}"
     contracts_url = f"http://127.0.0.1:{contracts_port}"
     async with (
-        test_database("gw_funding") as funding_db,
-        test_database("gw_contracts") as contracts_db,
+        test_database(f"{prefix}_funding") as funding_db,
+        test_database(f"{prefix}_contracts") as contracts_db,
     ):
         await migrations.migrate_and_seed(funding_db, FUNDING_MIGRATIONS, load_funding)
         await migrations.migrate_and_seed(contracts_db, CONTRACTS_MIGRATIONS)
@@ -56,7 +58,7 @@ async def suite(registry_server: LiveServer) -> AsyncIterator[dict[str, str]]:
         funding = create_funding(
             FundingSettings(
                 database_url=funding_db,
-                registry_url=registry_server.url,
+                registry_url=registry_url,
                 contracts_url=contracts_url,
                 **common,
             )
@@ -64,17 +66,24 @@ async def suite(registry_server: LiveServer) -> AsyncIterator[dict[str, str]]:
         contracts = create_contracts(
             ContractsSettings(
                 database_url=contracts_db,
-                registry_url=registry_server.url,
+                registry_url=registry_url,
                 funding_url=funding_url,
                 **common,
             )
         )
         with LiveServer(contracts, port=contracts_port), LiveServer(funding, port=funding_port):
             yield {
-                "registry_url": registry_server.url,
+                "registry_url": registry_url,
                 "funding_url": funding_url,
                 "contracts_url": contracts_url,
             }
+
+
+@pytest.fixture(scope="session")
+async def suite(registry_server: LiveServer) -> AsyncIterator[dict[str, str]]:
+    """The suite the gateway's tests share (they commit their writes to it)."""
+    async with serve_suite(registry_server.url, "gw") as settings:
+        yield settings
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +109,10 @@ def fake_url(fake_server: tuple[FakeService, LiveServer]) -> str:
 def closed_url() -> str:
     """An address where nothing listens: connections are refused at once."""
     return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture(scope="module")
+async def own_suite(registry_server: LiveServer) -> AsyncIterator[dict[str, str]]:
+    """A suite of the module's own, for tests whose writes must not meet the others' counts."""
+    async with serve_suite(registry_server.url, "gw_own") as settings:
+        yield settings

@@ -5,7 +5,8 @@
                                  preflights answered                               (cors)
         Gateway                  canonical path, real client, bearer token, rate limit, then:
           Proxy                  → a service: bytes over the shared aiohttp session
-          FastAPI                → dossier, dashboard, /openapi.json, /docs, /redoc, health, metrics
+          FastAPI                → dossier, dashboard, /openapi.json, /docs, /redoc, health,
+                                   metrics, the public page (/) and its files (/static/)
 
 Only the gateway's own routes pay for FastAPI; a forwarded request never enters it.
 """
@@ -31,6 +32,7 @@ from gateway.openapi import OpenAPIMerger
 from gateway.openapi import router as openapi_router
 from gateway.proxy import GATEWAY, ROUTES, Proxy, RouteTable, send_problem
 from gateway.settings import GatewaySettings
+from gateway.web import install as install_page
 from tdi_kit.app import EXPOSED_HEADERS
 from tdi_kit.errors import Problem, Unauthorized, install_error_handlers
 from tdi_kit.head import HeadMiddleware
@@ -188,6 +190,7 @@ def _api(gateway: GatewayApp) -> FastAPI:
     api.include_router(dossier_router, prefix="/api/v1")
     api.include_router(dashboard_router, prefix="/api/v1")
     api.include_router(openapi_router)
+    install_page(api)
 
     @api.get("/livez", include_in_schema=False)
     async def livez() -> dict[str, str]:
