@@ -57,7 +57,12 @@ async def reject_unknown_query(request: Request) -> None:
     """400 naming each query parameter the route does not take, or takes once but got twice."""
     if not request.scope.get("query_string"):
         return
-    declared = declared_query(request.scope.get("route"))
+    route = request.scope.get("route")
+    if route is not None and not getattr(route, "include_in_schema", True):
+        # Not an operation of the API: a web page (the gateway's `/?region=27` is read by the
+        # page's script) or the documentation, which ignore what they do not read.
+        return
+    declared = declared_query(route)
     counts = Counter(name for name, _ in request.query_params.multi_items())
     errors = []
     for name, count in counts.items():
