@@ -62,6 +62,9 @@ async def test_the_page_is_served_at_the_root_with_its_security_headers(
     async with running_gateway(**suite) as (_, gw):
         r = await gw.get("/")
         shared = await gw.get(f"/territoires/{TERRITORY}")
+        # The page's own state in its address (a Région chosen, a campaign tag) is the page's
+        # to read: not refused as an API operation refuses an unknown parameter.
+        filtered = await gw.get("/", params={"region": "27", "utm_source": "lettre"})
         script = await gw.get("/static/app.js")
         missing = await gw.get("/static/nothing-here.js")
     assert r.status_code == 200
@@ -73,6 +76,7 @@ async def test_the_page_is_served_at_the_root_with_its_security_headers(
     assert r.headers["x-frame-options"] == "DENY"
     # A territory's address is the same page, routed in the browser: a shared link opens it.
     assert shared.status_code == 200 and shared.text == r.text
+    assert filtered.status_code == 200 and filtered.text == r.text
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert script.headers["content-security-policy"] == csp
     assert missing.status_code == 404
