@@ -71,5 +71,10 @@ async def test_demo_data_is_loaded_on_request_and_marked_demo(
     assert all(a["is_demo"] and "démo" in a["beneficiary_name"] for a in items)
     statuses = {a["reference"]: a["status"] for a in items}
     assert statuses["demo-001"] == "fully_disbursed" and statuses["demo-004"] == "cancelled"
-    real = (await client.get("/api/v1/balances", params={"exclude_demo": "true"})).json()
-    assert real["totals"]["committed_cents"] == 0
+    # Balances leave demo records out unless asked (`exclude_demo`, an old spelling, is a 400).
+    real = (await client.get("/api/v1/balances")).json()
+    assert real["totals"]["committed_cents"] == 0 and real["include_demo"] is False
+    with_demo = (await client.get("/api/v1/balances", params={"include_demo": "true"})).json()
+    assert with_demo["totals"]["committed_cents"] > 0
+    old = await client.get("/api/v1/balances", params={"exclude_demo": "true"})
+    assert old.status_code == 400 and old.json()["errors"][0]["field"] == "exclude_demo"

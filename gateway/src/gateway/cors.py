@@ -70,7 +70,7 @@ class CORS:
             ]
         else:
             headers = [(b"vary", b"Origin")]
-        await self.app(scope, receive, _adding(send, headers))
+        await self.app(scope, receive, with_headers(send, headers))
 
     async def preflight(
         self,
@@ -108,10 +108,12 @@ class CORS:
         await send({"type": "http.response.body", "body": b""})
 
 
-def _adding(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
-    async def send_with_cors(message: Message) -> None:
+def with_headers(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
+    """`send`, adding `headers` to the answer's head."""
+
+    async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
             message["headers"] = [*message.get("headers", []), *headers]
         await send(message)
 
-    return send_with_cors
+    return send_with_headers

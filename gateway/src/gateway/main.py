@@ -20,11 +20,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.aggregates import PARTIAL_HEADER
 from gateway.clients import SAFE_METHODS, Services, settle
-from gateway.cors import CORS
+from gateway.cors import CORS, with_headers
 from gateway.dashboard import router as dashboard_router
 from gateway.dossier import router as dossier_router
 from gateway.edge import ClientAddress, EdgeAuth, RateLimiter, RequestTarget
@@ -126,7 +126,7 @@ class Gateway:
         if target != GATEWAY:
             await self.proxy(scope, receive, send, self.services[target], extra)
         elif extra:
-            await self.api(scope, receive, _with_headers(send, extra))
+            await self.api(scope, receive, with_headers(send, extra))
         else:
             await self.api(scope, receive, send)
 
@@ -226,12 +226,3 @@ def _api(gateway: GatewayApp) -> FastAPI:
         return Response(body, media_type=content_type)
 
     return api
-
-
-def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
-    async def send_with_headers(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", []), *extra]
-        await send(message)
-
-    return send_with_headers

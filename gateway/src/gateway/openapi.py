@@ -8,8 +8,11 @@ Each service's `/openapi.json` is fetched (concurrently, within the budget) and 
 - component schemas: a name that means the same everywhere (`ProblemRead`) is kept once; a name
   two documents define differently is renamed in each of them to `<Service><Name>`
   (`FundingPage_AllocationRead_`), and their `$ref`s follow;
-- operation ids: kept, unless two documents use one, then prefixed with the service's name;
-- tags and security schemes: united by name.
+- operation ids: kept (each app names them after its route functions, `listTerritories`),
+  unless two documents use one, then prefixed with the service's name (a test keeps them apart);
+- tags, security schemes and response headers (`components.headers`): united by name;
+- every operation also documents what the edge may answer itself (401, 429, 502, 503, 504) and
+  the `RateLimit-*` headers on each of its answers.
 
 The merged document is kept for `openapi_cache_seconds`; a service that does not answer keeps
 its last known document, or is missing from the merge until it answers

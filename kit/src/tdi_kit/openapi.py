@@ -28,12 +28,12 @@ from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from tdi_kit.errors import ProblemRead
+from tdi_kit.pagination import CSV_MEDIA_TYPE
 from tdi_kit.query import reject_unknown_query
 
 ASSETS_URL = "/docs-assets"
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 PROBLEM_REF = {"$ref": "#/components/schemas/ProblemRead"}
-CSV_MEDIA_TYPE = "text/csv"
 _STRING = {"schema": {"type": "string"}}
 _INTEGER = {"schema": {"type": "integer"}}
 

@@ -94,7 +94,7 @@ def _unknown(name: str, declared: dict[str, bool]) -> str:
     takes = ", ".join(sorted(declared)) or "none"
     lowered = {known.lower(): known for known in declared}
     close = lowered.get(name.lower()) or next(
-        iter(difflib.get_close_matches(name, list(declared), n=1)), None
+        iter(difflib.get_close_matches(name, list(declared), n=1, cutoff=0.5)), None
     )
     hint = f"did you mean {close!r}? " if close else ""
     return f"not a parameter of this operation; {hint}it takes: {takes}"
