@@ -48,7 +48,10 @@ async def committing_app(registry_app: ServiceApp) -> AsyncIterator[ServiceApp]:
         await engine.dispose()
         app = create_app(
             ContractsSettings(
-                database_url=url, environment="test", log_json=False, database_pool_size=RACERS
+                database_url=url,
+                environment="test",
+                log_json=False,
+                database_max_connections=4 * RACERS,
             ),
             registry_transport=httpx.ASGITransport(app=registry_app),
         )
