@@ -11,8 +11,8 @@ Only the gateway's own routes pay for FastAPI; a forwarded request never enters 
 
 from __future__ import annotations
 
+import asyncio
 import gc
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.aggregates import PARTIAL_HEADER
-from gateway.clients import SAFE_METHODS, Services, settle
+from gateway.clients import SAFE_METHODS, Services
 from gateway.dashboard import router as dashboard_router
 from gateway.dossier import router as dossier_router
 from gateway.edge import ClientAddress, EdgeAuth, RateLimiter, RequestTarget
@@ -201,25 +201,17 @@ def _api(gateway: GatewayApp) -> FastAPI:
 
     @api.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> Response:
-        """Every service the gateway forwards to answers its own /readyz."""
+        """The gateway can serve: 200 whatever the services' state, each reported in the body.
+
+        A service that is down answers its own paths with 503 through the gateway, while the
+        others keep their traffic: an orchestrator that took every gateway out of rotation for
+        one service would turn one fault into a full outage."""
         services: Services = request.app.state.services
         settings: GatewaySettings = request.app.state.settings
-        deadline = time.monotonic() + settings.budget_seconds
-        results = await settle(
-            {
-                name: client.get_json("/readyz", deadline=deadline, accept=(200,))
-                for name, client in services.by_name.items()
-            }
-        )
-        report = {
-            name: "ok" if not isinstance(result, Problem) else (result.detail or result.title)
-            for name, result in results.items()
-        }
-        ready = all(value == "ok" for value in report.values())
-        return JSONResponse(
-            {"status": "ok" if ready else "unavailable", "services": report},
-            status_code=200 if ready else 503,
-        )
+        seconds = min(settings.call_timeout_seconds, settings.budget_seconds)
+        names = list(services.by_name)
+        states = await asyncio.gather(*(services[name].probe(seconds) for name in names))
+        return JSONResponse({"status": "ok", "services": dict(zip(names, states, strict=True))})
 
     @api.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:

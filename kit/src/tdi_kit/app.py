@@ -22,6 +22,7 @@ from tdi_kit.bodylimit import BodyLimitMiddleware
 from tdi_kit.clients import ServiceClient
 from tdi_kit.conditional import ConditionalGetMiddleware
 from tdi_kit.db import create_engine, create_sessionmaker
+from tdi_kit.deadline import DeadlineMiddleware
 from tdi_kit.errors import Problem, ProblemRead, install_error_handlers
 from tdi_kit.head import HeadMiddleware
 from tdi_kit.idempotency import (
@@ -209,6 +210,8 @@ def create_service_app(
         caller=caller,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Outside idempotency, so that a request past its deadline gives back its key's lock too.
+    app.add_middleware(DeadlineMiddleware, max_seconds=settings.request_timeout_seconds)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
