@@ -532,20 +532,23 @@ def _job_connections() -> int:
         engine.sync_engine.dispose()
 
 
-def _per_process(objects: tuple[dict[str, Any], ...], service: str, monkeypatch) -> int:
-    """One app process: its whole budget (engine, row reader and key locks together)."""
+def _settings_of(objects: tuple[dict[str, Any], ...], service: str, monkeypatch) -> Any:
+    """A service's settings as its Deployment's environment makes them."""
     container = app_container(objects, service)
+    prefix = SETTINGS[service].model_config["env_prefix"]
     with monkeypatch.context() as env:
         for variable in container.get("env", []):
             env.setenv(variable["name"], variable["value"])
         # The JWT secret and the URL are files in production; any value other than the
         # development secret will do.
-        env.setenv(SETTINGS[service].model_config["env_prefix"] + "JWT_SECRET", "budget" * 8)
-        env.setenv(
-            SETTINGS[service].model_config["env_prefix"] + "DATABASE_URL",
-            "postgresql://app@postgres:5432/db",
-        )
-        settings = SETTINGS[service]()
+        env.setenv(prefix + "JWT_SECRET", "budget" * 8)
+        env.setenv(prefix + "DATABASE_URL", "postgresql://app@postgres:5432/db")
+        return SETTINGS[service]()
+
+
+def _per_process(objects: tuple[dict[str, Any], ...], service: str, monkeypatch) -> int:
+    """One app process: its whole budget (engine, row reader and key locks together)."""
+    settings = _settings_of(objects, service, monkeypatch)
     budget = settings.connection_budget
     parts = budget.engine_pool + budget.engine_overflow + budget.reader + budget.locks
     assert parts == budget.total == settings.database_max_connections
@@ -648,13 +651,8 @@ def test_behind_pgbouncer_the_services_turn_asyncpgs_statement_cache_off(
     """Transaction pooling: a named prepared statement must not outlive its transaction."""
     objects = overlay("production")
     for service in SERVICES:
-        container = app_container(objects, service)
-        with monkeypatch.context() as env:
-            for variable in container.get("env", []):
-                env.setenv(variable["name"], variable["value"])
-            env.setenv(SETTINGS[service].model_config["env_prefix"] + "JWT_SECRET", "budget" * 8)
-            env.setenv(
-                SETTINGS[service].model_config["env_prefix"] + "DATABASE_URL",
-                "postgresql://app@pooler:5432/db",
-            )
-            assert SETTINGS[service]().database_statement_cache_size == 0, service
+        settings = _settings_of(objects, service, monkeypatch)
+        assert settings.database_statement_cache_size == 0, service
+    # Straight to PostgreSQL (single node), asyncpg keeps its cache.
+    single = overlay("single-node")
+    assert _settings_of(single, "registry", monkeypatch).database_statement_cache_size is None

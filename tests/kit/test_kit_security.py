@@ -123,15 +123,10 @@ def test_the_development_secret_still_works_for_development_and_tests(environmen
     assert default.uses_dev_secret
 
 
-def test_a_production_process_stops_at_start_up_with_one_line_naming_the_variable() -> None:
-    env = {
-        **os.environ,
-        "GATEWAY_ENVIRONMENT": "production",
-        "GATEWAY_JWT_SECRET": ENV_EXAMPLE_JWT_SECRET,
-        "GATEWAY_LOG_JSON": "false",
-    }
+def _start_up_error(app: str, env: dict[str, str]) -> str:
+    """The one line a process that refuses its settings stops with (status 1)."""
     started = subprocess.run(
-        [sys.executable, "-m", "uvicorn", "--factory", "gateway.main:create_app", "--port", "9"],
+        [sys.executable, "-m", "uvicorn", "--factory", app, "--port", "9"],
         env=env,
         capture_output=True,
         text=True,
@@ -140,7 +135,18 @@ def test_a_production_process_stops_at_start_up_with_one_line_naming_the_variabl
     assert started.returncode == 1
     lines = started.stderr.strip().splitlines()
     assert len(lines) == 1, started.stderr
-    assert lines[0].startswith("GATEWAY_JWT_SECRET: production refuses a published secret")
+    return lines[0]
+
+
+def test_a_production_process_stops_at_start_up_with_one_line_naming_the_variable() -> None:
+    env = {
+        **os.environ,
+        "GATEWAY_ENVIRONMENT": "production",
+        "GATEWAY_JWT_SECRET": ENV_EXAMPLE_JWT_SECRET,
+        "GATEWAY_LOG_JSON": "false",
+    }
+    line = _start_up_error("gateway.main:create_app", env)
+    assert line.startswith("GATEWAY_JWT_SECRET: production refuses a published secret")
 
 
 # The database URL ---------------------------------------------------------------------------------
@@ -181,17 +187,8 @@ def test_a_service_without_its_database_url_stops_at_start_up_with_one_line() ->
         "REGISTRY_JWT_SECRET": secrets.token_urlsafe(32),
         "REGISTRY_LOG_JSON": "false",
     }
-    started = subprocess.run(
-        [sys.executable, "-m", "uvicorn", "--factory", "registry.main:create_app", "--port", "9"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert started.returncode == 1
-    lines = started.stderr.strip().splitlines()
-    assert len(lines) == 1, started.stderr
-    assert lines[0].startswith("REGISTRY_DATABASE_URL: production needs")
+    line = _start_up_error("registry.main:create_app", env)
+    assert line.startswith("REGISTRY_DATABASE_URL: production needs")
 
 
 # Readiness --------------------------------------------------------------------------------------
