@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from gateway_testing import FakeService
+from gateway_testing import SERVICE_SETTINGS, FakeService
 from suite_testing import migrated
 
 from contracts.main import MIGRATIONS as CONTRACTS_MIGRATIONS
@@ -32,9 +32,7 @@ from tdi_kit.testing import LiveServer, free_port, test_database
 @pytest.fixture(scope="session")
 def registry_server(registry_url: str) -> Iterator[LiveServer]:
     # Its own app and engine: the server's event loop is not the tests' one.
-    app = create_registry(
-        RegistrySettings(database_url=registry_url, environment="test", log_json=False)
-    )
+    app = create_registry(RegistrySettings(database_url=registry_url, **SERVICE_SETTINGS))
     with LiveServer(app) as server:
         yield server
 
@@ -52,7 +50,7 @@ async def suite(registry_server: LiveServer) -> AsyncIterator[dict[str, str]]:
     ):
         await migrated(funding_db, FUNDING_MIGRATIONS, load_funding)
         await migrated(contracts_db, CONTRACTS_MIGRATIONS)
-        common: dict[str, Any] = {"environment": "test", "log_json": False}
+        common: dict[str, Any] = SERVICE_SETTINGS
         funding = create_funding(
             FundingSettings(
                 database_url=funding_db,
