@@ -9,7 +9,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install web run demo test test-sqlite test-postgres lint format bench clean
+.PHONY: install web run demo test test-sqlite test-postgres lint format settings-doc bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -57,6 +57,10 @@ lint: install
 format: install
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
+
+# docs/settings.md, the table of every setting, from the settings classes (tests check it).
+settings-doc: install
+	.venv/bin/python scripts/settings_doc.py
 
 bench: install
 	.venv/bin/python -m bench

@@ -748,8 +748,8 @@ def levers(runs: list[BackendRun]) -> str:
                 f"{r.summaries[CODE_200].server_cpu_share:.2f} of a core while bare's used "
                 f"{r.summaries[BARE].server_cpu_share:.2f}: it waits for the database, each of "
                 f"its {r.calls[0]['round_trips']} {r.unit} per read queued behind whatever else "
-                "the 2 cores run, with at most `database_pool_size` (10) of the reader's "
-                f"connections for {r.connections} concurrent requests. Fewer round trips "
+                "the 2 cores run, with at most the reader pool's 10 connections (the benchmark's) "
+                f"for {r.connections} concurrent requests. Fewer round trips "
                 "and a pool sized for the concurrency are the levers here."
                 for r in runs
                 if r.summaries[CODE_200].server_cpu_share < 0.8 * r.summaries[BARE].server_cpu_share

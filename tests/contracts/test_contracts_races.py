@@ -44,7 +44,10 @@ async def committing_app(registry_app: ServiceApp) -> AsyncIterator[ServiceApp]:
         await migrations.migrate_and_seed(url, MIGRATIONS)
         app = create_app(
             ContractsSettings(
-                database_url=url, environment="test", log_json=False, database_pool_size=RACERS
+                database_url=url,
+                environment="test",
+                log_json=False,
+                database_max_connections=4 * RACERS,
             ),
             registry_transport=httpx.ASGITransport(app=registry_app),
         )

@@ -26,7 +26,8 @@ from contracts.settings import ContractsSettings
 from funding.settings import FundingSettings
 from gateway.settings import GatewaySettings
 from registry.settings import RegistrySettings
-from tdi_kit.db import create_engine
+from tdi_cli.main import batch_engine
+from tdi_kit.settings import normalise_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBE = ROOT / "deploy" / "kubernetes"
@@ -227,7 +228,10 @@ def _secret_files(spec: dict[str, Any], container: dict[str, Any]) -> dict[str, 
 
 def _file_value(secret: str, key: str) -> str:
     """What the test writes in a mounted file: its origin, padded past production's minimum
-    secret length (32 bytes), so that the settings accept it as a real secret."""
+    secret length (32 bytes), so that the settings accept it as a real secret; a database URL
+    naming its origin for the database keys (production refuses anything else)."""
+    if key in ("url", "migrate-url"):
+        return f"postgresql://{key}:pw@{secret}:5432/db"
     return f"{secret}/{key}".ljust(40, "#")
 
 
@@ -258,7 +262,8 @@ def test_secrets_are_files_the_apps_read_and_env_names_are_settings(
         settings = settings_class(_secrets_dir=folder)
         if app != "gateway":
             expected = "migrate-url" if workload["kind"] == "Job" else "url"
-            assert settings.database_url == _file_value(f"{app}-database", expected)
+            url = normalise_database_url(_file_value(f"{app}-database", expected))
+            assert settings.database_url == url
         if workload["kind"] == "Deployment":
             assert settings.environment == "production"
             assert settings.jwt_secret.get_secret_value() == _file_value("tdi-jwt", "secret")
@@ -517,26 +522,37 @@ def test_the_network_policy_evaluator_denies_without_a_rule() -> None:
 # --- databases -----------------------------------------------------------------------------
 
 
-def _engine_connections(pool_size: int | None = None) -> int:
-    """The most connections one engine of the kit opens (tdi_kit.db.create_engine)."""
-    url = "postgresql+asyncpg://budget@127.0.0.1:5432/budget"
-    engine = create_engine(url) if pool_size is None else create_engine(url, pool_size=pool_size)
+def _job_connections() -> int:
+    """The most connections a migrate Job's engine opens (tdi_cli.main.batch_engine)."""
+    settings = RegistrySettings(database_url="postgresql://budget@127.0.0.1:5432/budget")
+    engine = batch_engine(settings)
     try:
         return engine.pool.size() + engine.pool._max_overflow  # type: ignore[attr-defined]
     finally:
         engine.sync_engine.dispose()
 
 
-def _per_process(objects: tuple[dict[str, Any], ...], service: str, monkeypatch) -> int:
-    """One app process: its engine's pool and overflow plus the row reader's pool."""
+def _settings_of(objects: tuple[dict[str, Any], ...], service: str, monkeypatch) -> Any:
+    """A service's settings as its Deployment's environment makes them."""
     container = app_container(objects, service)
+    prefix = SETTINGS[service].model_config["env_prefix"]
     with monkeypatch.context() as env:
         for variable in container.get("env", []):
             env.setenv(variable["name"], variable["value"])
-        # The JWT secret is a file in production; any value other than the development one.
-        env.setenv(SETTINGS[service].model_config["env_prefix"] + "JWT_SECRET", "budget" * 8)
-        settings = SETTINGS[service]()
-    return _engine_connections(settings.database_pool_size) + settings.database_read_pool_size
+        # The JWT secret and the URL are files in production; any value other than the
+        # development secret will do.
+        env.setenv(prefix + "JWT_SECRET", "budget" * 8)
+        env.setenv(prefix + "DATABASE_URL", "postgresql://app@postgres:5432/db")
+        return SETTINGS[service]()
+
+
+def _per_process(objects: tuple[dict[str, Any], ...], service: str, monkeypatch) -> int:
+    """One app process: its whole budget (engine, row reader and key locks together)."""
+    settings = _settings_of(objects, service, monkeypatch)
+    budget = settings.connection_budget
+    parts = budget.engine_pool + budget.engine_overflow + budget.reader + budget.locks
+    assert parts == budget.total == settings.database_max_connections
+    return budget.total
 
 
 def _pods_at_most(objects: tuple[dict[str, Any], ...], app: str) -> int:
@@ -562,10 +578,9 @@ def test_connection_budget_fits_the_single_node_server(monkeypatch: pytest.Monke
     (postgres,) = pod_spec(find(objects, "StatefulSet", "postgres"))["containers"]
     max_connections = _postgres_setting(postgres["args"], "max_connections", 100)
     reserved = _postgres_setting(postgres["args"], "superuser_reserved_connections", 3)
-    # The migrate job's CLI builds its engine with the kit's defaults (tdi_cli.main._migrate).
     demand = sum(
         _pods_at_most(objects, s) * _workers(objects, s) * _per_process(objects, s, monkeypatch)
-        + _engine_connections()
+        + _job_connections()
         for s in SERVICES
     )
     assert demand <= max_connections - reserved - RESERVE, (demand, max_connections)
@@ -594,7 +609,7 @@ def test_connection_budget_fits_each_cloudnative_pg_cluster(
         assert clients <= int(bouncer["parameters"]["max_client_conn"]), service
         # Server: what the poolers open, plus the migrate Job straight to the primary.
         server = int(bouncer["parameters"]["default_pool_size"]) * pooler["spec"]["instances"]
-        server += _engine_connections()
+        server += _job_connections()
         assert server <= max_connections - reserved - RESERVE, (service, server)
 
 
@@ -628,3 +643,16 @@ def test_commands_are_shell_free() -> None:
             for container in pod_spec(workload)["containers"]:
                 command = container.get("command", [])
                 assert command[:1] not in (["sh"], ["/bin/sh"], ["bash"]), shlex.join(command)
+
+
+def test_behind_pgbouncer_the_services_turn_asyncpgs_statement_cache_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Transaction pooling: a named prepared statement must not outlive its transaction."""
+    objects = overlay("production")
+    for service in SERVICES:
+        settings = _settings_of(objects, service, monkeypatch)
+        assert settings.database_statement_cache_size == 0, service
+    # Straight to PostgreSQL (single node), asyncpg keeps its cache.
+    single = overlay("single-node")
+    assert _settings_of(single, "registry", monkeypatch).database_statement_cache_size is None

@@ -31,9 +31,10 @@ async def committing_client(registry_app: ServiceApp) -> AsyncIterator[httpx.Asy
         app = create_app(
             settings(
                 url,
-                database_pool_size=8,
+                database_max_connections=32,
                 database_connect_timeout_seconds=60,
                 database_statement_timeout_seconds=60,
+                request_timeout_seconds=120,
             ),
             registry_transport=httpx.ASGITransport(app=registry_app),
         )

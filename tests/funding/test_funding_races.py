@@ -41,7 +41,7 @@ async def committing_app(registry_app: ServiceApp) -> AsyncIterator[ServiceApp]:
     async with testing.test_database("funding_races") as url:
         await migrated_and_seeded(url)
         app = create_app(
-            settings(url, database_pool_size=RACERS),
+            settings(url, database_max_connections=4 * RACERS),
             registry_transport=httpx.ASGITransport(app=registry_app),
         )
         yield app

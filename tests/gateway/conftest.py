@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from gateway_testing import FakeService
+from gateway_testing import SERVICE_SETTINGS, FakeService
 
 from contracts.main import MIGRATIONS as CONTRACTS_MIGRATIONS
 from contracts.main import create_app as create_contracts
@@ -33,9 +33,7 @@ from tdi_kit.testing import LiveServer, free_port, test_database
 @pytest.fixture(scope="session")
 def registry_server(registry_url: str) -> Iterator[LiveServer]:
     # Its own app and engine: the server's event loop is not the tests' one.
-    app = create_registry(
-        RegistrySettings(database_url=registry_url, environment="test", log_json=False)
-    )
+    app = create_registry(RegistrySettings(database_url=registry_url, **SERVICE_SETTINGS))
     with LiveServer(app) as server:
         yield server
 
@@ -54,7 +52,7 @@ async def serve_suite(registry_url: str, prefix: str) -> AsyncIterator[dict[str,
     ):
         await migrations.migrate_and_seed(funding_db, FUNDING_MIGRATIONS, load_funding)
         await migrations.migrate_and_seed(contracts_db, CONTRACTS_MIGRATIONS)
-        common: dict[str, Any] = {"environment": "test", "log_json": False}
+        common: dict[str, Any] = SERVICE_SETTINGS
         funding = create_funding(
             FundingSettings(
                 database_url=funding_db,

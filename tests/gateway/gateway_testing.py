@@ -89,6 +89,15 @@ async def _chunks() -> AsyncIterator[bytes]:
             await asyncio.sleep(0)
 
 
+# The services behind a gateway under test: their own request deadline above the gateway's
+# generous budget, so that the gateway's X-Request-Budget-Ms decides (as in production, where
+# the services' 3.5 s sits under the gateway's 4 s), not a busy test machine.
+SERVICE_SETTINGS: dict[str, Any] = {
+    "environment": "test",
+    "log_json": False,
+    "request_timeout_seconds": 10.0,
+}
+
 # Budgets of the failure tests: FAST where only fakes answer, TIGHT where real services must
 # still answer in time beside the one that fails.
 FAST: dict[str, Any] = {

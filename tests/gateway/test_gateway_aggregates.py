@@ -426,17 +426,36 @@ async def test_the_dashboard_has_its_etag_and_is_partial_without_funding(
     assert [p["service"] for p in board["problems"]] == ["funding"]
 
 
-async def test_the_gateway_is_ready_when_every_service_is(
+async def test_the_gateways_readiness_is_its_own_with_each_service_reported(
     suite: dict[str, str], closed_url: str
 ) -> None:
+    """One service down never takes the gateway out of rotation (the others' traffic with it):
+    /readyz stays 200 and reports the service's state and the class of its failure."""
     async with running_gateway(**suite) as (_, client):
         r = await client.get("/readyz")
         assert r.status_code == 200, r.text
-        assert r.json()["services"] == {"registry": "ok", "funding": "ok", "contracts": "ok"}
-    async with running_gateway(**{**suite, "contracts_url": closed_url}) as (_, client):
+        assert r.json()["status"] == "ok"
+        for state in r.json()["services"].values():
+            assert state == {"state": "up", "breaker": "closed", "error": None, "last_error": None}
+    async with running_gateway(**{**suite, "contracts_url": closed_url}) as (gateway, client):
         r = await client.get("/readyz")
-        assert r.status_code == 503
-        assert r.json()["services"]["contracts"] != "ok"
+        assert r.status_code == 200
+        services = r.json()["services"]
+        assert services["contracts"]["state"] == "down"
+        assert services["contracts"]["error"] == "unreachable"
+        assert services["registry"]["state"] == services["funding"]["state"] == "up"
+        # The breaker, opened by traffic, is reported too; no driver or socket text ever is.
+        for _ in range(gateway.settings.breaker_failures):
+            await client.get(f"{API}/contracts")
+        r = await client.get("/readyz")
+        assert r.status_code == 200
+        contracts = r.json()["services"]["contracts"]
+        assert contracts["state"] == "breaker_open"
+        assert contracts["breaker"] == "open"
+        assert contracts["last_error"] == "unreachable"
+        assert "127.0.0.1" not in r.text and "refused" not in r.text.lower()
+        # The others still serve through it.
+        assert (await client.get(f"{API}/territories/ti-2708")).status_code == 200
         assert (await client.get("/livez")).status_code == 200
         metrics = await client.get("/metrics")
         assert "http_requests_total" in metrics.text

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_testing import API, running_gateway
+from gateway_testing import API, SERVICE_SETTINGS, running_gateway
 
 from contracts.main import MIGRATIONS as CONTRACTS_MIGRATIONS
 from contracts.main import create_app as create_contracts
@@ -62,7 +62,7 @@ async def own_suite(registry_server: LiveServer) -> AsyncIterator[dict[str, str]
     ):
         await migrations.migrate_and_seed(funding_db, FUNDING_MIGRATIONS, load_funding)
         await migrations.migrate_and_seed(contracts_db, CONTRACTS_MIGRATIONS)
-        common: dict[str, Any] = {"environment": "test", "log_json": False}
+        common: dict[str, Any] = SERVICE_SETTINGS
         funding = create_funding(
             FundingSettings(
                 database_url=funding_db,

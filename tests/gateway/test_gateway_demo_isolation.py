@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from gateway_testing import API, running_gateway
+from gateway_testing import API, SERVICE_SETTINGS, running_gateway
 
 from contracts.main import MIGRATIONS as CONTRACTS_MIGRATIONS
 from contracts.main import create_app as create_contracts
@@ -40,7 +40,7 @@ async def demo_suite(registry_server: LiveServer) -> AsyncIterator[dict[str, str
         await migrations.migrate_and_seed(
             contracts_db, CONTRACTS_MIGRATIONS, load_contracts, load_contracts_demo
         )
-        common: dict[str, Any] = {"environment": "test", "log_json": False}
+        common: dict[str, Any] = SERVICE_SETTINGS
         funding_url = f"http://127.0.0.1:{funding_port}"
         contracts_url = f"http://127.0.0.1:{contracts_port}"
         funding = create_funding(

@@ -148,3 +148,28 @@ async def test_a_write_is_never_sent_twice() -> None:
         assert r.status_code == 503
         assert r.json()["service"] == "registry"
         assert connections == ["dropped"]
+
+
+async def test_the_service_hears_what_is_left_of_the_budget(
+    fake: FakeService, fake_url: str
+) -> None:
+    """`X-Request-Budget-Ms` on every call (tdi_kit.deadline): the service gives up when the
+    gateway would, and a caller cannot hand it a budget of its own."""
+    async with running_gateway(registry_url=fake_url, **FAST) as (_, client):
+        r = await client.get(f"{API}/territories", headers={"X-Request-Budget-Ms": "600000"})
+        assert r.status_code == 200
+        (seen,) = fake.seen
+        budget = int(seen["headers"]["x-request-budget-ms"])
+        assert 0 < budget <= BUDGET * 1000
+        fake.seen.clear()
+        # An aggregate's call: its own timeout, cut short by what is left of the whole.
+        await client.get("/readyz")
+        await client.get(f"{API}/territories/ti-2708/dossier")
+        calls = [s for s in fake.seen if s["path"].startswith(f"{API}/territories/")]
+        assert calls, fake.seen
+        for call in calls:
+            assert (
+                0
+                < int(call["headers"]["x-request-budget-ms"])
+                <= FAST["call_timeout_seconds"] * 1000
+            )

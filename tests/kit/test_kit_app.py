@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from alembic.script import ScriptDirectory
 from fastapi import APIRouter
+from sqlalchemy import insert, text
 
 from registry.main import MIGRATIONS, create_app
 from registry.models import idempotency_keys
@@ -85,12 +87,63 @@ async def test_readyz_is_503_on_a_database_whose_migrations_are_not_at_head(
             "status": "unavailable",
             "migrations": [],
             "head": sorted(migrations.heads(MIGRATIONS)),
+            "schema": "behind",
         }
         # Still alive: a supervisor must not restart it for that.
         assert (await c.get("/livez")).status_code == 200
         # Once migrated, it is ready.
         await migrations.upgrade(unmigrated_app.state.engine, MIGRATIONS)
         assert (await c.get("/readyz")).status_code == 200
+
+
+async def _set_revision(app: ServiceApp, revision: str, *, lineage: str | None = None) -> None:
+    """The database as a later version of the code left it: `revision` applied (its parent
+    `lineage` recorded), without the code knowing the revision's file."""
+    async with app.state.engine.begin() as connection:
+        if lineage is not None:
+            await connection.execute(
+                insert(migrations.lineage).values(revision=revision, down_revisions=lineage)
+            )
+        await connection.execute(
+            text("UPDATE alembic_version SET version_num = :r"), {"r": revision}
+        )
+
+
+async def test_readyz_accepts_a_schema_ahead_of_the_code_by_revisions_descending_from_its_head(
+    unmigrated_app: ServiceApp,
+) -> None:
+    """The expand step of a rolling upgrade: the new version's migrations ran, the old replicas
+    (this code) still serve; a revision they cannot place is another story."""
+    (head,) = migrations.heads(MIGRATIONS)
+    await migrations.upgrade(unmigrated_app.state.engine, MIGRATIONS)
+    async with asgi_client(unmigrated_app) as c:
+        await _set_revision(unmigrated_app, "expand1", lineage=head)
+        await _set_revision(unmigrated_app, "expand2", lineage="expand1")
+        r = await c.get("/readyz")
+        assert r.status_code == 200, r.text
+        assert r.json() == {
+            "status": "ok",
+            "migrations": ["expand2"],
+            "head": [head],
+            "schema": "ahead",
+            "ahead_by": 2,
+        }
+
+        await _set_revision(unmigrated_app, "not-a-known-revision")
+        r = await c.get("/readyz")
+        assert r.status_code == 503
+        assert r.json()["schema"] == "unknown"
+
+        # Recorded, but on another line than the code's head (a parent the code knows that is
+        # not its head): not the code's schema either.
+        parent = next(iter(migrations.heads(MIGRATIONS)))
+        script = ScriptDirectory.from_config(migrations.alembic_config(MIGRATIONS))
+        older = script.get_revision(parent).down_revision
+        assert isinstance(older, str)
+        await _set_revision(unmigrated_app, "side-branch", lineage=older)
+        r = await c.get("/readyz")
+        assert r.status_code == 503
+        assert r.json()["schema"] == "unknown"
 
 
 async def test_readyz_is_503_when_the_database_does_not_answer() -> None:

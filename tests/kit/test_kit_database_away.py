@@ -205,6 +205,12 @@ def test_database_waits_are_below_the_gateways_budget() -> None:
     assert service.database_connect_timeout_seconds < gateway.budget_seconds
     assert service.database_statement_timeout_seconds < gateway.budget_seconds
     assert gateway.budget_seconds - service.database_statement_timeout_seconds >= 0.5
+    # The request's own deadline sits between the two (tdi_kit.deadline).
+    assert (
+        service.database_statement_timeout_seconds
+        <= service.request_timeout_seconds
+        < gateway.budget_seconds
+    )
 
 
 def test_database_timeouts_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

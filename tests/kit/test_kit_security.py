@@ -41,6 +41,8 @@ def _no_key_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     for prefix in ("", "REGISTRY_", "GATEWAY_"):
         for name in ("JWT_SECRET", "JWKS_URL", "JWT_PUBLIC_KEY", "ENVIRONMENT"):
             monkeypatch.delenv(prefix + name, raising=False)
+    # Production needs a database URL of its own (tests below check that it does).
+    monkeypatch.setenv("REGISTRY_DATABASE_URL", "postgresql://registry:pw@db:5432/registry")
 
 
 def _public_key() -> tuple[rsa.RSAPrivateKey, str]:
@@ -148,15 +150,10 @@ def test_token_times_are_read_on_the_kits_clock(claims: dict[str, object], refus
         assert verifier.verify(good).sub == "someone"
 
 
-def test_a_production_process_stops_at_start_up_with_one_line_naming_the_variable() -> None:
-    env = {
-        **os.environ,
-        "GATEWAY_ENVIRONMENT": "production",
-        "GATEWAY_JWT_SECRET": ENV_EXAMPLE_JWT_SECRET,
-        "GATEWAY_LOG_JSON": "false",
-    }
+def _start_up_error(app: str, env: dict[str, str]) -> str:
+    """The one line a process that refuses its settings stops with (status 1)."""
     started = subprocess.run(
-        [sys.executable, "-m", "uvicorn", "--factory", "gateway.main:create_app", "--port", "9"],
+        [sys.executable, "-m", "uvicorn", "--factory", app, "--port", "9"],
         env=env,
         capture_output=True,
         text=True,
@@ -165,7 +162,60 @@ def test_a_production_process_stops_at_start_up_with_one_line_naming_the_variabl
     assert started.returncode == 1
     lines = started.stderr.strip().splitlines()
     assert len(lines) == 1, started.stderr
-    assert lines[0].startswith("GATEWAY_JWT_SECRET: production refuses a published secret")
+    return lines[0]
+
+
+def test_a_production_process_stops_at_start_up_with_one_line_naming_the_variable() -> None:
+    env = {
+        **os.environ,
+        "GATEWAY_ENVIRONMENT": "production",
+        "GATEWAY_JWT_SECRET": ENV_EXAMPLE_JWT_SECRET,
+        "GATEWAY_LOG_JSON": "false",
+    }
+    line = _start_up_error("gateway.main:create_app", env)
+    assert line.startswith("GATEWAY_JWT_SECRET: production refuses a published secret")
+
+
+# The database URL ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        (None, "production needs the service's database URL"),
+        ("", "production needs the service's database URL"),
+        ("postgresq://registry:hunter2@db:5432/registry", "unknown database scheme"),
+        ("not a url at all", "not a database URL"),
+        ("postgresql://registry:hunter2@db:5432", "names no host or no database"),
+    ],
+)
+def test_production_refuses_a_missing_or_unusable_database_url_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, url: str | None, says: str
+) -> None:
+    """No silent fallback to a local SQLite file (a misspelt variable, a typo in the scheme)."""
+    if url is None:
+        monkeypatch.delenv("REGISTRY_DATABASE_URL")
+    else:
+        monkeypatch.setenv("REGISTRY_DATABASE_URL", url)
+    with pytest.raises(InsecureSettings) as refused:
+        RegistrySettings(environment="production", jwt_secret=secrets.token_urlsafe(32))
+    message = str(refused.value)
+    assert message.startswith("REGISTRY_DATABASE_URL: ") and says in message
+    assert "\n" not in message and "hunter2" not in message
+    # Elsewhere the embedded default still serves a fresh machine.
+    if not url:
+        assert RegistrySettings(environment="development").is_sqlite
+
+
+def test_a_service_without_its_database_url_stops_at_start_up_with_one_line() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    env |= {
+        "REGISTRY_ENVIRONMENT": "production",
+        "REGISTRY_JWT_SECRET": secrets.token_urlsafe(32),
+        "REGISTRY_LOG_JSON": "false",
+    }
+    line = _start_up_error("registry.main:create_app", env)
+    assert line.startswith("REGISTRY_DATABASE_URL: production needs")
 
 
 # Readiness --------------------------------------------------------------------------------------

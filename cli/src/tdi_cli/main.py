@@ -3,6 +3,7 @@
 tdi up                 migrate, seed and start every service on the embedded default
 tdi migrate            apply every service's migrations (to the configured databases)
 tdi seed               load the official lists (idempotent; says what it changed)
+tdi purge-idempotency  delete the stored Idempotency-Key answers past their retention
 tdi token ...          mint a signed token for local use
 tdi import KIND FILE   push an operator's allocations or disbursements to funding
 tdi backup             back up each service's database (a file and its manifest per service)
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import hashlib
 import os
 import signal
@@ -25,13 +27,27 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tdi_cli import backup
 from tdi_cli.services import Service, by_name
 from tdi_kit import migrations
 from tdi_kit.auth import mint_token
+from tdi_kit.db import create_engine, create_sessionmaker
+from tdi_kit.idempotency import purge_expired
 from tdi_kit.settings import DEV_JWT_SECRET, ServiceSettings
+
+
+def batch_engine(settings: ServiceSettings) -> AsyncEngine:
+    """A job's engine: two connections at most (it uses one), statements unbounded."""
+    return create_engine(
+        settings.database_url,
+        pool_size=1,
+        max_overflow=1,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_cache_size=settings.database_statement_cache_size,
+        application_name=f"{settings.database_application_name}-job",
+    )
 
 
 async def _prepare(service: Service, *, seed: bool = False, demo: bool = False) -> None:
@@ -44,17 +60,24 @@ async def _prepare(service: Service, *, seed: bool = False, demo: bool = False) 
     loaders = [("seed", service.seed)] if seed else []
     if seed and demo:
         loaders.append(("demo data", service.demo))
-    await migrations.migrate_and_seed(
-        settings.database_url,
-        service.migrations,
-        *[
-            _announced(f"{service.name}: loading the {what}", load)
-            for what, load in loaders
-            if load
-        ],
-        say=print,
-        app_role=settings.database_app_role,
-    )
+    engine = batch_engine(settings)
+    try:
+        # Started beside its database (compose, a Job), the job waits for it, within bounds;
+        # every replica or job may run this at once: the migration lock lets one work at a time.
+        await migrations.wait_for_database(engine, within=settings.database_wait_seconds)
+        await migrations.migrate_and_seed(
+            engine,
+            service.migrations,
+            *[
+                _announced(f"{service.name}: loading the {what}", load)
+                for what, load in loaders
+                if load
+            ],
+            say=print,
+            app_role=settings.database_app_role,
+        )
+    finally:
+        await engine.dispose()
     print(f"{service.name}: migrations at head ({_safe_url(settings.database_url)})")
 
 
@@ -66,6 +89,26 @@ def _announced(line: str, loader: Callable[..., Awaitable[Any]]) -> Callable[...
     return load
 
 
+async def _purge_idempotency(service: Service) -> None:
+    if service.idempotency is None:
+        return
+    settings = service.settings()
+    assert isinstance(settings, ServiceSettings)
+    engine = batch_engine(settings)
+    try:
+        purged = await purge_expired(
+            create_sessionmaker(engine),
+            service.idempotency,
+            retention=dt.timedelta(hours=settings.idempotency_retention_hours),
+        )
+    finally:
+        await engine.dispose()
+    print(
+        f"{service.name}: {purged} Idempotency-Key answers older than "
+        f"{settings.idempotency_retention_hours:g} h purged"
+    )
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -75,6 +118,11 @@ def _safe_url(url: str) -> str:
 def cmd_migrate(args: argparse.Namespace) -> None:
     for service in by_name(args.service):
         asyncio.run(_prepare(service))
+
+
+def cmd_purge_idempotency(args: argparse.Namespace) -> None:
+    for service in by_name(args.service):
+        asyncio.run(_purge_idempotency(service))
 
 
 def cmd_seed(args: argparse.Namespace) -> None:
@@ -321,6 +369,12 @@ def parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply migrations to each service's database")
     migrate.add_argument("--service", action="append", help="only this service (repeatable)")
     migrate.set_defaults(func=cmd_migrate)
+
+    purge = sub.add_parser(
+        "purge-idempotency", help="delete stored Idempotency-Key answers past their retention"
+    )
+    purge.add_argument("--service", action="append", help="only this service (repeatable)")
+    purge.set_defaults(func=cmd_purge_idempotency)
 
     seed = sub.add_parser("seed", help="load the official lists (idempotent)")
     seed.add_argument("--service", action="append", help="only this service (repeatable)")

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tdi_kit.settings import AppSettings
@@ -21,35 +22,59 @@ class Service:
     seed: Callable[[AsyncSession], Awaitable[Any]] | None = None
     # Invented, plausible data for demonstrations, loaded only on request and marked as demo.
     demo: Callable[[AsyncSession], Awaitable[Any]] | None = None
+    # Its stored Idempotency-Key answers (`tdi purge-idempotency`).
+    idempotency: Table | None = None
 
 
 def _registry() -> Service:
     from registry.main import MIGRATIONS
+    from registry.models import idempotency_keys
     from registry.seed.loader import load
     from registry.settings import RegistrySettings
 
-    return Service("registry", "registry.main:create_app", MIGRATIONS, RegistrySettings, load)
+    return Service(
+        "registry",
+        "registry.main:create_app",
+        MIGRATIONS,
+        RegistrySettings,
+        load,
+        idempotency=idempotency_keys,
+    )
 
 
 def _funding() -> Service:
     from funding.main import MIGRATIONS
+    from funding.models import idempotency_keys
     from funding.seed.demo import load_demo
     from funding.seed.loader import load
     from funding.settings import FundingSettings
 
     return Service(
-        "funding", "funding.main:create_app", MIGRATIONS, FundingSettings, load, load_demo
+        "funding",
+        "funding.main:create_app",
+        MIGRATIONS,
+        FundingSettings,
+        load,
+        load_demo,
+        idempotency_keys,
     )
 
 
 def _contracts() -> Service:
     from contracts.main import MIGRATIONS
+    from contracts.models import idempotency_keys
     from contracts.seed.demo import load_demo
     from contracts.seed.loader import load
     from contracts.settings import ContractsSettings
 
     return Service(
-        "contracts", "contracts.main:create_app", MIGRATIONS, ContractsSettings, load, load_demo
+        "contracts",
+        "contracts.main:create_app",
+        MIGRATIONS,
+        ContractsSettings,
+        load,
+        load_demo,
+        idempotency_keys,
     )
 
 
@@ -57,7 +82,7 @@ def _gateway() -> Service:
     from gateway.settings import GatewaySettings
 
     # The gateway owns no database (no migrations, no seed); it is started last, once the
-    # services it forwards to answer, and is itself ready when they all are.
+    # services it forwards to answer; its readiness is its own (each service reported in it).
     return Service("gateway", "gateway.main:create_app", "", GatewaySettings)
 
 

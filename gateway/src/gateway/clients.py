@@ -24,6 +24,7 @@ import aiohttp
 import orjson
 
 from gateway.settings import GatewaySettings
+from tdi_kit.deadline import budget_header
 from tdi_kit.errors import BadGateway, GatewayTimeout, Problem, ServiceUnavailable
 from tdi_kit.observability import propagation_headers
 
@@ -143,10 +144,17 @@ class ServiceClient:
         self.pool = pool
         self.settings = settings
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds)
+        # The class of the last failure seen on a call ("timeout", "unreachable", ...): what
+        # the gateway's /readyz reports, never a message (which could carry a driver's text).
+        self.last_error: str | None = None
 
     # Problems naming this service -------------------------------------------------------------
 
-    def unavailable(self, why: str) -> ServiceUnavailable:
+    def unavailable(self, why: str, *, error: str = "unreachable") -> ServiceUnavailable:
+        self.last_error = error
+        return self._unavailable(why)
+
+    def _unavailable(self, why: str) -> ServiceUnavailable:
         return ServiceUnavailable(
             f"The {self.name} service {why}.",
             service=self.name,
@@ -154,22 +162,57 @@ class ServiceClient:
         )
 
     def breaker_open(self) -> ServiceUnavailable:
-        return self.unavailable(
+        return self._unavailable(
             "kept failing; the gateway stopped calling it for a while (circuit breaker open)"
         )
 
     def timed_out(self) -> GatewayTimeout:
+        self.last_error = "timeout"
         return GatewayTimeout(f"The {self.name} service did not answer in time.", service=self.name)
 
     def bad_answer(self, why: str) -> BadGateway:
+        self.last_error = "bad_answer"
         return BadGateway(f"The {self.name} service {why}.", service=self.name)
 
     def unreadable(self) -> BadGateway:
+        self.last_error = "unreadable_answer"
         return BadGateway(
             f"The gateway could not read the {self.name} service's answer (a header over the "
             "gateway's limits, say).",
             service=self.name,
         )
+
+    # Readiness ----------------------------------------------------------------------------------
+
+    async def probe(self, seconds: float) -> dict[str, str | None]:
+        """This service's state for the gateway's /readyz: its own /readyz asked once, within
+        `seconds`, past the breaker and without counting against it (an observation, not
+        traffic). `state` is `up`, `down` or `breaker_open`; `error` the class of the failure."""
+        state: dict[str, str | None] = {"state": "up", "breaker": self.breaker.state}
+        error: str | None = None
+        if self.breaker.state == "open":
+            state["state"] = "breaker_open"
+        try:
+            async with self.pool.session.get(
+                self.base_url + "/readyz",
+                headers={**propagation_headers(), "Accept": "application/json"},
+                timeout=aiohttp.ClientTimeout(
+                    total=seconds, sock_connect=min(seconds, self.settings.connect_timeout_seconds)
+                ),
+            ) as response:
+                if response.status != 200:
+                    error = "unavailable" if response.status == 503 else "bad_answer"
+        except TimeoutError:
+            error = "timeout"
+        except aiohttp.ClientResponseError:
+            error = "unreadable_answer"
+        except aiohttp.ClientError:
+            error = "unreachable"
+        if error is not None and state["state"] == "up":
+            state["state"] = "down"
+        state["error"] = error
+        state["last_error"] = self.last_error
+        return state
 
     # Aggregates' reads --------------------------------------------------------------------------
 
@@ -202,9 +245,11 @@ class ServiceClient:
                 total=min(per_call, left),
                 sock_connect=self.settings.connect_timeout_seconds,
             )
+            # The service gives up when this call would (tdi_kit.deadline).
+            budget = dict([budget_header(min(per_call, left))])
             try:
                 async with self.pool.session.get(
-                    url, params=params, headers=sent, timeout=timeout
+                    url, params=params, headers={**sent, **budget}, timeout=timeout
                 ) as response:
                     raw = await response.read()
                     status = response.status
@@ -232,7 +277,7 @@ class ServiceClient:
         if status >= 500:
             self.breaker.failure()
             if status == 503:  # the service says it is not ready (its database, say)
-                raise self.unavailable(f"is unavailable (503 on {path})")
+                raise self.unavailable(f"is unavailable (503 on {path})", error="unavailable")
             raise self.bad_answer(f"failed on {path} ({status})")
         try:
             body = orjson.loads(raw) if raw else None

@@ -21,6 +21,7 @@ from starlette.types import Scope
 
 from gateway.clients import CONNECTION_FAILURES, SAFE_METHODS, ServiceClient, Services
 from gateway.settings import GatewaySettings
+from tdi_kit.deadline import BUDGET_HEADER, budget_header
 from tdi_kit.errors import PayloadTooLarge, Problem, problem_response
 from tdi_kit.observability import current_request_id
 
@@ -82,6 +83,8 @@ DROPPED_FROM_REQUESTS = HOP_BY_HOP | {
     b"forwarded",
     b"content-length",
     b"expect",  # the body is read already: no 100-continue to wait for
+    # The gateway says what is left of its own budget; a caller's value is not the service's.
+    BUDGET_HEADER.lower().encode("latin-1"),
 }
 # Answers up to this size are read at once and sent in one ASGI message; larger or unsized ones
 # (CSV exports, GeoJSON outlines) stream chunk by chunk.
@@ -190,7 +193,8 @@ class Proxy:
                 response = await session.request(
                     method,
                     url,
-                    headers=headers,
+                    # The service gives up when the gateway would (tdi_kit.deadline).
+                    headers=[*headers, budget_header(left)],
                     data=body,
                     timeout=timeout,
                     allow_redirects=False,

@@ -27,42 +27,48 @@ class GatewaySettings(AppSettings):
     port: int = 8000
 
     registry_url: str = "http://127.0.0.1:8001"
+    """The registry service."""
     funding_url: str = "http://127.0.0.1:8002"
+    """The funding service."""
     contracts_url: str = "http://127.0.0.1:8003"
+    """The contracts service."""
 
     connect_timeout_seconds: float = Field(1.0, gt=0)
+    """Bound on opening a connection to a service."""
     call_timeout_seconds: float = Field(2.5, gt=0)
+    """Bound on each call of an aggregate (cut short by what is left of the budget)."""
     budget_seconds: float = Field(4.0, gt=0)
-    # The largest body any service takes (funding's bulk pushes); each service checks its own.
+    """Bound on a whole request; what is left of it goes to the service in
+    `X-Request-Budget-Ms` (the services' own `REQUEST_TIMEOUT_SECONDS` stays below it)."""
     max_body_bytes: int = 8 * 1024 * 1024
-    # Keep-alive connections to each service (the pass-through's pool).
+    """The largest body any service takes (funding's bulk pushes); each service checks its own."""
     max_connections_per_service: int = Field(256, ge=1)
+    """Keep-alive connections to each service (the pass-through's pool)."""
 
-    # Circuit breaker: this many failures in a row open it; after `breaker_reset_seconds` one
-    # trial call is let through, and its success closes it again.
     breaker_failures: int = Field(5, ge=1)
+    """Circuit breaker: this many failures in a row open it."""
     breaker_reset_seconds: float = Field(10.0, gt=0)
+    """Circuit breaker: after this long open, one trial call is let through; its success
+    closes it again."""
 
-    # Per caller (token subject, else client address), in the `limits` notation: "600/minute",
-    # "20/second;600/minute". Empty turns rate limiting off.
     rate_limit: str = "600/minute"
-    # `redis://127.0.0.1:6379/0` shares the counters between replicas; unset keeps them in memory.
+    """Per caller (token subject, else client address), in the `limits` notation:
+    `600/minute`, `20/second;600/minute`. Empty turns rate limiting off."""
     redis_url: str | None = None
+    """`redis://host:6379/0` shares the rate-limit counters between replicas; unset keeps them
+    in memory."""
 
-    # Where the public reaches the gateway (`https://api.territoires-industrie.example`): the
-    # `Link` and `Location` of answers are built on it, never on the caller's `Host`. Unset, they
-    # stay relative references (`</api/v1/territories?cursor=...>`), resolved by clients against
-    # the URL they asked.
     public_base_url: str | None = None
-    # Proxies in front of the gateway (load balancer, ingress controller) whose `X-Forwarded-For`
-    # names the real client: addresses or networks, comma-separated (`10.0.0.0/8,192.0.2.7`).
-    # Empty: the connection's peer is the client, and `X-Forwarded-For` is ignored.
+    """Where the public reaches the gateway (`https://api.example.org`): `Link` and `Location`
+    are built on it, never on the caller's `Host`; unset, they stay relative references."""
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # The longest request target (path and query) the gateway takes; longer ones get 414.
+    """Proxies in front of the gateway whose `X-Forwarded-For` names the real client: addresses
+    or networks, comma-separated (`10.0.0.0/8,192.0.2.7`); empty: the peer is the client."""
     max_url_bytes: int = Field(8192, ge=256, le=65536)
+    """The longest request target (path and query) taken; longer ones get 414."""
 
-    # How long the merged OpenAPI document is reused before the services are asked again.
     openapi_cache_seconds: float = Field(60.0, ge=0)
+    """How long the merged OpenAPI document is reused before the services are asked again."""
 
     @field_validator("public_base_url")
     @classmethod

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
 import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -10,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from sqlalchemy import Table, text
+from sqlalchemy import Table
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
@@ -19,10 +22,16 @@ from tdi_kit.bodylimit import BodyLimitMiddleware
 from tdi_kit.clients import ServiceClient
 from tdi_kit.conditional import ConditionalGetMiddleware
 from tdi_kit.db import create_engine, create_sessionmaker
+from tdi_kit.deadline import DeadlineMiddleware
 from tdi_kit.errors import Problem, install_error_handlers
 from tdi_kit.head import HeadMiddleware
-from tdi_kit.idempotency import IdempotencyMiddleware, key_locks
-from tdi_kit.migrations import current_revisions, heads
+from tdi_kit.idempotency import (
+    IdempotencyMiddleware,
+    key_locks,
+    purge_expired,
+    purge_periodically,
+)
+from tdi_kit.migrations import schema_state
 from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
 from tdi_kit.openapi import PROBLEM_RESPONSES, SuiteAPI
 from tdi_kit.openapi import problem_responses as problem_responses  # services import it here
@@ -71,12 +80,20 @@ def create_service_app(
     Each of `clients` (the sibling services it checks references with) is `app.state.<name>`.
     """
     configure_logging(settings.service_name, level=settings.log_level, as_json=settings.log_json)
+    budget = settings.connection_budget
+    # Every pool of the process names itself the same, so pg_stat_activity counts the budget.
+    connection_options: dict[str, Any] = {
+        "connect_timeout": settings.database_connect_timeout_seconds,
+        "statement_timeout": settings.database_statement_timeout_seconds,
+        "statement_cache_size": settings.database_statement_cache_size,
+        "application_name": settings.database_application_name,
+    }
     engine = create_engine(
         settings.database_url,
-        pool_size=settings.database_pool_size,
+        pool_size=budget.engine_pool,
+        max_overflow=budget.engine_overflow,
         echo=settings.database_echo,
-        connect_timeout=settings.database_connect_timeout_seconds,
-        statement_timeout=settings.database_statement_timeout_seconds,
+        **connection_options,
     )
 
     @asynccontextmanager
@@ -84,7 +101,23 @@ def create_service_app(
         # What is loaded at startup lives as long as the process: keeping it out of the
         # collector's generations removes most of the collection pauses behind the p99 tail.
         gc.freeze()
+        purger = None
+        if settings.idempotency_purge_interval_seconds > 0:
+            purger = asyncio.create_task(
+                purge_periodically(
+                    lambda: purge_expired(
+                        app.state.sessionmaker,
+                        idempotency,
+                        retention=dt.timedelta(hours=settings.idempotency_retention_hours),
+                    ),
+                    interval=settings.idempotency_purge_interval_seconds,
+                )
+            )
         yield
+        if purger is not None:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
         # Graceful shutdown: uvicorn has drained in-flight requests before this runs.
         for client in clients:
             await client.aclose()
@@ -103,13 +136,8 @@ def create_service_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.rows = DriverRowReader(
-        engine,
-        pool_size=settings.database_read_pool_size,
-        connect_timeout=settings.database_connect_timeout_seconds,
-        statement_timeout=settings.database_statement_timeout_seconds,
-    )
-    app.state.idempotency_locks = key_locks(engine, pool_size=settings.database_pool_size)
+    app.state.rows = DriverRowReader(engine, pool_size=budget.reader, **connection_options)
+    app.state.idempotency_locks = key_locks(engine, pool_size=budget.locks, **connection_options)
     app.state.verifier = TokenVerifier(settings)
     app.state.metrics = Metrics(settings.service_name)
     app.state.migrations = migrations
@@ -141,6 +169,8 @@ def create_service_app(
         caller=caller,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Outside idempotency, so that a request past its deadline gives back its key's lock too.
+    app.add_middleware(DeadlineMiddleware, max_seconds=settings.request_timeout_seconds)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -162,12 +192,11 @@ def _operations_router() -> APIRouter:
 
     @router.get("/readyz")
     async def readyz(request: Request) -> Response:
-        """The database answers and its schema is at the migrations' head."""
+        """Its own database answers, with a schema at the code's head or ahead of it by
+        revisions that descend from it (the expand step of a rolling upgrade)."""
         state = request.app.state
         try:
-            async with state.sessionmaker() as session:
-                await session.execute(text("SELECT 1"))
-            current = await current_revisions(state.engine)
+            schema = await schema_state(state.engine, state.migrations)
         except Exception:
             # Any failure means "not ready". Why goes to the log, never into the answer: a
             # driver's message names hosts, users and databases.
@@ -175,13 +204,17 @@ def _operations_router() -> APIRouter:
             return JSONResponse(
                 {"status": "unavailable", "database": "unreachable"}, status_code=503
             )
-        expected = heads(state.migrations)
-        if current != expected:
-            return JSONResponse(
-                {"status": "unavailable", "migrations": sorted(current), "head": sorted(expected)},
-                status_code=503,
-            )
-        return JSONResponse({"status": "ok", "migrations": sorted(current)})
+        if schema.position == "at_head":
+            return JSONResponse({"status": "ok", "migrations": sorted(schema.current)})
+        body: dict[str, Any] = {
+            "status": "ok" if schema.ready else "unavailable",
+            "migrations": sorted(schema.current),
+            "head": sorted(schema.head),
+            "schema": schema.position,
+        }
+        if schema.position == "ahead":
+            body["ahead_by"] = schema.ahead_by
+        return JSONResponse(body, status_code=200 if schema.ready else 503)
 
     @router.get("/metrics")
     async def metrics(request: Request) -> Response:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Protocol, TypeVar
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, String, Text, TypeDecorator, event, select
 from sqlalchemy import Uuid as SqlUuid
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -106,10 +106,13 @@ BATCH_BUSY_TIMEOUT_SECONDS = 30.0
 def create_engine(
     url: str,
     *,
-    pool_size: int = 10,
+    pool_size: int = 5,
+    max_overflow: int | None = None,
     echo: bool = False,
     connect_timeout: float = 2.0,
     statement_timeout: float | None = None,
+    statement_cache_size: int | None = None,
+    application_name: str | None = None,
 ) -> AsyncEngine:
     """An async engine with the settings each backend needs to behave like the other.
 
@@ -117,7 +120,11 @@ def create_engine(
     `statement_timeout` bounds each statement (SQLite: the wait for the write lock). Apps pass
     their settings' values (`ServiceSettings.database_*_timeout_seconds`), so that a database
     that is away costs a request a 503 in seconds, not a hang; batch jobs leave statements
-    unbounded.
+    unbounded. The engine holds at most `pool_size + max_overflow` connections (`max_overflow`
+    defaults to `pool_size`); apps size both from their connection budget.
+
+    `statement_cache_size=0` turns asyncpg's prepared statements into unnamed ones, as PgBouncer
+    in transaction mode needs; `application_name` names the connections in `pg_stat_activity`.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -127,7 +134,17 @@ def create_engine(
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": busy})
         _configure_sqlite(engine, busy_timeout=busy)
         return engine
+    target: str | URL = url
     connect_args: dict[str, Any] = {"timeout": connect_timeout}
+    if application_name:
+        connect_args["server_settings"] = {"application_name": application_name}
+    if statement_cache_size is not None:
+        connect_args["statement_cache_size"] = statement_cache_size
+        if statement_cache_size == 0:
+            # SQLAlchemy's own cache of prepared statements, and unique names for those it
+            # still prepares: a name may not outlive a transaction behind PgBouncer.
+            target = parsed.update_query_dict({"prepared_statement_cache_size": "0"})
+            connect_args["prepared_statement_name_func"] = _unique_statement_name
     if statement_timeout is not None:
         # Client-side, so that it holds against a server that accepts and then never answers
         # (a server-side statement_timeout would need that server to answer); asyncpg cancels
@@ -135,15 +152,19 @@ def create_engine(
         # PgBouncer would refuse.
         connect_args["command_timeout"] = statement_timeout
     return create_async_engine(
-        url,
+        target,
         echo=echo,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=True,
         # A request waits no longer for a pooled connection than for a new one.
         pool_timeout=connect_timeout,
         connect_args=connect_args,
     )
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def _configure_sqlite(engine: AsyncEngine, *, busy_timeout: float) -> None:

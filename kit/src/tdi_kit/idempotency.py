@@ -29,6 +29,11 @@ between two tokens of one identity, and more scopes never authorise less). A tok
 were reduced gets a 403 and neither the replay nor a second run. The same key with another
 body (or path) is 422.
 
+Stored answers are kept `IDEMPOTENCY_RETENTION_HOURS` (24 by default), then purged: each
+process deletes the expired ones every `IDEMPOTENCY_PURGE_INTERVAL_SECONDS` (`purge_periodically`,
+started by the app), and `tdi purge-idempotency` does it on demand (a CronJob, say). A retry
+after the retention runs again.
+
 What this cannot cover: a process that commits its write and dies before it stores the answer
 leaves no answer, and the retry runs again (a second create of the same natural key is then a
 409). On PostgreSQL, a host that vanishes without closing its sockets holds its locks until the
@@ -37,13 +42,14 @@ server notices (`tcp_keepalives_*` settings bound that).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import hashlib
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ClassVar
 
 import orjson
@@ -56,6 +62,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     insert,
     select,
     text,
@@ -130,8 +137,11 @@ class PostgresKeyLocks(KeyLocks):
     behind other such requests (one connection per request in flight with a key).
     """
 
-    def __init__(self, url: str, *, pool_size: int) -> None:
-        self.engine: AsyncEngine = create_engine(url, pool_size=pool_size)
+    def __init__(self, url: str, *, pool_size: int, **engine_options: Any) -> None:
+        # No overflow: `pool_size` is this pool's share of the process's connection budget.
+        self.engine: AsyncEngine = create_engine(
+            url, pool_size=pool_size, max_overflow=0, **engine_options
+        )
 
     @contextlib.asynccontextmanager
     async def hold(self, lock: int) -> AsyncIterator[bool]:
@@ -210,17 +220,57 @@ class SQLiteKeyLocks(KeyLocks):
                 self._held.discard(mine)
 
 
-def key_locks(engine: AsyncEngine, *, pool_size: int) -> KeyLocks:
-    """The locks that fit the engine's database."""
+def key_locks(engine: AsyncEngine, *, pool_size: int, **engine_options: Any) -> KeyLocks:
+    """The locks that fit the engine's database (`engine_options`: `tdi_kit.db.create_engine`'s
+    timeouts, statement cache and application name, for PostgreSQL's pool)."""
     if engine.dialect.name == "postgresql":
         return PostgresKeyLocks(
-            engine.url.render_as_string(hide_password=False), pool_size=pool_size
+            engine.url.render_as_string(hide_password=False),
+            pool_size=pool_size,
+            **engine_options,
         )
     return SQLiteKeyLocks(engine.url.database)
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+async def purge_expired(
+    sessions: async_sessionmaker[AsyncSession],
+    table: Table,
+    *,
+    retention: dt.timedelta,
+    now: dt.datetime | None = None,
+) -> int:
+    """Delete the answers stored more than `retention` ago; how many went.
+
+    One statement on the primary key's table: safe to run from every replica at once (a row
+    deleted twice is deleted once), and a key in flight is untouched (it has no row yet).
+    """
+    cutoff = (now or _now()) - retention
+    async with sessions() as session, session.begin():
+        await session.connection(execution_options=WRITE_OPTIONS)
+        result = await session.execute(delete(table).where(table.c.created_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def purge_periodically(
+    purge: Callable[[], Awaitable[int]],
+    *,
+    interval: float,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+) -> None:
+    """Run `purge` every `interval` seconds until cancelled; a failure is logged, not fatal."""
+    while True:
+        await sleep(interval)
+        try:
+            purged = await purge()
+        except Exception:
+            logger.exception("expired Idempotency-Key answers could not be purged")
+            continue
+        if purged:
+            logger.info("purged %d expired Idempotency-Key answers", purged)
 
 
 def _stored_status(status: int) -> bool:

@@ -1,9 +1,23 @@
-"""Alembic for every service: one env.py body, programmatic upgrade, head and drift checks."""
+"""Alembic for every service: one env.py body, programmatic upgrade, head and drift checks.
+
+Migrations run under a lock, so that every replica or job may start them at once: on
+PostgreSQL a transaction-scoped advisory lock (`MIGRATION_LOCK`), on SQLite the write lock
+taken up front (`BEGIN IMMEDIATE`). The second runner waits, then finds the schema at its head
+and does nothing.
+
+Readiness accepts a schema *ahead* of the code (the expand step of a rolling upgrade has run,
+old replicas still serve): each upgrade records every revision it knows with its parents in
+`alembic_lineage`, so that old code can tell a later revision that descends from its own head
+(ready) from one it cannot place (not ready). See `schema_state`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,9 +26,29 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData, pool
-from sqlalchemy.engine import Connection
+from sqlalchemy import Column, MetaData, String, Table, insert, pool, select, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+log = logging.getLogger("tdi.migrations")
+
+# One number for every service's migrations: PostgreSQL's advisory locks are per database, and
+# each service has a database of its own. (The bytes of "tdi-migr", as a signed bigint.)
+MIGRATION_LOCK = int.from_bytes(b"tdi-migr", "big", signed=True)
+
+# Revision → its parents, as written by the code that applied it. Not in any service's models:
+# the kit owns it, like Alembic owns `alembic_version`.
+LINEAGE_TABLE = "alembic_lineage"
+_lineage_metadata = MetaData()
+lineage = Table(
+    LINEAGE_TABLE,
+    _lineage_metadata,
+    Column("revision", String(64), primary_key=True),
+    # The parents, space-separated ("" for the first revision; two for a merge).
+    Column("down_revisions", String(255), nullable=False),
+)
+KIT_TABLES = frozenset({"alembic_version", LINEAGE_TABLE})
 
 
 def alembic_config(script_location: str, url: str | None = None) -> Config:
@@ -37,35 +71,81 @@ async def upgrade(
     *,
     app_role: str | None = None,
 ) -> None:
-    """Migrate to `revision`. With `app_role` (PostgreSQL), the role the service runs as is then
-    granted what it needs on the schema, in the same transaction (`grant_app_role`)."""
-    await _run(
-        engine,
-        script_location,
-        lambda cfg: command.upgrade(cfg, revision),
-        attributes={"app_role": app_role},
-    )
+    """Bring the schema to `revision` under the migration lock, and record the lineage. With
+    `app_role` (PostgreSQL), the role the service runs as is then granted what it needs on the
+    schema, in the same transaction (`grant_app_role`)."""
+
+    def action(cfg: Config) -> None:
+        command.upgrade(cfg, revision)
+        _record_lineage(cfg.attributes["connection"], script_location)
+
+    await _run(engine, script_location, action, attributes={"app_role": app_role})
+
+
+class DatabaseNotReady(SystemExit):
+    """The database did not accept a connection in time: one line naming the last error's class
+    (and the driver's message: this goes to the operator's terminal or the job's log, never to
+    an HTTP client)."""
+
+
+async def wait_for_database(
+    engine: AsyncEngine,
+    *,
+    within: float,
+    interval: float = 0.5,
+    max_interval: float = 5.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+) -> int:
+    """Try `SELECT 1` until it works or `within` seconds have passed; the attempts it took.
+
+    A job started with the database (compose, a Kubernetes Job beside a starting cluster) waits
+    with a bounded back-off (`interval`, doubling up to `max_interval`) instead of failing at
+    once; after `within` it stops with `DatabaseNotReady`.
+    """
+    deadline = clock() + within
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return attempt
+        except (OSError, SQLAlchemyError) as exc:
+            left = deadline - clock()
+            cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+            if left <= 0:
+                where = make_url(str(engine.url)).render_as_string(hide_password=True)
+                message = " ".join(str(cause).split()) or "no message"
+                raise DatabaseNotReady(
+                    f"the database at {where} did not answer within {within:g} s "
+                    f"({attempt} attempts); last error: {type(cause).__name__}: {message}"
+                ) from exc
+            log.info("waiting for the database (%s), attempt %d", type(cause).__name__, attempt)
+            await sleep(min(interval, left))
+            interval = min(interval * 2, max_interval)
 
 
 Seeder = Callable[..., Awaitable[Any]]
 
 
 async def migrate_and_seed(
-    url: str,
+    database: str | AsyncEngine,
     script_location: str,
     *seeders: Seeder,
     say: Callable[[str], None] | None = None,
     app_role: str | None = None,
 ) -> list[Any]:
     """The recipe every fresh database follows, in deployments, `tdi` and the tests: migrations
-    to head, then each seeder in turn (`load(session, say=...)`), each in its own committed
-    session. Returns what each seeder returned (its report); `say` hears the seeders' lines."""
+    to head (under the migration lock), then each seeder in turn (`load(session, say=...)`),
+    each in its own committed session. Returns what each seeder returned (its report); `say`
+    hears the seeders' lines. `database` is a URL, or an engine the caller keeps."""
     from tdi_kit.db import create_engine, create_sessionmaker
 
     def quiet(_line: str) -> None:
         pass
 
-    engine = create_engine(url)
+    engine = create_engine(database) if isinstance(database, str) else database
     try:
         await upgrade(engine, script_location, app_role=app_role)
         reports = []
@@ -75,7 +155,8 @@ async def migrate_and_seed(
                 await session.commit()
         return reports
     finally:
-        await engine.dispose()
+        if isinstance(database, str):
+            await engine.dispose()
 
 
 async def downgrade(engine: AsyncEngine, script_location: str, revision: str = "base") -> None:
@@ -93,8 +174,118 @@ async def _run(
         cfg.attributes.update(attributes or {}, connection=connection)
         action(cfg)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    async with engine.connect() as connection:
+        # SQLite: the write lock up front (a second runner waits on the busy timeout).
+        connection = await connection.execution_options(sqlite_begin="IMMEDIATE")
+        async with connection.begin():
+            if connection.dialect.name == "postgresql":
+                # Held to the end of the transaction: the second runner waits here, then reads
+                # the version the first one committed.
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": MIGRATION_LOCK}
+                )
+            await connection.run_sync(run)
+
+
+def _record_lineage(connection: Connection, script_location: str) -> None:
+    _lineage_metadata.create_all(connection, checkfirst=True)
+    known = set(connection.scalars(select(lineage.c.revision)))
+    script = ScriptDirectory.from_config(alembic_config(script_location))
+    rows = [
+        {"revision": rev.revision, "down_revisions": " ".join(_parents(rev.down_revision))}
+        for rev in script.walk_revisions()
+        if rev.revision not in known
+    ]
+    if rows:
+        connection.execute(insert(lineage), rows)
+
+
+def _parents(down: str | Sequence[str] | None) -> tuple[str, ...]:
+    if down is None:
+        return ()
+    return (down,) if isinstance(down, str) else tuple(down)
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where the database's schema stands against the code's migrations."""
+
+    current: set[str]
+    head: set[str]
+    # "at_head", "ahead" (later revisions that descend from the code's head: ready),
+    # "behind" (migrations to run), "unknown" (a revision the code cannot place).
+    position: str
+    # For "ahead": how many revisions past the code's head.
+    ahead_by: int = 0
+
+    @property
+    def ready(self) -> bool:
+        return self.position in ("at_head", "ahead")
+
+
+async def schema_state(engine: AsyncEngine, script_location: str) -> SchemaState:
+    """Compare the database's revisions with the code's head, through the recorded lineage.
+
+    A schema ahead of the code is ready only if every one of its revisions leads back, through
+    revisions the database recorded, to the code's head: migrations are written
+    expand-then-contract (docs/operations.md), so a schema that only expanded past the code
+    still serves it. Anything else the code cannot place (a revision without lineage, another
+    branch) is not.
+    """
+    script = ScriptDirectory.from_config(alembic_config(script_location))
+    head = set(script.get_heads())
+    known = {rev.revision for rev in script.walk_revisions()}
+
+    def read(connection: Connection) -> tuple[set[str], dict[str, tuple[str, ...]]]:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+        parents: dict[str, tuple[str, ...]] = {}
+        if current - known and _has_lineage(connection):
+            for row in connection.execute(select(lineage)):
+                parents[row.revision] = tuple(row.down_revisions.split())
+        return current, parents
+
+    async with engine.connect() as connection:
+        current, parents = await connection.run_sync(read)
+    if current == head:
+        return SchemaState(current, head, "at_head")
+    if current <= known:
+        return SchemaState(current, head, "behind")
+    ahead_by = 0
+    for revision in current:
+        distance = _distance_to(revision, head, parents, known=known)
+        if distance is None:
+            return SchemaState(current, head, "unknown")
+        ahead_by = max(ahead_by, distance)
+    return SchemaState(current, head, "ahead", ahead_by)
+
+
+def _distance_to(
+    revision: str,
+    head: set[str],
+    parents: dict[str, tuple[str, ...]],
+    *,
+    known: set[str],
+) -> int | None:
+    """Revisions from `revision` back to one of `head`, walking unknown revisions only."""
+    frontier, distance, seen = {revision}, 0, set()
+    while frontier:
+        if frontier & head:
+            return distance
+        seen |= frontier
+        step: set[str] = set()
+        for rev in frontier:
+            if rev in known:
+                # A revision of the code that is not its head: the schema is on another branch.
+                continue
+            step.update(parents.get(rev, ()))
+        frontier, distance = step - seen, distance + 1
+    return None
+
+
+def _has_lineage(connection: Connection) -> bool:
+    from sqlalchemy import inspect
+
+    return bool(inspect(connection).has_table(LINEAGE_TABLE))
 
 
 async def current_revisions(engine: AsyncEngine) -> set[str]:
@@ -110,13 +301,23 @@ async def drift(engine: AsyncEngine, metadata: MetaData) -> list[Any]:
 
     def compare(connection: Connection) -> list[Any]:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "compare_server_default": False}
+            connection,
+            opts={
+                "compare_type": True,
+                "compare_server_default": False,
+                "include_name": _not_the_kits,
+            },
         )
         diffs: list[Any] = compare_metadata(context, metadata)
         return diffs
 
     async with engine.connect() as connection:
         return await connection.run_sync(compare)
+
+
+def _not_the_kits(name: str | None, type_: str, _parent: Any) -> bool:
+    """Autogenerate and drift checks leave the kit's own tables alone."""
+    return not (type_ == "table" and name in KIT_TABLES)
 
 
 def _configure(connection: Connection, metadata: MetaData) -> None:
@@ -126,6 +327,7 @@ def _configure(connection: Connection, metadata: MetaData) -> None:
         connection=connection,
         target_metadata=metadata,
         compare_type=True,
+        include_name=_not_the_kits,
         # SQLite alters tables by copying them; batch mode does that for us.
         render_as_batch=connection.dialect.name == "sqlite",
     )
@@ -137,8 +339,9 @@ def _configure(connection: Connection, metadata: MetaData) -> None:
 
 
 # What a service's own role may do: read and write rows, never own, alter or drop a table (so it
-# cannot disable a trigger), never rewrite the migration history, and only read and add to the
-# tables its models declare append-only (`metadata.info["append_only"]`, funding's ledger).
+# cannot disable a trigger), never rewrite the migration history or its lineage, and only read
+# and add to the tables its models declare append-only (`metadata.info["append_only"]`, funding's
+# ledger).
 def grant_app_role(connection: Connection, role: str, metadata: MetaData) -> None:
     """Grant `role` what the service needs on every table of the schema, and nothing more.
 
@@ -148,16 +351,19 @@ def grant_app_role(connection: Connection, role: str, metadata: MetaData) -> Non
     quote = connection.dialect.identifier_preparer.quote
     quoted = quote(role)
     append_only = set(metadata.info.get("append_only", ()))
+    # The kit's own tables (the lineage readiness reads) exist before the grant covers them.
+    _lineage_metadata.create_all(connection, checkfirst=True)
     connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {quoted}")
     connection.exec_driver_sql(
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}"
     )
     connection.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
-    for table in sorted({"alembic_version", *append_only}):
+    for table in sorted({*KIT_TABLES, *append_only}):
         connection.exec_driver_sql(
             f"REVOKE UPDATE, DELETE, TRUNCATE ON {quote(table)} FROM {quoted}"
         )
-    connection.exec_driver_sql(f"REVOKE INSERT ON alembic_version FROM {quoted}")
+    for table in sorted(KIT_TABLES):  # the migrations' records: read, never written
+        connection.exec_driver_sql(f"REVOKE INSERT ON {quote(table)} FROM {quoted}")
 
 
 def run_env(metadata: MetaData, default_url: Callable[[], str]) -> None:

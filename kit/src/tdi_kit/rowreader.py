@@ -43,6 +43,8 @@ class DriverRowReader:
         pool_size: int = 10,
         connect_timeout: float = 2.0,
         statement_timeout: float = 3.0,
+        statement_cache_size: int | None = None,
+        application_name: str | None = None,
     ) -> None:
         self.dialect = engine.dialect
         self.url = engine.url
@@ -51,6 +53,9 @@ class DriverRowReader:
         # refuses, or accepts and never answers, costs a read a 503 in seconds.
         self.connect_timeout = connect_timeout
         self.statement_timeout = statement_timeout
+        # The engine's too (tdi_kit.db.create_engine): 0 behind PgBouncer in transaction mode.
+        self.statement_cache_size = statement_cache_size
+        self.application_name = application_name
         # Keyed by the statement itself, weakly: an `id()` is reused once its statement is
         # collected, and would then hand another statement this one's SQL.
         self._compiled: weakref.WeakKeyDictionary[
@@ -109,9 +114,16 @@ class DriverRowReader:
         # Concurrent first reads must not each open a pool (all but one would leak).
         async with self._opening:
             if self._pool is None:
-                url = make_url(self.url).set(drivername="postgresql")
+                # The URL's own query (SQLAlchemy's parameters) would reach the server as settings.
+                url = make_url(self.url).set(drivername="postgresql", query={})
+                extra: dict[str, Any] = {}
+                if self.statement_cache_size is not None:
+                    extra["statement_cache_size"] = self.statement_cache_size
+                if self.application_name:
+                    extra["server_settings"] = {"application_name": self.application_name}
                 self._pool = await asyncpg.create_pool(
                     url.render_as_string(hide_password=False),
+                    **extra,
                     min_size=1,
                     max_size=self.pool_size,
                     timeout=self.connect_timeout,

@@ -7,11 +7,14 @@ files in `/run/secrets` (Docker and Kubernetes secrets) when that folder exists.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 # Local tokens minted by `tdi token` are signed with this. It is published (here, and in every
 # clone), so it is accepted only in `development` and `test`: see `_production_keys`.
@@ -48,24 +51,41 @@ class AppSettings(BaseSettings):
     model_config = SettingsConfigDict(
         extra="ignore",
         secrets_dir=SECRETS_DIR if os.path.isdir(SECRETS_DIR) else None,
+        # The docstring under each field is its documentation (docs/settings.md is generated
+        # from them by scripts/settings_doc.py).
+        use_attribute_docstrings=True,
     )
 
     service_name: str = "service"
+    """The app's name in logs, metrics and the database's `application_name`."""
     environment: Literal["development", "production", "test"] = "development"
+    """`production` refuses published or short JWT secrets and a missing or unusable database
+    URL (the process stops with one line naming the variable)."""
     host: str = "127.0.0.1"
+    """The address `tdi up` serves the app on (containers pass `--host` to uvicorn)."""
     port: int = 8000
-    # Auth: HS256 with a shared secret for local use, or a public key / JWKS URL in production.
+    """The port `tdi up` serves the app on."""
     jwt_secret: SecretStr | None = SecretStr(DEV_JWT_SECRET)
+    """HS256 signing secret shared with the token issuer (at least 32 bytes in production)."""
     jwt_public_key: str | None = None
+    """A PEM public key verifying RS256/ES256 tokens."""
     jwks_url: str | None = None
+    """An OIDC provider's JWKS URL verifying RS256/ES256 tokens."""
     jwt_algorithms: list[str] = ["HS256", "RS256", "ES256"]
+    """The signature algorithms accepted."""
     jwt_issuer: str | None = None
+    """The `iss` every token must carry (unchecked when unset)."""
     jwt_audience: str | None = None
+    """The `aud` every token must carry (unchecked when unset)."""
 
     max_body_bytes: int = 1_048_576
+    """The largest request body taken; larger ones get 413."""
     cors_origins: list[str] = []
+    """Origins allowed credentialed cross-origin calls (JSON list)."""
     log_level: str = "INFO"
+    """The logging level (`DEBUG`, `INFO`, `WARNING`, ...)."""
     log_json: bool = True
+    """One JSON object per log line (plain text when false)."""
 
     @model_validator(mode="after")
     def _defaults(self) -> AppSettings:
@@ -110,36 +130,118 @@ class AppSettings(BaseSettings):
         return self.jwt_secret is not None and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
 
 
+@dataclass(frozen=True)
+class ConnectionBudget:
+    """How one process shares its `DATABASE_MAX_CONNECTIONS` (docs/operations.md).
+
+    The engine (sessions: writes, lists) gets half, as a pool and as much overflow; the
+    driver-level reader of the hottest reads (`tdi_kit.rowreader`) 30%; the idempotency key
+    locks (`tdi_kit.idempotency`, one connection per POST in flight with a key) 20%. Each pool
+    is bounded, so the process never holds more than `total` connections, whatever the load.
+    """
+
+    total: int
+    engine_pool: int
+    engine_overflow: int
+    reader: int
+    locks: int
+
+    @classmethod
+    def split(cls, total: int) -> ConnectionBudget:
+        locks = max(1, total // 5)
+        reader = max(1, total * 3 // 10)
+        engine = total - locks - reader
+        pool = (engine + 1) // 2
+        return cls(total, pool, engine - pool, reader, locks)
+
+
 class ServiceSettings(AppSettings):
     """A service's settings: those of every app, and its database."""
 
     database_url: str = ""
-    database_pool_size: int = 10
-    # Connections of the driver-level reader (tdi_kit.rowreader): one per concurrent hot read.
-    database_read_pool_size: int = 32
+    """The service's own database: `postgresql://user:password@host:5432/name`, or
+    `sqlite:///path`. Unset: a SQLite file in `TDI_DATA_DIR` (refused in production)."""
+    database_max_connections: int = Field(20, ge=4)
+    """The most connections one process holds, every pool together (engine, reader, key locks):
+    size it so that replicas × workers × this ≤ the server's `max_connections` less a reserve."""
+    database_statement_cache_size: int | None = Field(None, ge=0)
+    """asyncpg's prepared-statement cache per connection (asyncpg's default, 100, when unset);
+    0 behind PgBouncer in transaction mode."""
+    database_application_name: str = ""
+    """The `application_name` of every connection of the process, as `pg_stat_activity` shows
+    it (default `tdi-<service>`)."""
     database_echo: bool = False
+    """Log every SQL statement (development only)."""
     # When the database is away, a request fails with a 503 in seconds rather than hanging:
     # opening a connection (or waiting for a pooled one) and each statement (SQLite: waiting for
     # the write lock) are bounded, each below the gateway's budget for a whole request (4 s),
     # so that the caller hears the service's 503, not the gateway's 504.
     database_connect_timeout_seconds: float = Field(2.0, gt=0)
+    """Bound on opening a connection, or waiting for one from the pool."""
     database_statement_timeout_seconds: float = Field(3.0, gt=0)
-    # PostgreSQL: the role the service runs as, when `database_url` (for migrations) names the
-    # schema's owner. Each migration run grants this role what it needs on every table and no
-    # more, so the running service cannot alter a table or disable the ledger's triggers.
+    """Bound on each statement (SQLite: on the wait for the write lock); below
+    `REQUEST_TIMEOUT_SECONDS`."""
+    database_wait_seconds: float = Field(60.0, ge=0)
+    """How long `tdi migrate` and `tdi seed` wait for the database to accept connections before
+    they stop with the last error (a job started beside its database)."""
+    request_timeout_seconds: float = Field(3.5, gt=0)
+    """The longest a request may run (below the gateway's `BUDGET_SECONDS`); a shorter
+    `X-Request-Budget-Ms` from the gateway shortens it. Past it: 503, connection released."""
+    idempotency_retention_hours: float = Field(24.0, gt=0)
+    """How long a stored `Idempotency-Key` answer is kept (then purged) for replays."""
+    idempotency_purge_interval_seconds: float = Field(3600.0, ge=0)
+    """How often each process deletes the expired keys (0: never; `tdi purge-idempotency`)."""
     database_app_role: str | None = None
+    """PostgreSQL: the role the service runs as, when `DATABASE_URL` (for the migrations) names
+    the schema's owner. Each migration run grants it rows, not tables: it cannot alter a table or
+    disable the ledger's triggers (docs/operations.md, "Database roles")."""
 
     @model_validator(mode="after")
     def _database_default(self) -> ServiceSettings:
+        variable = f"{self.model_config.get('env_prefix', '')}DATABASE_URL".upper()
         if not self.database_url:
+            if self.environment == "production":
+                raise InsecureSettings(
+                    f"{variable}: production needs the service's database URL "
+                    "(postgresql://user:password@host:5432/name); none is set"
+                )
             path = default_data_dir() / f"{self.service_name}.db"
             self.database_url = f"sqlite+aiosqlite:///{path}"
         self.database_url = normalise_database_url(self.database_url)
+        if not self.database_application_name:
+            self.database_application_name = f"tdi-{self.service_name}"
+        if self.environment == "production":
+            _check_database_url(variable, self.database_url)
+        if self.database_statement_timeout_seconds > self.request_timeout_seconds:
+            raise ValueError(
+                "database_statement_timeout_seconds must not exceed request_timeout_seconds"
+            )
         return self
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def connection_budget(self) -> ConnectionBudget:
+        return ConnectionBudget.split(self.database_max_connections)
+
+
+def _check_database_url(variable: str, url: str) -> None:
+    """A URL production can use, or one line naming the variable (never its password)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InsecureSettings(
+            f"{variable}: not a database URL (expected postgresql://user:password@host:5432/name)"
+        ) from None
+    if parsed.drivername not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        raise InsecureSettings(
+            f"{variable}: unknown database scheme {parsed.drivername!r} "
+            "(expected postgresql://user:password@host:5432/name)"
+        )
+    if parsed.drivername.startswith("postgresql") and not (parsed.host and parsed.database):
+        raise InsecureSettings(f"{variable}: the URL names no host or no database")
 
 
 def normalise_database_url(url: str) -> str:

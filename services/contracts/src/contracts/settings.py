@@ -12,10 +12,12 @@ class ContractsSettings(ServiceSettings):
 
     service_name: str = "contracts"
     port: int = 8003
-    # The owner of territories and organisations, asked at write time to check references.
     registry_url: str = "http://127.0.0.1:8001"
+    """The registry service (owner of territories and organisations, checked at write time)."""
     registry_timeout_seconds: float = 3.0
-    # The owner of allocations, asked whether an operator with no positive plan line on an
-    # action finances it all the same (a recorded allocation); unreachable means 503.
+    """How long a call to the registry may take (then 503, nothing stored)."""
     funding_url: str = "http://127.0.0.1:8002"
+    """The funding service (owner of allocations: contracts asks whether an operator with no
+    positive plan line on an action finances it all the same; unreachable means 503)."""
     funding_timeout_seconds: float = 3.0
+    """How long a call to the funding service may take (then 503, nothing stored)."""

@@ -12,7 +12,7 @@ class RegistrySettings(ServiceSettings):
 
     service_name: str = "registry"
     port: int = 8001
-    # Personal contact details of the governance (the chef de projet's and the referents'
-    # e-mails) go to authenticated callers only, unless this publishes them to everyone (RGPD:
-    # names and roles are public, a person's address is not by default).
     publish_contacts: bool = False
+    """Publish the governance's e-mails (chef de projet, referents) to anonymous callers too;
+    by default only authenticated callers see them (RGPD: names and roles are public, a
+    person's address is not)."""
