@@ -66,9 +66,14 @@ class AppSettings(BaseSettings):
     cors_origins: list[str] = []
     log_level: str = "INFO"
     log_json: bool = True
+    # Where traces go: an OTLP/HTTP collector (`http://collector:4318`); none, no tracing.
+    # Unset, OpenTelemetry's own OTEL_EXPORTER_OTLP_ENDPOINT is taken.
+    otlp_endpoint: str | None = None
 
     @model_validator(mode="after")
     def _defaults(self) -> AppSettings:
+        if self.otlp_endpoint is None:
+            self.otlp_endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
         if self.environment == "production":
             self._production_keys()
         return self
