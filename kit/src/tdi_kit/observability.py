@@ -452,7 +452,7 @@ class RequestContextMiddleware:
                     exc_info=(type(exc), exc, exc.__traceback__),
                 )
                 if not started_response:
-                    await _send_500(send_with_id, request_id)
+                    await _send_500(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = route_template(scope)
@@ -489,24 +489,8 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) else "unmatched"
 
 
-async def _send_500(send: Send, request_id: str) -> None:
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Internal Server Error",
-            "status": 500,
-            "detail": "An unexpected error occurred; it has been logged.",
-            "request_id": request_id,
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 500,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+async def _send_500(scope: Scope, receive: Receive, send: Send) -> None:
+    from tdi_kit.errors import Problem, problem_response  # errors imports this module
+
+    problem = Problem("An unexpected error occurred; it has been logged.")
+    await problem_response(problem, scope["path"])(scope, receive, send)
