@@ -60,7 +60,8 @@ def valid_traceparent(value: str | None) -> bool:
 
 def new_traceparent() -> str:
     """A new trace, sampled: a service that records traces records this request's part."""
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    ids = secrets.token_hex(24)  # one draw for both ids
+    return f"00-{ids[:32]}-{ids[32:]}-01"
 
 
 def trace_ids() -> tuple[str, str] | None:

@@ -29,10 +29,15 @@ _asyncpg_done = False
 
 def install(provider: TracerProvider | None) -> None:
     """Trace the apps built from now on with `provider` (None: back to the settings)."""
-    global _installed
+    global _installed, _asyncpg_done
     _installed = provider
     if provider is not None:
         _enable()
+    elif _asyncpg_done:
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+        AsyncPGInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
+        _asyncpg_done = False
 
 
 def provider_for(service: str, endpoint: str | None) -> TracerProvider | None:
