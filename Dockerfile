@@ -31,5 +31,7 @@ ENV PATH=/app/.venv/bin:$PATH \
 USER 10001
 EXPOSE 8000 8001 8002 8003
 # docker-compose.yml gives each container its command; this default runs the gateway.
-CMD ["uvicorn", "gateway.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", \
-     "--no-access-log", "--timeout-graceful-shutdown", "20", "--no-proxy-headers"]
+# `tdi serve`: uvicorn with JSON logs from its first line, metrics summed over its workers
+# (WEB_CONCURRENCY), and, for the gateway, uvicorn's proxy headers off.
+CMD ["tdi", "serve", "gateway", "--host", "0.0.0.0", "--port", "8000", \
+     "--timeout-graceful-shutdown", "20"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -87,6 +88,12 @@ def test_up_starts_every_service_and_stops_them_all_on_ctrl_c(tmp_path: Path) ->
             continue
         raise AssertionError(f"something still answers on port {port}")
     assert (tmp_path / "registry.db").exists(), "SQLite databases live in the data folder"
+    for service in all_services():
+        # Each app's output, uvicorn's lines included, is JSON from first line to last.
+        lines = (tmp_path / f"{service.name}.log").read_text().splitlines()
+        assert any("Application startup complete" in line for line in lines), service.name
+        for line in lines:
+            assert json.loads(line)["service"] == service.name, line
 
 
 def test_token_gives_each_organisation_its_own_default_subject(capsys) -> None:

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from deploy_files import ROOT
 
-from tdi_kit.observability import Metrics
+from gateway.metrics import GatewayMetrics
 
 MONITORING = ROOT / "deploy" / "monitoring"
 RULE_FILES = sorted((MONITORING / "prometheus").glob("*.rules.yml"))
@@ -53,14 +53,30 @@ RECORD_KEYS = {"record", "expr", "labels"}
 
 @functools.cache
 def suite_metrics() -> dict[str, set[str]]:
-    """Every series name the apps expose today, with its labels, from the kit's collectors."""
-    metrics = Metrics("probe")
+    """Every series name the apps expose, with its labels, as their collectors declare them:
+    the kit's (every app) and the gateway's own, which extend them."""
+    found = GatewayMetrics("probe").series()
+    return {name: labels | TARGET_LABELS for name, labels in found.items()}
+
+
+def test_the_declared_series_are_those_the_registry_exposes() -> None:
+    """`series()` is what the checks trust: it must match what a scrape shows."""
+    metrics = GatewayMetrics("probe")
     metrics.record("GET", "/probe", 200, 0.01)
-    found: dict[str, set[str]] = {}
+    metrics.call("registry", "ok", 0.01)
+    metrics.breaker("registry", "open")
+    metrics.rate_limited.labels("probe", "token").inc()
+    metrics.rate_limit_store_errors.labels("probe").inc()
+    metrics.idempotency_outcome("replayed")
+    metrics.rows("ledger_entries", "commitment", 1)
+    metrics.pool("engine", size=1, checked_out=0, overflow=0)
+    metrics.sample()
+    exposed: dict[str, set[str]] = {}
     for family in metrics.registry.collect():
         for sample in family.samples:
-            found.setdefault(sample.name, set()).update(sample.labels)
-    return {name: labels | TARGET_LABELS for name, labels in found.items()}
+            if not sample.name.endswith("_created"):
+                exposed.setdefault(sample.name, set()).update(sample.labels)
+    assert exposed == metrics.series()
 
 
 def rule_files() -> list[tuple[Path, dict[str, Any]]]:
@@ -176,7 +192,13 @@ def _check_template(text: str, expr_text: str, where: str) -> None:
     for label in re.findall(r"\$labels\.(\w+)", text):
         assert label in available, f"{where}: the alert has no label {label!r}"
     for function in re.findall(r"\|\s*(\w+)", text):
-        assert function in {"humanize", "humanizePercentage", "humanizeDuration", "printf"}
+        assert function in {
+            "humanize",
+            "humanize1024",
+            "humanizePercentage",
+            "humanizeDuration",
+            "printf",
+        }
 
 
 @pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.name)

@@ -265,6 +265,7 @@ async def test_a_retried_post_with_the_same_idempotency_key_acts_once(
     client: httpx.AsyncClient,
 ) -> None:
     await make_envelope(client, tranches={2024: 10 * M})
+    before = await _figures(client)
     headers = {**BPI, "Idempotency-Key": "push-42"}
     body = allocation_body(amount_cents=4 * M)
     first = await client.post("/api/v1/allocations", json=body, headers=headers)
@@ -277,6 +278,23 @@ async def test_a_retried_post_with_the_same_idempotency_key_acts_once(
     assert (
         await client.post("/api/v1/allocations", json=other, headers=headers)
     ).status_code == 422
+    after = await _figures(client)
+    # /metrics: one answer stored, one replayed, one key reused; one commitment in the ledger.
+    assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == {
+        'idempotency_requests_total{outcome="stored",service="funding"}': 1,
+        'idempotency_requests_total{outcome="replayed",service="funding"}': 1,
+        'idempotency_requests_total{outcome="mismatch",service="funding"}': 1,
+        'db_rows_written_total{kind="commitment",service="funding",table="ledger_entries"}': 1,
+    }
+
+
+async def _figures(client: httpx.AsyncClient) -> dict[str, float]:
+    text = (await client.get("/metrics")).text
+    return {
+        series: float(value)
+        for series, value in (line.rsplit(" ", 1) for line in text.splitlines())
+        if series.startswith(("idempotency_requests_total", "db_rows_written_total"))
+    }
 
 
 async def test_an_oversized_body_is_413(client: httpx.AsyncClient) -> None:

@@ -67,6 +67,8 @@ async def test_each_caller_gets_its_quota_with_ratelimit_headers_then_429(
         assert mine.headers["ratelimit-remaining"] == "2"
         # Health and documentation are not counted.
         assert (await client.get("/livez")).status_code == 200
+        metrics = (await client.get("/metrics")).text
+        assert 'gateway_rate_limited_total{caller="address",service="gateway"} 1.0' in metrics
 
 
 async def test_callers_are_told_apart_by_address_when_anonymous(
@@ -128,6 +130,8 @@ async def test_a_rate_limit_store_that_is_down_lets_requests_by(
             r = await client.get(f"{API}/regions")
             assert r.status_code == 200
             assert "ratelimit-limit" not in r.headers
+        metrics = (await client.get("/metrics")).text
+        assert 'gateway_rate_limit_store_errors_total{service="gateway"} 3.0' in metrics
 
 
 # Tokens -------------------------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
 from gateway_testing import API, FAST, Clock, FakeService, running_gateway, set_clock
 
 from tdi_kit.testing import bearer
@@ -77,6 +79,38 @@ async def test_the_breaker_opens_after_repeated_failures_then_tries_again(
         assert (await client.get(f"{API}/regions")).status_code == 200
         assert app.services.registry.breaker.state == "closed"
         assert fake.calls == 4
+
+
+async def test_the_breaker_says_when_it_opens_and_closes_in_the_log_and_metrics(
+    fake: FakeService, fake_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_gateway(registry_url=fake_url, **FAST) as (app, client):
+        set_clock(app, clock := Clock())
+        fake.mode = "error"
+        logging.getLogger().addHandler(caplog.handler)  # the app replaced the root's handlers
+        with caplog.at_level(logging.INFO, logger="tdi.gateway.clients"):
+            for _ in range(4):  # three failures open it; the fourth is refused unsent
+                await client.get(f"{API}/regions")
+            metrics = (await client.get("/metrics")).text
+            assert 'gateway_breaker_state{service="gateway",upstream="registry"} 2.0' in metrics
+            for outcome, count in (("error", 3), ("breaker_open", 1)):
+                series = f'outcome="{outcome}",service="gateway",upstream="registry"'
+                assert f"gateway_upstream_requests_total{{{series}}} {count}.0" in metrics
+            clock.advance(0.6)
+            fake.mode = "ok"
+            assert (await client.get(f"{API}/regions")).status_code == 200
+        metrics = (await client.get("/metrics")).text
+        assert 'gateway_breaker_state{service="gateway",upstream="registry"} 0.0' in metrics
+        for state in ("open", "half-open", "closed"):
+            series = f'service="gateway",state="{state}",upstream="registry"'
+            assert f"gateway_breaker_transitions_total{{{series}}} 1.0" in metrics
+    lines = [r for r in caplog.records if r.name == "tdi.gateway.clients"]
+    assert [(r.levelname, r.breaker) for r in lines] == [  # type: ignore[attr-defined]
+        ("WARNING", "open"),
+        ("INFO", "half-open"),
+        ("INFO", "closed"),
+    ]
+    assert "registry" in lines[0].getMessage()
 
 
 async def test_a_failed_trial_opens_the_breaker_again(fake: FakeService, fake_url: str) -> None:

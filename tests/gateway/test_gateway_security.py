@@ -407,13 +407,14 @@ def test_trusted_proxies_are_addresses_or_networks() -> None:
 def test_every_way_of_starting_the_gateway_turns_uvicorns_proxy_headers_off() -> None:
     # uvicorn believes `X-Forwarded-For` from 127.0.0.1 by default, before the gateway sees the
     # request: a local client could pick its own rate-limit bucket. The gateway decides alone.
+    # Containers and `tdi up` start every app with `tdi serve`, which turns them off for it.
     compose = (ROOT / "docker-compose.yml").read_text()
-    gateway_command = compose[compose.index("gateway.main:create_app") :].split("]")[0]
-    assert "--no-proxy-headers" in gateway_command
+    assert '["tdi", "serve", "gateway"' in compose
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "--no-proxy-headers" in dockerfile[dockerfile.index("CMD") :]
+    assert '"tdi", "serve", "gateway"' in dockerfile[dockerfile.index("CMD") :]
     cli = (ROOT / "cli/src/tdi_cli/main.py").read_text()
-    assert '"--no-proxy-headers"' in cli
+    assert 'proxy_headers=service.name != "gateway"' in cli
+    assert '"serve",' in cli[cli.index("def cmd_up") : cli.index("def cmd_serve")]
 
 
 # Tokens at the gateway in production ------------------------------------------------------------

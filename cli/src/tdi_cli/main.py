@@ -1,6 +1,7 @@
 """`tdi`: run the Territoires d'industrie suite locally and operate it.
 
 tdi up                 migrate, seed and start every service on the embedded default
+tdi serve SERVICE      run one service under uvicorn (JSON logs, metrics across workers)
 tdi migrate            apply every service's migrations (to the configured databases)
 tdi seed               load the official lists (idempotent; says what it changed)
 tdi purge-idempotency  delete the stored Idempotency-Key answers past their retention
@@ -35,6 +36,7 @@ from tdi_kit import migrations
 from tdi_kit.auth import mint_token
 from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.idempotency import purge_expired
+from tdi_kit.observability import log_config, prepare_multiprocess
 from tdi_kit.settings import DEV_JWT_SECRET, ServiceSettings
 
 
@@ -239,21 +241,16 @@ def cmd_up(args: argparse.Namespace) -> None:
         command = [
             sys.executable,
             "-m",
-            "uvicorn",
-            service.app,
-            "--factory",
+            "tdi_cli.main",
+            "serve",
+            service.name,
             "--host",
             settings.host,
             "--port",
             str(settings.port),
-            "--no-access-log",
             "--timeout-graceful-shutdown",
             "10",
         ]
-        if service.name == "gateway":
-            # The gateway alone decides whose X-Forwarded-For to believe (trusted_proxies):
-            # uvicorn's own default believes any local client.
-            command.append("--no-proxy-headers")
         # Own session: Ctrl-C reaches tdi alone, which then stops the services in order.
         child = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -290,6 +287,35 @@ def cmd_up(args: argparse.Namespace) -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         stop()
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    """One app under uvicorn, as every container and `tdi up` run it."""
+    [service] = by_name([args.service])
+    settings = service.settings()
+    workers = args.workers
+    # Several workers share the metrics through files, emptied here before any worker starts.
+    prepare_multiprocess(workers)
+    import uvicorn
+
+    uvicorn.run(
+        service.app,
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=workers,
+        # JSON on stdout from uvicorn's first line (plain text when LOG_JSON is false).
+        log_config=log_config(service.name, settings.log_level) if settings.log_json else None,
+        log_level=settings.log_level.lower(),
+        access_log=False,  # the kit's access log replaces it, with the request id
+        timeout_graceful_shutdown=args.timeout_graceful_shutdown,
+        # A worker still importing the suite on a busy host must not be taken for a hung one
+        # (uvicorn's default, 5 s, kills and restarts it over and over).
+        timeout_worker_healthcheck=60,
+        # The gateway alone decides whose X-Forwarded-For to believe (trusted_proxies):
+        # uvicorn's own default believes any local client.
+        proxy_headers=service.name != "gateway",
+    )
 
 
 def _port_in_use(host: str, port: int) -> bool:
@@ -365,6 +391,26 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--demo", action="store_true", help="also load the demo data (marked demo)")
     up.add_argument("--service", action="append", help="only this service (repeatable)")
     up.set_defaults(func=cmd_up)
+
+    serve = sub.add_parser(
+        "serve", help="run one service under uvicorn (JSON logs, metrics across workers)"
+    )
+    serve.add_argument("service", choices=["registry", "funding", "contracts", "gateway"])
+    serve.add_argument("--host", help="address to listen on (default: <SERVICE>_HOST)")
+    serve.add_argument("--port", type=int, help="port (default: <SERVICE>_PORT)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WEB_CONCURRENCY", "1")),
+        help="worker processes (default: WEB_CONCURRENCY, else 1)",
+    )
+    serve.add_argument(
+        "--timeout-graceful-shutdown",
+        type=int,
+        default=20,
+        help="seconds in-flight requests get to finish after SIGTERM (default 20)",
+    )
+    serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply migrations to each service's database")
     migrate.add_argument("--service", action="append", help="only this service (repeatable)")

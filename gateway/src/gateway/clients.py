@@ -15,6 +15,7 @@ echo a long header must not be able to switch that service off for everyone.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,11 +24,13 @@ from typing import Any
 import aiohttp
 import orjson
 
+from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
 from tdi_kit.deadline import budget_header
 from tdi_kit.errors import BadGateway, GatewayTimeout, Problem, ServiceUnavailable
 from tdi_kit.observability import propagation_headers
 
+log = logging.getLogger("tdi.gateway.clients")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # The connection failed before any answer came: no service saw a read twice if it is sent again.
 CONNECTION_FAILURES = (
@@ -42,13 +45,19 @@ class CircuitBreaker:
 
     The trial's success closes it; its failure opens it again for another `reset_seconds`.
     A trial that never reports (its caller went away) is given up after `reset_seconds` too.
-    `clock` (monotonic seconds) is there for tests, which move time instead of waiting.
+    `clock` (monotonic seconds) is there for tests, which move time instead of waiting;
+    `on_change(old, new)` hears every change of state.
     """
 
     def __init__(
-        self, failures: int, reset_seconds: float, clock: Callable[[], float] = time.monotonic
+        self,
+        failures: int,
+        reset_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[str, str], None] = lambda _old, _new: None,
     ) -> None:
         self.clock = clock
+        self.on_change = on_change
         self.threshold = failures
         self.reset_seconds = reset_seconds
         self.consecutive_failures = 0
@@ -72,7 +81,10 @@ class CircuitBreaker:
                 return False
         elif now - self.trial_started < self.reset_seconds:
             return False  # one trial at a time
+        before = self.state
         self.trial_started = now
+        if before != "half-open":
+            self.on_change(before, "half-open")
         return True
 
     def retry_after(self) -> int:
@@ -83,22 +95,30 @@ class CircuitBreaker:
 
     def success(self) -> None:
         if self.opened_at is not None or self.consecutive_failures:
+            before = self.state
             self.consecutive_failures = 0
             self.opened_at = None
             self.trial_started = None
+            if before != "closed":
+                self.on_change(before, "closed")
 
     def failure(self) -> None:
         self.consecutive_failures += 1
         if self.trial_started is not None or self.consecutive_failures >= self.threshold:
+            before = self.state
             self.opened_at = self.clock()
             self.trial_started = None
+            if before != "open":
+                self.on_change(before, "open")
 
 
 class Pool:
     """The one aiohttp session of the process, created in the running event loop on first use."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, trace_configs: list[Any] | None = None) -> None:
         self.settings = settings
+        # aiohttp's client spans when tracing is on (tdi_kit.tracing).
+        self.trace_configs = trace_configs or []
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -118,6 +138,7 @@ class Pool:
                 cookie_jar=aiohttp.DummyCookieJar(),
                 skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
                 timeout=aiohttp.ClientTimeout(total=None),
+                trace_configs=self.trace_configs or None,
             )
         return self._session
 
@@ -138,15 +159,50 @@ class Answer:
 class ServiceClient:
     """Calls to one service: the pass-through's breaker and the aggregates' JSON reads."""
 
-    def __init__(self, name: str, base_url: str, pool: Pool, settings: GatewaySettings) -> None:
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        pool: Pool,
+        settings: GatewaySettings,
+        metrics: GatewayMetrics,
+    ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.pool = pool
         self.settings = settings
-        self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds)
+        self.metrics = metrics
+        self.breaker = CircuitBreaker(
+            settings.breaker_failures,
+            settings.breaker_reset_seconds,
+            on_change=self._breaker_changed,
+        )
+        metrics.breaker(name, "closed", changed=False)
         # The class of the last failure seen on a call ("timeout", "unreachable", ...): what
         # the gateway's /readyz reports, never a message (which could carry a driver's text).
         self.last_error: str | None = None
+
+    def _breaker_changed(self, old: str, new: str) -> None:
+        self.metrics.breaker(self.name, new)
+        if new == "open":
+            log.warning(
+                "circuit breaker for %s opened: the gateway stops calling it for %s s",
+                self.name,
+                self.settings.breaker_reset_seconds,
+                extra={"upstream": self.name, "breaker": new, "was": old},
+            )
+        else:
+            log.info(
+                "circuit breaker for %s is %s",
+                self.name,
+                new,
+                extra={"upstream": self.name, "breaker": new, "was": old},
+            )
+
+    def outcome(self, outcome: str, started: float | None = None) -> None:
+        """Count one call (or refusal) to this service; `started`: when it was sent."""
+        seconds = None if started is None else time.perf_counter() - started
+        self.metrics.call(self.name, outcome, seconds)
 
     # Problems naming this service -------------------------------------------------------------
 
@@ -237,9 +293,11 @@ class ServiceClient:
         url = self.base_url + path
         for attempt in (1, 2):
             if not self.breaker.allow():
+                self.outcome("breaker_open")
                 raise self.breaker_open()
             left = deadline - time.monotonic()
             if left <= 0:
+                self.outcome("timeout")
                 raise self.timed_out()
             timeout = aiohttp.ClientTimeout(
                 total=min(per_call, left),
@@ -247,6 +305,7 @@ class ServiceClient:
             )
             # The service gives up when this call would (tdi_kit.deadline).
             budget = dict([budget_header(min(per_call, left))])
+            started = time.perf_counter()
             try:
                 async with self.pool.session.get(
                     url, params=params, headers={**sent, **budget}, timeout=timeout
@@ -256,25 +315,36 @@ class ServiceClient:
                     etag = response.headers.get("ETag")
             except CONNECTION_FAILURES as exc:
                 # Refused, reset or closed before an answer: a read is safe to send again.
+                self.outcome("unreachable", started)
                 if attempt == 1:
                     continue
                 self.breaker.failure()
                 raise self.unavailable(f"cannot be reached ({type(exc).__name__})") from None
             except TimeoutError:
+                self.outcome("timeout", started)
                 self.breaker.failure()
                 raise self.timed_out() from None
             except aiohttp.ClientResponseError:
+                self.outcome("unreadable", started)
                 raise self.unreadable() from None
             except aiohttp.ClientError as exc:
+                self.outcome("bad_answer", started)
                 self.breaker.failure()
                 raise self.bad_answer(f"sent a broken answer ({type(exc).__name__})") from None
-            return self._answer(path, status, raw, etag, accept)
+            return self._answer(path, status, raw, etag, accept, started)
         raise AssertionError("unreachable")
 
     def _answer(
-        self, path: str, status: int, raw: bytes, etag: str | None, accept: tuple[int, ...]
+        self,
+        path: str,
+        status: int,
+        raw: bytes,
+        etag: str | None,
+        accept: tuple[int, ...],
+        started: float,
     ) -> Answer:
         if status >= 500:
+            self.outcome("error", started)
             self.breaker.failure()
             if status == 503:  # the service says it is not ready (its database, say)
                 raise self.unavailable(f"is unavailable (503 on {path})", error="unavailable")
@@ -282,8 +352,10 @@ class ServiceClient:
         try:
             body = orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:
+            self.outcome("bad_answer", started)
             self.breaker.failure()
             raise self.bad_answer(f"answered malformed JSON on {path}") from None
+        self.outcome("ok", started)
         self.breaker.success()
         if status not in accept:
             raise self.bad_answer(f"answered {status} on {path}")
@@ -293,10 +365,16 @@ class ServiceClient:
 class Services:
     """The clients of the three services, by name."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
-        self.pool = Pool(settings)
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        metrics: GatewayMetrics | None = None,
+        trace_configs: list[Any] | None = None,
+    ) -> None:
+        self.pool = Pool(settings, trace_configs)
+        self.metrics = metrics or GatewayMetrics(settings.service_name)
         self.by_name = {
-            name: ServiceClient(name, url, self.pool, settings)
+            name: ServiceClient(name, url, self.pool, settings, self.metrics)
             for name, url in settings.service_urls().items()
         }
 

@@ -17,6 +17,7 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
@@ -28,16 +29,21 @@ from gateway.cors import CORS, with_headers
 from gateway.dashboard import router as dashboard_router
 from gateway.dossier import router as dossier_router
 from gateway.edge import ClientAddress, EdgeAuth, RateLimiter, RequestTarget
+from gateway.metrics import GatewayMetrics
 from gateway.openapi import OpenAPIMerger
 from gateway.openapi import router as openapi_router
 from gateway.proxy import GATEWAY, ROUTES, Proxy, RouteTable, send_problem
 from gateway.settings import GatewaySettings
 from gateway.web import install as install_page
+from tdi_kit import tracing
 from tdi_kit.app import EXPOSED_HEADERS
 from tdi_kit.errors import Problem, Unauthorized, install_error_handlers
 from tdi_kit.head import HeadMiddleware
-from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
+from tdi_kit.observability import RequestContextMiddleware, configure_logging
 from tdi_kit.openapi import PROBLEM_RESPONSES, SuiteAPI
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 VERSION = "1.0.0"
 # Each service's state in the gateway's /readyz is asked within this: the answer stays well
@@ -67,8 +73,10 @@ class Gateway:
         services: Services,
         auth: EdgeAuth,
         limiter: RateLimiter | None,
+        metrics: GatewayMetrics,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.api = api
         self.services = services
         self.auth = auth
@@ -118,9 +126,14 @@ class Gateway:
                     client = scope.get("client")
                     key = "addr:" + (client[0] if client else "unknown")
                 quota = await self.limiter.hit(key)
-                if quota is not None:
+                if quota is None:
+                    self.metrics.rate_limit_store_errors.labels(self.metrics.service).inc()
+                else:
                     extra = quota.headers()
                     if not quota.allowed:
+                        self.metrics.rate_limited.labels(
+                            self.metrics.service, "token" if caller is not None else "address"
+                        ).inc()
                         await send_problem(quota.problem(), scope, send, extra)
                         return
             if refused is not None:
@@ -142,19 +155,24 @@ class GatewayApp:
             settings.service_name, level=settings.log_level, as_json=settings.log_json
         )
         self.settings = settings
-        self.services = Services(settings)
+        self.metrics = GatewayMetrics(settings.service_name)
+        provider = tracing.provider_for(settings.service_name, settings.otlp_endpoint)
+        self.services = Services(settings, self.metrics, aiohttp_trace_configs(provider))
         self.limiter = RateLimiter(settings) if settings.rate_limit.strip() else None
-        self.metrics = Metrics(settings.service_name)
         self.api = _api(self)
         # HEAD on the gateway's own GET routes; passed-through HEADs are the services' to answer.
         own = HeadMiddleware(self.api)
-        self.gateway = Gateway(settings, own, self.services, EdgeAuth(settings), self.limiter)
-        app = CORS(
+        self.gateway = Gateway(
+            settings, own, self.services, EdgeAuth(settings), self.limiter, self.metrics
+        )
+        app: ASGIApp = CORS(
             self.gateway,
             allow_origins=settings.cors_origins,
             expose_headers=[*EXPOSED_HEADERS, PARTIAL_HEADER],
         )
-        self.app = RequestContextMiddleware(app, self.metrics)
+        app = RequestContextMiddleware(app, self.metrics)
+        # The edge's server span, outermost: every log line of the request carries its trace.
+        self.app = tracing.server(app, provider) if provider is not None else app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
@@ -173,8 +191,10 @@ def _api(gateway: GatewayApp) -> FastAPI:
         # requests (the tail latency under load).
         gc.collect()
         gc.freeze()
+        gateway.metrics.start()
         yield
         # Graceful shutdown: uvicorn has drained in-flight requests before this runs.
+        gateway.metrics.stop()
         await gateway.services.close()
 
     api = SuiteAPI(
@@ -220,3 +240,12 @@ def _api(gateway: GatewayApp) -> FastAPI:
         return Response(body, media_type=content_type)
 
     return api
+
+
+def aiohttp_trace_configs(provider: TracerProvider | None) -> list[Any]:
+    """aiohttp's client span per call to a service (none when tracing is off)."""
+    if provider is None:
+        return []
+    from opentelemetry.instrumentation.aiohttp_client import create_trace_config
+
+    return [create_trace_config(tracer_provider=provider)]

@@ -178,10 +178,12 @@ class Proxy:
         deadline = time.monotonic() + self.budget
         for attempt in (1, 2):
             if not service.breaker.allow():
+                service.outcome("breaker_open")
                 await send_problem(service.breaker_open(), scope, send, extra_headers)
                 return
             left = deadline - time.monotonic()
             if left <= 0:
+                service.outcome("timeout")
                 await send_problem(service.timed_out(), scope, send, extra_headers)
                 return
             # Silence allowed from the service: what is left of the budget, for the answer's
@@ -189,6 +191,7 @@ class Proxy:
             timeout = aiohttp.ClientTimeout(
                 total=None, sock_connect=min(self.connect_timeout, left), sock_read=left
             )
+            started = time.perf_counter()
             try:
                 response = await session.request(
                     method,
@@ -202,23 +205,28 @@ class Proxy:
                 )
                 break
             except CONNECTION_FAILURES as exc:
+                service.outcome("unreachable", started)
                 if retry and attempt == 1:
                     continue
                 service.breaker.failure()
                 problem: Problem = service.unavailable(f"cannot be reached ({type(exc).__name__})")
             except TimeoutError:
+                service.outcome("timeout", started)
                 service.breaker.failure()
                 problem = service.timed_out()
             except aiohttp.ClientResponseError:
                 # An answer the gateway's parser refuses (a header over its limits, say) says
                 # nothing of the service's health: reported, but the breaker is left alone.
+                service.outcome("unreadable", started)
                 problem = service.unreadable()
             except aiohttp.ClientError as exc:
+                service.outcome("bad_answer", started)
                 service.breaker.failure()
                 problem = service.bad_answer(f"sent a broken answer ({type(exc).__name__})")
             await send_problem(problem, scope, send, extra_headers)
             return
         assert response is not None
+        service.outcome("error" if response.status >= 500 else "ok", started)
         try:
             await self._relay(response, service, scope, send, extra_headers)
         finally:

@@ -17,6 +17,7 @@ from sqlalchemy import Table
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
+from tdi_kit import tracing
 from tdi_kit.auth import Caller, TokenVerifier
 from tdi_kit.bodylimit import BodyLimitMiddleware
 from tdi_kit.clients import ServiceClient
@@ -35,6 +36,7 @@ from tdi_kit.migrations import schema_state
 from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
 from tdi_kit.openapi import PROBLEM_RESPONSES, SuiteAPI
 from tdi_kit.openapi import problem_responses as problem_responses  # services import it here
+from tdi_kit.records import count_rows
 from tdi_kit.rowreader import DriverRowReader
 from tdi_kit.settings import ServiceSettings
 
@@ -57,10 +59,15 @@ EXPOSED_HEADERS = [
 
 class ServiceApp(SuiteAPI):
     """The suite's FastAPI (`tdi_kit.openapi`) whose outermost layer gives every request, even a
-    crashing one, its id."""
+    crashing one, its id (inside the request's server span when tracing is on)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return RequestContextMiddleware(super().build_middleware_stack(), self.state.metrics)
+        app: ASGIApp = RequestContextMiddleware(
+            super().build_middleware_stack(), self.state.metrics
+        )
+        if self.state.tracer_provider is not None:
+            app = tracing.server(app, self.state.tracer_provider)
+        return app
 
 
 def create_service_app(
@@ -74,10 +81,13 @@ def create_service_app(
     idempotency: Table,
     openapi_tags: list[dict[str, Any]] | None = None,
     clients: Sequence[ServiceClient] = (),
+    counted: Sequence[str] = (),
 ) -> ServiceApp:
     """Assemble a service: routers under /api/v1, plus /livez, /readyz and /metrics.
 
     Each of `clients` (the sibling services it checks references with) is `app.state.<name>`.
+    The rows committed to each table of `counted` (the record: funding's ledger) are counted in
+    `db_rows_written_total`, by their `kind`.
     """
     configure_logging(settings.service_name, level=settings.log_level, as_json=settings.log_json)
     budget = settings.connection_budget
@@ -113,12 +123,14 @@ def create_service_app(
                     interval=settings.idempotency_purge_interval_seconds,
                 )
             )
+        app.state.metrics.start()
         yield
         if purger is not None:
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purger
         # Graceful shutdown: uvicorn has drained in-flight requests before this runs.
+        app.state.metrics.stop()
         for client in clients:
             await client.aclose()
         await app.state.rows.close()
@@ -139,7 +151,16 @@ def create_service_app(
     app.state.rows = DriverRowReader(engine, pool_size=budget.reader, **connection_options)
     app.state.idempotency_locks = key_locks(engine, pool_size=budget.locks, **connection_options)
     app.state.verifier = TokenVerifier(settings)
-    app.state.metrics = Metrics(settings.service_name)
+    metrics = app.state.metrics = Metrics(settings.service_name)
+    metrics.samplers.append(lambda: _sample_pools(app))
+    count_rows(counted, metrics)
+    provider = app.state.tracer_provider = tracing.provider_for(
+        settings.service_name, settings.otlp_endpoint
+    )
+    if provider is not None:
+        tracing.database(engine, provider)
+        for client in clients:
+            tracing.httpx_client(client.http, provider)
     app.state.migrations = migrations
     for client in clients:
         setattr(app.state, client.name, client)
@@ -167,6 +188,7 @@ def create_service_app(
         locks=lambda: app.state.idempotency_locks,
         table=idempotency,
         caller=caller,
+        outcome=metrics.idempotency_outcome,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Outside idempotency, so that a request past its deadline gives back its key's lock too.
@@ -180,6 +202,20 @@ def create_service_app(
             expose_headers=EXPOSED_HEADERS,
         )
     return app
+
+
+def _sample_pools(app: FastAPI) -> None:
+    pool = app.state.engine.pool
+    if hasattr(pool, "checkedout"):  # a queue pool (SQLite files use one too)
+        app.state.metrics.pool(
+            "engine",
+            size=pool.checkedin() + pool.checkedout(),
+            checked_out=pool.checkedout(),
+            overflow=max(0, pool.overflow()),
+        )
+    if (reader := app.state.rows.pool_stats()) is not None:
+        size, checked_out = reader
+        app.state.metrics.pool("reader", size=size, checked_out=checked_out, overflow=0)
 
 
 def _operations_router() -> APIRouter:

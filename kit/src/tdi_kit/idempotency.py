@@ -287,8 +287,11 @@ class IdempotencyMiddleware:
         locks: Callable[[], KeyLocks],
         table: Table,
         caller: Callable[[dict[bytes, bytes]], Caller | None],
+        outcome: Callable[[str], None] = lambda _outcome: None,
     ) -> None:
         self.app = app
+        # Told each keyed request's fate (stored, replayed, in_flight, mismatch, forbidden).
+        self.outcome = outcome
         # Looked up per request, so that tests can point the app at a rolled-back connection.
         self.sessions = sessions
         self.locks = locks
@@ -330,6 +333,7 @@ class IdempotencyMiddleware:
         last: Message | None = None
         async with self.locks().hold(lock_id(principal, key)) as held:
             if not held:
+                self.outcome("in_flight")
                 raise Conflict("A request with this Idempotency-Key is still being processed.")
             row = await self._stored(principal, key)
             if row is not None:
@@ -354,6 +358,7 @@ class IdempotencyMiddleware:
             await self.app(scope, _replay_body(body, receive), capture)
             if _stored_status(status):
                 await self._store(principal, key, request_hash, caller, status, start, chunks)
+                self.outcome("stored")
         if last is not None:
             await send(last)
 
@@ -370,16 +375,19 @@ class IdempotencyMiddleware:
     async def _replay(self, send: Send, row: Any, caller: Caller, request_hash: str) -> None:
         missing = set(row.scopes.split()) - caller.scopes
         if missing:
+            self.outcome("forbidden")
             raise Forbidden(
                 "This Idempotency-Key was answered for a token with scope "
                 f"{' '.join(sorted(missing))}, which this token lacks: the answer is not "
                 "replayed, and the request is not run again under the same key."
             )
         if row.request_hash != request_hash:
+            self.outcome("mismatch")
             raise Unprocessable(
                 "This Idempotency-Key was used for another request; use a new key for new content."
             )
         stored = [(k.encode(), v.encode()) for k, v in orjson.loads(row.response_headers)]
+        self.outcome("replayed")
         await send(
             {
                 "type": "http.response.start",

@@ -32,6 +32,8 @@ class RowReader(Protocol):
 
     async def close(self) -> None: ...
 
+    def pool_stats(self) -> tuple[int, int] | None: ...
+
 
 class DriverRowReader:
     """asyncpg's pool on PostgreSQL; a read-only sqlite3 connection on SQLite."""
@@ -134,6 +136,13 @@ class DriverRowReader:
                 )
         return self._pool
 
+    def pool_stats(self) -> tuple[int, int] | None:
+        """(connections open, in use) of the driver's pool; None before the first read."""
+        if self._pool is None:
+            return None
+        size: int = self._pool.get_size()
+        return size, size - self._pool.get_idle_size()
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
@@ -171,6 +180,9 @@ class SessionRowReader:
         async with self.sessionmaker() as session:
             row = (await session.execute(stmt, params)).first()
         return None if row is None else tuple(row)
+
+    def pool_stats(self) -> tuple[int, int] | None:
+        return None  # the engine's pool, counted as such
 
     async def close(self) -> None:
         return None

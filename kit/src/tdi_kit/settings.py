@@ -86,9 +86,14 @@ class AppSettings(BaseSettings):
     """The logging level (`DEBUG`, `INFO`, `WARNING`, ...)."""
     log_json: bool = True
     """One JSON object per log line (plain text when false)."""
+    otlp_endpoint: str | None = None
+    """Where traces go: an OTLP/HTTP collector (`http://collector:4318`); unset, OpenTelemetry's
+    own `OTEL_EXPORTER_OTLP_ENDPOINT` is read, and with neither there is no tracing."""
 
     @model_validator(mode="after")
     def _defaults(self) -> AppSettings:
+        if self.otlp_endpoint is None:
+            self.otlp_endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
         if self.environment == "production":
             self._production_keys()
         return self

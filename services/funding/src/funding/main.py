@@ -10,7 +10,7 @@ from funding.conventions.routes import router as conventions
 from funding.disbursements.routes import router as disbursements
 from funding.envelopes.routes import router as envelopes
 from funding.ledger.routes import router as ledger
-from funding.models import idempotency_keys
+from funding.models import LedgerEntry, idempotency_keys
 from funding.reported.routes import router as reported
 from funding.settings import FundingSettings
 from tdi_kit.app import ServiceApp, create_service_app
@@ -56,6 +56,7 @@ def create_app(
         routers=[conventions, envelopes, allocations, disbursements, balances, ledger, reported],
         migrations=MIGRATIONS,
         idempotency=idempotency_keys,
+        counted=[LedgerEntry.__tablename__],
         clients=[
             ServiceClient(
                 "registry", settings.registry_url, timeout=timeout, transport=registry_transport

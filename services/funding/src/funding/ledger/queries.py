@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.models import Envelope, LedgerEntry
+from tdi_kit import records
 
 SORTABLE = {"id": LedgerEntry.id, "at": LedgerEntry.at}
 SUMS = (
@@ -22,6 +23,7 @@ SUMS = (
 async def append(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
     if entries:
         await session.execute(insert(LedgerEntry), entries)
+        records.written(session, LedgerEntry.__tablename__, (e.get("kind", "") for e in entries))
 
 
 async def sums_by_tranche(
