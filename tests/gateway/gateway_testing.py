@@ -123,6 +123,7 @@ def gateway_settings(**overrides: Any) -> GatewaySettings:
         "budget_seconds": 6.0,
         "call_timeout_seconds": 5.0,
         "connect_timeout_seconds": 1.0,
+        "readiness_probe_seconds": 5.0,
         "breaker_failures": 3,
         "breaker_reset_seconds": 0.5,
     }

@@ -46,9 +46,6 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
 VERSION = "1.0.0"
-# Each service's state in the gateway's /readyz is asked within this: the answer stays well
-# inside the probes' own timeouts (2 s in compose, 3 s on Kubernetes) when a service is silent.
-READINESS_PROBE_SECONDS = 1.0
 DESCRIPTION = """
 The public API of the Territoires d'industrie programme, in one namespace: every path of the
 registry, funding and contracts services under `/api/v1`, passed through unchanged (status,
@@ -229,7 +226,8 @@ def _api(gateway: GatewayApp) -> FastAPI:
         one service would turn one fault into a full outage."""
         services: Services = request.app.state.services
         names = list(services.by_name)
-        probes = (services[name].probe(READINESS_PROBE_SECONDS) for name in names)
+        settings: GatewaySettings = request.app.state.settings
+        probes = (services[name].probe(settings.readiness_probe_seconds) for name in names)
         states = await asyncio.gather(*probes)
         return JSONResponse({"status": "ok", "services": dict(zip(names, states, strict=True))})
 

@@ -67,6 +67,10 @@ class GatewaySettings(AppSettings):
     max_url_bytes: int = Field(8192, ge=256, le=65536)
     """The longest request target (path and query) taken; longer ones get 414."""
 
+    readiness_probe_seconds: float = Field(1.0, gt=0)
+    """How long the gateway's /readyz waits for each service's own /readyz (it reports, never
+    fails, on a silent one): below the probes' timeouts (2 s in compose, 3 s on Kubernetes)."""
+
     openapi_cache_seconds: float = Field(60.0, ge=0)
     """How long the merged OpenAPI document is reused before the services are asked again."""
 
