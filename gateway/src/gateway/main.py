@@ -30,6 +30,7 @@ from gateway.openapi import OpenAPIMerger
 from gateway.openapi import router as openapi_router
 from gateway.proxy import GATEWAY, ROUTES, Proxy, RouteTable, send_problem
 from gateway.settings import GatewaySettings
+from gateway.vocabularies import router as vocabularies_router
 from tdi_kit.app import EXPOSED_HEADERS, PROBLEM_RESPONSES
 from tdi_kit.errors import Problem, Unauthorized, install_error_handlers
 from tdi_kit.head import HeadMiddleware
@@ -192,6 +193,7 @@ def _api(gateway: GatewayApp) -> FastAPI:
     install_error_handlers(api)
     api.include_router(dossier_router, prefix="/api/v1")
     api.include_router(dashboard_router, prefix="/api/v1")
+    api.include_router(vocabularies_router, prefix="/api/v1")
     api.include_router(openapi_router)
 
     @api.get("/livez", include_in_schema=False)

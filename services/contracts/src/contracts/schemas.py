@@ -12,6 +12,7 @@ from tdi_kit.app import problem_responses
 from tdi_kit.identifiers import OrganisationCode, Siren, TerritoryCode
 from tdi_kit.pagination import CSV_RESPONSE
 from tdi_kit.strings import text
+from tdi_kit.vocabulary import ThemeCode
 
 # Each read or write documents the problems it may answer, in this service's words.
 _PROBLEMS = {
@@ -25,14 +26,8 @@ READ_ONE = problem_responses(304, 404, descriptions=_PROBLEMS)
 LIST = {**CSV_RESPONSE, **problem_responses(304, descriptions=_PROBLEMS)}
 CREATE = problem_responses(401, 403, 404, 409, 412, 413, 503, descriptions=_PROBLEMS)
 UPDATE = problem_responses(401, 403, 404, 409, 412, 413, 428, 503, descriptions=_PROBLEMS)
-Theme = Annotated[
-    str,
-    Field(
-        pattern=r"^[a-z0-9][a-z0-9_-]{1,47}$",
-        examples=["ecole-de-production"],
-        description="A theme slug: `orientation`, `alternance`, `transition-energetique`, ...",
-    ),
-]
+# The programme's one theme vocabulary, shared with the funding service's envelopes (tdi_kit).
+Theme = ThemeCode
 ActionCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", examples=["FA-01"])]
 # Text fields (tdi_kit.strings): single lines, except the prose of LongText (descriptions,
 # notes, an amendment's reason).
