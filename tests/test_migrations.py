@@ -188,7 +188,13 @@ async def test_contracts_actions_take_the_programme_theme_codes_with_their_docum
                     (untouched, ["hydrogene"]),
                 ):
                     document = json.dumps(
-                        {"id": str(action_id), "title": "Réservoirs à hydrogène", "themes": held},
+                        {
+                            "id": str(action_id),
+                            "title": "Réservoirs à hydrogène",
+                            "themes": held,
+                            "owner": {"organisation_code": "region-27", "name": None},
+                            "plan_lines": [{"financer_code": "bpifrance", "amount_cents": 1}],
+                        },
                         ensure_ascii=False,
                         separators=(",", ":"),
                     )
@@ -218,7 +224,7 @@ async def test_contracts_actions_take_the_programme_theme_codes_with_their_docum
                     (await connection.execute(sa.select(actions.c.id, actions.c.etag))).all()
                 )
 
-            await migrations.upgrade(engine, script)
+            await migrations.upgrade(engine, script, "0003")
             async with engine.connect() as connection:
                 rows = {
                     r.id: r
@@ -243,5 +249,18 @@ async def test_contracts_actions_take_the_programme_theme_codes_with_their_docum
             assert "fonds vert" not in rows[renamed].search_text
             assert "transition ecologique" in rows[renamed].search_text
             assert rows[untouched].etag == before[untouched]
+
+            # 0004: the registry's names beside the organisation codes, and back.
+            async def document_of(action_id: uuid.UUID) -> dict[str, Any]:
+                async with engine.connect() as connection:
+                    query = sa.select(actions.c.document).where(actions.c.id == action_id)
+                    return dict(json.loads(await connection.scalar(query)))
+
+            await migrations.upgrade(engine, script)
+            named = await document_of(untouched)
+            assert named["owner"]["organisation_name"] == "Région Bourgogne-Franche-Comté"
+            assert named["plan_lines"][0]["financer_organisation_name"] == "Bpifrance"
+            await migrations.downgrade(engine, script, "0003")
+            assert "organisation_name" not in (await document_of(untouched))["owner"]
         finally:
             await engine.dispose()

@@ -67,6 +67,25 @@ class TerritoryRegion(Base):
     region_name: Mapped[str] = mapped_column(String(100))
 
 
+class Organisation(Base):
+    """What the registry says an organisation is called, so that documents show the name beside
+    the code (signatories, owners, financers).
+
+    The registry owns organisations; this copy is refreshed whenever a write names one (the
+    reference check reads it anyway), so a name changed in the registry shows here once a write
+    names the organisation again and its records are re-rendered.
+    """
+
+    __tablename__ = "organisations"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    checked_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=clock.now_to_second
+    )
+
+
 class Contract(Base):
     """A protocole d'accord or a contrat de territoire d'industrie."""
 

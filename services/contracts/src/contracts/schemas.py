@@ -78,6 +78,14 @@ def _not_null(model: BaseModel, *names: str) -> None:
             raise ValueError(f"{name} cannot be null")
 
 
+# Names copied from the registry, its owner, when a write names the organisation (see
+# contracts/contracts/organisations.py): shown beside the code, null where none is known yet.
+REGISTRY_NAME = (
+    "The registry's name of `{code}` as of the last write naming it; null without a code or "
+    "while none is known."
+)
+
+
 class CodeName(BaseModel):
     code: str
     name: str
@@ -118,10 +126,24 @@ class SignatoryWrite(Write):
         return self
 
 
+class OwnerRead(BaseModel):
+    """The maître d'ouvrage as read: with the registry's name of its organisation."""
+
+    organisation_code: str | None
+    organisation_name: str | None = Field(
+        default=None, description=REGISTRY_NAME.format(code="organisation_code")
+    )
+    name: str | None
+    siren: str | None
+
+
 class SignatoryRead(BaseModel):
     id: uuid.UUID
     role: Role
     organisation_code: str | None
+    organisation_name: str | None = Field(
+        default=None, description=REGISTRY_NAME.format(code="organisation_code")
+    )
     siren: str | None
     name: str | None
     signed_on: dt.date | None
@@ -169,6 +191,9 @@ class PlanLineUpdate(Write):
 class PlanLineRead(BaseModel):
     id: uuid.UUID
     financer_code: str | None
+    financer_organisation_name: str | None = Field(
+        default=None, description=REGISTRY_NAME.format(code="financer_code")
+    )
     financer_name: str | None
     label: str | None
     amount_cents: int
@@ -281,7 +306,7 @@ class ActionRead(BaseModel):
     axis: Axis | None
     priority: Priority | None
     themes: list[str]
-    owner: Owner | None
+    owner: OwnerRead | None
     status: ActionStatus
     budget_cents: int | None
     planned_cents: int = Field(description="The sum of the plan lines.")
