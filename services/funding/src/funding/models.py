@@ -65,6 +65,19 @@ class Convention(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
 
+class Organisation(Base):
+    """What the registry calls an organisation, so that answers show the name beside the code
+    (an envelope's operator, a funder). The registry owns organisations; this copy is refreshed
+    whenever a write names one (the reference check reads it anyway)."""
+
+    __tablename__ = "organisations"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    checked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+
+
 class Envelope(Base):
     """Money an operator sets aside for the programme, in annual tranches, with award rules."""
 

@@ -307,7 +307,9 @@ class FunderShare(BaseModel):
     """What one funder put into an envelope (its endowments, net of cuts)."""
 
     funder_code: str | None = Field(description="Null: the public record does not say who.")
-    funder_label: str
+    funder_label: str = Field(
+        description="A collective funder's label, or the registry's name of the organisation."
+    )
     amount_cents: int
 
 
@@ -348,6 +350,10 @@ class Reported(BaseModel):
 class EnvelopeRead(BaseModel):
     code: str
     operator_code: str = Field(description="Who manages it (`rules.examined_by` examines).")
+    operator_name: str | None = Field(
+        default=None,
+        description="The registry's name of `operator_code`, as of the last write naming it.",
+    )
     convention_code: str | None
     part_of: str | None = Field(description="The envelope whose money this one is part of.")
     parts: list[str] = Field(description="The envelopes that are part of this one.")
@@ -515,6 +521,9 @@ class BalanceRead(BaseModel):
         default=None, description="`2024`, or `2023-2026` for money with no annual split."
     )
     operator_code: str | None = None
+    operator_name: str | None = Field(
+        default=None, description="The registry's name of `operator_code`, under `by=operator`."
+    )
     funder_code: str | None = Field(
         default=None, description="Null under `by=funder`: the record does not name the funder."
     )
