@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import update
 from suite_testing import Services
 
-from contracts.models import Organisation
+from contracts.models import organisations
 from tdi_kit.testing import bearer
 
 WRITER = bearer("contracts:write")
@@ -42,7 +42,7 @@ async def test_a_write_naming_an_organisation_refreshes_our_copy_of_its_name(
     # Our copy holds a name the registry no longer uses (Pôle emploi became France Travail).
     async with rolled_back_services.contracts.state.sessionmaker() as session:
         await session.execute(
-            update(Organisation).where(Organisation.code == "bpifrance").values(name="BPI")
+            update(organisations).where(organisations.c.code == "bpifrance").values(name="BPI")
         )
         await session.commit()
     contract = await create_contract()

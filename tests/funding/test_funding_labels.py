@@ -8,7 +8,7 @@ from funding_cases import make_envelope
 from sqlalchemy import update
 from suite_testing import Services
 
-from funding.models import Organisation
+from funding.models import organisations
 
 BDT_NAME = "Banque des Territoires (groupe Caisse des Dépôts)"
 
@@ -33,7 +33,7 @@ async def test_a_write_naming_an_organisation_refreshes_its_name(
 ) -> None:
     async with rolled_back_services.funding.state.sessionmaker() as session:
         await session.execute(
-            update(Organisation).where(Organisation.code == "bpifrance").values(name="BPI")
+            update(organisations).where(organisations.c.code == "bpifrance").values(name="BPI")
         )
         await session.commit()
     stale = (await client.get("/api/v1/envelopes/rebond-industriel-aides")).json()

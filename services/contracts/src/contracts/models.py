@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from tdi_kit import clock
+from tdi_kit.copies import organisations_table
 from tdi_kit.db import Uuid, new_metadata
 from tdi_kit.idempotency import idempotency_table
 
@@ -36,6 +37,8 @@ class Base(DeclarativeBase):
 
 
 idempotency_keys = idempotency_table(Base.metadata)
+# Our copy of the registry's organisation names, shown beside codes (tdi_kit.copies).
+organisations = organisations_table(Base.metadata)
 
 
 class Territory(Base):
@@ -65,25 +68,6 @@ class TerritoryRegion(Base):
     territory_code: Mapped[str] = mapped_column(ForeignKey("territories.code"), primary_key=True)
     region_code: Mapped[str] = mapped_column(String(3), primary_key=True, index=True)
     region_name: Mapped[str] = mapped_column(String(100))
-
-
-class Organisation(Base):
-    """What the registry says an organisation is called, so that documents show the name beside
-    the code (signatories, owners, financers).
-
-    The registry owns organisations; this copy is refreshed whenever a write names one (the
-    reference check reads it anyway), so a name changed in the registry shows here once a write
-    names the organisation again and its records are re-rendered.
-    """
-
-    __tablename__ = "organisations"
-
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(16))
-    checked_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=clock.now_to_second
-    )
 
 
 class Contract(Base):

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from tdi_kit import clock
+from tdi_kit.copies import organisations_table
 from tdi_kit.db import Uuid, new_metadata
 from tdi_kit.idempotency import idempotency_table
 
@@ -42,6 +43,8 @@ class Base(DeclarativeBase):
 
 
 idempotency_keys = idempotency_table(Base.metadata)
+# Our copy of the registry's organisation names, shown beside codes (tdi_kit.copies).
+organisations = organisations_table(Base.metadata)
 
 
 class Convention(Base):
@@ -63,19 +66,6 @@ class Convention(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
-
-
-class Organisation(Base):
-    """What the registry calls an organisation, so that answers show the name beside the code
-    (an envelope's operator, a funder). The registry owns organisations; this copy is refreshed
-    whenever a write names one (the reference check reads it anyway)."""
-
-    __tablename__ = "organisations"
-
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(16))
-    checked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
 
 class Envelope(Base):

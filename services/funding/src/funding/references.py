@@ -10,15 +10,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from funding.models import Organisation
-from tdi_kit import clock
+from funding.models import organisations
+from tdi_kit import copies
 from tdi_kit.clients import ServiceClient
 from tdi_kit.db import SessionDep
 from tdi_kit.errors import Unprocessable
@@ -48,7 +46,7 @@ class Owners:
             found = await self.registry.get(f"/api/v1/organisations/{code}")
             self._organisations[code] = found is not None
             if found is not None and self.session is not None:
-                await remember_organisation(self.session, found)
+                await copies.remember_organisation(self.session, organisations, found)
         return self._organisations[code]
 
     async def territory(self, code: str) -> Territory | None:
@@ -75,34 +73,9 @@ class Owners:
             )
 
 
-async def remember_organisation(session: AsyncSession, doc: dict[str, Any]) -> None:
-    """Keep the registry's name of an organisation (`GET /organisations/{code}`): our copy,
-    refreshed whenever a write names it, so that reads show names without asking."""
-    code, name, kind = doc["code"], doc["name"], doc.get("kind", "")
-    found = await session.get(Organisation, code)
-    if found is None:
-        try:
-            # In a savepoint: when another request remembers it first, its row wins.
-            async with session.begin_nested():
-                session.add(Organisation(code=code, name=name, kind=kind))
-                await session.flush()
-            return
-        except IntegrityError:
-            found = await session.get(Organisation, code, populate_existing=True)
-            if found is None:
-                raise
-    found.name, found.kind, found.checked_at = name, kind, clock.now()
-
-
 async def organisation_names(session: AsyncSession, codes: Iterable[str | None]) -> dict[str, str]:
-    """Our copy's names of these organisations (codes it does not hold are left out)."""
-    wanted = sorted({c for c in codes if c})
-    if not wanted:
-        return {}
-    rows = await session.execute(
-        select(Organisation.code, Organisation.name).where(Organisation.code.in_(wanted))
-    )
-    return {code: name for code, name in rows.all()}  # noqa: C416 (rows, not pairs, to mypy)
+    """The registry's names of these organisations, as our copy holds them."""
+    return await copies.organisation_names(session, organisations, codes)
 
 
 async def _owners(request: Request, session: SessionDep) -> Owners:

@@ -11,32 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.models import Action, Contract, Organisation
-from tdi_kit.clock import now_to_second
+from contracts.models import Action, Contract, organisations
+from tdi_kit import copies
 
 
 async def remember(session: AsyncSession, doc: dict[str, Any]) -> None:
     """Keep the registry's answer for an organisation (`GET /organisations/{code}`)."""
-    code, name, kind = doc["code"], doc["name"], doc.get("kind", "")
-    found = await session.get(Organisation, code)
-    if found is None:
-        try:
-            # In a savepoint: when another request remembers it first, its row wins.
-            async with session.begin_nested():
-                session.add(Organisation(code=code, name=name, kind=kind))
-                await session.flush()
-            return
-        except IntegrityError:
-            found = await session.get(Organisation, code, populate_existing=True)
-            if found is None:
-                raise
-    if (found.name, found.kind) != (name, kind):
-        found.name, found.kind = name, kind
-    found.checked_at = now_to_second()
+    await copies.remember_organisation(session, organisations, doc)
 
 
 def codes_of(contract: Contract | None, actions: Iterable[Action]) -> set[str]:
@@ -51,10 +34,4 @@ def codes_of(contract: Contract | None, actions: Iterable[Action]) -> set[str]:
 
 
 async def names(session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
-    wanted = sorted(set(codes))
-    if not wanted:
-        return {}
-    rows = await session.execute(
-        select(Organisation.code, Organisation.name).where(Organisation.code.in_(wanted))
-    )
-    return {code: name for code, name in rows.all()}  # noqa: C416 (rows, not pairs, to mypy)
+    return await copies.organisation_names(session, organisations, codes)
