@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, select
+from sqlalchemy import Column, DateTime, MetaData, String, Table, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,22 +88,30 @@ def organisations_table(metadata: MetaData) -> Table:
 
 
 async def remember_organisation(session: AsyncSession, table: Table, doc: dict[str, Any]) -> None:
-    """Keep the registry's answer for an organisation (`GET /api/v1/organisations/{code}`)."""
-    values = {
-        "code": doc["code"],
-        "name": doc["name"],
-        "kind": doc.get("kind", ""),
-        "checked_at": clock.now_to_second(),
-    }
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    # One statement whoever comes first: two requests naming the same organisation both land.
-    statement = insert(table).values(**values)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.c.code],
-            set_={k: statement.excluded[k] for k in ("name", "kind", "checked_at")},
+    """Keep the registry's answer for an organisation (`GET /api/v1/organisations/{code}`).
+
+    Read first, write only what changed: concurrent writes naming the same organisations (every
+    contract names its préfet and its Région) must not queue on, nor deadlock over, the rows of
+    this copy. `checked_at` is when the copy last changed.
+    """
+    code, name, kind = doc["code"], doc["name"], doc.get("kind", "")
+    held = (
+        await session.execute(select(table.c.name, table.c.kind).where(table.c.code == code))
+    ).first()
+    if held is None:
+        insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+        # Two requests may name a new organisation at once: the first row stands.
+        await session.execute(
+            insert(table)
+            .values(code=code, name=name, kind=kind, checked_at=clock.now_to_second())
+            .on_conflict_do_nothing(index_elements=[table.c.code])
         )
-    )
+    elif tuple(held) != (name, kind):
+        await session.execute(
+            update(table)
+            .where(table.c.code == code)
+            .values(name=name, kind=kind, checked_at=clock.now_to_second())
+        )
 
 
 async def organisation_names(
