@@ -4,16 +4,22 @@ up again, from one head; and the rules the database keeps against racing writers
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
+import uuid
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tdi_kit import migrations, testing
+from tdi_kit.conditional import etag_for
 from tdi_kit.db import create_engine
+from tdi_kit.text import fold
 
 
 @dataclass(frozen=True)
@@ -133,5 +139,179 @@ async def test_the_migrate_job_goes_on_as_soon_as_the_database_answers() -> None
         engine = create_engine(url)
         try:
             assert await migrations.wait_for_database(engine, within=5) == 1
+        finally:
+            await engine.dispose()
+
+
+# Data migrations: the programme's one theme vocabulary (funding 0004, contracts 0003).
+
+NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+
+
+async def test_funding_envelopes_take_the_programme_theme_codes_and_give_them_back() -> None:
+    script = import_module("funding.main").MIGRATIONS
+    envelopes = sa.table(
+        "envelopes",
+        *(sa.column(c) for c in ("code", "operator_code", "name", "kind", "theme_set")),
+        *(sa.column(c) for c in ("description", "start_year", "end_year", "cap_waivable")),
+        *(sa.column(c) for c in ("rules_text", "is_demo", "version")),
+        sa.column("sources", sa.JSON),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+    )
+    themes = sa.table("envelope_themes", sa.column("envelope_code"), sa.column("theme"))
+    old = ["foncier", "reconversion-de-friches", "transports-et-mobilite"]
+    async with testing.test_database("funding_themes") as url:
+        engine = create_engine(url)
+        try:
+            await migrations.upgrade(engine, script, "0003")
+            async with engine.begin() as connection:
+                await connection.execute(
+                    envelopes.insert().values(
+                        code="bdt",
+                        operator_code="banque-des-territoires",
+                        name="Fonds propres",
+                        kind="equity",
+                        theme_set=",".join(sorted(old)),
+                        description="",
+                        start_year=2019,
+                        end_year=2022,
+                        cap_waivable=False,
+                        rules_text="",
+                        is_demo=False,
+                        version=1,
+                        sources=[],
+                        created_at=NOW,
+                        updated_at=NOW,
+                    )
+                )
+                await connection.execute(
+                    themes.insert(), [{"envelope_code": "bdt", "theme": t} for t in old]
+                )
+
+            async def held() -> tuple[list[str], str]:
+                async with engine.connect() as connection:
+                    rows = await connection.execute(sa.select(themes.c.theme).order_by("theme"))
+                    theme_set = await connection.scalar(sa.select(envelopes.c.theme_set))
+                return [r[0] for r in rows], theme_set
+
+            await migrations.upgrade(engine, script)
+            assert await held() == (["foncier", "friche", "mobilite"], "foncier,friche,mobilite")
+            await migrations.downgrade(engine, script, "0003")
+            assert await held() == (sorted(old), ",".join(sorted(old)))
+        finally:
+            await engine.dispose()
+
+
+async def test_contracts_actions_take_the_programme_theme_codes_with_their_documents() -> None:
+    script = import_module("contracts.main").MIGRATIONS
+    territories = sa.table(
+        "territories",
+        sa.column("code"),
+        sa.column("name"),
+        sa.column("phase"),
+        sa.column("checked_at", sa.DateTime(timezone=True)),
+    )
+    actions = sa.table(
+        "actions",
+        sa.column("id", sa.Uuid),
+        *(sa.column(c) for c in ("territory_code", "phase", "code", "title", "status")),
+        *(sa.column(c) for c in ("is_demo", "title_key", "search_text", "version")),
+        *(sa.column(c) for c in ("document", "etag")),
+        sa.column("sources", sa.JSON),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+    )
+    themes = sa.table("action_themes", sa.column("action_id", sa.Uuid), sa.column("theme"))
+    renamed, untouched = uuid.uuid4(), uuid.uuid4()
+    async with testing.test_database("contracts_themes") as url:
+        engine = create_engine(url)
+        try:
+            await migrations.upgrade(engine, script, "0002")
+            async with engine.begin() as connection:
+                await connection.execute(
+                    territories.insert().values(
+                        code="ti-2708", name="Nord Franche-Comté", phase=2, checked_at=NOW
+                    )
+                )
+                for action_id, held in (
+                    (renamed, ["fonds-vert", "friche", "reconversion-de-friches"]),
+                    (untouched, ["hydrogene"]),
+                ):
+                    document = json.dumps(
+                        {
+                            "id": str(action_id),
+                            "title": "Réservoirs à hydrogène",
+                            "themes": held,
+                            "owner": {"organisation_code": "region-27", "name": None},
+                            "plan_lines": [{"financer_code": "bpifrance", "amount_cents": 1}],
+                        },
+                        ensure_ascii=False,
+                        separators=(",", ":"),
+                    )
+                    await connection.execute(
+                        actions.insert().values(
+                            id=action_id,
+                            territory_code="ti-2708",
+                            phase=2,
+                            code=f"FA-{action_id.hex[:6]}",
+                            title="Réservoirs à hydrogène",
+                            status="planned",
+                            is_demo=False,
+                            title_key="reservoirs a hydrogene",
+                            search_text="fa reservoirs a hydrogene " + fold(" ".join(held)),
+                            version=1,
+                            document=document,
+                            etag=etag_for(document.encode()),
+                            sources=[],
+                            created_at=NOW,
+                            updated_at=NOW,
+                        )
+                    )
+                    await connection.execute(
+                        themes.insert(), [{"action_id": action_id, "theme": t} for t in held]
+                    )
+                before = dict(
+                    (await connection.execute(sa.select(actions.c.id, actions.c.etag))).all()
+                )
+
+            await migrations.upgrade(engine, script, "0003")
+            async with engine.connect() as connection:
+                rows = {
+                    r.id: r
+                    for r in await connection.execute(
+                        sa.select(
+                            actions.c.id, actions.c.document, actions.c.etag, actions.c.search_text
+                        )
+                    )
+                }
+                held_now = sorted(
+                    (await connection.execute(sa.select(themes.c.action_id, themes.c.theme))).all()
+                )
+            assert sorted(t for a, t in held_now if a == renamed) == [
+                "friche",
+                "transition-ecologique",
+            ]
+            document = json.loads(rows[renamed].document)
+            assert document["themes"] == ["friche", "transition-ecologique"]
+            assert document["title"] == "Réservoirs à hydrogène"
+            assert rows[renamed].etag == etag_for(rows[renamed].document.encode())
+            assert rows[renamed].etag != before[renamed]
+            assert "fonds vert" not in rows[renamed].search_text
+            assert "transition ecologique" in rows[renamed].search_text
+            assert rows[untouched].etag == before[untouched]
+
+            # 0004: the registry's names beside the organisation codes, and back.
+            async def document_of(action_id: uuid.UUID) -> dict[str, Any]:
+                async with engine.connect() as connection:
+                    query = sa.select(actions.c.document).where(actions.c.id == action_id)
+                    return dict(json.loads(await connection.scalar(query)))
+
+            await migrations.upgrade(engine, script)
+            named = await document_of(untouched)
+            assert named["owner"]["organisation_name"] == "Région Bourgogne-Franche-Comté"
+            assert named["plan_lines"][0]["financer_organisation_name"] == "Bpifrance"
+            await migrations.downgrade(engine, script, "0003")
+            assert "organisation_name" not in (await document_of(untouched))["owner"]
         finally:
             await engine.dispose()

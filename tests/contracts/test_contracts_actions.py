@@ -34,6 +34,7 @@ async def test_an_action_is_read_by_id_or_404(
     assert body["planned_cents"] == 1_000_000_000
     assert body["owner"] == {
         "organisation_code": None,
+        "organisation_name": None,
         "name": "Porteur industriel",
         "siren": "200065647",
     }

@@ -170,7 +170,7 @@ async def test_racing_theme_changes_of_one_action_never_give_a_5xx(
 ) -> None:
     contract = await _created(client, "/api/v1/contracts", _contract("ti-2702", "27"))
     action = await _created(
-        client, f"/api/v1/contracts/{contract['id']}/actions", _action("FA-01", themes=["a-b"])
+        client, f"/api/v1/contracts/{contract['id']}/actions", _action("FA-01", themes=["pme"])
     )
     themes = [["hydrogene", "alternance"], ["alternance", "foncier"], ["hydrogene", "foncier"]]
     answers = await race(

@@ -42,6 +42,7 @@ async def test_balances_group_by_operator_theme_and_year(client: httpx.AsyncClie
     rows = {(b["operator_code"], b["year"]): b for b in r.json()["items"]}
     assert rows[("bpifrance", 2024)]["amount_cents"] == 10 * M
     assert rows[("anct", 2024)]["amount_cents"] == 200 * M  # phase 2 and the Fonds vert
+    assert rows[("anct", 2024)]["operator_name"].startswith("Agence nationale de la cohésion")
     r = await client.get("/api/v1/balances", params={"by": "theme", "theme": "innovation"})
     assert r.json()["items"] == [
         {
@@ -49,6 +50,7 @@ async def test_balances_group_by_operator_theme_and_year(client: httpx.AsyncClie
             "year": None,
             "period": None,
             "operator_code": None,
+            "operator_name": None,
             "funder_code": None,
             "funder_label": None,
             "theme": "innovation",

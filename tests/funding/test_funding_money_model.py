@@ -141,10 +141,10 @@ async def test_a_multi_theme_envelope_counts_once_under_its_theme_set(
             [
                 "foncier",
                 "immobilier-industriel",
-                "reconversion-de-friches",
+                "friche",
                 "numerique",
                 "ecologie-industrielle",
-                "transports-et-mobilite",
+                "mobilite",
             ]
         )
     )

@@ -34,6 +34,7 @@ from gateway.openapi import OpenAPIMerger
 from gateway.openapi import router as openapi_router
 from gateway.proxy import GATEWAY, ROUTES, Proxy, RouteTable, send_problem
 from gateway.settings import GatewaySettings
+from gateway.vocabularies import router as vocabularies_router
 from gateway.web import install as install_page
 from tdi_kit import tracing
 from tdi_kit.app import EXPOSED_HEADERS
@@ -209,6 +210,7 @@ def _api(gateway: GatewayApp) -> FastAPI:
     install_error_handlers(api)
     api.include_router(dossier_router, prefix="/api/v1")
     api.include_router(dashboard_router, prefix="/api/v1")
+    api.include_router(vocabularies_router, prefix="/api/v1")
     api.include_router(openapi_router)
     install_page(api)
 

@@ -34,6 +34,7 @@ ROUTES: dict[str, str] = {
     # The gateway's own aggregates (FastAPI; so is every path no service claims).
     "/api/v1/dashboard": GATEWAY,
     "/api/v1/territories/*/dossier": GATEWAY,
+    "/api/v1/vocabularies": GATEWAY,
     # registry
     "/api/v1/territories": "registry",
     "/api/v1/territory-outlines": "registry",

@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.contracts import organisations
 from tdi_kit.clients import ServiceClient
+from tdi_kit.db import SessionDep
 from tdi_kit.errors import Unprocessable
 
 # Organisations whose tokens may write everywhere; others (operators, partners) are limited to
@@ -39,6 +42,8 @@ class References:
     client: ServiceClient
     # None: the seed loaders, which never ask whether an operator finances an action.
     funding: ServiceClient | None = None
+    # Where the registry's answers are remembered (organisation names for the documents).
+    session: AsyncSession | None = None
     _cache: dict[str, Any] = field(default_factory=dict)
 
     async def _get(self, path: str) -> Any | None:
@@ -98,6 +103,8 @@ class References:
                 field,
                 f"organisation {code} is a {doc.get('kind')}, not a {' or '.join(sorted(kinds))}",
             )
+        if self.session is not None:
+            await organisations.remember(self.session, doc)
         return doc
 
     async def writes_everywhere(self, org: str) -> bool:
@@ -106,8 +113,10 @@ class References:
         return doc is not None and doc.get("kind") in FULL_WRITE_KINDS
 
 
-async def _references(request: Request) -> References:
-    return References(request.app.state.registry, funding=request.app.state.funding)
+async def _references(request: Request, session: SessionDep) -> References:
+    return References(
+        request.app.state.registry, funding=request.app.state.funding, session=session
+    )
 
 
 RefsDep = Annotated[References, Depends(_references)]

@@ -8,12 +8,17 @@ anything is stored.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from funding.models import organisations
+from tdi_kit import copies
 from tdi_kit.clients import ServiceClient
+from tdi_kit.db import SessionDep
 from tdi_kit.errors import Unprocessable
 
 
@@ -33,10 +38,15 @@ class Owners:
     _organisations: dict[str, bool] = field(default_factory=dict)
     _territories: dict[str, Territory | None] = field(default_factory=dict)
     _actions: dict[uuid.UUID, bool] = field(default_factory=dict)
+    # Where the registry's answers are remembered (organisation names shown beside codes).
+    session: AsyncSession | None = None
 
     async def organisation_exists(self, code: str) -> bool:
         if code not in self._organisations:
-            self._organisations[code] = await self.registry.exists(f"/api/v1/organisations/{code}")
+            found = await self.registry.get(f"/api/v1/organisations/{code}")
+            self._organisations[code] = found is not None
+            if found is not None and self.session is not None:
+                await copies.remember_organisation(self.session, organisations, found)
         return self._organisations[code]
 
     async def territory(self, code: str) -> Territory | None:
@@ -63,10 +73,17 @@ class Owners:
             )
 
 
-async def _owners(request: Request) -> Owners:
+async def organisation_names(session: AsyncSession, codes: Iterable[str | None]) -> dict[str, str]:
+    """The registry's names of these organisations, as our copy holds them."""
+    return await copies.organisation_names(session, organisations, codes)
+
+
+async def _owners(request: Request, session: SessionDep) -> Owners:
     state = request.app.state
     return Owners(
-        registry=state.registry, contracts=state.contracts if state.settings.check_actions else None
+        registry=state.registry,
+        contracts=state.contracts if state.settings.check_actions else None,
+        session=session,
     )
 
 

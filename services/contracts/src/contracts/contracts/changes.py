@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.access import Editor
 from contracts.actions import queries as action_queries
+from contracts.contracts import organisations
 from contracts.contracts.documents import detail, render_action, render_contract
 from contracts.contracts.lifecycle import (
     AMENDABLE,
@@ -152,14 +153,14 @@ async def record(session: AsyncSession, changes: ChangeSet) -> None:
         if changes.kind == "edited" and changes.status_before != "draft":
             changes.kind = "follow_up"
     at = now_to_second()
-    for action in changes.touched.values():
-        if action.id in changes.removed:
-            continue
+    touched = [a for a in changes.touched.values() if a.id not in changes.removed]
+    names = await organisations.names(session, organisations.codes_of(contract, touched))
+    for action in touched:
         action.version = (action.version or 0) + 1
         action.updated_at = at
         if action.created_at is None:
             action.created_at = at
-        render_action(action)
+        render_action(action, names)
     await session.flush()
     if contract is None:
         return
@@ -169,7 +170,7 @@ async def record(session: AsyncSession, changes: ChangeSet) -> None:
         contract.created_at = at
     actions = await action_queries.of_contract(session, contract.id)
     amendments = await action_queries.amendment_count(session, contract.id)
-    render_contract(contract, actions, amendments)
+    render_contract(contract, actions, amendments, names)
     session.add(
         ContractEvent(
             contract_id=contract.id,

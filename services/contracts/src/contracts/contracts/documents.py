@@ -6,7 +6,7 @@ contract is served as its document with its actions' documents spliced in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from contracts.contracts.lifecycle import REQUIRED_ROLES
 from contracts.models import Action, Contract
@@ -17,6 +17,7 @@ from contracts.schemas import (
     IndicatorRead,
     MilestoneRead,
     Owner,
+    OwnerRead,
     PlanLineRead,
     SignatoryRead,
 )
@@ -35,9 +36,22 @@ def owner_of(action: Action) -> Owner | None:
     return None
 
 
-def render_action(action: Action) -> None:
-    """Refresh the action's search text, document and ETag from its record."""
+def _owner_read(action: Action, names: Mapping[str, str]) -> OwnerRead | None:
     owner = owner_of(action)
+    if owner is None:
+        return None
+    return OwnerRead(
+        organisation_code=owner.organisation_code,
+        organisation_name=names.get(owner.organisation_code or ""),
+        name=owner.name,
+        siren=owner.siren,
+    )
+
+
+def render_action(action: Action, names: Mapping[str, str] | None = None) -> None:
+    """Refresh the action's search text, document and ETag from its record; `names` are the
+    registry's names of the organisations it shows (contracts.contracts.organisations)."""
+    names = names or {}
     action.title_key = fold(action.title)[:300]
     action.search_text = " ".join(
         fold(part)
@@ -62,7 +76,7 @@ def render_action(action: Action) -> None:
         axis=action.axis,
         priority=action.priority,
         themes=sorted(t.theme for t in action.themes),
-        owner=owner,
+        owner=_owner_read(action, names),
         status=action.status,
         budget_cents=action.budget_cents,
         planned_cents=sum(line.amount_cents for line in action.plan_lines),
@@ -70,6 +84,7 @@ def render_action(action: Action) -> None:
             PlanLineRead(
                 id=line.id,
                 financer_code=line.financer_code,
+                financer_organisation_name=names.get(line.financer_code or ""),
                 financer_name=line.financer_name,
                 label=line.label,
                 amount_cents=line.amount_cents,
@@ -97,8 +112,15 @@ def render_action(action: Action) -> None:
     action.etag = etag_for(action.document.encode())
 
 
-def render_contract(contract: Contract, actions: Iterable[Action], amendment_count: int) -> None:
-    """Refresh the contract's search text, document and ETag; `actions` are all of its own."""
+def render_contract(
+    contract: Contract,
+    actions: Iterable[Action],
+    amendment_count: int,
+    names: Mapping[str, str] | None = None,
+) -> None:
+    """Refresh the contract's search text, document and ETag; `actions` are all of its own,
+    `names` the registry's names of the organisations it shows."""
+    names = names or {}
     actions = list(actions)
     territory = contract.territory
     contract.title_key = fold(contract.title)[:300]
@@ -133,6 +155,7 @@ def render_contract(contract: Contract, actions: Iterable[Action], amendment_cou
                 id=s.id,
                 role=s.role,
                 organisation_code=s.organisation_code,
+                organisation_name=names.get(s.organisation_code or ""),
                 siren=s.siren,
                 name=s.name,
                 signed_on=s.signed_on,

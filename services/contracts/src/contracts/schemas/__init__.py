@@ -1,7 +1,7 @@
 """What the contracts API reads and writes, one module per domain. Models live in models.py;
 these are the contract."""
 
-from contracts.schemas.actions import ActionRead, ActionUpdate, ActionWrite, Owner
+from contracts.schemas.actions import ActionRead, ActionUpdate, ActionWrite, Owner, OwnerRead
 from contracts.schemas.amendments import (
     AddAction,
     AddIndicator,
@@ -108,6 +108,7 @@ __all__ = [
     "MilestoneWrite",
     "Name",
     "Owner",
+    "OwnerRead",
     "Phase",
     "PlanLineRead",
     "PlanLineUpdate",

@@ -15,6 +15,7 @@ from contracts.schemas.children import (
     PlanLineWrite,
 )
 from contracts.schemas.common import (
+    REGISTRY_NAME,
     ActionCode,
     ActionStatus,
     Axis,
@@ -84,6 +85,17 @@ class ActionUpdate(Write):
         return self
 
 
+class OwnerRead(BaseModel):
+    """The maître d'ouvrage as read: with the registry's name of its organisation."""
+
+    organisation_code: str | None
+    organisation_name: str | None = Field(
+        default=None, description=REGISTRY_NAME.format(code="organisation_code")
+    )
+    name: str | None
+    siren: str | None
+
+
 class ActionRead(BaseModel):
     id: uuid.UUID
     contract_id: uuid.UUID | None = Field(
@@ -97,7 +109,7 @@ class ActionRead(BaseModel):
     axis: Axis | None
     priority: Priority | None
     themes: list[str]
-    owner: Owner | None
+    owner: OwnerRead | None
     status: ActionStatus
     budget_cents: int | None
     planned_cents: int = Field(description="The sum of the plan lines.")

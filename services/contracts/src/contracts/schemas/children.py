@@ -7,7 +7,7 @@ import uuid
 
 from pydantic import BaseModel, Field, model_validator
 
-from contracts.schemas.common import Cents, Measure, Name, Unit, Write, _not_null
+from contracts.schemas.common import REGISTRY_NAME, Cents, Measure, Name, Unit, Write, _not_null
 from tdi_kit.identifiers import OrganisationCode
 
 
@@ -43,6 +43,9 @@ class PlanLineUpdate(Write):
 class PlanLineRead(BaseModel):
     id: uuid.UUID
     financer_code: str | None
+    financer_organisation_name: str | None = Field(
+        default=None, description=REGISTRY_NAME.format(code="financer_code")
+    )
     financer_name: str | None
     label: str | None
     amount_cents: int

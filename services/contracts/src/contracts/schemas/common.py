@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tdi_kit.app import problem_responses
 from tdi_kit.pagination import CSV_RESPONSE
 from tdi_kit.strings import text
+from tdi_kit.vocabulary import ThemeCode
 
 # Each read or write documents the problems it may answer, in this service's words.
 _PROBLEMS = {
@@ -23,14 +24,8 @@ READ_ONE = problem_responses(304, 404, descriptions=_PROBLEMS)
 LIST = {**CSV_RESPONSE, **problem_responses(304, descriptions=_PROBLEMS)}
 CREATE = problem_responses(401, 403, 404, 409, 412, 413, 503, descriptions=_PROBLEMS)
 UPDATE = problem_responses(401, 403, 404, 409, 412, 413, 428, 503, descriptions=_PROBLEMS)
-Theme = Annotated[
-    str,
-    Field(
-        pattern=r"^[a-z0-9][a-z0-9_-]{1,47}$",
-        examples=["ecole-de-production"],
-        description="A theme slug: `orientation`, `alternance`, `transition-energetique`, ...",
-    ),
-]
+# The programme's one theme vocabulary, shared with the funding service's envelopes (tdi_kit).
+Theme = ThemeCode
 ActionCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", examples=["FA-01"])]
 # Text fields (tdi_kit.strings): single lines, except the prose of LongText (descriptions,
 # notes, an amendment's reason).
@@ -79,6 +74,14 @@ def _not_null(model: BaseModel, *names: str) -> None:
     for name in names:
         if name in model.model_fields_set and getattr(model, name) is None:
             raise ValueError(f"{name} cannot be null")
+
+
+# Names copied from the registry, its owner, when a write names the organisation (see
+# contracts/contracts/organisations.py): shown beside the code, null where none is known yet.
+REGISTRY_NAME = (
+    "The registry's name of `{code}` as of the last write naming it; null without a code or "
+    "while none is known."
+)
 
 
 class CodeName(BaseModel):

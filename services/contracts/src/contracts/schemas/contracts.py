@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from contracts.schemas.actions import ActionRead, ActionWrite
 from contracts.schemas.common import (
+    REGISTRY_NAME,
     CodeName,
     ContractKind,
     ContractStatus,
@@ -46,6 +47,9 @@ class SignatoryRead(BaseModel):
     id: uuid.UUID
     role: Role
     organisation_code: str | None
+    organisation_name: str | None = Field(
+        default=None, description=REGISTRY_NAME.format(code="organisation_code")
+    )
     siren: str | None
     name: str | None
     signed_on: dt.date | None

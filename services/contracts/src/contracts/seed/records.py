@@ -275,7 +275,7 @@ PROJECTS: tuple[ActionRecord, ...] = (
             "REDEN Industries projects; the split is not on record.",
             # The Fonds vert volet funds the ecological transition of industry.
             priority="transition_ecologique",
-            themes=("fonds-vert",),
+            themes=("transition-ecologique",),
             owner_name=owner,
             sources=("vie-economique",),
         )

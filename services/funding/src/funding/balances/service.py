@@ -17,12 +17,14 @@ territory or Région, each grouping summing to the report's totals.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.balances import queries
 from funding.envelopes.service import funder_label
+from funding.references import organisation_names
 from funding.reported import service as reported
 from funding.schemas import BalanceRead, BalanceReport, Overlap
 from tdi_kit.errors import Unprocessable
@@ -57,7 +59,13 @@ def parse_by(by: str) -> list[str]:
     return dims
 
 
-def _row(values: dict[str, Any], *, spatial: bool, by_funder: bool) -> BalanceRead:
+def _row(
+    values: dict[str, Any],
+    *,
+    spatial: bool,
+    by_funder: bool,
+    names: Mapping[str, str] | None = None,
+) -> BalanceRead:
     amount = int(values.pop("amount_cents"))
     committed = int(values.pop("committed_cents"))
     disbursed = int(values.pop("disbursed_cents"))
@@ -68,7 +76,9 @@ def _row(values: dict[str, Any], *, spatial: bool, by_funder: bool) -> BalanceRe
     if "theme" in values:
         values["themes"] = [t for t in (values["theme"] or "").split(",") if t]
     if "funder_code" in values:
-        values["funder_label"] = funder_label(values["funder_code"])
+        values["funder_label"] = funder_label(values["funder_code"], names)
+    if "operator_code" in values:
+        values["operator_name"] = (names or {}).get(values["operator_code"] or "")
     return BalanceRead(
         **values,
         amount_cents=None if spatial else amount,
@@ -87,7 +97,10 @@ async def report(session: AsyncSession, *, by: str, filters: dict[str, Any]) -> 
     by_funder = "funder" in dims
     rows = (await session.execute(queries.grouped(dims, filters))).mappings().all()
     total = dict((await session.execute(queries.totals(filters))).mappings().one())
-    items = [_row(dict(r), spatial=spatial, by_funder=by_funder) for r in rows]
+    names = await organisation_names(
+        session, [r.get("operator_code") for r in rows] + [r.get("funder_code") for r in rows]
+    )
+    items = [_row(dict(r), spatial=spatial, by_funder=by_funder, names=names) for r in rows]
     overlaps = []
     if "region" in dims:
         shared = list(await session.scalars(queries.regions_shared(filters)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +13,7 @@ from funding.ledger import entries
 from funding.ledger import service as ledger
 from funding.ledger.entries import Actor
 from funding.models import Envelope, EnvelopeTheme, Tranche
-from funding.references import Owners
+from funding.references import Owners, organisation_names
 from funding.reported import service as reported
 from funding.schemas import (
     COLLECTIVE_FUNDERS,
@@ -69,16 +69,19 @@ def theme_set(themes: Sequence[str]) -> str:
     return ",".join(sorted(set(themes)))
 
 
-def funder_label(code: str | None) -> str:
+def funder_label(code: str | None, names: Mapping[str, str] | None = None) -> str:
+    """A collective funder's label, an organisation's name in the registry, or the code."""
     if code is None:
         return "non publié"
-    return COLLECTIVE_FUNDERS.get(code, code)
+    return COLLECTIVE_FUNDERS.get(code) or (names or {}).get(code, code)
 
 
-def funder_shares(amounts: dict[str | None, int]) -> list[FunderShare]:
+def funder_shares(
+    amounts: dict[str | None, int], names: Mapping[str, str] | None = None
+) -> list[FunderShare]:
     """Each funder's net endowments; a funder whose share came to 0 (a correction) is left out."""
     return [
-        FunderShare(funder_code=code, funder_label=funder_label(code), amount_cents=amount)
+        FunderShare(funder_code=code, funder_label=funder_label(code, names), amount_cents=amount)
         for code, amount in sorted(amounts.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
         if amount != 0
     ]
@@ -104,6 +107,9 @@ async def reads(session: AsyncSession, envelopes: Sequence[Envelope]) -> list[En
     funders = await ledger.amounts_by_funder(session, codes)
     figures = await reported.of_envelopes(session, envelopes)
     parts = await queries.parts_of(session, codes)
+    names = await organisation_names(
+        session, [e.operator_code for e in envelopes] + [f for e in funders.values() for f in e]
+    )
     out = []
     for envelope in envelopes:
         tranches = [_tranche_read(t, sums.get(t.id, (0, 0, 0))) for t in envelope.tranches]
@@ -113,6 +119,7 @@ async def reads(session: AsyncSession, envelopes: Sequence[Envelope]) -> list[En
             EnvelopeRead(
                 code=envelope.code,
                 operator_code=envelope.operator_code,
+                operator_name=names.get(envelope.operator_code),
                 convention_code=envelope.convention_code,
                 part_of=envelope.part_of,
                 parts=parts.get(envelope.code, []),
@@ -131,7 +138,7 @@ async def reads(session: AsyncSession, envelopes: Sequence[Envelope]) -> list[En
                     disbursed_cents=sum(t.disbursed_cents for t in tranches),
                     available_cents=amount - committed,
                 ),
-                funders=funder_shares(funders.get(envelope.code, {})),
+                funders=funder_shares(funders.get(envelope.code, {}), names),
                 reported=reported.summary(figures.get(envelope.code, [])),
                 is_demo=envelope.is_demo,
                 version=envelope.version,

@@ -27,6 +27,9 @@ class BalanceRead(BaseModel):
         default=None, description="`2024`, or `2023-2026` for money with no annual split."
     )
     operator_code: str | None = None
+    operator_name: str | None = Field(
+        default=None, description="The registry's name of `operator_code`, under `by=operator`."
+    )
     funder_code: str | None = Field(
         default=None, description="Null under `by=funder`: the record does not name the funder."
     )

@@ -13,6 +13,7 @@ from tdi_kit.app import problem_responses
 from tdi_kit.clock import Timestamp
 from tdi_kit.identifiers import SLUG_PATTERN
 from tdi_kit.strings import text
+from tdi_kit.vocabulary import ThemeCode, labels
 
 # Every router documents these, so that clients generated from the OpenAPI know each problem.
 PROBLEMS = problem_responses(
@@ -84,31 +85,9 @@ Day = Annotated[dt.date, Field(strict=False), BeforeValidator(_text_only)]
 UuidText = Annotated[uuid.UUID, Field(strict=False), BeforeValidator(_text_only)]
 
 Kind = Literal["equity", "engineering", "loan", "grant", "guarantee"]
-KIND_LABELS = {
-    "equity": "fonds propres",
-    "engineering": "ingénierie",
-    "loan": "prêt",
-    "grant": "subvention",
-    "guarantee": "garantie",
-}
-# The closed vocabulary of themes. The first ten are those of the programme's conventions;
-# the last four name what the later envelopes fund.
-Theme = Literal[
-    "foncier",
-    "immobilier-industriel",
-    "reconversion-de-friches",
-    "numerique",
-    "ecologie-industrielle",
-    "transports-et-mobilite",
-    "competences-et-recrutement",
-    "innovation",
-    "transition-ecologique",
-    "export",
-    "investissement-productif",
-    "ingenierie",
-    "animation-territoriale",
-    "attractivite",
-]
+KIND_LABELS = labels("envelope_kinds")
+# The programme's one theme vocabulary, shared with the contracts service's actions (tdi_kit).
+Theme = ThemeCode
 AllocationStatus = Literal[
     "proposed", "committed", "partly_disbursed", "fully_disbursed", "cancelled"
 ]
@@ -117,12 +96,7 @@ LedgerKind = Literal["endowment", "commitment", "disbursement", "release"]
 # Who puts money in. The collective funders are no single organisation of the registry (the
 # State's budget, the Régions together when the record gives no split per Région); any other
 # funder is an organisation code of the registry (`banque-des-territoires`, `region-84`).
-COLLECTIVE_FUNDERS = {
-    "etat": "État",
-    "regions": "Régions (ensemble, sans répartition publiée)",
-    "union-europeenne": "Union européenne",
-    "intercommunalites": "Intercommunalités",
-}
+COLLECTIVE_FUNDERS = labels("collective_funders")
 FunderCode = Annotated[
     str,
     Field(
@@ -133,13 +107,7 @@ FunderCode = Annotated[
     ),
 ]
 Measure = Literal["announced", "engaged", "committed", "disbursed", "projects"]
-MEASURE_LABELS = {
-    "announced": "annoncé",
-    "engaged": "engagé",
-    "committed": "attribué (engagement juridique)",
-    "disbursed": "décaissé",
-    "projects": "projets",
-}
+MEASURE_LABELS = labels("reported_measures")
 
 
 class Model(BaseModel):

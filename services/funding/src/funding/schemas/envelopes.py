@@ -148,13 +148,19 @@ class FunderShare(BaseModel):
     """What one funder put into an envelope (its endowments, net of cuts)."""
 
     funder_code: str | None = Field(description="Null: the public record does not say who.")
-    funder_label: str
+    funder_label: str = Field(
+        description="A collective funder's label, or the registry's name of the organisation."
+    )
     amount_cents: int
 
 
 class EnvelopeRead(BaseModel):
     code: str
     operator_code: str = Field(description="Who manages it (`rules.examined_by` examines).")
+    operator_name: str | None = Field(
+        default=None,
+        description="The registry's name of `operator_code`, as of the last write naming it.",
+    )
     convention_code: str | None
     part_of: str | None = Field(description="The envelope whose money this one is part of.")
     parts: list[str] = Field(description="The envelopes that are part of this one.")

@@ -140,10 +140,10 @@ ENVELOPES: list[SeedEnvelope] = [
             "themes": [
                 "foncier",
                 "immobilier-industriel",
-                "reconversion-de-friches",
+                "friche",
                 "numerique",
                 "ecologie-industrielle",
-                "transports-et-mobilite",
+                "mobilite",
             ],
             "description": (
                 "100 M€ a year of equity until 2022, committed in the convention de mobilisation "

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Protocol
 
 from tdi_kit import clock
+from tdi_kit.vocabulary import labels
 
 
 class Dated(Protocol):
@@ -30,29 +31,6 @@ def phase_status(phase: Dated, on: dt.date) -> str:
     return "current"
 
 
-PHASE_STATUS_LABELS = {"upcoming": "à venir", "current": "en cours", "ended": "terminée"}
-
-KIND_LABELS = {
-    "launch": "lancement",
-    "deployment": "déploiement",
-    "signature": "signature",
-    "count": "décompte",
-    "funding": "financement",
-}
-
-MEASURE_LABELS = {
-    "territories": "territoires labellisés",
-    "new_territories": "nouveaux territoires",
-    "prefigurateurs": "territoires préfigurateurs",
-    "conventions_signed": "conventions de mobilisation signées",
-    "protocoles_signed": "protocoles d'accord signés",
-    "territories_with_protocol_or_contract": "territoires dotés d'un protocole ou d'un contrat",
-    "projects_identified": "projets identifiés",
-    "projects_supported": "projets soutenus",
-    "chefs_de_projet": "chefs de projet en poste ou recrutés",
-    "amount_announced": "montant annoncé",
-    "amount_announced_per_year": "montant annoncé par an",
-    "amount_engaged": "montant engagé",
-    "subsidies": "subventions accordées",
-    "amount_reported": "montant rapporté (nature non précisée)",
-}
+PHASE_STATUS_LABELS = labels("phase_statuses")
+KIND_LABELS = labels("milestone_kinds")
+MEASURE_LABELS = labels("milestone_measures")

@@ -1,0 +1,63 @@
+"""programme themes: envelopes speak the programme's one theme vocabulary
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-02 10:00:00
+
+Funding and contracts named the same themes two ways; the programme now has one vocabulary
+(`tdi_kit/vocabulary/vocabularies.json`). Funding's two codes with a synonym in contracts take
+the programme's code: `reconversion-de-friches` → `friche`, `transports-et-mobilite` →
+`mobilite`. Each envelope's `theme_set` (its sorted themes, the key balances group on) is
+rebuilt. The mapping is frozen here, as it was on this day: later changes of the vocabulary
+are migrations of their own.
+
+Reversible: the downgrade gives the two themes their old codes back (funding used neither
+`friche` nor `mobilite` before).
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+RENAMED = {"reconversion-de-friches": "friche", "transports-et-mobilite": "mobilite"}
+
+
+def _rename(renamed: dict[str, str]) -> None:
+    connection = op.get_bind()
+    for old, new in renamed.items():
+        # An envelope holding both keeps one row (the primary key is envelope and theme).
+        connection.execute(
+            sa.text(
+                "DELETE FROM envelope_themes WHERE theme = :old AND envelope_code IN "
+                "(SELECT envelope_code FROM envelope_themes WHERE theme = :new)"
+            ),
+            {"old": old, "new": new},
+        )
+        connection.execute(
+            sa.text("UPDATE envelope_themes SET theme = :new WHERE theme = :old"),
+            {"old": old, "new": new},
+        )
+    themes: dict[str, list[str]] = {}
+    for code, theme in connection.execute(
+        sa.text("SELECT envelope_code, theme FROM envelope_themes")
+    ):
+        themes.setdefault(code, []).append(theme)
+    for code, held in themes.items():
+        connection.execute(
+            sa.text("UPDATE envelopes SET theme_set = :theme_set WHERE code = :code"),
+            {"theme_set": ",".join(sorted(set(held))), "code": code},
+        )
+
+
+def upgrade() -> None:
+    _rename(RENAMED)
+
+
+def downgrade() -> None:
+    _rename({new: old for old, new in RENAMED.items()})

@@ -1,0 +1,53 @@
+"""organisation names: our copy of the registry's names, shown beside operator and funder codes
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-02 10:15:00
+
+Envelopes show their operator's name (`operator_name`) and each funder's (`funders[].funder_label`)
+beside the codes. The registry owns those names: `organisations` keeps our copy, refreshed
+whenever a write names an organisation (its reference check reads the registry's answer anyway).
+Funding renders its answers when they are read, so no stored document needs rewriting.
+
+Filled here with the organisations the registry's seed lists on this day (a snapshot frozen with
+the migration: a later rename reaches this copy through the next write naming it).
+"""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from alembic import op
+
+from tdi_kit.copies import REGISTRY_ORGANISATIONS_20261202
+
+revision: str = "0005"
+down_revision: str | Sequence[str] | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# The registry's seed (services/registry/src/registry/seed/data/organisations.csv) on this day.
+REGISTRY_ORGANISATIONS = REGISTRY_ORGANISATIONS_20261202
+
+
+def upgrade() -> None:
+    organisations = op.create_table(
+        "organisations",
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_organisations")),
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    op.bulk_insert(
+        organisations,
+        [
+            {"code": code, "name": name, "kind": kind, "checked_at": now}
+            for code, name, kind in REGISTRY_ORGANISATIONS
+        ],
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("organisations")
