@@ -2,9 +2,10 @@
 
     RequestContextMiddleware     request id in and out, metrics, JSON access log   (kit)
       CORSMiddleware             allow-list from settings, answers preflights      (Starlette)
-        Gateway                  canonical path, real client, bearer token, rate limit, then:
-          Proxy                  → a service: bytes over the shared aiohttp session
-          FastAPI                → dossier, dashboard, /openapi.json, /docs, health, metrics
+        CompressionMiddleware    br or gzip over 1 KB; forwarded answers as sent   (kit)
+          Gateway                canonical path, real client, bearer token, rate limit, then:
+            Proxy                → a service: bytes over the shared aiohttp session
+            FastAPI              → dossier, dashboard, /openapi.json, /docs, health, metrics
 
 Only the gateway's own routes pay for FastAPI; a forwarded request never enters it.
 """
@@ -31,6 +32,7 @@ from gateway.openapi import router as openapi_router
 from gateway.proxy import GATEWAY, ROUTES, Proxy, RouteTable, send_problem
 from gateway.settings import GatewaySettings
 from tdi_kit.app import EXPOSED_HEADERS, PROBLEM_RESPONSES
+from tdi_kit.compression import CompressionMiddleware
 from tdi_kit.errors import Problem, Unauthorized, install_error_handlers
 from tdi_kit.head import HeadMiddleware
 from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
@@ -142,7 +144,9 @@ class GatewayApp:
         # HEAD on the gateway's own GET routes; passed-through HEADs are the services' to answer.
         own = HeadMiddleware(self.api)
         self.gateway = Gateway(settings, own, self.services, EdgeAuth(settings), self.limiter)
-        app: ASGIApp = self.gateway
+        # Forwarded answers come compressed by their service when the caller asked (the proxy
+        # passes `Accept-Encoding` on) and pass as they are; the gateway compresses its own.
+        app: ASGIApp = CompressionMiddleware(self.gateway)
         if settings.cors_origins:
             app = CORSMiddleware(
                 app,

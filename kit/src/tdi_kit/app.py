@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 from tdi_kit.auth import Caller, TokenVerifier
 from tdi_kit.bodylimit import BodyLimitMiddleware
 from tdi_kit.clients import ServiceClient
+from tdi_kit.compression import CompressionMiddleware
 from tdi_kit.conditional import ConditionalGetMiddleware
 from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.errors import Problem, ProblemRead, install_error_handlers
@@ -190,6 +191,9 @@ def create_service_app(
             allow_headers=["*"],
             expose_headers=EXPOSED_HEADERS,
         )
+    # Outermost: it compresses what every other layer answered (replays and problems too) and
+    # hands them back the identity ETags they compare.
+    app.add_middleware(CompressionMiddleware)
     return app
 
 
