@@ -33,8 +33,9 @@ ROUTES: dict[str, str] = {
     # The gateway's own aggregates (FastAPI; so is every path no service claims).
     "/api/v1/dashboard": GATEWAY,
     "/api/v1/territories/*/dossier": GATEWAY,
-    # registry
+    # registry (but a territory's contracts, which contracts holds)
     "/api/v1/territories": "registry",
+    "/api/v1/territories/*/contracts": "contracts",
     "/api/v1/territory-outlines": "registry",
     "/api/v1/regions": "registry",
     "/api/v1/departments": "registry",

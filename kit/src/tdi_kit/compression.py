@@ -180,17 +180,24 @@ class CompressionMiddleware:
             return
         accept = None
         sent_tags: list[str] = []
-        rewritten = []
+        validators = False
         for name, value in scope["headers"]:
             if name == b"accept-encoding":
                 accept = value.decode("latin-1")
-            elif name in (b"if-none-match", b"if-match"):
-                text = value.decode("latin-1")
-                if name == b"if-none-match":
-                    sent_tags = [t.strip() for t in text.split(",")]
-                value = identity_tags(text).encode("latin-1")
-            rewritten.append((name, value))
-        scope = {**scope, "headers": rewritten}
+            elif name == b"if-none-match":
+                sent_tags = [t.strip() for t in value.decode("latin-1").split(",")]
+                validators = True
+            elif name == b"if-match":
+                validators = True
+        if validators:
+            # In place: layers outside this one read what inner ones write into the scope (the
+            # route the metrics name).
+            scope["headers"] = [
+                (name, identity_tags(value.decode("latin-1")).encode("latin-1"))
+                if name in (b"if-none-match", b"if-match")
+                else (name, value)
+                for name, value in scope["headers"]
+            ]
         encoding = negotiate(accept)
         head = scope["method"] == "HEAD"
         compressor = COMPRESSORS[encoding] if encoding else None
