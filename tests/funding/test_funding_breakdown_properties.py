@@ -13,6 +13,7 @@ from typing import Any
 import hypothesis.strategies as st
 from funding_cases import M
 from hypothesis import HealthCheck, given, settings
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from funding.allocations import service as allocations
@@ -20,6 +21,7 @@ from funding.balances import service as balances
 from funding.disbursements import service as disbursements
 from funding.envelopes import service as envelopes
 from funding.ledger.service import Actor
+from funding.models import Allocation, Envelope, LedgerEntry, Tranche
 from funding.references import Territory
 from funding.schemas import (
     Adjustment,
@@ -286,6 +288,152 @@ def test_every_breakdown_sums_to_its_totals_and_counts_each_euro_once(funding_ur
     @given(specs=programmes())
     def check(specs: list[Spec]) -> None:
         loop.run_until_complete(_check(engine, specs))
+
+    try:
+        check()
+    finally:
+        loop.run_until_complete(engine.dispose())
+        loop.close()
+
+
+# The dashboard's breakdowns: one GROUP BY, rolled up --------------------------------------------
+
+
+def _period(year: int, last_year: int | None) -> str:
+    last = last_year if last_year is not None else year
+    return str(year) if year == last else f"{year}-{last}"
+
+
+def _key(dim: str, item: Any) -> Any:
+    return {
+        "operator": lambda: item.operator_code,
+        "funder": lambda: item.funder_code,
+        "theme": lambda: tuple(item.themes),
+        "year": lambda: item.period,
+        "envelope": lambda: item.envelope_code,
+    }[dim]()
+
+
+async def _summed_over_records(session: Any, include_demo: bool) -> dict[str, dict[Any, list[int]]]:
+    """The breakdowns summed plainly in Python over every ledger entry: each entry on its
+    envelope, an endowment of a nested envelope taken off its whole's line (each euro once)."""
+    envelopes_by_code = {e.code: e for e in (await session.scalars(select(Envelope))).all()}
+    tranches = {t.id: t for t in (await session.scalars(select(Tranche))).all()}
+    sums: dict[str, dict[Any, list[int]]] = {dim: {} for dim in balances.BREAKDOWNS}
+    for entry in (await session.scalars(select(LedgerEntry))).all():
+        if entry.is_demo and not include_demo:
+            continue
+        tranche = tranches[entry.tranche_id]
+        own = envelopes_by_code[entry.envelope_code]
+        lines = [
+            (
+                own,
+                entry.amount_delta_cents,
+                entry.committed_delta_cents,
+                entry.disbursed_delta_cents,
+            )
+        ]
+        if own.part_of is not None and entry.amount_delta_cents:
+            lines.append((envelopes_by_code[own.part_of], -entry.amount_delta_cents, 0, 0))
+        for envelope, amount, committed, disbursed in lines:
+            keys = {
+                "operator": envelope.operator_code,
+                "funder": entry.funder_code,
+                "theme": tuple(t for t in envelope.theme_set.split(",") if t),
+                "year": _period(tranche.year, tranche.last_year),
+                "envelope": envelope.code,
+            }
+            for dim, key in keys.items():
+                line = sums[dim].setdefault(key, [0, 0, 0])
+                line[0] += amount
+                line[1] += committed
+                line[2] += disbursed
+    return sums
+
+
+async def _check_breakdowns(engine: AsyncEngine, specs: list[Spec]) -> None:
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        sessions = async_sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            async with sessions() as session:
+                await _build(session, specs)
+                # Proposals never committed move no money: in no breakdown.
+                await session.flush()
+                codes = list(
+                    await session.scalars(select(Envelope.code).where(Envelope.code.like("prop-%")))
+                )
+                for j, code in enumerate(codes):
+                    outcome = await allocations.create_many(
+                        session,
+                        caller=ADMIN,
+                        owners=Registry(),  # type: ignore[arg-type]
+                        rows=[
+                            AllocationCreate(
+                                envelope_code=code,
+                                year=2024,
+                                territory_code="ti-2708",
+                                title="Projet proposé",
+                                beneficiary_name="Bénéficiaire",
+                                amount_cents=M // 10,
+                                status="proposed",
+                            )
+                        ],
+                        actor=ACTOR,
+                        is_demo=j % 2 == 0,
+                    )
+                    assert not outcome.problems, outcome.problems
+                await session.flush()
+                for include_demo in (True, False):
+                    filters = {"include_demo": include_demo}
+                    got = await balances.breakdowns(session, filters=filters)
+                    plain = await _summed_over_records(session, include_demo)
+                    for dim in balances.BREAKDOWNS:
+                        items = getattr(got, f"by_{dim}")
+                        # Today's figures: the report by this dimension alone.
+                        today = await balances.report(session, by=dim, filters=filters)
+                        key = lambda i, d=dim: str(_key(d, i))  # noqa: E731
+                        assert sorted(items, key=key) == sorted(today.items, key=key), dim
+                        assert got.totals == today.totals
+                        # A plain sum over the records.
+                        figures = {
+                            _key(dim, i): [
+                                i.amount_cents,
+                                i.committed_cents,
+                                i.disbursed_cents,
+                            ]
+                            for i in items
+                        }
+                        expected = {
+                            k: [v[0], None, None] if dim == "funder" else v
+                            for k, v in plain[dim].items()
+                        }
+                        assert figures == expected, dim
+                    # And the commitments are those of the committed allocations, no other.
+                    committed = sum(
+                        a.amount_cents - a.released_cents
+                        for a in (await session.scalars(select(Allocation))).all()
+                        if a.committed_at is not None and (include_demo or not a.is_demo)
+                    )
+                    assert got.totals.committed_cents == committed
+        finally:
+            await transaction.rollback()
+
+
+def test_the_dashboards_breakdowns_are_the_sums_of_the_records(funding_url: str) -> None:
+    loop = asyncio.new_event_loop()
+    engine = create_engine(funding_url)
+
+    @settings(
+        max_examples=8,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    @given(specs=programmes())
+    def check(specs: list[Spec]) -> None:
+        loop.run_until_complete(_check_breakdowns(engine, specs))
 
     try:
         check()
