@@ -87,7 +87,7 @@ def _notes(
     filters: dict[str, Any],
     *,
     spatial: bool,
-    nested: Sequence[Row[tuple[str, str | None]]],
+    nested: Sequence[Row[str, str | None]],
 ) -> list[str]:
     notes = []
     if {"year", "tranche"} & set(dims) and any(i.year is None for i in items):
