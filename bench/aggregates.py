@@ -24,15 +24,13 @@ from __future__ import annotations
 import csv
 import statistics
 import time
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
 
-from bench.gateway import CODE, DOSSIER, RATE_LIMIT, _database, _services, programme, serve_on
+from bench.gateway import CODE, DOSSIER, suite
 from bench.harness.databases import postgres_version, usable_backends
-from bench.harness.load import REPO, Result, Server, free_port, serve
+from bench.harness.load import REPO, Result, Server
 from bench.harness.runner import Context, Section, markdown_table
 
 NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
@@ -40,46 +38,6 @@ VOLUMES = (100, 1_000, 10_000)  # demo allocations: 1×, 10×, 100×
 GOAL_DOSSIER, GOAL_DASHBOARD = 1.2, 1.5
 DASHBOARD = "/api/v1/dashboard"
 OUTLINES = "/api/v1/territory-outlines"
-
-
-@asynccontextmanager
-async def suite(ctx: Context, backend: str) -> AsyncIterator[tuple[dict[str, Server], str]]:
-    """`bench.gateway.suite`, also giving funding's database URL (the demo money goes there)."""
-    services = _services()
-    ports = {s.name: free_port() for s in services}
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    siblings = {f"{name.upper()}_URL": url for name, url in urls.items()}
-    servers: dict[str, Server] = {}
-    async with AsyncExitStack() as stack:
-        databases = {
-            s.name: await stack.enter_async_context(_database(ctx, backend, s)) for s in services
-        }
-        for service in services:
-            prefix = service.name.upper()
-            env = {
-                f"{prefix}_DATABASE_URL": databases[service.name],
-                f"{prefix}_LOG_LEVEL": "WARNING",
-                **{f"{prefix}_{key}": url for key, url in siblings.items()},
-            }
-            servers[service.name] = await stack.enter_async_context(
-                serve_on(ctx, service.app, name=service.name, port=ports[service.name], env=env)
-            )
-        env = {
-            "GATEWAY_LOG_LEVEL": "WARNING",
-            "GATEWAY_RATE_LIMIT": RATE_LIMIT,
-            **{f"GATEWAY_{key}": url for key, url in siblings.items()},
-        }
-        servers["gateway"] = await stack.enter_async_context(
-            serve(
-                "gateway.main:create_app",
-                factory=True,
-                name="gateway",
-                workdir=ctx.workdir,
-                env=env,
-            )
-        )
-        await programme(servers["gateway"].url)
-        yield servers, databases["funding"]
 
 
 def _phase2_territories() -> list[tuple[str, str]]:
@@ -251,7 +209,9 @@ async def _compression(ctx: Context, gateway: str) -> list[list[str]]:
 
 async def _one_backend(ctx: Context, backend: str) -> dict[str, Any]:
     out: dict[str, Any] = {"volumes": {}, "compression": None}
-    async with suite(ctx, backend) as (servers, funding_url):
+    databases: dict[str, str] = {}
+    async with suite(ctx, backend, databases) as servers:
+        funding_url = databases["funding"]
         written = 0
         for volume in VOLUMES:
             await add_demo_allocations(funding_url, volume - written, written)
