@@ -118,6 +118,7 @@ def real_identifiers(base_url: str) -> dict[str, str]:
         "milestone_id": action["milestones"][0]["id"],
         "number": "1",
         "version": "1",
+        "code": contract["territory_code"],
     }
 
 

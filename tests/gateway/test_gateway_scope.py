@@ -113,7 +113,7 @@ async def test_a_dossier_holds_no_private_record_for_outsiders(
     async with running_gateway(**suite) as (_, client):
         r = await client.get(f"{API}/territories/{CODE}/dossier", headers=BLIND[who])
     assert r.status_code == 200, r.text
-    assert r.headers["vary"] == "Authorization"
+    assert "Authorization" in r.headers["vary"].split(", ")
     dossier = r.json()
     assert _allocation_ids(dossier) == {morbihan["committed"]["id"]}
     assert morbihan["proposed"]["id"] not in r.text and "SCOPE-1" not in r.text
@@ -150,7 +150,7 @@ async def test_a_dossier_shows_governance_contacts_only_with_a_token(
     }
     assert governance["referents"][0]["name"] == "Référent"
     assert LEAD not in anonymous.text and REFERENT not in anonymous.text
-    assert LEAD not in direct.text and direct.headers["vary"] == "Authorization"
+    assert LEAD not in direct.text and "Authorization" in direct.headers["vary"].split(", ")
     seen = authenticated.json()["territory"]["governance"]
     assert seen["chef_de_projet"]["email"] == LEAD
     assert seen["referents"][0]["email"] == REFERENT

@@ -132,4 +132,5 @@ async def test_head_names_the_encoding_and_etag_a_get_would(client: httpx.AsyncC
     assert head.status_code == 200
     assert head.headers["content-encoding"] == "gzip"
     assert head.headers["etag"] == get.headers["etag"]
+    assert head.headers["content-length"] == get.headers["content-length"]
     assert head.content == b""

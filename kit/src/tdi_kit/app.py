@@ -174,7 +174,6 @@ def create_service_app(
 
     # Added innermost first: the body limit guards what idempotency buffers.
     app.add_middleware(ConditionalGetMiddleware)
-    app.add_middleware(HeadMiddleware)
     app.add_middleware(
         IdempotencyMiddleware,
         sessions=lambda: app.state.sessionmaker,
@@ -194,6 +193,8 @@ def create_service_app(
     # Outermost: it compresses what every other layer answered (replays and problems too) and
     # hands them back the identity ETags they compare.
     app.add_middleware(CompressionMiddleware)
+    # HEAD outside compression: a HEAD is answered as the GET would be, length included.
+    app.add_middleware(HeadMiddleware)
     return app
 
 

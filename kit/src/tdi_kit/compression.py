@@ -15,7 +15,9 @@ docs/benchmarks.md), then gzip; `identity`, no header or `q=0` everywhere: the b
   `If-Match`) are turned back into the identity ETag before the app compares them, so a 304, a
   412 or a write behave the same whichever representation the caller read; a 304 names the
   representation the caller holds.
-- HEAD gives the headers a GET would: the encoding and its ETag, without a length.
+- HEAD gives the headers a GET would: the services answer HEAD outside this layer (as a GET
+  whose body is dropped), so with the compressed length too; where a HEAD reaches this layer
+  (the gateway's own routes), the encoding and its ETag, without a length.
 - Large answers with an ETag (the phase-2 outlines, about 1 MB of coordinates) are compressed
   fast on the first request (brotli 4: a third of their size) while a thread compresses them
   once at brotli's best (quality 11: a fifth, seconds of CPU); later requests get the best
