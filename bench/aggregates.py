@@ -296,8 +296,9 @@ def _render(results: dict[str, Any], pg: str | None, load_before: str, load_afte
                 "Compression of the gateway's answers: compressed size over identity size, and "
                 "the CPU time of one compression in process (brotli quality 4 and gzip level 6 "
                 "on every request; brotli's best, quality 11, once per ETag in a thread, cached). "
-                "`sent`: what the gateway sent for `Accept-Encoding: br` and `gzip` after the "
-                "first request.",
+                "`sent`: what the gateway sent when asked with `Accept-Encoding: br`, then "
+                "`gzip`: for an answer of 64 KB or more, brotli's best once an earlier br request "
+                "(the bench's own checks) had the thread compress it, its fast setting before.",
                 "",
                 markdown_table(headers, result["compression"]),
                 "",
