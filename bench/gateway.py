@@ -120,8 +120,11 @@ async def _database(ctx: Context, backend: str, service: Any) -> AsyncIterator[s
 
 
 @asynccontextmanager
-async def suite(ctx: Context, backend: str) -> AsyncIterator[dict[str, Server]]:
-    """Every service on its own database, then the gateway; the servers by name."""
+async def suite(
+    ctx: Context, backend: str, databases_out: dict[str, str] | None = None
+) -> AsyncIterator[dict[str, Server]]:
+    """Every service on its own database, then the gateway; the servers by name (and each
+    service's database URL in `databases_out`, for a benchmark that writes there)."""
     services = _services()
     ports = {s.name: free_port() for s in services}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
@@ -131,6 +134,8 @@ async def suite(ctx: Context, backend: str) -> AsyncIterator[dict[str, Server]]:
         databases = {
             s.name: await stack.enter_async_context(_database(ctx, backend, s)) for s in services
         }
+        if databases_out is not None:
+            databases_out.update(databases)
         # Owners first: funding and contracts check references with the registry when ready.
         for service in services:
             prefix = service.name.upper()

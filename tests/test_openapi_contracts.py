@@ -117,6 +117,7 @@ def _contract_records(base_url: str) -> dict[str, str]:
         "milestone_id": action["milestones"][0]["id"],
         "number": "1",
         "version": "1",
+        "code": contract["territory_code"],
     }
 
 

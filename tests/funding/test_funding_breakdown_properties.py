@@ -7,19 +7,23 @@ from __future__ import annotations
 import asyncio
 import itertools
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import hypothesis.strategies as st
 from funding_cases import M
 from hypothesis import HealthCheck, given, settings
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from funding.allocations import service as allocations
 from funding.balances import service as balances
 from funding.disbursements import service as disbursements
 from funding.envelopes import service as envelopes
 from funding.ledger.service import Actor
+from funding.models import Allocation, Envelope, LedgerEntry, Tranche
 from funding.references import Territory
 from funding.schemas import (
     Adjustment,
@@ -214,7 +218,8 @@ async def _build(session: Any, specs: list[Spec]) -> dict[str, Any]:
     return expected
 
 
-async def _check(engine: AsyncEngine, specs: list[Spec]) -> None:
+@asynccontextmanager
+async def _rolled_back(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     async with engine.connect() as connection:
         transaction = await connection.begin()
         sessions = async_sessionmaker(
@@ -222,73 +227,205 @@ async def _check(engine: AsyncEngine, specs: list[Spec]) -> None:
         )
         try:
             async with sessions() as session:
-                before = {
-                    demo: await balances.report(
-                        session, by="envelope", filters={"include_demo": demo}
-                    )
-                    for demo in (True, False)
-                }
-                expected = await _build(session, specs)
-                await session.flush()
-                for include_demo in (True, False):
-                    base = before[include_demo].totals
-                    amount, committed, paid = expected[include_demo]
-                    for by in DIMENSIONS:
-                        report = await balances.report(
-                            session, by=by, filters={"include_demo": include_demo}
-                        )
-                        totals = report.totals
-                        if by in ("territory", "region"):
-                            # No envelope is split by territory in advance: no amount there.
-                            assert totals.amount_cents is None
-                        else:
-                            assert totals.amount_cents == base.amount_cents + amount, by  # type: ignore[operator]
-                        assert totals.committed_cents == base.committed_cents + committed, by  # type: ignore[operator]
-                        assert totals.disbursed_cents == base.disbursed_cents + paid, by  # type: ignore[operator]
-                        overlapping = {o.dimension for o in report.overlaps}
-                        for column in COLUMNS:
-                            values = [getattr(i, column) for i in report.items]
-                            if getattr(totals, column) is None or any(v is None for v in values):
-                                # Not broken down this way (amounts by territory, commitments
-                                # by funder): null throughout, never a partial figure.
-                                assert all(v is None for v in values), (by, column)
-                                continue
-                            if "region" in overlapping:
-                                assert sum(values) >= getattr(totals, column), (by, column)
-                            else:
-                                assert sum(values) == getattr(totals, column), (by, column)
-                        if by == "region":
-                            spans = any(
-                                len(TERRITORIES[t]) > 1
-                                for s in specs
-                                if include_demo or not s.is_demo
-                                for t, _, _ in s.allocations
-                            )
-                            assert ("region" in overlapping) == spans
-                        if "year" in by:
-                            # Money of a period never sits on one year.
-                            assert all(
-                                (i.year is None) == ("-" in (i.period or "")) for i in report.items
-                            )
+                yield session
         finally:
             await transaction.rollback()
 
 
-def test_every_breakdown_sums_to_its_totals_and_counts_each_euro_once(funding_url: str) -> None:
+async def _check(engine: AsyncEngine, specs: list[Spec]) -> None:
+    async with _rolled_back(engine) as session:
+        before = {
+            demo: await balances.report(session, by="envelope", filters={"include_demo": demo})
+            for demo in (True, False)
+        }
+        expected = await _build(session, specs)
+        await session.flush()
+        for include_demo in (True, False):
+            base = before[include_demo].totals
+            amount, committed, paid = expected[include_demo]
+            for by in DIMENSIONS:
+                report = await balances.report(
+                    session, by=by, filters={"include_demo": include_demo}
+                )
+                totals = report.totals
+                if by in ("territory", "region"):
+                    # No envelope is split by territory in advance: no amount there.
+                    assert totals.amount_cents is None
+                else:
+                    assert totals.amount_cents == base.amount_cents + amount, by  # type: ignore[operator]
+                assert totals.committed_cents == base.committed_cents + committed, by  # type: ignore[operator]
+                assert totals.disbursed_cents == base.disbursed_cents + paid, by  # type: ignore[operator]
+                overlapping = {o.dimension for o in report.overlaps}
+                for column in COLUMNS:
+                    values = [getattr(i, column) for i in report.items]
+                    if getattr(totals, column) is None or any(v is None for v in values):
+                        # Not broken down this way (amounts by territory, commitments
+                        # by funder): null throughout, never a partial figure.
+                        assert all(v is None for v in values), (by, column)
+                        continue
+                    if "region" in overlapping:
+                        assert sum(values) >= getattr(totals, column), (by, column)
+                    else:
+                        assert sum(values) == getattr(totals, column), (by, column)
+                if by == "region":
+                    spans = any(
+                        len(TERRITORIES[t]) > 1
+                        for s in specs
+                        if include_demo or not s.is_demo
+                        for t, _, _ in s.allocations
+                    )
+                    assert ("region" in overlapping) == spans
+                if "year" in by:
+                    # Money of a period never sits on one year.
+                    assert all((i.year is None) == ("-" in (i.period or "")) for i in report.items)
+
+
+def _for_every_programme(
+    funding_url: str,
+    check: Callable[[AsyncEngine, list[Spec]], Awaitable[None]],
+    *,
+    examples: int,
+) -> None:
+    """`check` on generated programmes, each in a transaction rolled back."""
     loop = asyncio.new_event_loop()
     engine = create_engine(funding_url)
 
     @settings(
-        max_examples=10,
+        max_examples=examples,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
     @given(specs=programmes())
-    def check(specs: list[Spec]) -> None:
-        loop.run_until_complete(_check(engine, specs))
+    def run(specs: list[Spec]) -> None:
+        loop.run_until_complete(check(engine, specs))
 
     try:
-        check()
+        run()
     finally:
         loop.run_until_complete(engine.dispose())
         loop.close()
+
+
+def test_every_breakdown_sums_to_its_totals_and_counts_each_euro_once(funding_url: str) -> None:
+    _for_every_programme(funding_url, _check, examples=10)
+
+
+# The dashboard's breakdowns: one GROUP BY, rolled up --------------------------------------------
+
+
+def _period(year: int, last_year: int | None) -> str:
+    last = last_year if last_year is not None else year
+    return str(year) if year == last else f"{year}-{last}"
+
+
+def _key(dim: str, item: Any) -> Any:
+    return {
+        "operator": lambda: item.operator_code,
+        "funder": lambda: item.funder_code,
+        "theme": lambda: tuple(item.themes),
+        "year": lambda: item.period,
+        "envelope": lambda: item.envelope_code,
+    }[dim]()
+
+
+async def _summed_over_records(session: Any, include_demo: bool) -> dict[str, dict[Any, list[int]]]:
+    """The breakdowns summed plainly in Python over every ledger entry: each entry on its
+    envelope, an endowment of a nested envelope taken off its whole's line (each euro once)."""
+    envelopes_by_code = {e.code: e for e in (await session.scalars(select(Envelope))).all()}
+    tranches = {t.id: t for t in (await session.scalars(select(Tranche))).all()}
+    sums: dict[str, dict[Any, list[int]]] = {dim: {} for dim in balances.BREAKDOWNS}
+    for entry in (await session.scalars(select(LedgerEntry))).all():
+        if entry.is_demo and not include_demo:
+            continue
+        tranche = tranches[entry.tranche_id]
+        own = envelopes_by_code[entry.envelope_code]
+        lines = [
+            (
+                own,
+                entry.amount_delta_cents,
+                entry.committed_delta_cents,
+                entry.disbursed_delta_cents,
+            )
+        ]
+        if own.part_of is not None and entry.amount_delta_cents:
+            lines.append((envelopes_by_code[own.part_of], -entry.amount_delta_cents, 0, 0))
+        for envelope, amount, committed, disbursed in lines:
+            keys = {
+                "operator": envelope.operator_code,
+                "funder": entry.funder_code,
+                "theme": tuple(t for t in envelope.theme_set.split(",") if t),
+                "year": _period(tranche.year, tranche.last_year),
+                "envelope": envelope.code,
+            }
+            for dim, key in keys.items():
+                line = sums[dim].setdefault(key, [0, 0, 0])
+                line[0] += amount
+                line[1] += committed
+                line[2] += disbursed
+    return sums
+
+
+async def _check_breakdowns(engine: AsyncEngine, specs: list[Spec]) -> None:
+    async with _rolled_back(engine) as session:
+        await _build(session, specs)
+        # Proposals never committed move no money: in no breakdown.
+        await session.flush()
+        codes = list(
+            await session.scalars(select(Envelope.code).where(Envelope.code.like("prop-%")))
+        )
+        for j, code in enumerate(codes):
+            outcome = await allocations.create_many(
+                session,
+                caller=ADMIN,
+                owners=Registry(),  # type: ignore[arg-type]
+                rows=[
+                    AllocationCreate(
+                        envelope_code=code,
+                        year=2024,
+                        territory_code="ti-2708",
+                        title="Projet proposé",
+                        beneficiary_name="Bénéficiaire",
+                        amount_cents=M // 10,
+                        status="proposed",
+                    )
+                ],
+                actor=ACTOR,
+                is_demo=j % 2 == 0,
+            )
+            assert not outcome.problems, outcome.problems
+        await session.flush()
+        for include_demo in (True, False):
+            filters = {"include_demo": include_demo}
+            got = await balances.breakdowns(session, filters=filters)
+            plain = await _summed_over_records(session, include_demo)
+            for dim in balances.BREAKDOWNS:
+                items = getattr(got, f"by_{dim}")
+                # Today's figures: the report by this dimension alone.
+                today = await balances.report(session, by=dim, filters=filters)
+                key = lambda i, d=dim: str(_key(d, i))  # noqa: E731
+                assert sorted(items, key=key) == sorted(today.items, key=key), dim
+                assert got.totals == today.totals
+                # A plain sum over the records.
+                figures = {
+                    _key(dim, i): [
+                        i.amount_cents,
+                        i.committed_cents,
+                        i.disbursed_cents,
+                    ]
+                    for i in items
+                }
+                expected = {
+                    k: [v[0], None, None] if dim == "funder" else v for k, v in plain[dim].items()
+                }
+                assert figures == expected, dim
+            # And the commitments are those of the committed allocations, no other.
+            committed = sum(
+                a.amount_cents - a.released_cents
+                for a in (await session.scalars(select(Allocation))).all()
+                if a.committed_at is not None and (include_demo or not a.is_demo)
+            )
+            assert got.totals.committed_cents == committed
+
+
+def test_the_dashboards_breakdowns_are_the_sums_of_the_records(funding_url: str) -> None:
+    _for_every_programme(funding_url, _check_breakdowns, examples=8)

@@ -7,7 +7,8 @@
 - money per operator, funder, theme set, year (or period) and envelope, each breakdown summing
   to the totals (funding counts every euro once: nested envelopes, multi-year periods,
   multi-theme envelopes), with the figures the public record reports beside them, never
-  added to them (funding's balances; optional).
+  added to them (funding's `/balances/breakdowns`: one call, one GROUP BY in its database
+  whatever the number of allocations; optional).
 
 Every call runs concurrently within one budget. A territory counts once, in its official Région
 (ANCT's for phase 2), so that `by_region` adds up to the phase's total (183 for phase 2).
@@ -133,12 +134,7 @@ async def get_dashboard(
             "programme": call.one(services.registry, "/api/v1/programme"),
             "contracts": call.every(services.contracts, "/api/v1/contracts", **where, **real_only),
             "actions": call.every(services.contracts, "/api/v1/actions", **where, **real_only),
-            **{
-                f"money_{by}": call.one(
-                    services.funding, "/api/v1/balances", by=by, **where, **demo
-                )
-                for by in MONEY_BREAKDOWNS
-            },
+            "money": call.one(services.funding, "/api/v1/balances/breakdowns", **where, **demo),
         }
     )
     territories = required(results["territories"])
@@ -150,17 +146,19 @@ async def get_dashboard(
         failed = contracts if isinstance(contracts, Problem) else actions
         problems.append(part_problem("contracts", failed, instance))
         contracts = actions = None
-    money = [results[f"money_{by}"] for by in MONEY_BREAKDOWNS]
-    failed_money = next((m for m in money if isinstance(m, Problem)), None)
-    if failed_money is not None:
-        problems.append(part_problem("funding", failed_money, instance))
+    money = results["money"]
+    if not isinstance(money, Problem) and not isinstance(money, dict):
+        money = services.funding.bad_answer("answered its balance breakdowns without them")
+    if isinstance(money, Problem):
+        problems.append(part_problem("funding", money, instance))
+        money = None
     document = {
         "region": region,
         "include_demo": include_demo,
         "territories": territory_counts(territories, counted),
         "contracts": contract_counts(contracts) if contracts is not None else None,
         "actions": action_counts(actions) if actions is not None else None,
-        "money": money_of(*money) if failed_money is None else None,
+        "money": money_of(money) if money is not None else None,
         "partial": bool(problems),
         "problems": problems,
     }
@@ -219,20 +217,13 @@ def action_counts(actions: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def money_of(*reports: Any) -> dict[str, Any]:
-    """Funding's reports, one per breakdown, as one money part: their totals are the same
-    figures (funding's), their overlaps and notes gathered without repeats."""
-    answers = dict(zip(MONEY_BREAKDOWNS, (r or {} for r in reports), strict=True))
-    overlaps: list[Any] = []
-    notes: list[str] = []
-    for answer in answers.values():
-        overlaps.extend(o for o in answer.get("overlaps", []) if o not in overlaps)
-        notes.extend(n for n in answer.get("notes", []) if n not in notes)
-    first = answers["operator"]
+def money_of(breakdowns: dict[str, Any]) -> dict[str, Any]:
+    """Funding's breakdowns (computed by its database, one call) as the dashboard's money."""
     return {
-        **{f"by_{by}": answers[by].get("items", []) for by in MONEY_BREAKDOWNS},
-        "totals": first.get("totals"),
-        "overlaps": overlaps,
-        "notes": notes,
-        "reported": first.get("reported", []),
+        **{f"by_{by}": breakdowns.get(f"by_{by}", []) for by in MONEY_BREAKDOWNS},
+        "totals": breakdowns.get("totals"),
+        # None of these breakdowns splits money by Région: nothing counts twice.
+        "overlaps": [],
+        "notes": breakdowns.get("notes", []),
+        "reported": breakdowns.get("reported", []),
     }

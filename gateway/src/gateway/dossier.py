@@ -1,10 +1,10 @@
 """A territory's full dossier: what the registry, contracts and funding each know of it.
 
 Every service is asked once for the whole territory, concurrently, within one budget: the
-registry for the territory (members, governance), contracts for its contracts and for its
-fiches-actions (two lists, asked at the same time), funding for its allocations. The gateway
-then nests actions under their contracts and allocations under their actions: never one call
-per contract or per action.
+registry for the territory (members, governance), contracts for its contracts with their
+fiches-actions and its fiches-actions in no contract (`/territories/{code}/contracts`, one
+call), funding for its allocations. The gateway then nests allocations under their actions:
+never one call per contract or per action.
 
 The territory is required (it is what the dossier is of: 404 if the registry knows no such
 code). Contracts and funding are optional: when one fails the dossier is answered partial.
@@ -120,8 +120,7 @@ async def get_territory_dossier(
     results = await call.parts(
         {
             "allocations": call.every(services.funding, "/api/v1/allocations", territory=code),
-            "actions": call.every(services.contracts, "/api/v1/actions", territory=code),
-            "contracts": call.every(services.contracts, "/api/v1/contracts", territory=code),
+            "plan": call.one(services.contracts, f"/api/v1/territories/{code}/contracts"),
             "territory": call.one(services.registry, f"/api/v1/territories/{code}"),
         }
     )
@@ -130,19 +129,19 @@ async def get_territory_dossier(
         raise NotFound("territory", code)
     problems = []
     instance = request.url.path
-    contracts = results["contracts"]
-    actions = results["actions"]
-    if isinstance(contracts, Problem) or isinstance(actions, Problem):
-        failed = contracts if isinstance(contracts, Problem) else actions
-        problems.append(part_problem("contracts", failed, instance))
-        contracts = actions = None
+    plan = results["plan"]
+    if not isinstance(plan, Problem) and not _is_plan(plan):
+        plan = services.contracts.bad_answer("answered a territory's contracts without them")
+    if isinstance(plan, Problem):
+        problems.append(part_problem("contracts", plan, instance))
+        plan = None
     allocations = results["allocations"]
     if isinstance(allocations, Problem):
         problems.append(part_problem("funding", allocations, instance))
         allocations = None
     document = {
         "territory": territory,
-        **assemble(contracts, actions, allocations),
+        **assemble(plan, allocations),
         "balances": (
             balances(allocations, include_demo=include_demo) if allocations is not None else None
         ),
@@ -152,12 +151,21 @@ async def get_territory_dossier(
     return aggregate_response(request, document)
 
 
+def _is_plan(plan: Any) -> bool:
+    return (
+        isinstance(plan, dict)
+        and isinstance(plan.get("contracts"), list)
+        and isinstance(plan.get("actions_without_contract"), list)
+        and all(
+            isinstance(c, dict) and isinstance(c.get("actions"), list) for c in plan["contracts"]
+        )
+    )
+
+
 def assemble(
-    contracts: list[dict[str, Any]] | None,
-    actions: list[dict[str, Any]] | None,
-    allocations: list[dict[str, Any]] | None,
+    plan: dict[str, Any] | None, allocations: list[dict[str, Any]] | None
 ) -> dict[str, Any]:
-    """Allocations under their actions, actions under their contracts."""
+    """Allocations under their actions (contracts sends actions under their contracts)."""
     by_action: dict[str, list[dict[str, Any]]] = defaultdict(list)
     loose_allocations = []
     for allocation in allocations or []:
@@ -166,7 +174,7 @@ def assemble(
             by_action[str(action_id)].append(allocation)
         else:
             loose_allocations.append(allocation)
-    if contracts is None or actions is None:
+    if plan is None:
         return {
             "contracts": None,
             "actions_without_contract": None,
@@ -174,24 +182,24 @@ def assemble(
             "allocations_without_action": allocations,
         }
     known_actions = set()
-    by_contract: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    loose_actions = []
-    for action in actions:
+
+    def funded(action: dict[str, Any]) -> dict[str, Any]:
         action_id = str(action.get("id"))
         known_actions.add(action_id)
-        funded = by_action.get(action_id, []) if allocations is not None else None
-        nested = {**action, "allocations": funded}
-        if action.get("contract_id"):
-            by_contract[str(action["contract_id"])].append(nested)
-        else:
-            loose_actions.append(nested)
+        return {
+            **action,
+            "allocations": by_action.get(action_id, []) if allocations is not None else None,
+        }
+
+    contracts = [{**c, "actions": [funded(a) for a in c["actions"]]} for c in plan["contracts"]]
+    loose_actions = [funded(a) for a in plan["actions_without_contract"]]
     # An allocation naming an action the contracts service did not list (removed since, say)
     # stays visible among the loose ones.
-    for action_id, funded in by_action.items():
+    for action_id, found in by_action.items():
         if action_id not in known_actions:
-            loose_allocations.extend(funded)
+            loose_allocations.extend(found)
     return {
-        "contracts": [{**c, "actions": by_contract.get(str(c.get("id")), [])} for c in contracts],
+        "contracts": contracts,
         "actions_without_contract": loose_actions,
         "allocations_without_action": loose_allocations if allocations is not None else None,
     }

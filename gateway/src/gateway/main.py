@@ -3,9 +3,10 @@
     RequestContextMiddleware     request id in and out, metrics, JSON access log   (kit)
       CORS                       reads open to any origin, tokens from the allow-list,
                                  preflights answered                               (cors)
-        Gateway                  canonical path, real client, bearer token, rate limit, then:
-          Proxy                  → a service: bytes over the shared aiohttp session
-          FastAPI                → dossier, dashboard, /openapi.json, /docs, /redoc, health,
+        CompressionMiddleware    br or gzip over 1 KB; forwarded answers as sent   (kit)
+          Gateway                canonical path, real client, bearer token, rate limit, then:
+            Proxy                → a service: bytes over the shared aiohttp session
+            FastAPI              → dossier, dashboard, /openapi.json, /docs, /redoc, health,
                                    metrics, the public page (/) and its files (/static/)
 
 Only the gateway's own routes pay for FastAPI; a forwarded request never enters it.
@@ -38,6 +39,7 @@ from gateway.vocabularies import router as vocabularies_router
 from gateway.web import install as install_page
 from tdi_kit import tracing
 from tdi_kit.app import EXPOSED_HEADERS
+from tdi_kit.compression import CompressionMiddleware
 from tdi_kit.errors import Problem, Unauthorized, install_error_handlers
 from tdi_kit.head import HeadMiddleware
 from tdi_kit.observability import RequestContextMiddleware, configure_logging
@@ -163,8 +165,11 @@ class GatewayApp:
         self.gateway = Gateway(
             settings, own, self.services, EdgeAuth(settings), self.limiter, self.metrics
         )
-        app: ASGIApp = CORS(
-            self.gateway,
+        # Forwarded answers come compressed by their service when the caller asked (the proxy
+        # passes `Accept-Encoding` on) and pass as they are; the gateway compresses its own.
+        app: ASGIApp = CompressionMiddleware(self.gateway)
+        app = CORS(
+            app,
             allow_origins=settings.cors_origins,
             expose_headers=[*EXPOSED_HEADERS, PARTIAL_HEADER],
         )

@@ -35,8 +35,9 @@ ROUTES: dict[str, str] = {
     "/api/v1/dashboard": GATEWAY,
     "/api/v1/territories/*/dossier": GATEWAY,
     "/api/v1/vocabularies": GATEWAY,
-    # registry
+    # registry (but a territory's contracts, which contracts holds)
     "/api/v1/territories": "registry",
+    "/api/v1/territories/*/contracts": "contracts",
     "/api/v1/territory-outlines": "registry",
     "/api/v1/regions": "registry",
     "/api/v1/departments": "registry",

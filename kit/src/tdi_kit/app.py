@@ -21,6 +21,7 @@ from tdi_kit import tracing
 from tdi_kit.auth import Caller, TokenVerifier
 from tdi_kit.bodylimit import BodyLimitMiddleware
 from tdi_kit.clients import ServiceClient
+from tdi_kit.compression import CompressionMiddleware
 from tdi_kit.conditional import ConditionalGetMiddleware
 from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.deadline import DeadlineMiddleware
@@ -181,7 +182,6 @@ def create_service_app(
 
     # Added innermost first: the body limit guards what idempotency buffers.
     app.add_middleware(ConditionalGetMiddleware)
-    app.add_middleware(HeadMiddleware)
     app.add_middleware(
         IdempotencyMiddleware,
         sessions=lambda: app.state.sessionmaker,
@@ -201,6 +201,11 @@ def create_service_app(
             allow_headers=["*"],
             expose_headers=EXPOSED_HEADERS,
         )
+    # Outermost: it compresses what every other layer answered (replays and problems too) and
+    # hands them back the identity ETags they compare.
+    app.add_middleware(CompressionMiddleware)
+    # HEAD outside compression: a HEAD is answered as the GET would be, length included.
+    app.add_middleware(HeadMiddleware)
     return app
 
 

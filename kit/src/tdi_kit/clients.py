@@ -27,7 +27,12 @@ class ServiceClient:
     ) -> None:
         self.name = name
         self.http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            transport=transport,
+            # Between services the bytes cross a loopback or a cluster network: compressing
+            # them would cost both sides CPU for nothing (httpx asks for gzip and br otherwise).
+            headers={"Accept-Encoding": "identity"},
         )
 
     async def get(self, path: str, **params: Any) -> Any | None:

@@ -97,6 +97,16 @@ async def of_contract(session: AsyncSession, contract_id: uuid.UUID) -> list[Act
     return list(await session.scalars(stmt))
 
 
+async def of_territory(session: AsyncSession, code: str) -> list[tuple[uuid.UUID | None, str]]:
+    """A territory's actions (contract id, document), in the order of a contract's detail."""
+    stmt = (
+        select(Action.contract_id, Action.document)
+        .where(Action.territory_code == code)
+        .order_by(Action.code, Action.id)
+    )
+    return [(row[0], row[1]) for row in await session.execute(stmt)]
+
+
 async def documents_of_contract(session: AsyncSession, contract_id: uuid.UUID) -> list[str]:
     stmt = select(Action.document).where(Action.contract_id == contract_id).order_by(Action.code)
     return list(await session.scalars(stmt))

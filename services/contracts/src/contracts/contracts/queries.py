@@ -78,6 +78,16 @@ def filtered(
     return stmt
 
 
+async def of_territory(session: AsyncSession, code: str) -> list[tuple[uuid.UUID, str]]:
+    """A territory's contracts (id, document) in the list's default order."""
+    stmt = (
+        select(Contract.id, Contract.document)
+        .where(Contract.territory_code == code)
+        .order_by(Contract.kind, Contract.id)
+    )
+    return [(row[0], row[1]) for row in await session.execute(stmt)]
+
+
 async def document(session: AsyncSession, contract_id: uuid.UUID) -> tuple[str, str] | None:
     row = (
         await session.execute(

@@ -28,8 +28,10 @@ from contracts.schemas import (
     Priority,
     SignatoryWrite,
     SignatureWrite,
+    TerritoryPlan,
     Theme,
 )
+from tdi_kit.app import problem_responses
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import conditional_document
@@ -39,6 +41,7 @@ from tdi_kit.pagination import ListParamsDep, Page, documents_answer
 
 router = APIRouter(tags=["contracts"])
 ContractId = Annotated[uuid.UUID, Path(description="The contract's UUID.")]
+TerritoryCodePath = Annotated[TerritoryCode, Path(description="The territory's code.")]
 SignatoryId = Annotated[uuid.UUID, Path(description="The signatory's UUID.")]
 CSV_COLUMNS = [
     "id",
@@ -158,6 +161,19 @@ async def get_contract(contract_id: ContractId, request: Request, session: Sessi
     """One contract with its signatories and fiches-actions."""
     body, etag = await service.get_detail(session, contract_id=contract_id)
     return conditional_document(request, body, etag)
+
+
+@router.get(
+    "/territories/{code}/contracts",
+    response_model=TerritoryPlan,
+    responses=problem_responses(304),
+    tags=["contracts"],
+)
+async def territory_plan(code: TerritoryCodePath, session: SessionDep) -> Any:
+    """A territory's contracts with their signatories and fiches-actions, and its fiches-actions
+    in no contract, in one answer (what a dossier shows; empty lists for a territory with
+    none)."""
+    return Response(await service.territory_plan(session, code=code), media_type="application/json")
 
 
 @router.patch("/contracts/{contract_id}", response_model=ContractDetail, responses=UPDATE)

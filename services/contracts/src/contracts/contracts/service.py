@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,6 +61,22 @@ async def get_detail(session: AsyncSession, *, contract_id: uuid.UUID) -> tuple[
     found = or_not_found(await queries.document(session, contract_id), "contract", contract_id)
     document, etag = found
     return detail(document, await action_queries.documents_of_contract(session, contract_id)), etag
+
+
+async def territory_plan(session: AsyncSession, *, code: str) -> str:
+    """A territory's contracts, each with its actions, and its actions in no contract: two
+    indexed SELECTs whose stored documents are joined as they are, never decoded."""
+    by_contract: dict[uuid.UUID | None, list[str]] = {}
+    for contract_id, document in await action_queries.of_territory(session, code):
+        by_contract.setdefault(contract_id, []).append(document)
+    contracts = [
+        detail(document, by_contract.get(contract_id, ()))
+        for contract_id, document in await queries.of_territory(session, code)
+    ]
+    return (
+        f'{{"territory_code":{orjson.dumps(code).decode()},"contracts":[{",".join(contracts)}],'
+        f'"actions_without_contract":[{",".join(by_contract.get(None, ()))}]}}'
+    )
 
 
 async def detail_of(session: AsyncSession, contract: Contract) -> str:

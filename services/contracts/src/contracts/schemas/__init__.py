@@ -67,6 +67,7 @@ from contracts.schemas.contracts import (
     SignatoryRead,
     SignatoryWrite,
     SignatureWrite,
+    TerritoryPlan,
 )
 
 __all__ = [
@@ -123,6 +124,7 @@ __all__ = [
     "SignatoryWrite",
     "SignatureWrite",
     "Target",
+    "TerritoryPlan",
     "Theme",
     "Title",
     "Unit",

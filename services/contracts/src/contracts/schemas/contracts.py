@@ -128,3 +128,13 @@ class ContractRead(BaseModel):
 
 class ContractDetail(ContractRead):
     actions: list[ActionRead]
+
+
+class TerritoryPlan(BaseModel):
+    """A territory's contracts with their actions, and its actions in no contract (yet)."""
+
+    territory_code: str
+    contracts: list[ContractDetail] = Field(description="In the contracts list's default order.")
+    actions_without_contract: list[ActionRead] = Field(
+        description="Projects on record whose act is not known."
+    )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from funding.balances import service
 from funding.schemas import (
     PROBLEMS,
+    BalanceBreakdowns,
     BalanceRead,
     BalanceReport,
     Code,
@@ -68,3 +69,19 @@ async def get_balances(
             filename="balances-" + "-".join(report.by),
         )
     return read_response(report)
+
+
+@router.get("/balances/breakdowns", response_model=BalanceBreakdowns)
+async def balance_breakdowns(
+    session: SessionDep,
+    region: Annotated[RegionCode | None, Query()] = None,
+    operator: Annotated[OrganisationCode | None, Query()] = None,
+    include_demo: Annotated[
+        bool, Query(description="Count demo movements too (left out by default).")
+    ] = False,
+) -> Any:
+    """The dashboard's money in one answer: the balances by operator, funder, theme, year and
+    envelope, each summing to `totals`, from one GROUP BY of the ledger (the same figures as
+    `/balances?by=` each dimension); demo movements only with `include_demo=true`."""
+    filters = {"region": region, "operator": operator, "include_demo": include_demo}
+    return read_response(await service.breakdowns(session, filters=filters))

@@ -17,16 +17,17 @@ territory or Région, each grouping summing to the report's totals.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.balances import queries
 from funding.envelopes.service import funder_label
 from funding.references import organisation_names
 from funding.reported import service as reported
-from funding.schemas import BalanceRead, BalanceReport, Overlap
+from funding.schemas import BalanceBreakdowns, BalanceRead, BalanceReport, Overlap
 from tdi_kit.errors import Unprocessable
 
 DIMENSIONS = queries.DIMENSIONS
@@ -89,11 +90,57 @@ def _row(
     )
 
 
-async def report(session: AsyncSession, *, by: str, filters: dict[str, Any]) -> BalanceReport:
-    dims = parse_by(by)
-    spatial = bool({"territory", "region"} & set(dims)) or any(
+def _notes(
+    dims: list[str],
+    items: list[BalanceRead],
+    filters: dict[str, Any],
+    *,
+    spatial: bool,
+    nested: Sequence[Row[str, str | None]],
+) -> list[str]:
+    notes = []
+    if {"year", "tranche"} & set(dims) and any(i.year is None for i in items):
+        notes.append(PERIOD_NOTE)
+    if "theme" in dims:
+        notes.append(THEME_NOTE)
+    if "funder" in dims:
+        notes.append(FUNDER_NOTE)
+    if spatial:
+        notes.append(SPATIAL_NOTE)
+    if nested and not spatial:
+        pairs = "; ".join(f"{part} within {whole}" for part, whole in nested)
+        notes.append(
+            f"Envelopes part of another are counted once ({pairs}): a part's amount is its "
+            "own, and its whole's line holds only what is outside its parts."
+        )
+    if filters.get("year") is not None:
+        notes.append(
+            "Filtered on a year: money of a multi-year period covering it is included whole."
+        )
+    return notes
+
+
+async def _reported(session: AsyncSession, filters: dict[str, Any]) -> list[Any]:
+    return await reported.matching(
+        session,
+        {
+            "envelope": filters.get("envelope"),
+            "operator": filters.get("operator"),
+            "theme": filters.get("theme"),
+            "is_demo": None if filters.get("include_demo") else False,
+        },
+    )
+
+
+def _is_spatial(dims: Iterable[str], filters: dict[str, Any]) -> bool:
+    return bool({"territory", "region"} & set(dims)) or any(
         filters.get(f) is not None for f in ("territory", "region")
     )
+
+
+async def report(session: AsyncSession, *, by: str, filters: dict[str, Any]) -> BalanceReport:
+    dims = parse_by(by)
+    spatial = _is_spatial(dims, filters)
     by_funder = "funder" in dims
     rows = (await session.execute(queries.grouped(dims, filters))).mappings().all()
     total = dict((await session.execute(queries.totals(filters))).mappings().one())
@@ -113,37 +160,9 @@ async def report(session: AsyncSession, *, by: str, filters: dict[str, Any]) -> 
                     "of them; the totals count it once.",
                 )
             )
-    notes = []
-    if {"year", "tranche"} & set(dims) and any(i.year is None for i in items):
-        notes.append(PERIOD_NOTE)
-    if "theme" in dims:
-        notes.append(THEME_NOTE)
-    if by_funder:
-        notes.append(FUNDER_NOTE)
-    if spatial:
-        notes.append(SPATIAL_NOTE)
     nested = (await session.execute(queries.nested_in_scope(filters))).all()
-    if nested and not spatial:
-        pairs = "; ".join(f"{part} within {whole}" for part, whole in nested)
-        notes.append(
-            f"Envelopes part of another are counted once ({pairs}): a part's amount is its "
-            "own, and its whole's line holds only what is outside its parts."
-        )
-    if filters.get("year") is not None:
-        notes.append(
-            "Filtered on a year: money of a multi-year period covering it is included whole."
-        )
-    figures = []
-    if not spatial:
-        figures = await reported.matching(
-            session,
-            {
-                "envelope": filters.get("envelope"),
-                "operator": filters.get("operator"),
-                "theme": filters.get("theme"),
-                "is_demo": None if filters.get("include_demo") else False,
-            },
-        )
+    notes = _notes(dims, items, filters, spatial=spatial, nested=nested)
+    figures = [] if spatial else await _reported(session, filters)
     return BalanceReport(
         by=dims,
         include_demo=bool(filters.get("include_demo")),
@@ -152,4 +171,68 @@ async def report(session: AsyncSession, *, by: str, filters: dict[str, Any]) -> 
         overlaps=overlaps,
         notes=notes,
         reported=figures,
+    )
+
+
+# The dashboard's breakdowns, and the columns of the finest grouping that identify each.
+BREAKDOWNS: dict[str, tuple[str, ...]] = {
+    "operator": ("operator_code",),
+    "funder": ("funder_code",),
+    "theme": ("theme",),
+    "year": ("year", "last_year"),
+    "envelope": ("envelope_code",),
+}
+SUMS = ("amount_cents", "committed_cents", "disbursed_cents")
+
+
+def _key_order(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    # The same order on both databases: by value, unknown (null) last.
+    return tuple((value is None, value if value is not None else 0) for value in key)
+
+
+async def breakdowns(session: AsyncSession, *, filters: dict[str, Any]) -> BalanceBreakdowns:
+    """Every breakdown of the dashboard from one GROUP BY of the ledger's movements.
+
+    The database groups the movements by envelope, tranche period and funder at once (operator
+    and theme set are the envelope's): a few rows per envelope, however many allocations the
+    ledger holds. Each breakdown adds those rows up; integer sums of sums are the sums
+    `report` gives by each dimension alone (tests/funding/test_funding_breakdown_properties.py
+    compares them, and both with a sum over the records).
+    """
+    spatial = _is_spatial((), filters)
+    finest = (await session.execute(queries.grouped(list(BREAKDOWNS), filters))).mappings().all()
+    nested = (await session.execute(queries.nested_in_scope(filters))).all()
+    members: dict[str, list[BalanceRead]] = {}
+    notes: list[str] = []
+    names = await organisation_names(
+        session, [r.get("operator_code") for r in finest] + [r.get("funder_code") for r in finest]
+    )
+    for dim, columns in BREAKDOWNS.items():
+        sums: dict[tuple[Any, ...], list[int]] = {}
+        for row in finest:
+            line = sums.setdefault(tuple(row[c] for c in columns), [0, 0, 0])
+            for i, column in enumerate(SUMS):
+                line[i] += int(row[column])
+        items = [
+            _row(
+                {**dict(zip(columns, key, strict=True)), **dict(zip(SUMS, sums[key], strict=True))},
+                spatial=spatial,
+                by_funder=dim == "funder",
+                names=names,
+            )
+            for key in sorted(sums, key=_key_order)
+        ]
+        members[f"by_{dim}"] = items
+        notes.extend(
+            n
+            for n in _notes([dim], items, filters, spatial=spatial, nested=nested)
+            if n not in notes
+        )
+    total = {c: sum(int(row[c]) for row in finest) for c in SUMS}
+    return BalanceBreakdowns(
+        include_demo=bool(filters.get("include_demo")),
+        **members,
+        totals=_row(total, spatial=spatial, by_funder=False),
+        notes=notes,
+        reported=[] if spatial else await _reported(session, filters),
     )

@@ -10,7 +10,13 @@ from funding.schemas.allocations import (
     Cancellation,
     RowProblem,
 )
-from funding.schemas.balances import BalanceRead, BalanceReport, Dimension, Overlap
+from funding.schemas.balances import (
+    BalanceBreakdowns,
+    BalanceRead,
+    BalanceReport,
+    Dimension,
+    Overlap,
+)
 from funding.schemas.common import (
     COLLECTIVE_FUNDERS,
     KIND_LABELS,
@@ -72,6 +78,7 @@ __all__ = [
     "AllocationRead",
     "AllocationStatus",
     "AllocationUpdate",
+    "BalanceBreakdowns",
     "BalanceRead",
     "BalanceReport",
     "BulkResult",

@@ -68,3 +68,20 @@ class BalanceReport(BaseModel):
         description="Figures of the public record within the filters: reported, not recorded "
         "here, and never added to the figures above."
     )
+
+
+class BalanceBreakdowns(BaseModel):
+    """The money of a dashboard: one report per breakdown, each summing to `totals`."""
+
+    include_demo: bool = Field(description="Whether demo movements are counted.")
+    by_operator: list[BalanceRead]
+    by_funder: list[BalanceRead] = Field(description="Amounts only (see `notes`).")
+    by_theme: list[BalanceRead]
+    by_year: list[BalanceRead]
+    by_envelope: list[BalanceRead]
+    totals: BalanceRead = Field(description="All the matching movements, each euro once.")
+    notes: list[str] = Field(description="How the figures were counted.")
+    reported: list[ReportedFigureRead] = Field(
+        description="Figures of the public record within the filters: reported, not recorded "
+        "here, and never added to the figures above."
+    )
