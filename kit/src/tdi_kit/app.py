@@ -115,10 +115,24 @@ def create_service_app(
     engine = create_engine(
         settings.database_url,
         pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
         echo=settings.database_echo,
         connect_timeout=settings.database_connect_timeout_seconds,
         statement_timeout=settings.database_statement_timeout_seconds,
     )
+    # SQLite's sessions have no pre-ping, and their BEGIN is the one thing that makes a read
+    # see one snapshot: its reads keep the one engine.
+    read_engine = engine
+    if engine.dialect.name != "sqlite":
+        read_engine = create_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            echo=settings.database_echo,
+            connect_timeout=settings.database_connect_timeout_seconds,
+            statement_timeout=settings.database_statement_timeout_seconds,
+            read_only=True,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -132,6 +146,7 @@ def create_service_app(
         await app.state.rows.close()
         await app.state.idempotency_locks.aclose()
         await app.state.engine.dispose()
+        await read_engine.dispose()
 
     app = ServiceApp(
         title=title,
@@ -144,6 +159,8 @@ def create_service_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    # GET's sessions (tdi_kit.db.get_session), for the reads not yet served by `rows`.
+    app.state.read_sessionmaker = create_sessionmaker(read_engine)
     app.state.rows = DriverRowReader(
         engine,
         pool_size=settings.database_read_pool_size,

@@ -30,6 +30,8 @@ class RowReader(Protocol):
         self, stmt: Select[*tuple[Any, ...]], **params: Any
     ) -> tuple[Any, ...] | None: ...
 
+    async def all(self, stmt: Select[Any]) -> list[tuple[Any, ...]]: ...
+
     async def close(self) -> None: ...
 
 
@@ -56,6 +58,10 @@ class DriverRowReader:
         self._compiled: weakref.WeakKeyDictionary[
             Select[*tuple[Any, ...]], tuple[str, list[str]]
         ] = weakref.WeakKeyDictionary()
+        # Statements built per request (a list's filters, its cursor) by their SQLAlchemy cache
+        # key, as the engine's own compiled cache does: building the key costs a fraction of
+        # compiling, and the values it extracts are the request's.
+        self._prepared: dict[Any, _Prepared] = {}
         self._pool: Any = None
         self._sqlite: sqlite3.Connection | None = None
         self._opening = asyncio.Lock()
@@ -90,6 +96,37 @@ class DriverRowReader:
             raise DatabaseUnavailable() from exc
         return None if row is None else tuple(row)
 
+    async def all(self, stmt: Select[Any]) -> list[tuple[Any, ...]]:
+        """Every row of `stmt` (values bound in it), typed as SQLAlchemy would hand them out
+        (its bind and result processors run), through the driver: no session, no transaction,
+        no pre-ping; one round trip on PostgreSQL, none to a thread on SQLite."""
+        prepared, args = self._prepare(stmt)
+        try:
+            if self.dialect.name == "sqlite":
+                raw: list[Any] = self._sqlite_connection().execute(prepared.sql, args).fetchall()
+            else:
+                pool = self._pool or await self._open_pool()
+                async with pool.acquire(timeout=self.connect_timeout) as connection:
+                    raw = await connection.fetch(
+                        prepared.sql, *args, timeout=self.statement_timeout
+                    )
+        except (OSError, sqlite3.OperationalError) + _asyncpg_errors() as exc:  # noqa: RUF005
+            raise DatabaseUnavailable() from exc
+        return prepared.typed(raw)
+
+    def _prepare(self, stmt: Select[Any]) -> tuple[_Prepared, list[Any]]:
+        key = stmt._generate_cache_key()
+        prepared = None if key is None else self._prepared.get(key.key)
+        if prepared is None:
+            prepared = _Prepared(stmt, self.dialect, key)
+            if key is not None and prepared.cacheable:
+                if len(self._prepared) >= _PREPARED_KEPT:
+                    self._prepared.clear()
+                self._prepared[key.key] = prepared
+        if not prepared.cacheable:
+            return prepared, prepared.args(None)
+        return prepared, prepared.args(None if key is None else key.bindparams)
+
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:
             path = make_url(self.url).database
@@ -119,6 +156,7 @@ class DriverRowReader:
                     # These connections only run single SELECTs: there is no session state to
                     # reset on release, and the default reset costs a round trip per read.
                     reset=_keep_session,
+                    init=_json_codecs,
                 )
         return self._pool
 
@@ -133,6 +171,69 @@ class DriverRowReader:
 
 async def _keep_session(_connection: Any) -> None:
     return None
+
+
+async def _json_codecs(connection: Any) -> None:
+    """JSON values decoded as SQLAlchemy's asyncpg dialect decodes them (its result processors
+    expect the driver to have done it)."""
+    import json
+
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            name, encoder=str, decoder=json.loads, schema="pg_catalog", format="text"
+        )
+
+
+# Distinct list statements (filters present or not, sort orders) stay well below this.
+_PREPARED_KEPT = 512
+
+
+class _Prepared:
+    """A statement compiled for the driver, with SQLAlchemy's processors for its values."""
+
+    def __init__(self, stmt: Select[Any], dialect: Any, key: Any) -> None:
+        # Compiled as the engine compiles, with the cache key that later calls extract their
+        # values against.
+        compiled = stmt._compiler(dialect, cache_key=key)
+        # IN lists expand at execution (their number of values is not in the cache key): such a
+        # statement is compiled per call with the values of that call.
+        self.cacheable = key is not None and not (
+            compiled.literal_execute_params or compiled.post_compile_params
+        )
+        if not self.cacheable:
+            compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        self.compiled = compiled
+        self.sql = str(compiled)
+        self.order = list(compiled.positiontup or [])
+        binds = compiled._bind_processors
+        self.binds = [binds.get(name) for name in self.order]
+        self.results = [
+            column.type._cached_result_processor(dialect, None)
+            for column in compiled._result_columns
+        ]
+        self.plain = not any(self.results)
+
+    def args(self, extracted: Any) -> list[Any]:
+        values = self.compiled.construct_params(extracted_parameters=extracted)
+        assert values is not None
+        return [
+            value if process is None else process(value)  # type: ignore[operator]
+            for value, process in zip(
+                (values[name] for name in self.order), self.binds, strict=True
+            )
+        ]
+
+    def typed(self, raw: list[Any]) -> list[tuple[Any, ...]]:
+        if self.plain:
+            return [tuple(row) for row in raw]
+        processors = self.results
+        return [
+            tuple(
+                value if process is None or value is None else process(value)
+                for value, process in zip(row, processors, strict=True)
+            )
+            for row in raw
+        ]
 
 
 def _asyncpg_errors() -> tuple[type[Exception], ...]:
@@ -159,6 +260,10 @@ class SessionRowReader:
         async with self.sessionmaker() as session:
             row = (await session.execute(stmt, params)).first()
         return None if row is None else tuple(row)
+
+    async def all(self, stmt: Select[Any]) -> list[tuple[Any, ...]]:
+        async with self.sessionmaker() as session:
+            return [tuple(row) for row in (await session.execute(stmt)).all()]
 
     async def close(self) -> None:
         return None

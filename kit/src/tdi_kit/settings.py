@@ -114,9 +114,14 @@ class ServiceSettings(AppSettings):
     """A service's settings: those of every app, and its database."""
 
     database_url: str = ""
-    database_pool_size: int = 10
-    # Connections of the driver-level reader (tdi_kit.rowreader): one per concurrent hot read.
-    database_read_pool_size: int = 32
+    # Each engine's (the writes', the reads' through a session) connections kept open, and how
+    # many more a burst may open: overflow connections are closed when they come back, so a
+    # large overflow turns every burst into new connections (docs/benchmarks.md, lists).
+    database_pool_size: int = Field(10, ge=1)
+    database_max_overflow: int = Field(2, ge=0)
+    # Connections of the driver-level reader (tdi_kit.rowreader): one per concurrent hot read
+    # (reads by key and lists); opened on demand, kept while used.
+    database_read_pool_size: int = Field(32, ge=1)
     database_echo: bool = False
     # When the database is away, a request fails with a 503 in seconds rather than hanging:
     # opening a connection (or waiting for a pooled one) and each statement (SQLite: waiting for

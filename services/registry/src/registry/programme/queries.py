@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from registry.models import ProgrammeMilestone, ProgrammePhase, Region, Territory
+from tdi_kit.rowreader import RowReader
 
 SORTABLE = {
     "date": ProgrammeMilestone.date,
@@ -20,6 +21,18 @@ SORTABLE = {
 
 async def phases(session: AsyncSession) -> list[ProgrammePhase]:
     return list(await session.scalars(select(ProgrammePhase).order_by(ProgrammePhase.phase)))
+
+
+class PhaseDates(NamedTuple):
+    phase: int
+    starts_on: dt.date
+    ends_on: dt.date
+
+
+async def phase_dates(rows: RowReader) -> list[PhaseDates]:
+    """Each phase's dates, through the driver (lists filter on the phase under way)."""
+    stmt = select(ProgrammePhase.phase, ProgrammePhase.starts_on, ProgrammePhase.ends_on)
+    return [PhaseDates(*row) for row in await rows.all(stmt.order_by(ProgrammePhase.phase))]
 
 
 async def counts_by_status(session: AsyncSession) -> list[tuple[int, str, int]]:

@@ -42,7 +42,14 @@ from registry.territories import queries
 from tdi_kit import clock
 from tdi_kit.conditional import check_if_match, etag_for
 from tdi_kit.errors import Conflict, NotFound, Unprocessable
-from tdi_kit.pagination import ListParams, Sort, all_rows, paginate, parse_sort
+from tdi_kit.pagination import (
+    ListParams,
+    RowsPage,
+    Sort,
+    paginate,
+    parse_sort,
+    read_page,
+)
 from tdi_kit.rowreader import RowReader
 from tdi_kit.text import fold
 
@@ -62,22 +69,20 @@ async def get_document(rows: RowReader, *, code: str) -> tuple[str, str]:
 
 
 async def list_documents(
-    session: AsyncSession, *, params: ListParams, filters: dict[str, Any]
-) -> tuple[list[str], str | None]:
+    rows: RowReader, *, params: ListParams, filters: dict[str, Any]
+) -> RowsPage:
+    """A page of stored documents (one column) and the total, read as a territory by code is."""
     if filters.get("phase") is not None:
-        filters = {**filters, "phase": await _phase_number(session, filters["phase"])}
+        filters = {**filters, "phase": await _phase_number(rows, filters["phase"])}
     stmt = queries.filtered(select(Territory.document), **filters)
-    sort = sort_for(params)
-    if params.format == "csv":
-        return await all_rows(session, stmt, sort=sort), None
-    return await paginate(session, stmt, sort=sort, params=params)
+    return await read_page(rows, stmt, sort=sort_for(params), params=params)
 
 
-async def _phase_number(session: AsyncSession, phase: str) -> int:
+async def _phase_number(rows: RowReader, phase: str) -> int:
     if phase != "current":
         return int(phase)
     # Between two phases no phase is under way: nothing matches, rather than a guess.
-    return await current_phase(session) or 0
+    return await current_phase(rows) or 0
 
 
 async def create(session: AsyncSession, *, payload: TerritoryCreate) -> Territory:
@@ -239,7 +244,7 @@ async def covering_groupement(session: AsyncSession, *, siren: str) -> list[Cove
 
 async def communes_of(
     session: AsyncSession, *, code: str, params: ListParams
-) -> tuple[list[Commune], str | None]:
+) -> tuple[list[Commune], str | None, int]:
     territory = await queries.by_code(session, code)
     if territory is None:
         raise NotFound("territory", code)
@@ -255,8 +260,6 @@ async def communes_of(
         default="insee",
         unique=("insee", Commune.insee),
     )
-    if params.format == "csv":
-        return await all_rows(session, stmt, sort=sort), None
     return await paginate(session, stmt, sort=sort, params=params)
 
 
