@@ -13,12 +13,13 @@ statement in the test's transaction.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import weakref
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
-from sqlalchemy import Select
+from sqlalchemy import JSON, Select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -65,6 +66,7 @@ class DriverRowReader:
         self._pool: Any = None
         self._sqlite: sqlite3.Connection | None = None
         self._opening = asyncio.Lock()
+        self._attempts = 0
 
     def _sql(self, stmt: Select[*tuple[Any, ...]]) -> tuple[str, list[str]]:
         found = self._compiled.get(stmt)
@@ -143,9 +145,15 @@ class DriverRowReader:
     async def _open_pool(self) -> Any:
         import asyncpg
 
-        # Concurrent first reads must not each open a pool (all but one would leak).
+        # Concurrent first reads must not each open a pool (all but one would leak); and when
+        # the database is away, those that waited for a failed attempt fail with it rather
+        # than each waiting its own connect timeout in turn.
+        attempt = self._attempts
         async with self._opening:
+            if self._pool is None and self._attempts != attempt:
+                raise OSError("the database did not answer the read pool's first connection")
             if self._pool is None:
+                self._attempts += 1
                 url = make_url(self.url).set(drivername="postgresql")
                 self._pool = await asyncpg.create_pool(
                     url.render_as_string(hide_password=False),
@@ -156,7 +164,6 @@ class DriverRowReader:
                     # These connections only run single SELECTs: there is no session state to
                     # reset on release, and the default reset costs a round trip per read.
                     reset=_keep_session,
-                    init=_json_codecs,
                 )
         return self._pool
 
@@ -173,19 +180,18 @@ async def _keep_session(_connection: Any) -> None:
     return None
 
 
-async def _json_codecs(connection: Any) -> None:
-    """JSON values decoded as SQLAlchemy's asyncpg dialect decodes them (its result processors
-    expect the driver to have done it)."""
-    import json
-
-    for name in ("json", "jsonb"):
-        await connection.set_type_codec(
-            name, encoder=str, decoder=json.loads, schema="pg_catalog", format="text"
-        )
-
-
 # Distinct list statements (filters present or not, sort orders) stay well below this.
 _PREPARED_KEPT = 512
+
+
+def _result_processor(type_: Any, dialect: Any) -> Any:
+    """SQLAlchemy's processor for a column's values. asyncpg hands JSON out as text here: the
+    engine's connections decode it with codecs that cost queries on every new connection, so
+    the reader decodes it itself, as those codecs would."""
+    process = type_._cached_result_processor(dialect, None)
+    if dialect.name == "postgresql" and isinstance(type_, JSON):
+        return json.loads if process is None else lambda v: process(json.loads(v))
+    return process
 
 
 class _Prepared:
@@ -208,8 +214,7 @@ class _Prepared:
         binds = compiled._bind_processors
         self.binds = [binds.get(name) for name in self.order]
         self.results = [
-            column.type._cached_result_processor(dialect, None)
-            for column in compiled._result_columns
+            _result_processor(column.type, dialect) for column in compiled._result_columns
         ]
         self.plain = not any(self.results)
 
