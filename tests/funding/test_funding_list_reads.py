@@ -97,3 +97,20 @@ async def test_an_allocations_page_is_one_statement_whatever_its_size(
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(set(counts.values())) == 1, counts
+
+
+async def test_allocations_filter_on_typed_values(
+    client: httpx.AsyncClient, known_action: Any
+) -> None:
+    await make_envelope(client)
+    linked = await allocate(client, amount_cents=M, action_id=str(known_action))
+    await allocate(client, amount_cents=M)
+    for query, expected in [
+        ({"action": str(known_action)}, [linked["id"]]),
+        ({"action": str(known_action), "year": 2024, "is_demo": "false"}, [linked["id"]]),
+        ({"region": "27", "status": "committed"}, None),
+    ]:
+        page = (await client.get("/api/v1/allocations", params=query)).json()
+        assert page["total"] == len(page["items"])
+        if expected is not None:
+            assert [a["id"] for a in page["items"]] == expected

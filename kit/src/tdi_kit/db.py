@@ -93,14 +93,13 @@ def create_engine(
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         busy = statement_timeout or BATCH_BUSY_TIMEOUT_SECONDS
-        engine = create_async_engine(
-            url,
-            echo=echo,
-            connect_args={"timeout": busy},
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=connect_timeout,
+        # A file's connections are pooled as PostgreSQL's are; `:memory:` has one, shared.
+        pool: dict[str, Any] = (
+            {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": connect_timeout}
+            if parsed.database and parsed.database != ":memory:"
+            else {}
         )
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": busy}, **pool)
         _configure_sqlite(engine, busy_timeout=busy)
         return engine
     connect_args: dict[str, Any] = {"timeout": connect_timeout}

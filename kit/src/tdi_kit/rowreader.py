@@ -31,7 +31,7 @@ class RowReader(Protocol):
         self, stmt: Select[*tuple[Any, ...]], **params: Any
     ) -> tuple[Any, ...] | None: ...
 
-    async def all(self, stmt: Select[Any]) -> list[tuple[Any, ...]]: ...
+    async def all(self, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]: ...
 
     async def close(self) -> None: ...
 
@@ -98,36 +98,33 @@ class DriverRowReader:
             raise DatabaseUnavailable() from exc
         return None if row is None else tuple(row)
 
-    async def all(self, stmt: Select[Any]) -> list[tuple[Any, ...]]:
+    async def all(self, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """Every row of `stmt` (values bound in it), typed as SQLAlchemy would hand them out
         (its bind and result processors run), through the driver: no session, no transaction,
         no pre-ping; one round trip on PostgreSQL, none to a thread on SQLite."""
-        prepared, args = self._prepare(stmt)
+        prepared, sql, args = self._prepare(stmt)
         try:
             if self.dialect.name == "sqlite":
-                raw: list[Any] = self._sqlite_connection().execute(prepared.sql, args).fetchall()
+                raw: list[Any] = self._sqlite_connection().execute(sql, args).fetchall()
             else:
                 pool = self._pool or await self._open_pool()
                 async with pool.acquire(timeout=self.connect_timeout) as connection:
-                    raw = await connection.fetch(
-                        prepared.sql, *args, timeout=self.statement_timeout
-                    )
+                    raw = await connection.fetch(sql, *args, timeout=self.statement_timeout)
         except (OSError, sqlite3.OperationalError) + _asyncpg_errors() as exc:  # noqa: RUF005
             raise DatabaseUnavailable() from exc
         return prepared.typed(raw)
 
-    def _prepare(self, stmt: Select[Any]) -> tuple[_Prepared, list[Any]]:
+    def _prepare(self, stmt: Select[Any]) -> tuple[_Prepared, str, list[Any]]:
         key = stmt._generate_cache_key()
         prepared = None if key is None else self._prepared.get(key.key)
         if prepared is None:
             prepared = _Prepared(stmt, self.dialect, key)
-            if key is not None and prepared.cacheable:
+            if key is not None:
                 if len(self._prepared) >= _PREPARED_KEPT:
                     self._prepared.clear()
                 self._prepared[key.key] = prepared
-        if not prepared.cacheable:
-            return prepared, prepared.args(None)
-        return prepared, prepared.args(None if key is None else key.bindparams)
+        sql, args = prepared.statement(None if key is None else key.bindparams)
+        return prepared, sql, args
 
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:
@@ -201,32 +198,42 @@ class _Prepared:
         # Compiled as the engine compiles, with the cache key that later calls extract their
         # values against.
         compiled = stmt._compiler(dialect, cache_key=key)
-        # IN lists expand at execution (their number of values is not in the cache key): such a
-        # statement is compiled per call with the values of that call.
-        self.cacheable = key is not None and not (
-            compiled.literal_execute_params or compiled.post_compile_params
-        )
-        if not self.cacheable:
-            compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         self.compiled = compiled
         self.sql = str(compiled)
         self.order = list(compiled.positiontup or [])
         binds = compiled._bind_processors
         self.binds = [binds.get(name) for name in self.order]
+        # IN lists and literal-rendered values (aggregate_strings' separator) are rendered per
+        # call from the call's values, as the engine does ("post compile"): the compiled
+        # statement stays cached.
+        self.expands = bool(compiled.literal_execute_params or compiled.post_compile_params)
         self.results = [
             _result_processor(column.type, dialect) for column in compiled._result_columns
         ]
         self.plain = not any(self.results)
 
-    def args(self, extracted: Any) -> list[Any]:
-        values = self.compiled.construct_params(extracted_parameters=extracted)
+    def statement(self, extracted: Any) -> tuple[str, list[Any]]:
+        """The SQL and its positional values for a call whose cache key extracted `extracted`."""
+        values = self.compiled.construct_params(
+            extracted_parameters=extracted, _no_postcompile=self.expands
+        )
         assert values is not None
-        return [
-            value if process is None else process(value)  # type: ignore[operator]
-            for value, process in zip(
-                (values[name] for name in self.order), self.binds, strict=True
-            )
-        ]
+        if not self.expands:
+            return self.sql, [
+                value if process is None else process(value)  # type: ignore[operator]
+                for value, process in zip(
+                    (values[name] for name in self.order), self.binds, strict=True
+                )
+            ]
+        state = self.compiled._process_parameters_for_postcompile(values)
+        # The expanded values' processors; the others' are the statement's own.
+        processors = {**self.compiled._bind_processors, **state.processors}
+        args = []
+        for name in state.positiontup or []:
+            value = state.parameters[name]
+            process = processors.get(name)
+            args.append(value if process is None else process(value))  # type: ignore[operator]
+        return state.statement, args
 
     def typed(self, raw: list[Any]) -> list[tuple[Any, ...]]:
         if self.plain:
@@ -266,7 +273,7 @@ class SessionRowReader:
             row = (await session.execute(stmt, params)).first()
         return None if row is None else tuple(row)
 
-    async def all(self, stmt: Select[Any]) -> list[tuple[Any, ...]]:
+    async def all(self, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         async with self.sessionmaker() as session:
             return [tuple(row) for row in (await session.execute(stmt)).all()]
 

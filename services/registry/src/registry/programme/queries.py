@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +24,8 @@ async def phases(session: AsyncSession) -> list[ProgrammePhase]:
     return list(await session.scalars(select(ProgrammePhase).order_by(ProgrammePhase.phase)))
 
 
-class PhaseDates(NamedTuple):
+@dataclass
+class PhaseDates:
     phase: int
     starts_on: dt.date
     ends_on: dt.date
