@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tdi_kit import migrations
@@ -78,3 +79,14 @@ class Services:
     contracts: ServiceApp
     to_funding: Link
     to_contracts: Link
+
+
+async def all_pages(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str] | None = None, **query: Any
+) -> list[dict[str, Any]]:
+    """Every page of a list, following `next_cursor` from the first."""
+    pages = [(await client.get(path, params=query, headers=headers)).json()]
+    while pages[-1]["next_cursor"]:
+        query = {**query, "cursor": pages[-1]["next_cursor"]}
+        pages.append((await client.get(path, params=query, headers=headers)).json())
+    return pages

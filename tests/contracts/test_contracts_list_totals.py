@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
+from suite_testing import all_pages
 
 from contracts.seed.volume import load_volume
 from tdi_kit.app import ServiceApp
-
-
-async def _pages(client: httpx.AsyncClient, path: str, **query: Any) -> list[dict[str, Any]]:
-    pages = [(await client.get(path, params=query)).json()]
-    while pages[-1]["next_cursor"]:
-        query = {**query, "cursor": pages[-1]["next_cursor"]}
-        pages.append((await client.get(path, params=query)).json())
-    return pages
 
 
 async def test_contracts_and_actions_answer_the_total_of_their_filters(
@@ -25,11 +16,11 @@ async def test_contracts_and_actions_answer_the_total_of_their_filters(
         await load_volume(session, contracts=12, actions_per_contract=5)
         await session.commit()
     for path, total in [("/api/v1/contracts", 12), ("/api/v1/actions", 60)]:
-        pages = await _pages(client, path, is_demo="true", limit=7)
+        pages = await all_pages(client, path, is_demo="true", limit=7)
         assert {p["total"] for p in pages} == {total}, path
         ids = [item["id"] for p in pages for item in p["items"]]
         assert len(ids) == len(set(ids)) == total
-        sorted_pages = await _pages(client, path, is_demo="true", limit=25, sort="-updated_at")
+        sorted_pages = await all_pages(client, path, is_demo="true", limit=25, sort="-updated_at")
         assert {p["total"] for p in sorted_pages} == {total}
     every = (await client.get("/api/v1/actions", params={"limit": 1})).json()
     assert every["total"] >= 60 and len(every["items"]) == 1

@@ -517,10 +517,11 @@ def test_the_network_policy_evaluator_denies_without_a_rule() -> None:
 # --- databases -----------------------------------------------------------------------------
 
 
-def _engine_connections(pool_size: int | None = None) -> int:
+def _engine_connections(pool_size: int | None = None, max_overflow: int | None = None) -> int:
     """The most connections one engine of the kit opens (tdi_kit.db.create_engine)."""
     url = "postgresql+asyncpg://budget@127.0.0.1:5432/budget"
-    engine = create_engine(url) if pool_size is None else create_engine(url, pool_size=pool_size)
+    sizes = {"pool_size": pool_size, "max_overflow": max_overflow}
+    engine = create_engine(url, **{k: v for k, v in sizes.items() if v is not None})
     try:
         return engine.pool.size() + engine.pool._max_overflow  # type: ignore[attr-defined]
     finally:
@@ -528,7 +529,8 @@ def _engine_connections(pool_size: int | None = None) -> int:
 
 
 def _per_process(objects: tuple[dict[str, Any], ...], service: str, monkeypatch) -> int:
-    """One app process: its engine's pool and overflow plus the row reader's pool."""
+    """One app process: its two engines' pools and overflow (writes; GET's sessions, in
+    AUTOCOMMIT) plus the row reader's pool."""
     container = app_container(objects, service)
     with monkeypatch.context() as env:
         for variable in container.get("env", []):
@@ -536,7 +538,8 @@ def _per_process(objects: tuple[dict[str, Any], ...], service: str, monkeypatch)
         # The JWT secret is a file in production; any value other than the development one.
         env.setenv(SETTINGS[service].model_config["env_prefix"] + "JWT_SECRET", "budget" * 8)
         settings = SETTINGS[service]()
-    return _engine_connections(settings.database_pool_size) + settings.database_read_pool_size
+    engine = _engine_connections(settings.database_pool_size, settings.database_max_overflow)
+    return 2 * engine + settings.database_read_pool_size
 
 
 def _pods_at_most(objects: tuple[dict[str, Any], ...], app: str) -> int:

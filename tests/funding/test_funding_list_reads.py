@@ -8,17 +8,9 @@ from typing import Any
 import httpx
 from funding_cases import ADMIN, BDT, BPI, M, allocate, allocation_body, make_envelope
 from sqlalchemy import event
+from suite_testing import all_pages
 
 from tdi_kit.app import ServiceApp
-
-
-async def _pages(client: httpx.AsyncClient, path: str, **query: Any) -> list[dict[str, Any]]:
-    headers = query.pop("headers", None)
-    pages = [(await client.get(path, params=query, headers=headers)).json()]
-    while pages[-1]["next_cursor"]:
-        params = {**query, "cursor": pages[-1]["next_cursor"]}
-        pages.append((await client.get(path, params=params, headers=headers)).json())
-    return pages
 
 
 async def test_the_allocations_total_counts_only_what_the_caller_may_see(
@@ -31,7 +23,7 @@ async def test_the_allocations_total_counts_only_what_the_caller_may_see(
         await allocate(client, headers=BPI, status="proposed", reference=f"P-{i}")
     # Never-committed allocations: only their operator (BPI operates the envelope) and admins.
     for headers, seen in [(None, 3), (BDT, 3), (BPI, 5), (ADMIN, 5)]:
-        pages = await _pages(client, "/api/v1/allocations", limit=2, headers=headers)
+        pages = await all_pages(client, "/api/v1/allocations", limit=2, headers=headers)
         assert {p["total"] for p in pages} == {seen}
         ids = [a["id"] for p in pages for a in p["items"]]
         assert len(ids) == len(set(ids)) == seen
@@ -63,7 +55,7 @@ async def test_every_funding_list_answers_a_total(client: httpx.AsyncClient) -> 
         f"/api/v1/allocations/{created['id']}/disbursements",
     ]
     for path in paths:
-        pages = await _pages(client, path, limit=3, headers=ADMIN)  # the ledger needs a token
+        pages = await all_pages(client, path, limit=3, headers=ADMIN)  # the ledger needs a token
         totals = {p["total"] for p in pages}
         assert len(totals) == 1, (path, totals)
         assert sum(len(p["items"]) for p in pages) == totals.pop(), path

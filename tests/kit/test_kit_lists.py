@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import event, select
+from suite_testing import all_pages
 
 from registry.models import ProgrammePhase, Territory
 from tdi_kit.app import ServiceApp
@@ -18,14 +19,6 @@ from tdi_kit.rowreader import DriverRowReader, RowReader
 SEED_TERRITORIES = 331  # 148 of phase 1, 183 of phase 2
 
 
-async def _pages(client: httpx.AsyncClient, path: str, **query: Any) -> list[dict[str, Any]]:
-    pages = [(await client.get(path, params=query)).json()]
-    while pages[-1]["next_cursor"]:
-        query = {**query, "cursor": pages[-1]["next_cursor"]}
-        pages.append((await client.get(path, params=query)).json())
-    return pages
-
-
 @pytest.mark.parametrize(
     ("filters", "total"),
     [({}, SEED_TERRITORIES), ({"phase": "1"}, 148), ({"phase": "2"}, 183)],
@@ -33,7 +26,7 @@ async def _pages(client: httpx.AsyncClient, path: str, **query: Any) -> list[dic
 async def test_every_page_answers_the_total_of_its_filters(
     client: httpx.AsyncClient, filters: dict[str, str], total: int
 ) -> None:
-    pages = await _pages(client, "/api/v1/territories", limit=100, **filters)
+    pages = await all_pages(client, "/api/v1/territories", limit=100, **filters)
     assert {p["total"] for p in pages} == {total}
     codes = [t["code"] for p in pages for t in p["items"]]
     assert len(codes) == len(set(codes)) == total
@@ -50,7 +43,7 @@ async def test_a_filter_that_matches_nothing_answers_a_total_of_zero(
 async def test_a_sorted_and_filtered_page_keeps_its_total_along_the_cursor(
     client: httpx.AsyncClient,
 ) -> None:
-    pages = await _pages(client, "/api/v1/territories", limit=40, phase="2", sort="-name")
+    pages = await all_pages(client, "/api/v1/territories", limit=40, phase="2", sort="-name")
     assert len(pages) == 5 and {p["total"] for p in pages} == {183}
     assert sum(len(p["items"]) for p in pages) == 183
 
