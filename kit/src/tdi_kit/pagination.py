@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode
 import orjson
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import BigInteger, ColumnElement, Select, and_, func, or_, select, true
+from sqlalchemy import BigInteger, ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import StreamingResponse
 
@@ -190,17 +190,16 @@ def count_of(stmt: Select[Any]) -> Select[Any]:
 def _page_statement(stmt: Select[Any], *, sort: Sort, params: ListParams) -> Select[Any]:
     """The page's statement: `stmt`'s columns, the total of its filters, the sort keys.
 
-    The total is a one-row subquery joined to the page, which both databases compute once (as
-    a column's scalar subquery, SQLite evaluates it again for every row it sorts): a page and
-    its total are one statement, whatever the page size. It counts the filters without the
-    cursor, so every page of a list answers the same total.
+    The total is an uncorrelated scalar subquery, which both databases run once per statement
+    (PostgreSQL's InitPlan, SQLite's once-only subroutine): a page and its total are one
+    statement, whatever the page size. It counts the filters without the cursor, so every page
+    of a list answers the same total.
     """
-    total = count_of(stmt).subquery("page_total")
+    total = count_of(stmt).scalar_subquery()
     if params.cursor:
         stmt = stmt.where(sort.after(decode_cursor(params.cursor, sort)))
     return (
-        stmt.join(total, true())
-        .add_columns(total.c[0], *(k.column for k in sort.keys))
+        stmt.add_columns(total, *(k.column for k in sort.keys))
         .order_by(*sort.order_by())
         .limit(params.limit + 1)
     )
