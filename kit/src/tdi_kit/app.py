@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Table, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
@@ -112,27 +113,22 @@ def create_service_app(
     Each of `clients` (the sibling services it checks references with) is `app.state.<name>`.
     """
     configure_logging(settings.service_name, level=settings.log_level, as_json=settings.log_json)
-    engine = create_engine(
-        settings.database_url,
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_max_overflow,
-        echo=settings.database_echo,
-        connect_timeout=settings.database_connect_timeout_seconds,
-        statement_timeout=settings.database_statement_timeout_seconds,
-    )
-    # SQLite's sessions have no pre-ping, and their BEGIN is the one thing that makes a read
-    # see one snapshot: its reads keep the one engine.
-    read_engine = engine
-    if engine.dialect.name != "sqlite":
-        read_engine = create_engine(
+
+    def engine_of(*, read_only: bool = False) -> AsyncEngine:
+        return create_engine(
             settings.database_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
             echo=settings.database_echo,
             connect_timeout=settings.database_connect_timeout_seconds,
             statement_timeout=settings.database_statement_timeout_seconds,
-            read_only=True,
+            read_only=read_only,
         )
+
+    engine = engine_of()
+    # SQLite's sessions have no pre-ping, and their BEGIN is the one thing that makes a read
+    # see one snapshot: its reads keep the one engine.
+    read_engine = engine if engine.dialect.name == "sqlite" else engine_of(read_only=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
