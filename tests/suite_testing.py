@@ -72,3 +72,14 @@ def count_statuses(answers: list[httpx.Response]) -> Counter[int]:
         if r.status_code >= 400:
             assert r.headers["content-type"].startswith("application/problem+json"), r.text
     return Counter(r.status_code for r in answers)
+
+
+async def all_pages(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str] | None = None, **query: Any
+) -> list[dict[str, Any]]:
+    """Every page of a list, following `next_cursor` from the first."""
+    pages = [(await client.get(path, params=query, headers=headers)).json()]
+    while pages[-1]["next_cursor"]:
+        query = {**query, "cursor": pages[-1]["next_cursor"]}
+        pages.append((await client.get(path, params=query, headers=headers)).json())
+    return pages

@@ -550,7 +550,14 @@ def _per_process(objects: tuple[dict[str, Any], ...], service: str, monkeypatch)
     """One app process: its whole budget (engine, row reader and key locks together)."""
     settings = _settings_of(objects, service, monkeypatch)
     budget = settings.connection_budget
-    parts = budget.engine_pool + budget.engine_overflow + budget.reader + budget.locks
+    parts = (
+        budget.engine_pool
+        + budget.engine_overflow
+        + budget.read_pool
+        + budget.read_overflow
+        + budget.reader
+        + budget.locks
+    )
     assert parts == budget.total == settings.database_max_connections
     return budget.total
 

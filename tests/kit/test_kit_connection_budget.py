@@ -26,11 +26,17 @@ BUDGET = 8
 REQUESTS = 200
 
 
+@pytest.mark.parametrize("read_engine", [True, False])
 @pytest.mark.parametrize("total", [4, 5, 8, 18, 20, 33, 100])
-def test_the_budget_is_split_whole_between_the_pools(total: int) -> None:
-    budget = ConnectionBudget.split(total)
-    assert budget.engine_pool + budget.engine_overflow + budget.reader + budget.locks == total
+def test_the_budget_is_split_whole_between_the_pools(total: int, read_engine: bool) -> None:
+    budget = ConnectionBudget.split(total, read_engine=read_engine)
+    engines = budget.engine_pool + budget.engine_overflow + budget.read_pool + budget.read_overflow
+    assert engines + budget.reader + budget.locks == total
     assert min(budget.engine_pool, budget.reader, budget.locks) >= 1
+    # GET's sessions have an engine of their own on PostgreSQL; SQLite's share the one.
+    assert (
+        (budget.read_pool >= 1) if read_engine else (budget.read_pool == budget.read_overflow == 0)
+    )
 
 
 async def test_the_apps_pools_are_sized_from_the_one_setting() -> None:
@@ -47,10 +53,13 @@ async def test_the_apps_pools_are_sized_from_the_one_setting() -> None:
         assert pool.size() == budget.engine_pool
         assert pool._max_overflow == budget.engine_overflow
         assert app.state.rows.pool_size == budget.reader
+        reads = app.state.read_sessionmaker.kw["bind"].pool
+        assert (reads.size(), reads._max_overflow) == (budget.read_pool, budget.read_overflow)
         locks = app.state.idempotency_locks.engine.pool
         assert (locks.size(), locks._max_overflow) == (budget.locks, 0)
     finally:
         await app.state.idempotency_locks.aclose()
+        await app.state.read_sessionmaker.kw["bind"].dispose()
         await app.state.engine.dispose()
 
 

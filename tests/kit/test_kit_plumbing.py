@@ -85,7 +85,10 @@ def _app() -> FastAPI:
         params: ListParamsDep,
         territory: Annotated[TerritoryCode | None, Query()] = None,
     ) -> Any:
-        return list_answer(request, response, params, ITEMS, "next", model=Item, filename="items")
+        response.headers["Vary"] = "Authorization"  # a route's own headers travel with the page
+        return list_answer(
+            request, response, params, ITEMS, "next", 7, model=Item, filename="items"
+        )
 
     @app.get("/documents")
     async def docs(request: Request, params: ListParamsDep) -> Any:
@@ -94,6 +97,7 @@ def _app() -> FastAPI:
             params,
             DOCS,
             None,
+            2,
             filename="docs",
             columns=["code", "label"],
             row=lambda d: {**d, "label": d["label"].lower()},
@@ -112,7 +116,12 @@ async def test_a_list_answers_a_page_with_its_link_or_every_row_as_csv() -> None
     transport = httpx.ASGITransport(app=_app())
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         page = await client.get("/items", params={"limit": 2, "territory": "ti-2708"})
-        assert page.json() == {"items": [i.model_dump() for i in ITEMS], "next_cursor": "next"}
+        assert page.json() == {
+            "items": [i.model_dump() for i in ITEMS],
+            "next_cursor": "next",
+            "total": 7,
+        }
+        assert page.headers["vary"] == "Authorization"
         assert page.headers["link"] == '</items?territory=ti-2708&limit=2&cursor=next>; rel="next"'
         csv = await client.get("/items", headers={"Accept": "text/csv"})
         assert csv.headers["content-type"].startswith("text/csv")
@@ -128,7 +137,9 @@ async def test_a_list_of_stored_documents_joins_them_or_exports_their_rows() -> 
         page = await client.get("/documents")
         assert (
             page.text
-            == '{"items":[' + ",".join(DOCS) + '],"next_cursor":null,"coverage":"partial"}'
+            == '{"items":['
+            + ",".join(DOCS)
+            + '],"next_cursor":null,"total":2,"coverage":"partial"}'
         )
         assert page.headers["vary"] == "Authorization"
         csv = await client.get("/documents", params={"format": "csv"})

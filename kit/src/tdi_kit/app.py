@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
@@ -106,6 +107,18 @@ def create_service_app(
         echo=settings.database_echo,
         **connection_options,
     )
+    read_engine: AsyncEngine = (
+        create_engine(
+            settings.database_url,
+            pool_size=budget.read_pool,
+            max_overflow=budget.read_overflow,
+            echo=settings.database_echo,
+            read_only=True,
+            **connection_options,
+        )
+        if budget.read_pool
+        else engine
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -137,6 +150,7 @@ def create_service_app(
         await app.state.rows.close()
         await app.state.idempotency_locks.aclose()
         await app.state.engine.dispose()
+        await read_engine.dispose()
 
     app = ServiceApp(
         title=title,
@@ -149,6 +163,8 @@ def create_service_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    # GET's sessions (tdi_kit.db.get_session), for the reads not yet served by `rows`.
+    app.state.read_sessionmaker = create_sessionmaker(read_engine)
     app.state.rows = DriverRowReader(engine, pool_size=budget.reader, **connection_options)
     app.state.idempotency_locks = key_locks(engine, pool_size=budget.locks, **connection_options)
     app.state.verifier = TokenVerifier(settings)

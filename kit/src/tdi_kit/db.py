@@ -113,6 +113,7 @@ def create_engine(
     statement_timeout: float | None = None,
     statement_cache_size: int | None = None,
     application_name: str | None = None,
+    read_only: bool = False,
 ) -> AsyncEngine:
     """An async engine with the settings each backend needs to behave like the other.
 
@@ -125,13 +126,24 @@ def create_engine(
 
     `statement_cache_size=0` turns asyncpg's prepared statements into unnamed ones, as PgBouncer
     in transaction mode needs; `application_name` names the connections in `pg_stat_activity`.
+
+    `read_only`: the engine of the sessions that serve reads (`get_session` on GET): AUTOCOMMIT
+    (no BEGIN, no COMMIT: each SELECT is its own snapshot) and no pre-ping (a connection that
+    died meanwhile fails one read with a 503, instead of every read paying a round trip).
     """
     parsed = make_url(url)
+    max_overflow = pool_size if max_overflow is None else max_overflow
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         busy = statement_timeout or BATCH_BUSY_TIMEOUT_SECONDS
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": busy})
+        # A file's connections are pooled as PostgreSQL's are; `:memory:` has one, shared.
+        pool: dict[str, Any] = (
+            {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": connect_timeout}
+            if parsed.database and parsed.database != ":memory:"
+            else {}
+        )
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": busy}, **pool)
         _configure_sqlite(engine, busy_timeout=busy)
         return engine
     target: str | URL = url
@@ -155,8 +167,9 @@ def create_engine(
         target,
         echo=echo,
         pool_size=pool_size,
-        max_overflow=pool_size if max_overflow is None else max_overflow,
-        pool_pre_ping=True,
+        max_overflow=max_overflow,
+        pool_pre_ping=not read_only,
+        **({"isolation_level": "AUTOCOMMIT"} if read_only else {}),
         # A request waits no longer for a pooled connection than for a new one.
         pool_timeout=connect_timeout,
         connect_args=connect_args,
@@ -203,9 +216,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     problem it is to the caller (`tdi_kit.errors.database_problem`): 409 for a key taken by a
     concurrent writer, 503 with `Retry-After` for a database that is away.
     """
-    async with request.app.state.sessionmaker() as session:
+    reads = request.method in ("GET", "HEAD", "OPTIONS")
+    sessionmaker = request.app.state.read_sessionmaker if reads else request.app.state.sessionmaker
+    async with sessionmaker() as session:
         try:
-            if request.method not in ("GET", "HEAD", "OPTIONS"):
+            if not reads:
                 await session.connection(execution_options=WRITE_OPTIONS)
             yield session
             await session.commit()

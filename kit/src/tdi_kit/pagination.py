@@ -21,13 +21,14 @@ from urllib.parse import quote, urlencode
 import orjson
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import BigInteger, ColumnElement, Select, and_, or_
+from sqlalchemy import BigInteger, ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import StreamingResponse
 
 from tdi_kit import clock
 from tdi_kit.errors import BadRequest, Unprocessable
 from tdi_kit.query import declared_query
+from tdi_kit.rowreader import RowReader
 
 T = TypeVar("T")
 MAX_LIMIT = 1000
@@ -40,6 +41,9 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last."
+    )
+    total: int = Field(
+        description="How many items match the filters given, on every page (not this page's count)."
     )
 
 
@@ -175,25 +179,90 @@ def decode_cursor(cursor: str, sort: Sort) -> list[Any]:
         ) from exc
 
 
-async def paginate(
-    session: AsyncSession, stmt: Select[Any], *, sort: Sort, params: ListParams
-) -> tuple[list[Any], str | None]:
-    """One page of `stmt`, whose first selected column is the item; and the next page's cursor."""
+def count_of(stmt: Select[Any]) -> Select[Any]:
+    """How many rows `stmt` selects: `SELECT count(*)` over its FROM and WHERE, or over it as a
+    subquery when it groups or dedupes rows."""
+    if stmt._distinct or stmt._group_by_clauses:
+        return select(func.count()).select_from(stmt.order_by(None).subquery())
+    return stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+
+
+def _page_statement(stmt: Select[Any], *, sort: Sort, params: ListParams) -> Select[Any]:
+    """The page's statement: `stmt`'s columns, the total of its filters, the sort keys.
+
+    The total is an uncorrelated scalar subquery, which both databases run once per statement
+    (PostgreSQL's InitPlan, SQLite's once-only subroutine): a page and its total are one
+    statement, whatever the page size. It counts the filters without the cursor, so every page
+    of a list answers the same total.
+    """
+    total = count_of(stmt).scalar_subquery()
     if params.cursor:
         stmt = stmt.where(sort.after(decode_cursor(params.cursor, sort)))
+    return (
+        stmt.add_columns(total, *(k.column for k in sort.keys))
+        .order_by(*sort.order_by())
+        .limit(params.limit + 1)
+    )
+
+
+def _cut(
+    rows: Sequence[Any], *, width: int, sort: Sort, params: ListParams
+) -> tuple[list[tuple[Any, ...]], str | None, int | None]:
+    """Rows of `width` item columns, the next cursor, the total (None when no row came back)."""
     n_keys = len(sort.keys)
-    stmt = stmt.add_columns(*(k.column for k in sort.keys)).order_by(*sort.order_by())
-    rows = (await session.execute(stmt.limit(params.limit + 1))).all()
+    total = rows[0][width] if rows else None
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]
         next_cursor = encode_cursor(sort, tuple(rows[-1])[-n_keys:])
-    return [row[0] for row in rows], next_cursor
+    return [tuple(row)[:width] for row in rows], next_cursor, total
+
+
+async def paginate(
+    session: AsyncSession, stmt: Select[Any], *, sort: Sort, params: ListParams
+) -> tuple[list[Any], str | None, int]:
+    """One page of `stmt`, whose first selected column is the item; the next page's cursor;
+    how many rows match `stmt` (every page, not this one). A CSV export (`format=csv`) reads
+    every row. Through a session: for records the service still assembles from ORM objects."""
+    if params.format == "csv":
+        every = await all_rows(session, stmt, sort=sort)
+        return every, None, len(every)
+    rows = (await session.execute(_page_statement(stmt, sort=sort, params=params))).all()
+    items, next_cursor, total = _cut(rows, width=1, sort=sort, params=params)
+    if total is None:
+        # Past the last row (a cursor kept after a delete): the total needs its own count.
+        total = 0 if not params.cursor else int(await session.scalar(count_of(stmt)) or 0)
+    return [row[0] for row in items], next_cursor, total
 
 
 async def all_rows(session: AsyncSession, stmt: Select[Any], *, sort: Sort) -> list[Any]:
     """Every row of `stmt` in the requested order: what a CSV export serves."""
     return list((await session.scalars(stmt.order_by(*sort.order_by()))).all())
+
+
+@dataclass(frozen=True)
+class RowsPage:
+    """A page read by `read_page`: rows of the statement's own columns."""
+
+    rows: list[tuple[Any, ...]]
+    next_cursor: str | None
+    total: int
+
+
+async def read_page(
+    rows: RowReader, stmt: Select[Any], *, sort: Sort, params: ListParams
+) -> RowsPage:
+    """One page of `stmt` and its total, read as the read by key is: through the driver, no
+    session, no ORM object; one statement. A CSV export (`format=csv`) reads every row."""
+    if params.format == "csv":
+        found = await rows.all(stmt.order_by(*sort.order_by()))
+        return RowsPage(found, None, len(found))
+    width = len(stmt.selected_columns)
+    found = await rows.all(_page_statement(stmt, sort=sort, params=params))
+    items, next_cursor, total = _cut(found, width=width, sort=sort, params=params)
+    if total is None:
+        total = 0 if not params.cursor else int((await rows.all(count_of(stmt)))[0][0])
+    return RowsPage(items, next_cursor, total)
 
 
 def next_link(request: Request, response: Response, next_cursor: str | None) -> None:
@@ -284,6 +353,7 @@ def list_answer(
     params: ListParams,
     items: Sequence[Any],
     next_cursor: str | None,
+    total: int,
     *,
     model: type[BaseModel],
     filename: str,
@@ -299,8 +369,25 @@ def list_answer(
             columns=list(columns or model.model_fields),
             filename=filename,
         )
-    next_link(request, response, next_cursor)
-    return Page[model](items=items, next_cursor=next_cursor)  # type: ignore[valid-type]
+    # The page's JSON from each item's own (pydantic's serializer, in Rust), not a Page model
+    # validated again and encoded by the framework: what the route declares as
+    # `response_model=Page[model]` is what is sent, at a fraction of the cost.
+    documents = [
+        (item if isinstance(item, model) else model.model_validate(item)).model_dump_json()
+        for item in items
+    ]
+    headers = {k: v for k, v in response.headers.items() if k != "content-length"}
+    return documents_answer(
+        request,
+        params,
+        documents,
+        next_cursor,
+        total,
+        filename=filename,
+        columns=(),
+        row=dict,
+        headers=headers,
+    )
 
 
 def documents_answer(
@@ -308,6 +395,7 @@ def documents_answer(
     params: ListParams,
     documents: Sequence[str],
     next_cursor: str | None,
+    total: int,
     *,
     filename: str,
     columns: Sequence[str],
@@ -317,7 +405,7 @@ def documents_answer(
 ) -> Response:
     """A list of stored documents: CSV rows from each decoded document (`row`), else one page
     whose items are the stored JSON joined as they are, not decoded and encoded again; `extra`
-    adds members to the page (after `next_cursor`)."""
+    adds members to the page (after `total`)."""
     if params.format == "csv":
         return csv_response(
             (row(orjson.loads(d)) for d in documents), columns=columns, filename=filename
@@ -327,6 +415,8 @@ def documents_answer(
         + ",".join(documents)
         + '],"next_cursor":'
         + orjson.dumps(next_cursor).decode()
+        + ',"total":'
+        + str(int(total))
         + "".join(
             f",{orjson.dumps(k).decode()}:{orjson.dumps(v).decode()}"
             for k, v in (extra or {}).items()

@@ -13,12 +13,13 @@ statement in the test's transaction.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import weakref
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
-from sqlalchemy import Select
+from sqlalchemy import JSON, Select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -29,6 +30,8 @@ class RowReader(Protocol):
     async def one(
         self, stmt: Select[*tuple[Any, ...]], **params: Any
     ) -> tuple[Any, ...] | None: ...
+
+    async def all(self, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]: ...
 
     async def close(self) -> None: ...
 
@@ -63,9 +66,14 @@ class DriverRowReader:
         self._compiled: weakref.WeakKeyDictionary[
             Select[*tuple[Any, ...]], tuple[str, list[str]]
         ] = weakref.WeakKeyDictionary()
+        # Statements built per request (a list's filters, its cursor) by their SQLAlchemy cache
+        # key, as the engine's own compiled cache does: building the key costs a fraction of
+        # compiling, and the values it extracts are the request's.
+        self._prepared: dict[Any, _Prepared] = {}
         self._pool: Any = None
         self._sqlite: sqlite3.Connection | None = None
         self._opening = asyncio.Lock()
+        self._attempts = 0
 
     def _sql(self, stmt: Select[*tuple[Any, ...]]) -> tuple[str, list[str]]:
         found = self._compiled.get(stmt)
@@ -97,6 +105,34 @@ class DriverRowReader:
             raise DatabaseUnavailable() from exc
         return None if row is None else tuple(row)
 
+    async def all(self, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Every row of `stmt` (values bound in it), typed as SQLAlchemy would hand them out
+        (its bind and result processors run), through the driver: no session, no transaction,
+        no pre-ping; one round trip on PostgreSQL, none to a thread on SQLite."""
+        prepared, sql, args = self._prepare(stmt)
+        try:
+            if self.dialect.name == "sqlite":
+                raw: list[Any] = self._sqlite_connection().execute(sql, args).fetchall()
+            else:
+                pool = self._pool or await self._open_pool()
+                async with pool.acquire(timeout=self.connect_timeout) as connection:
+                    raw = await connection.fetch(sql, *args, timeout=self.statement_timeout)
+        except (OSError, sqlite3.OperationalError) + _asyncpg_errors() as exc:  # noqa: RUF005
+            raise DatabaseUnavailable() from exc
+        return prepared.typed(raw)
+
+    def _prepare(self, stmt: Select[Any]) -> tuple[_Prepared, str, list[Any]]:
+        key = stmt._generate_cache_key()
+        prepared = None if key is None else self._prepared.get(key.key)
+        if prepared is None:
+            prepared = _Prepared(stmt, self.dialect, key)
+            if key is not None:
+                if len(self._prepared) >= _PREPARED_KEPT:
+                    self._prepared.clear()
+                self._prepared[key.key] = prepared
+        sql, args = prepared.statement(None if key is None else key.bindparams)
+        return prepared, sql, args
+
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:
             path = make_url(self.url).database
@@ -113,9 +149,15 @@ class DriverRowReader:
     async def _open_pool(self) -> Any:
         import asyncpg
 
-        # Concurrent first reads must not each open a pool (all but one would leak).
+        # Concurrent first reads must not each open a pool (all but one would leak); and when
+        # the database is away, those that waited for a failed attempt fail with it rather
+        # than each waiting its own connect timeout in turn.
+        attempt = self._attempts
         async with self._opening:
+            if self._pool is None and self._attempts != attempt:
+                raise OSError("the database did not answer the read pool's first connection")
             if self._pool is None:
+                self._attempts += 1
                 # The URL's own query (SQLAlchemy's parameters) would reach the server as settings.
                 url = make_url(self.url).set(drivername="postgresql", query={})
                 extra: dict[str, Any] = {}
@@ -156,6 +198,77 @@ async def _keep_session(_connection: Any) -> None:
     return None
 
 
+# Distinct list statements (filters present or not, sort orders) stay well below this.
+_PREPARED_KEPT = 512
+
+
+def _result_processor(type_: Any, dialect: Any) -> Any:
+    """SQLAlchemy's processor for a column's values. asyncpg hands JSON out as text here: the
+    engine's connections decode it with codecs that cost queries on every new connection, so
+    the reader decodes it itself, as those codecs would."""
+    process = type_._cached_result_processor(dialect, None)
+    if dialect.name == "postgresql" and isinstance(type_, JSON):
+        return json.loads if process is None else lambda v: process(json.loads(v))
+    return process
+
+
+class _Prepared:
+    """A statement compiled for the driver, with SQLAlchemy's processors for its values."""
+
+    def __init__(self, stmt: Select[Any], dialect: Any, key: Any) -> None:
+        # Compiled as the engine compiles, with the cache key that later calls extract their
+        # values against.
+        compiled = stmt._compiler(dialect, cache_key=key)
+        self.compiled = compiled
+        self.sql = str(compiled)
+        self.order = list(compiled.positiontup or [])
+        binds = compiled._bind_processors
+        self.binds = [binds.get(name) for name in self.order]
+        # IN lists and literal-rendered values (aggregate_strings' separator) are rendered per
+        # call from the call's values, as the engine does ("post compile"): the compiled
+        # statement stays cached.
+        self.expands = bool(compiled.literal_execute_params or compiled.post_compile_params)
+        self.results = [
+            _result_processor(column.type, dialect) for column in compiled._result_columns
+        ]
+        self.plain = not any(self.results)
+
+    def statement(self, extracted: Any) -> tuple[str, list[Any]]:
+        """The SQL and its positional values for a call whose cache key extracted `extracted`."""
+        values = self.compiled.construct_params(
+            extracted_parameters=extracted, _no_postcompile=self.expands
+        )
+        assert values is not None
+        if not self.expands:
+            return self.sql, [
+                value if process is None else process(value)  # type: ignore[operator]
+                for value, process in zip(
+                    (values[name] for name in self.order), self.binds, strict=True
+                )
+            ]
+        state = self.compiled._process_parameters_for_postcompile(values)
+        # The expanded values' processors; the others' are the statement's own.
+        processors = {**self.compiled._bind_processors, **state.processors}
+        args = []
+        for name in state.positiontup or []:
+            value = state.parameters[name]
+            process = processors.get(name)
+            args.append(value if process is None else process(value))  # type: ignore[operator]
+        return state.statement, args
+
+    def typed(self, raw: list[Any]) -> list[tuple[Any, ...]]:
+        if self.plain:
+            return [tuple(row) for row in raw]
+        processors = self.results
+        return [
+            tuple(
+                value if process is None or value is None else process(value)
+                for value, process in zip(row, processors, strict=True)
+            )
+            for row in raw
+        ]
+
+
 def _asyncpg_errors() -> tuple[type[Exception], ...]:
     """What asyncpg raises when the server is not there for us: connection errors (class 08),
     no resources (53), shutdown or a cancelled statement (57), a closed connection or pool.
@@ -183,6 +296,10 @@ class SessionRowReader:
 
     def pool_stats(self) -> tuple[int, int] | None:
         return None  # the engine's pool, counted as such
+
+    async def all(self, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        async with self.sessionmaker() as session:
+            return [tuple(row) for row in (await session.execute(stmt)).all()]
 
     async def close(self) -> None:
         return None

@@ -139,25 +139,40 @@ class AppSettings(BaseSettings):
 class ConnectionBudget:
     """How one process shares its `DATABASE_MAX_CONNECTIONS` (docs/operations.md).
 
-    The engine (sessions: writes, lists) gets half, as a pool and as much overflow; the
-    driver-level reader of the hottest reads (`tdi_kit.rowreader`) 30%; the idempotency key
-    locks (`tdi_kit.idempotency`, one connection per POST in flight with a key) 20%. Each pool
-    is bounded, so the process never holds more than `total` connections, whatever the load.
+    The idempotency key locks (`tdi_kit.idempotency`, one connection per POST in flight with a
+    key) get 20%; the driver-level reader of the reads by key and the lists
+    (`tdi_kit.rowreader`) 30%; the engines the rest: on PostgreSQL shared between the writes'
+    engine and the AUTOCOMMIT engine of the reads still served through a session (SQLite has
+    one engine for both). Each engine keeps most of its share open and may burst by a quarter:
+    overflow connections are closed when they come back, so a large overflow would turn every
+    burst into new connections. Each pool is bounded, so the process never holds more than
+    `total` connections, whatever the load.
     """
 
     total: int
     engine_pool: int
     engine_overflow: int
+    read_pool: int  # 0: the reads' sessions use the writes' engine (SQLite)
+    read_overflow: int
     reader: int
     locks: int
 
     @classmethod
-    def split(cls, total: int) -> ConnectionBudget:
+    def split(cls, total: int, *, read_engine: bool = True) -> ConnectionBudget:
         locks = max(1, total // 5)
         reader = max(1, total * 3 // 10)
-        engine = total - locks - reader
-        pool = (engine + 1) // 2
-        return cls(total, pool, engine - pool, reader, locks)
+        engines = total - locks - reader
+        reads = engines // 2 if read_engine else 0
+        writes = engines - reads
+        return cls(
+            total,
+            writes - writes // 4,
+            writes // 4,
+            reads - reads // 4,
+            reads // 4,
+            reader,
+            locks,
+        )
 
 
 class ServiceSettings(AppSettings):
@@ -229,7 +244,9 @@ class ServiceSettings(AppSettings):
 
     @property
     def connection_budget(self) -> ConnectionBudget:
-        return ConnectionBudget.split(self.database_max_connections)
+        # SQLite's sessions have no pre-ping, and their BEGIN is the one thing that makes a read
+        # see one snapshot: its reads keep the one engine.
+        return ConnectionBudget.split(self.database_max_connections, read_engine=not self.is_sqlite)
 
 
 def _check_database_url(variable: str, url: str) -> None:

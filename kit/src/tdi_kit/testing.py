@@ -72,7 +72,7 @@ async def rolled_back(app: FastAPI, engine: AsyncEngine) -> AsyncIterator[None]:
 
     Services commit as usual; with `create_savepoint` each commit only releases a savepoint.
     """
-    original = app.state.sessionmaker, app.state.rows
+    original = app.state.sessionmaker, app.state.read_sessionmaker, app.state.rows
     async with engine.connect() as connection:
         transaction = await connection.begin()
         app.state.sessionmaker = async_sessionmaker(
@@ -81,12 +81,14 @@ async def rolled_back(app: FastAPI, engine: AsyncEngine) -> AsyncIterator[None]:
             expire_on_commit=False,
             autoflush=False,
         )
-        # Driver-level reads would not see the test's transaction: read through it instead.
+        # Reads through another engine or the driver would not see the test's transaction:
+        # read through it instead.
+        app.state.read_sessionmaker = app.state.sessionmaker
         app.state.rows = SessionRowReader(app.state.sessionmaker)
         try:
             yield
         finally:
-            app.state.sessionmaker, app.state.rows = original
+            app.state.sessionmaker, app.state.read_sessionmaker, app.state.rows = original
             await transaction.rollback()
 
 

@@ -33,6 +33,7 @@ from tdi_kit.documents import conditional_document
 from tdi_kit.documents import document_response as _document
 from tdi_kit.identifiers import OrganisationCode, RegionCode, TerritoryCode
 from tdi_kit.pagination import ListParamsDep, Page, documents_answer
+from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["actions"])
 ActionId = Annotated[uuid.UUID, Path(description="The action's UUID.")]
@@ -67,7 +68,7 @@ def _response(action: Action, status_code: int = 200, **headers: str) -> Respons
 @router.get("/actions", response_model=Page[ActionRead], responses=LIST)
 async def list_actions(
     request: Request,
-    session: SessionDep,
+    rows: RowsDep,
     params: ListParamsDep,
     territory: Annotated[TerritoryCode | None, Query(description="Territory code.")] = None,
     region: Annotated[RegionCode | None, Query(description="Region code.")] = None,
@@ -102,12 +103,13 @@ async def list_actions(
         "is_demo": is_demo,
         "q": q,
     }
-    documents, next_cursor = await service.list_documents(session, params=params, filters=filters)
+    page = await service.list_documents(rows, params=params, filters=filters)
     return documents_answer(
         request,
         params,
-        documents,
-        next_cursor,
+        [row[0] for row in page.rows],
+        page.next_cursor,
+        page.total,
         filename="actions",
         columns=CSV_COLUMNS,
         row=_csv_row,

@@ -50,13 +50,15 @@ async def list_amendments(
 ) -> Any:
     """A contract's amendments in order of number (the recording token's subject only for its
     organisation's callers and admins)."""
-    items, next_cursor = await service.list_amendments(
+    items, next_cursor, total = await service.list_amendments(
         session, contract_id=contract_id, params=params
     )
     orgs = await service.orgs_of(session, contract_id=contract_id, amendments=items)
     next_link(request, response, next_cursor)
     return Page[AmendmentRead](
-        items=[_amendment(a, orgs.get(a.number), caller) for a in items], next_cursor=next_cursor
+        items=[_amendment(a, orgs.get(a.number), caller) for a in items],
+        next_cursor=next_cursor,
+        total=total,
     )
 
 
@@ -124,10 +126,12 @@ async def list_contract_history(
 ) -> Any:
     """Every recorded change, newest first (`sort=version` for oldest first); each names the
     acting organisation, and its token subject only to that organisation's callers and admins."""
-    events, next_cursor = await service.history(session, contract_id=contract_id, params=params)
+    events, next_cursor, total = await service.history(
+        session, contract_id=contract_id, params=params
+    )
     next_link(request, response, next_cursor)
     return Page[HistoryEntryRead](
-        items=[_entry(e, caller) for e in events], next_cursor=next_cursor
+        items=[_entry(e, caller) for e in events], next_cursor=next_cursor, total=total
     )
 
 

@@ -49,7 +49,7 @@ async def orgs_of(
 
 async def list_amendments(
     session: AsyncSession, *, contract_id: uuid.UUID, params: ListParams
-) -> tuple[list[Amendment], str | None]:
+) -> tuple[list[Amendment], str | None, int]:
     await require(session, contract_id)
     sort = parse_sort(
         params.sort,
@@ -70,7 +70,7 @@ async def get_amendment(session: AsyncSession, *, contract_id: uuid.UUID, number
 
 async def history(
     session: AsyncSession, *, contract_id: uuid.UUID, params: ListParams
-) -> tuple[list[ContractEvent], str | None]:
+) -> tuple[list[ContractEvent], str | None, int]:
     await require(session, contract_id)
     sort = parse_sort(
         params.sort,

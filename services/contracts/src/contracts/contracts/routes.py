@@ -38,6 +38,7 @@ from tdi_kit.documents import conditional_document
 from tdi_kit.documents import document_response as _document
 from tdi_kit.identifiers import OrganisationCode, RegionCode, TerritoryCode
 from tdi_kit.pagination import ListParamsDep, Page, documents_answer
+from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["contracts"])
 ContractId = Annotated[uuid.UUID, Path(description="The contract's UUID.")]
@@ -90,7 +91,7 @@ async def _answer(
 @router.get("/contracts", response_model=ContractPage, responses=LIST)
 async def list_contracts(
     request: Request,
-    session: SessionDep,
+    rows: RowsDep,
     params: ListParamsDep,
     territory: Annotated[TerritoryCode | None, Query(description="Territory code.")] = None,
     region: Annotated[RegionCode | None, Query(description="Region code.")] = None,
@@ -129,12 +130,13 @@ async def list_contracts(
         "is_demo": is_demo,
         "q": q,
     }
-    documents, next_cursor = await service.list_documents(session, params=params, filters=filters)
+    page = await service.list_documents(rows, params=params, filters=filters)
     return documents_answer(
         request,
         params,
-        documents,
-        next_cursor,
+        [row[0] for row in page.rows],
+        page.next_cursor,
+        page.total,
         filename="contracts",
         columns=CSV_COLUMNS,
         row=_csv_row,

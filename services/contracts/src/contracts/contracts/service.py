@@ -32,7 +32,8 @@ from tdi_kit import clock
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
-from tdi_kit.pagination import ListParams, Sort, all_rows, paginate, parse_sort
+from tdi_kit.pagination import ListParams, RowsPage, Sort, parse_sort, read_page
+from tdi_kit.rowreader import RowReader
 
 # Reads -------------------------------------------------------------------------------------
 
@@ -47,13 +48,11 @@ def sort_for(params: ListParams) -> Sort:
 
 
 async def list_documents(
-    session: AsyncSession, *, params: ListParams, filters: dict[str, Any]
-) -> tuple[list[str], str | None]:
+    rows: RowReader, *, params: ListParams, filters: dict[str, Any]
+) -> RowsPage:
+    """A page of stored documents (one column) and the total, through the driver."""
     stmt = queries.filtered(select(Contract.document), **filters)
-    sort = sort_for(params)
-    if params.format == "csv":
-        return await all_rows(session, stmt, sort=sort), None
-    return await paginate(session, stmt, sort=sort, params=params)
+    return await read_page(rows, stmt, sort=sort_for(params), params=params)
 
 
 async def get_detail(session: AsyncSession, *, contract_id: uuid.UUID) -> tuple[str, str]:

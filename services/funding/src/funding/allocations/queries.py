@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
@@ -31,10 +31,25 @@ def allocated_by(org: str) -> ColumnElement[bool]:
     return (Allocation.operator_code == org) | Allocation.envelope_code.in_(examined)
 
 
-def allocations(*, private_for: str | None, all_private: bool, **filters: Any) -> Select[Any]:
+# What a list reads of an allocation, in `AllocationRead`'s terms: its own columns and its
+# regions (sorted by the reader: each database aggregates in its own order).
+READ_COLUMNS = (
+    *(c for c in Allocation.__table__.columns),
+    select(func.aggregate_strings(AllocationRegion.region_code, ","))
+    .where(AllocationRegion.allocation_id == Allocation.id)
+    .correlate(Allocation)
+    .scalar_subquery()
+    .label("region_codes"),
+)
+
+
+def allocations(
+    *, private_for: str | None, all_private: bool, selected: Any = (Allocation,), **filters: Any
+) -> Select[Any]:
     """`private_for`: the organisation whose private (never committed) allocations the caller
-    sees besides the public ones; `all_private`: the caller sees them all (admin)."""
-    stmt = select(Allocation)
+    sees besides the public ones; `all_private`: the caller sees them all (admin). `selected`:
+    the records (the default), or `READ_COLUMNS` for a list read through the driver."""
+    stmt = select(*selected)
     if not all_private:
         visible: ColumnElement[bool] = Allocation.committed_at.is_not(None)
         if private_for is not None:

@@ -28,6 +28,7 @@ from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response, write_response
 from tdi_kit.identifiers import RegionCode, Siren
 from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
+from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["allocations"], responses=PROBLEMS)
 IdPath = Annotated[uuid.UUID, Path()]
@@ -42,7 +43,7 @@ IdPath = Annotated[uuid.UUID, Path()]
 async def list_allocations(
     request: Request,
     response: Response,
-    session: SessionDep,
+    rows: RowsDep,
     params: ListParamsDep,
     caller: CallerDep,
     envelope: Annotated[Code | None, Query()] = None,
@@ -70,12 +71,18 @@ async def list_allocations(
         "beneficiary_siren": beneficiary_siren,
         "reference": reference,
     }
-    items, next_cursor = await service.allocations(
-        session, caller=caller, params=params, filters=filters
+    reads, next_cursor, total = await service.allocations(
+        rows, caller=caller, params=params, filters=filters
     )
-    reads = [service.read(a) for a in items]
     return list_answer(
-        request, response, params, reads, next_cursor, model=AllocationRead, filename="allocations"
+        request,
+        response,
+        params,
+        reads,
+        next_cursor,
+        total,
+        model=AllocationRead,
+        filename="allocations",
     )
 
 

@@ -34,7 +34,8 @@ from funding.schemas import AllocationCreate, AllocationRead, AllocationUpdate
 from tdi_kit import clock
 from tdi_kit.auth import Caller
 from tdi_kit.errors import Conflict, NotFound, Problem, Unprocessable, or_not_found
-from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
+from tdi_kit.pagination import ListParams, parse_sort, read_page
+from tdi_kit.rowreader import RowReader
 
 
 def _now() -> dt.datetime:
@@ -302,13 +303,39 @@ async def allocation(
 
 
 async def allocations(
-    session: AsyncSession, *, caller: Caller | None, params: ListParams, filters: dict[str, Any]
-) -> tuple[list[Allocation], str | None]:
+    rows: RowReader, *, caller: Caller | None, params: ListParams, filters: dict[str, Any]
+) -> tuple[list[AllocationRead], str | None, int]:
+    """A page of allocations the caller may see, read through the driver (no ORM record)."""
     sort = parse_sort(
         params.sort, allowed=queries.SORTABLE, default="created_at", unique=("id", Allocation.id)
     )
     private_for, all_private = private_scope(caller)
-    stmt = queries.allocations(private_for=private_for, all_private=all_private, **filters)
-    if params.format == "csv":
-        return await all_rows(session, stmt, sort=sort), None
-    return await paginate(session, stmt, sort=sort, params=params)
+    stmt = queries.allocations(
+        private_for=private_for,
+        all_private=all_private,
+        selected=queries.READ_COLUMNS,
+        **filters,
+    )
+    page = await read_page(rows, stmt, sort=sort, params=params)
+    return [read_row(row) for row in page.rows], page.next_cursor, page.total
+
+
+_COLUMN_NAMES = [c.name for c in Allocation.__table__.columns]
+
+
+def read_row(row: tuple[Any, ...]) -> AllocationRead:
+    """An allocation as served, from a row of `queries.READ_COLUMNS`."""
+    *columns, regions = row
+    values = dict(zip(_COLUMN_NAMES, columns, strict=True))
+    committed = 0 if values["status"] == "proposed" else values["amount_cents"]
+    return AllocationRead.model_validate(
+        {
+            **values,
+            "region_codes": sorted(regions.split(",")) if regions else [],
+            "undisbursed_cents": rules.undisbursed(
+                committed_cents=committed,
+                released_cents=values["released_cents"],
+                disbursed_cents=values["disbursed_cents"],
+            ),
+        }
+    )

@@ -38,12 +38,19 @@ async def list_conventions(
     ] = None,
 ) -> Any:
     """Conventions de mobilisation; sort on `code`, `signed_on`."""
-    items, next_cursor = await service.conventions(
+    items, next_cursor, total = await service.conventions(
         session, params=params, operator=operator, is_demo=is_demo
     )
     reads = [service.read(c) for c in items]
     return list_answer(
-        request, response, params, reads, next_cursor, model=ConventionRead, filename="conventions"
+        request,
+        response,
+        params,
+        reads,
+        next_cursor,
+        total,
+        model=ConventionRead,
+        filename="conventions",
     )
 
 

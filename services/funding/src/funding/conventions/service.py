@@ -14,7 +14,7 @@ from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.documents import etag_of
 from tdi_kit.errors import Conflict, Unprocessable, or_not_found
-from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
+from tdi_kit.pagination import ListParams, paginate, parse_sort
 
 
 def read(convention: Convention) -> ConventionRead:
@@ -23,7 +23,7 @@ def read(convention: Convention) -> ConventionRead:
 
 async def conventions(
     session: AsyncSession, *, params: ListParams, operator: str | None, is_demo: bool | None = None
-) -> tuple[list[Convention], str | None]:
+) -> tuple[list[Convention], str | None, int]:
     sort = parse_sort(
         params.sort,
         allowed=queries.SORTABLE,
@@ -31,8 +31,6 @@ async def conventions(
         unique=("code", queries.Convention.code),
     )
     stmt = queries.conventions(operator=operator, is_demo=is_demo)
-    if params.format == "csv":
-        return await all_rows(session, stmt, sort=sort), None
     return await paginate(session, stmt, sort=sort, params=params)
 
 

@@ -44,7 +44,7 @@ async def list_disbursements(
     caller: CallerDep,
 ) -> Any:
     """An allocation's disbursements; sort on `created_at`, `amount_cents`."""
-    items, next_cursor = await service.disbursements(
+    items, next_cursor, total = await service.disbursements(
         session, caller=caller, allocation_id=allocation_id, params=params
     )
     reads = [service.read(d) for d in items]
@@ -54,6 +54,7 @@ async def list_disbursements(
         params,
         reads,
         next_cursor,
+        total,
         model=DisbursementRead,
         filename=f"disbursements-{allocation_id}",
     )

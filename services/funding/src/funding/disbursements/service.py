@@ -30,7 +30,7 @@ from funding.models import Allocation, Disbursement
 from funding.schemas import DisbursementCreate, DisbursementRead, DisbursementRow
 from tdi_kit.auth import Caller
 from tdi_kit.errors import NotFound, Problem, Unprocessable
-from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
+from tdi_kit.pagination import ListParams, paginate, parse_sort
 
 
 def read(disbursement: Disbursement) -> DisbursementRead:
@@ -39,7 +39,7 @@ def read(disbursement: Disbursement) -> DisbursementRead:
 
 async def disbursements(
     session: AsyncSession, *, caller: Caller | None, allocation_id: uuid.UUID, params: ListParams
-) -> tuple[list[Disbursement], str | None]:
+) -> tuple[list[Disbursement], str | None, int]:
     await allocations.allocation(session, caller=caller, allocation_id=allocation_id)
     sort = parse_sort(
         params.sort,
@@ -48,8 +48,6 @@ async def disbursements(
         unique=("id", Disbursement.id),
     )
     stmt = queries.disbursements(allocation_id)
-    if params.format == "csv":
-        return await all_rows(session, stmt, sort=sort), None
     return await paginate(session, stmt, sort=sort, params=params)
 
 

@@ -93,13 +93,14 @@ async def list_envelopes(
         "part_of": part_of,
         "is_demo": is_demo,
     }
-    items, next_cursor = await service.envelopes(session, params=params, filters=filters)
+    items, next_cursor, total = await service.envelopes(session, params=params, filters=filters)
     return list_answer(
         request,
         response,
         params,
         items,
         next_cursor,
+        total,
         model=EnvelopeRead,
         filename="envelopes",
         columns=CSV_COLUMNS,

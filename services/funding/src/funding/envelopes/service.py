@@ -32,7 +32,7 @@ from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.documents import etag_of
 from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
-from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
+from tdi_kit.pagination import ListParams, paginate, parse_sort
 
 
 def rules_of(envelope: Envelope) -> Rules:
@@ -155,17 +155,15 @@ async def read(session: AsyncSession, envelope: Envelope) -> EnvelopeRead:
 
 async def envelopes(
     session: AsyncSession, *, params: ListParams, filters: dict[str, object]
-) -> tuple[list[EnvelopeRead], str | None]:
+) -> tuple[list[EnvelopeRead], str | None, int]:
     sort = parse_sort(
         params.sort, allowed=queries.SORTABLE, default="code", unique=("code", Envelope.code)
     )
     # The route names its query parameters as queries.envelopes' keywords, each typed there;
     # mypy cannot match a dict's keys to keywords.
     stmt = queries.envelopes(**filters)  # type: ignore[arg-type]
-    if params.format == "csv":
-        return await reads(session, await all_rows(session, stmt, sort=sort)), None
-    items, next_cursor = await paginate(session, stmt, sort=sort, params=params)
-    return await reads(session, items), next_cursor
+    items, next_cursor, total = await paginate(session, stmt, sort=sort, params=params)
+    return await reads(session, items), next_cursor, total
 
 
 async def envelope(session: AsyncSession, *, code: str, for_update: bool = False) -> Envelope:

@@ -50,9 +50,16 @@ async def list_ledger(
         "kind": kind,
         "is_demo": is_demo,
     }
-    items, next_cursor = await service.entries(
+    items, next_cursor, total = await service.entries(
         session, caller=caller, params=params, filters=filters
     )
     return list_answer(
-        request, response, params, items, next_cursor, model=LedgerEntryRead, filename="ledger"
+        request,
+        response,
+        params,
+        items,
+        next_cursor,
+        total,
+        model=LedgerEntryRead,
+        filename="ledger",
     )

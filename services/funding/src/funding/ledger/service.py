@@ -12,7 +12,7 @@ from funding.ledger.entries import SEED, Actor
 from funding.models import LedgerEntry
 from tdi_kit.auth import Caller
 from tdi_kit.errors import Forbidden, Unauthorized
-from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
+from tdi_kit.pagination import ListParams, paginate, parse_sort
 
 # Who made a movement: kept importable from here, where the loaders and tests look for it.
 __all__ = ["SEED", "Actor"]
@@ -36,7 +36,7 @@ async def entries(
     caller: Caller | None,
     params: ListParams,
     filters: dict[str, Any],
-) -> tuple[list[LedgerEntry], str | None]:
+) -> tuple[list[LedgerEntry], str | None, int]:
     if caller is None:
         raise Unauthorized("The ledger names who did what: read it with a bearer token.")
     if not caller.is_admin and caller.org is None:
@@ -45,8 +45,6 @@ async def entries(
     sort = parse_sort(
         params.sort, allowed=queries.SORTABLE, default="id", unique=("id", LedgerEntry.id)
     )
-    if params.format == "csv":
-        return await all_rows(session, stmt, sort=sort), None
     return await paginate(session, stmt, sort=sort, params=params)
 
 

@@ -34,7 +34,7 @@ async def list_reported_figures(
     """Figures of the public record (value, measure, as-of date, source, caveat), apart from
     the ledger; sort on `code`, `as_of`."""
     filters = {"envelope": envelope, "operator": operator, "measure": measure, "is_demo": is_demo}
-    items, next_cursor = await service.figures(session, params=params, filters=filters)
+    items, next_cursor, total = await service.figures(session, params=params, filters=filters)
     reads = [service.read(f) for f in items]
     return list_answer(
         request,
@@ -42,6 +42,7 @@ async def list_reported_figures(
         params,
         reads,
         next_cursor,
+        total,
         model=ReportedFigureRead,
         filename="reported-figures",
     )

@@ -14,7 +14,7 @@ from funding.models import Envelope, ReportedFigure
 from funding.reported import queries
 from funding.schemas import MEASURE_LABELS, Reported, ReportedFigureRead
 from tdi_kit.errors import or_not_found
-from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
+from tdi_kit.pagination import ListParams, paginate, parse_sort
 
 
 def scope_of(figure: ReportedFigure) -> Any:
@@ -85,7 +85,7 @@ async def matching(session: AsyncSession, filters: dict[str, Any]) -> list[Repor
 
 async def figures(
     session: AsyncSession, *, params: ListParams, filters: dict[str, Any]
-) -> tuple[list[ReportedFigure], str | None]:
+) -> tuple[list[ReportedFigure], str | None, int]:
     sort = parse_sort(
         params.sort,
         allowed=queries.SORTABLE,
@@ -93,8 +93,6 @@ async def figures(
         unique=("code", queries.SORTABLE["code"]),
     )
     stmt = queries.figures(**filters)
-    if params.format == "csv":
-        return await all_rows(session, stmt, sort=sort), None
     return await paginate(session, stmt, sort=sort, params=params)
 
 

@@ -72,11 +72,18 @@ async def list_groupements(
     q: TextQuery = None,
 ) -> Any:
     """EPCIs of 2025, Grand Paris EPTs and lone communes; sort on `siren`, `name`, `population`."""
-    items, next_cursor = await service.groupements(
+    items, next_cursor, total = await service.groupements(
         session, params=params, kind=kind, nature=nature, region=region, department=department, q=q
     )
     return list_answer(
-        request, response, params, items, next_cursor, model=GroupementRead, filename="groupements"
+        request,
+        response,
+        params,
+        items,
+        next_cursor,
+        total,
+        model=GroupementRead,
+        filename="groupements",
     )
 
 
@@ -104,11 +111,11 @@ async def list_communes(
     q: TextQuery = None,
 ) -> Any:
     """The communes of 2025 (INSEE code), sort on `insee`, `name`, `population`."""
-    items, next_cursor = await service.communes(
+    items, next_cursor, total = await service.communes(
         session, params=params, department=department, epci=epci, q=q
     )
     return list_answer(
-        request, response, params, items, next_cursor, model=CommuneRead, filename="communes"
+        request, response, params, items, next_cursor, total, model=CommuneRead, filename="communes"
     )
 
 

@@ -8,7 +8,7 @@ from registry.geography import queries
 from registry.models import Commune, Department, Groupement, Region
 from registry.schemas import GroupementRead
 from tdi_kit.errors import or_not_found
-from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
+from tdi_kit.pagination import ListParams, paginate, parse_sort
 
 
 async def regions(session: AsyncSession) -> list[Region]:
@@ -29,7 +29,7 @@ async def department(session: AsyncSession, *, code: str) -> Department:
 
 async def groupements(
     session: AsyncSession, *, params: ListParams, **filters: str | None
-) -> tuple[list[GroupementRead], str | None]:
+) -> tuple[list[GroupementRead], str | None, int]:
     sort = parse_sort(
         params.sort,
         allowed=queries.GROUPEMENT_SORT,
@@ -37,11 +37,8 @@ async def groupements(
         unique=("siren", Groupement.siren),
     )
     stmt = queries.groupements(**filters)
-    if params.format == "csv":
-        rows, next_cursor = await all_rows(session, stmt, sort=sort), None
-    else:
-        rows, next_cursor = await paginate(session, stmt, sort=sort, params=params)
-    return await _with_departments(session, rows), next_cursor
+    rows, next_cursor, total = await paginate(session, stmt, sort=sort, params=params)
+    return await _with_departments(session, rows), next_cursor, total
 
 
 async def groupement(session: AsyncSession, *, siren: str) -> GroupementRead:
@@ -51,13 +48,11 @@ async def groupement(session: AsyncSession, *, siren: str) -> GroupementRead:
 
 async def communes(
     session: AsyncSession, *, params: ListParams, **filters: str | None
-) -> tuple[list[Commune], str | None]:
+) -> tuple[list[Commune], str | None, int]:
     sort = parse_sort(
         params.sort, allowed=queries.COMMUNE_SORT, default="insee", unique=("insee", Commune.insee)
     )
     stmt = queries.communes(**filters)
-    if params.format == "csv":
-        return await all_rows(session, stmt, sort=sort), None
     return await paginate(session, stmt, sort=sort, params=params)
 
 

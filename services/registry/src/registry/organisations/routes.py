@@ -27,7 +27,7 @@ async def list_organisations(
     q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Any:
     """State services, Régions, operators and partners; sort on `code`, `name`, `kind`."""
-    items, next_cursor = await service.organisations(
+    items, next_cursor, total = await service.organisations(
         session, params=params, kind=kind, region=region, q=q
     )
     return list_answer(
@@ -36,6 +36,7 @@ async def list_organisations(
         params,
         items,
         next_cursor,
+        total,
         model=OrganisationRead,
         filename="organisations",
     )

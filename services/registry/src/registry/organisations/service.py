@@ -7,18 +7,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.models import Organisation
 from registry.organisations import queries
 from tdi_kit.errors import or_not_found
-from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
+from tdi_kit.pagination import ListParams, paginate, parse_sort
 
 
 async def organisations(
     session: AsyncSession, *, params: ListParams, **filters: str | None
-) -> tuple[list[Organisation], str | None]:
+) -> tuple[list[Organisation], str | None, int]:
     sort = parse_sort(
         params.sort, allowed=queries.SORTABLE, default="code", unique=("code", Organisation.code)
     )
     stmt = queries.organisations(**filters)
-    if params.format == "csv":
-        return await all_rows(session, stmt, sort=sort), None
     return await paginate(session, stmt, sort=sort, params=params)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from registry.models import ProgrammeMilestone, ProgrammePhase, Region, Territory
+from tdi_kit.rowreader import RowReader
 
 SORTABLE = {
     "date": ProgrammeMilestone.date,
@@ -20,6 +22,19 @@ SORTABLE = {
 
 async def phases(session: AsyncSession) -> list[ProgrammePhase]:
     return list(await session.scalars(select(ProgrammePhase).order_by(ProgrammePhase.phase)))
+
+
+@dataclass
+class PhaseDates:
+    phase: int
+    starts_on: dt.date
+    ends_on: dt.date
+
+
+async def phase_dates(rows: RowReader) -> list[PhaseDates]:
+    """Each phase's dates, through the driver (lists filter on the phase under way)."""
+    stmt = select(ProgrammePhase.phase, ProgrammePhase.starts_on, ProgrammePhase.ends_on)
+    return [PhaseDates(*row) for row in await rows.all(stmt.order_by(ProgrammePhase.phase))]
 
 
 async def counts_by_status(session: AsyncSession) -> list[tuple[int, str, int]]:

@@ -57,7 +57,7 @@ async def list_milestones(
 ) -> Any:
     """Dated figures of the public record, each with its source and caveat; sort on `date`,
     `code`, `measure`. A figure the record does not give is absent, never 0."""
-    items, next_cursor = await service.milestones(
+    items, next_cursor, total = await service.milestones(
         session, params=params, as_of=as_of, phase=phase, kind=kind, measure=measure
     )
     return list_answer(
@@ -66,6 +66,7 @@ async def list_milestones(
         params,
         items,
         next_cursor,
+        total,
         model=MilestoneRead,
         filename="programme-milestones",
         columns=CSV_COLUMNS,

@@ -24,7 +24,8 @@ from registry.schemas import (
     RegionTally,
     Source,
 )
-from tdi_kit.pagination import ListParams, all_rows, paginate, parse_sort
+from tdi_kit.pagination import ListParams, paginate, parse_sort
+from tdi_kit.rowreader import RowReader
 
 PROGRAMME_NAME = "Territoires d'industrie"
 # Said in the answer, not only in the docs: the record is partial, and silence is not zero.
@@ -35,10 +36,10 @@ RECORD = (
 )
 
 
-async def current_phase(session: AsyncSession, *, on: dt.date | None = None) -> int | None:
+async def current_phase(rows: RowReader, *, on: dt.date | None = None) -> int | None:
     on = on or today()
     return next(
-        (p.phase for p in await queries.phases(session) if phase_status(p, on) == "current"),
+        (p.phase for p in await queries.phase_dates(rows) if phase_status(p, on) == "current"),
         None,
     )
 
@@ -92,7 +93,7 @@ async def milestones(
     phase: int | None,
     kind: str | None,
     measure: str | None,
-) -> tuple[list[MilestoneRead], str | None]:
+) -> tuple[list[MilestoneRead], str | None, int]:
     sort = parse_sort(
         params.sort,
         allowed=queries.SORTABLE,
@@ -100,11 +101,8 @@ async def milestones(
         unique=("code", ProgrammeMilestone.code),
     )
     stmt = queries.milestones(as_of=as_of, phase=phase, kind=kind, measure=measure)
-    if params.format == "csv":
-        rows, next_cursor = await all_rows(session, stmt, sort=sort), None
-    else:
-        rows, next_cursor = await paginate(session, stmt, sort=sort, params=params)
-    return [milestone_read(m) for m in rows], next_cursor
+    rows, next_cursor, total = await paginate(session, stmt, sort=sort, params=params)
+    return [milestone_read(m) for m in rows], next_cursor, total
 
 
 def milestone_read(m: ProgrammeMilestone) -> MilestoneRead:

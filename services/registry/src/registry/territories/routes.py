@@ -75,7 +75,7 @@ CSV_COLUMNS = [
 )
 async def list_territories(
     request: Request,
-    session: SessionDep,
+    rows: RowsDep,
     params: ListParamsDep,
     caller: CallerDep,
     phase: Annotated[
@@ -115,7 +115,8 @@ async def list_territories(
         "commune": commune,
         "q": q,
     }
-    documents, next_cursor = await service.list_documents(session, params=params, filters=filters)
+    page = await service.list_documents(rows, params=params, filters=filters)
+    documents = [row[0] for row in page.rows]
     if params.format != "csv":  # the CSV has no contacts column
         full = contacts.sees_contacts(request, caller)
         documents = contacts.documents_for_caller(documents, full=full)
@@ -123,7 +124,8 @@ async def list_territories(
         request,
         params,
         documents,
-        next_cursor,
+        page.next_cursor,
+        page.total,
         filename="territories",
         columns=CSV_COLUMNS,
         row=_csv_row,
@@ -236,13 +238,14 @@ async def list_territory_communes(
     code: CodePath, request: Request, response: Response, session: SessionDep, params: ListParamsDep
 ) -> Any:
     """Communes covered: phase 1 by its official list, phase 2 through its members."""
-    communes, next_cursor = await service.communes_of(session, code=code, params=params)
+    communes, next_cursor, total = await service.communes_of(session, code=code, params=params)
     return list_answer(
         request,
         response,
         params,
         communes,
         next_cursor,
+        total,
         model=CommuneRead,
         filename=f"communes-{code}",
     )

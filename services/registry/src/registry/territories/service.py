@@ -30,7 +30,7 @@ from registry.territories import queries
 from registry.territories.documents import refresh
 from tdi_kit.conditional import check_if_match
 from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
-from tdi_kit.pagination import ListParams, Sort, all_rows, paginate, parse_sort
+from tdi_kit.pagination import ListParams, RowsPage, Sort, paginate, parse_sort, read_page
 from tdi_kit.rowreader import RowReader
 
 
@@ -47,22 +47,20 @@ async def get_document(rows: RowReader, *, code: str) -> tuple[str, str]:
 
 
 async def list_documents(
-    session: AsyncSession, *, params: ListParams, filters: dict[str, Any]
-) -> tuple[list[str], str | None]:
+    rows: RowReader, *, params: ListParams, filters: dict[str, Any]
+) -> RowsPage:
+    """A page of stored documents (one column) and the total, read as a territory by code is."""
     if filters.get("phase") is not None:
-        filters = {**filters, "phase": await _phase_number(session, filters["phase"])}
+        filters = {**filters, "phase": await _phase_number(rows, filters["phase"])}
     stmt = queries.filtered(select(Territory.document), **filters)
-    sort = sort_for(params)
-    if params.format == "csv":
-        return await all_rows(session, stmt, sort=sort), None
-    return await paginate(session, stmt, sort=sort, params=params)
+    return await read_page(rows, stmt, sort=sort_for(params), params=params)
 
 
-async def _phase_number(session: AsyncSession, phase: str) -> int:
+async def _phase_number(rows: RowReader, phase: str) -> int:
     if phase != "current":
         return int(phase)
     # Between two phases no phase is under way: nothing matches, rather than a guess.
-    return await current_phase(session) or 0
+    return await current_phase(rows) or 0
 
 
 async def create(session: AsyncSession, *, payload: TerritoryCreate) -> Territory:
@@ -224,7 +222,7 @@ async def covering_groupement(session: AsyncSession, *, siren: str) -> list[Cove
 
 async def communes_of(
     session: AsyncSession, *, code: str, params: ListParams
-) -> tuple[list[Commune], str | None]:
+) -> tuple[list[Commune], str | None, int]:
     territory = or_not_found(await queries.by_code(session, code), "territory", code)
     if territory.phase == 1:
         listed = select(TerritoryCommune.insee).where(TerritoryCommune.territory_code == code)
@@ -238,8 +236,6 @@ async def communes_of(
         default="insee",
         unique=("insee", Commune.insee),
     )
-    if params.format == "csv":
-        return await all_rows(session, stmt, sort=sort), None
     return await paginate(session, stmt, sort=sort, params=params)
 
 
