@@ -65,6 +65,7 @@ def test_the_declared_series_are_those_the_registry_exposes() -> None:
     metrics.record("GET", "/probe", 200, 0.01)
     metrics.call("registry", "ok", 0.01)
     metrics.breaker("registry", "open")
+    metrics.upstream_state("registry", "down")
     metrics.rate_limited.labels("probe", "token").inc()
     metrics.rate_limit_store_errors.labels("probe").inc()
     metrics.idempotency_outcome("replayed")

@@ -459,3 +459,7 @@ async def test_the_gateways_readiness_is_its_own_with_each_service_reported(
         assert (await client.get("/livez")).status_code == 200
         metrics = await client.get("/metrics")
         assert "http_requests_total" in metrics.text
+        # Each service's state is in the metrics too, probed at each scrape.
+        for name, up in (("registry", 1), ("funding", 1), ("contracts", 0)):
+            series = f'gateway_upstream_up{{service="gateway",upstream="{name}"}} {up}.0'
+            assert series in metrics.text, metrics.text

@@ -231,18 +231,26 @@ def _api(gateway: GatewayApp) -> FastAPI:
         A service that is down answers its own paths with 503 through the gateway, while the
         others keep their traffic: an orchestrator that took every gateway out of rotation for
         one service would turn one fault into a full outage."""
+        return JSONResponse({"status": "ok", "services": await _service_states(request)})
+
+    @api.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus exposition; each service's state probed first (`gateway_upstream_up`)."""
+        await _service_states(request)
+        body, content_type = request.app.state.metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    async def _service_states(request: Request) -> dict[str, dict[str, str | None]]:
+        """Each service's state, probed concurrently within the readiness probe's bound, and
+        recorded in the metrics as it is reported."""
         services: Services = request.app.state.services
         names = list(services.by_name)
         settings: GatewaySettings = request.app.state.settings
         probes = (services[name].probe(settings.readiness_probe_seconds) for name in names)
-        states = await asyncio.gather(*probes)
-        return JSONResponse({"status": "ok", "services": dict(zip(names, states, strict=True))})
-
-    @api.get("/metrics", include_in_schema=False)
-    async def metrics(request: Request) -> Response:
-        """Prometheus exposition."""
-        body, content_type = request.app.state.metrics.exposition()
-        return Response(body, media_type=content_type)
+        states = dict(zip(names, await asyncio.gather(*probes), strict=True))
+        for name, state in states.items():
+            request.app.state.metrics.upstream_state(name, str(state["state"]))
+        return states
 
     return api
 

@@ -43,6 +43,13 @@ class GatewayMetrics(Metrics):
             "Changes of a service's circuit breaker, by the state it went to.",
             ["upstream", "state"],
         )
+        self.upstream_up = self.gauge(
+            "gateway_upstream_up",
+            "A service as the gateway's readiness probe last saw it: 1 up, 0 down or its breaker "
+            "open (refreshed by each /readyz and each scrape).",
+            ["upstream"],
+            mode="livemin",
+        )
         self.rate_limited = self.counter(
             "gateway_rate_limited_total",
             "Requests refused by the rate limit (429), by caller: token or address.",
@@ -57,6 +64,9 @@ class GatewayMetrics(Metrics):
         self.upstream.labels(self.service, upstream, outcome).inc()
         if seconds is not None:
             self.upstream_latency.labels(self.service, upstream).observe(seconds)
+
+    def upstream_state(self, upstream: str, state: str) -> None:
+        self.upstream_up.labels(self.service, upstream).set(1 if state == "up" else 0)
 
     def breaker(self, upstream: str, state: str, *, changed: bool = True) -> None:
         self.breaker_state.labels(self.service, upstream).set(BREAKER_STATES[state])
