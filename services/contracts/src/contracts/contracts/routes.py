@@ -171,7 +171,7 @@ async def get_contract(contract_id: ContractId, request: Request, session: Sessi
     responses=problem_responses(304),
     tags=["contracts"],
 )
-async def territory_plan(code: TerritoryCodePath, session: SessionDep) -> Any:
+async def get_territory_plan(code: TerritoryCodePath, session: SessionDep) -> Any:
     """A territory's contracts with their signatories and fiches-actions, and its fiches-actions
     in no contract, in one answer (what a dossier shows; empty lists for a territory with
     none)."""

@@ -72,7 +72,7 @@ async def get_balances(
 
 
 @router.get("/balances/breakdowns", response_model=BalanceBreakdowns)
-async def balance_breakdowns(
+async def get_balance_breakdowns(
     session: SessionDep,
     region: Annotated[RegionCode | None, Query()] = None,
     operator: Annotated[OrganisationCode | None, Query()] = None,
