@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.schemas.actions import ActionRead, ActionWrite
 from contracts.schemas.common import (
@@ -98,6 +98,39 @@ class ContractUpdate(Write):
 
 
 class ContractRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "19dbc807-1097-54eb-b10e-6454a4c1f279",
+                    "territory_code": "2402",
+                    "territory_name": "Grand Est Touraine",
+                    "phase": 1,
+                    "regions": [{"code": "24", "name": "Centre-Val de Loire"}],
+                    "kind": "contrat",
+                    "title": "Contrat Territoire d'industrie Grand Est Touraine",
+                    "enjeux": [],
+                    "start_year": None,
+                    "end_year": None,
+                    "status": "signed",
+                    "signed_on": "2021-03-29",
+                    "signature_place": "Montlouis-sur-Loire",
+                    "notes": "The full contract that followed the protocol of 23 April 2019.",
+                    "signatories": [],
+                    "action_count": 0,
+                    "budget_cents": None,
+                    "planned_cents": 0,
+                    "amendment_count": 0,
+                    "is_demo": False,
+                    "sources": ["France Bleu", "DREETS Centre-Val de Loire"],
+                    "version": 1,
+                    "created_at": "2026-12-02T09:00:00Z",
+                    "updated_at": "2026-12-02T09:00:00Z",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     territory_code: str
     territory_name: str
