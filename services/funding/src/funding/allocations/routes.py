@@ -83,7 +83,13 @@ async def list_allocations(
         total,
         model=AllocationRead,
         filename="allocations",
+        row=_csv_row,
     )
+
+
+def _csv_row(read: AllocationRead) -> dict[str, Any]:
+    # A cell holds text: the Régions' names, in the order of `region_codes`.
+    return {**read.model_dump(), "regions": [r.name for r in read.regions]}
 
 
 @router.get(
