@@ -325,5 +325,6 @@ async def test_allocations_filter_and_export_as_csv(client: httpx.AsyncClient) -
     lines = r.text.lstrip("\ufeff").splitlines()
     assert lines[0].startswith("id,envelope_code,year") and len(lines) == 3
     assert "27|84" in r.text
+    assert "Bourgogne-Franche-Comté|Auvergne-Rhône-Alpes" in r.text  # `regions`: their names
     dup = allocation_body(reference="BPI-1")
     assert (await client.post("/api/v1/allocations", json=dup, headers=BPI)).status_code == 409

@@ -163,6 +163,11 @@ async def test_the_dossiers_balances_are_funding_balances(
                 for b in dossier["balances"][f"by_{by}"]
             }
             assert ours == ledger
+        # The operators' names too, from funding's allocations as from its balances.
+        r = await client.get(f"{API}/balances", params={"territory": NFC, "by": "operator"})
+        names = {i["operator_code"]: i["operator_name"] for i in r.json()["items"]}
+        ours = {b["operator_code"]: b["operator_name"] for b in dossier["balances"]["by_operator"]}
+        assert ours == names and all(names.values())
 
 
 async def test_the_dossier_answers_304_to_its_own_etag(
@@ -336,6 +341,11 @@ async def test_the_national_dashboard_counts_every_part(
     }
     assert board["money"]["totals"] == balances["totals"]
     assert board["money"]["by_operator"] == balances["items"]
+    # Names beside codes, as funding's breakdowns give them (its copy of the registry's).
+    operators = {b["operator_code"]: b["operator_name"] for b in board["money"]["by_operator"]}
+    assert operators["bpifrance"] == "Bpifrance"
+    funders = {b["funder_code"]: b["funder_label"] for b in board["money"]["by_funder"]}
+    assert funders["etat"] == "État" and all(funders.values())
     assert {y["year"] for y in board["money"]["by_year"]} >= {2024, 2025}
 
 

@@ -275,7 +275,11 @@ async def test_a_visitor_sees_the_programme_and_follows_a_territory(page_gateway
             # Every call of the programme's view went out before the first of them came back.
             api_events = [(kind, url) for kind, url in events if "/api/v1/" in url]
             first_done = next(i for i, (kind, _) in enumerate(api_events) if kind == "done")
-            assert sum(kind == "sent" for kind, _ in api_events[:first_done]) >= 5, api_events
+            # Six: the dashboard, outlines, territories, Régions, organisations, vocabularies.
+            assert sum(kind == "sent" for kind, _ in api_events[:first_done]) >= 6, api_events
+            # The labels come from the API's vocabularies: the page keeps none of its own.
+            assert any(url.endswith("/api/v1/vocabularies") for _, url in api_events[:first_done])
+            assert "LABELS" not in (await (await page.request.get(base + "/static/app.js")).text())
 
             # The Région filter lists its territories and dims the others on the map.
             await page.select_option("#filtre-region", "27")

@@ -79,6 +79,8 @@ class ActionCounts(BaseModel):
 class Money(BaseModel):
     """Funding's balances (euro cents), recorded in its ledger. Each breakdown sums to
     `totals` (by funder: amounts only), or `overlaps` names the items that share money.
+    Rows carry names beside codes as funding gives them: `operator_name` (by operator) and
+    `funder_label` (by funder), from funding's copy of the registry's names.
     `reported` holds what the public record says (engaged, committed...), never added."""
 
     # The ignores: these field types are built at import time by `service_schema` (an

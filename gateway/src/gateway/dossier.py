@@ -61,6 +61,9 @@ class Balance(BaseModel):
     """Money of the territory's allocations for one operator or one year (euro cents)."""
 
     operator_code: str | None = None
+    operator_name: str | None = Field(
+        default=None, description="By operator: its name, as funding's allocations give it."
+    )
     year: int | None = None
     committed_cents: int
     disbursed_cents: int
@@ -207,6 +210,7 @@ def assemble(
 
 def balances(allocations: list[dict[str, Any]], *, include_demo: bool = False) -> dict[str, Any]:
     operators: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    operator_names: dict[str, str | None] = {}
     years: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     totals = [0, 0, 0]
     demo_left_out = 0
@@ -218,6 +222,7 @@ def balances(allocations: list[dict[str, Any]], *, include_demo: bool = False) -
         # balances leave it out, so that they do not depend on who asks.
         if allocation.get("committed_at") is None:
             continue
+        operator_names[allocation.get("operator_code") or ""] = allocation.get("operator_name")
         disbursed = int(allocation.get("disbursed_cents") or 0)
         undisbursed = int(allocation.get("undisbursed_cents") or 0)
         for sums in (
@@ -242,7 +247,10 @@ def balances(allocations: list[dict[str, Any]], *, include_demo: bool = False) -
     return {
         "include_demo": include_demo,
         "demo_left_out": demo_left_out,
-        "by_operator": [balance(operators[o], operator_code=o) for o in sorted(operators)],
+        "by_operator": [
+            balance(operators[o], operator_code=o, operator_name=operator_names.get(o))
+            for o in sorted(operators)
+        ],
         "by_year": [balance(years[y], year=y) for y in sorted(years)],
         "totals": balance(totals),
     }

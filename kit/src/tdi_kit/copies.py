@@ -75,6 +75,31 @@ REGISTRY_ORGANISATIONS_20261202: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# The Régions the registry's seed listed on 2026-12-02 (official code, name), shown beside the
+# region codes a service keeps (funding's allocations). A frozen snapshot as above: Région names
+# change by law, rarely (2016 last); a change is a new constant, in a release.
+REGION_NAMES_20261202: dict[str, str] = {
+    "01": "Guadeloupe",
+    "02": "Martinique",
+    "03": "Guyane",
+    "04": "La Réunion",
+    "06": "Mayotte",
+    "11": "Île-de-France",
+    "24": "Centre-Val de Loire",
+    "27": "Bourgogne-Franche-Comté",
+    "28": "Normandie",
+    "32": "Hauts-de-France",
+    "44": "Grand Est",
+    "52": "Pays de la Loire",
+    "53": "Bretagne",
+    "75": "Nouvelle-Aquitaine",
+    "76": "Occitanie",
+    "84": "Auvergne-Rhône-Alpes",
+    "93": "Provence-Alpes-Côte d'Azur",
+    "94": "Corse",
+}
+
+
 def organisations_table(metadata: MetaData) -> Table:
     """The table each service adds to its own metadata (and migrations)."""
     return Table(

@@ -7,50 +7,6 @@ const API = "/api/v1";
 const view = document.getElementById("vue");
 const OVERSEAS = ["01", "02", "03", "04", "06"];
 
-// French labels of the codes the API returns (the enums of the contracts, registry and funding
-// services); a code with no label here is shown as it is.
-const LABELS = {
-  contractStatus: {
-    draft: "en préparation", signed: "signé", in_progress: "en cours d'exécution",
-    closed: "clos", cancelled: "annulé",
-  },
-  contractKind: { protocole: "protocole d'accord", contrat: "contrat" },
-  actionStatus: {
-    idea: "idée", planned: "prévue", in_progress: "en cours", done: "réalisée",
-    abandoned: "abandonnée",
-  },
-  axis: { recruter: "Recruter", innover: "Innover", attirer: "Attirer", simplifier: "Simplifier" },
-  priority: {
-    competences: "Compétences", transition_ecologique: "Transition écologique",
-    innovation: "Innovation", foncier: "Foncier industriel",
-  },
-  role: {
-    prefet: "Préfet", president_region: "Président(e) de Région",
-    president_department: "Président(e) de Département",
-    president_epci: "Président(e) d'intercommunalité", operator: "Opérateur",
-    industrialist: "Industriel", partner: "Partenaire",
-  },
-  territoryStatus: { active: "en cours", ended: "terminé", archived: "archivé" },
-  allocationStatus: {
-    proposed: "proposée", committed: "engagée", partly_disbursed: "versée en partie",
-    fully_disbursed: "versée", cancelled: "annulée",
-  },
-  theme: {
-    foncier: "foncier", "immobilier-industriel": "immobilier industriel",
-    "reconversion-de-friches": "reconversion de friches", numerique: "numérique",
-    "ecologie-industrielle": "écologie industrielle",
-    "transports-et-mobilite": "transports et mobilité",
-    "competences-et-recrutement": "compétences et recrutement", innovation: "innovation",
-    "transition-ecologique": "transition écologique", export: "export",
-    "investissement-productif": "investissement productif", ingenierie: "ingénierie",
-    "animation-territoriale": "animation territoriale", attractivite: "attractivité",
-  },
-  regionSource: {
-    anct: "Région officielle (ANCT)",
-    "derived-majority-population": "Région de la majorité de sa population (déduite)",
-  },
-};
-
 const integer = new Intl.NumberFormat("fr-FR");
 const decimal = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
 const dateFormat = new Intl.DateTimeFormat("fr-FR", { dateStyle: "long" });
@@ -87,9 +43,28 @@ function s(tag, attrs = {}, ...children) {
   return node;
 }
 
-function label(kind, code) {
+// The French labels of the codes the API returns (themes, statuses, kinds, roles...) come from
+// its vocabularies (GET /vocabularies), asked beside each view's own calls; until they answer,
+// or if they cannot, a code is shown as it is.
+let vocabularyLabels = new Map();
+let vocabulariesPromise = null;
+function vocabularies() {
+  vocabulariesPromise ??= get("/vocabularies", { optional: true }).then((found) => {
+    vocabularyLabels = new Map((found?.vocabularies ?? []).map((v) =>
+      [v.name, new Map(v.terms.map((term) => [term.code, term.label]))]));
+  });
+  return vocabulariesPromise;
+}
+
+// `vocabulary`: its name in GET /vocabularies (`contract_statuses`, `themes`...).
+function label(vocabulary, code) {
   if (code === null || code === undefined) return null;
-  return LABELS[kind]?.[code] ?? code;
+  return vocabularyLabels.get(vocabulary)?.get(code) ?? code;
+}
+
+// Labels are lowercase, as in running text: a line that starts with one capitalises it.
+function capitalised(text) {
+  return text ? text.charAt(0).toLocaleUpperCase("fr-FR") + text.slice(1) : text;
 }
 
 // An unknown figure is said to be unknown, never shown as 0 (docs/money.md).
@@ -286,6 +261,7 @@ async function showProgramme(params) {
     get("/regions"),
     organisations(),
     chartsLoaded,
+    vocabularies(),
   ]);
   chartsReady = withCharts;
   const regionNames = new Map(regions.map((r) => [r.code, r.name]));
@@ -340,7 +316,7 @@ async function showProgramme(params) {
   const moneyRows = (rows, first) => rows.map((row) => [first(row),
     euros(row.amount_cents), euros(row.committed_cents, "non ventilé"), euros(row.disbursed_cents, "non ventilé")]);
   const moneyHeaders = (what) => [what, "Montant réservé", "Engagé", "Versé"];
-  const themeLabel = (row) => (row.themes ?? [row.theme]).map((code) => label("theme", code)).join(", ");
+  const themeLabel = (row) => (row.themes ?? [row.theme]).map((code) => label("themes", code)).join(", ");
   const yearLabel = (row) => row.year ?? (row.period ? `période ${row.period}` : "sans année");
 
   view.replaceChildren();
@@ -388,15 +364,15 @@ async function showProgramme(params) {
       h("div", { class: "fr-grid-row fr-grid-row--gutters" },
         h("div", { class: "fr-col-12 fr-col-md-4" },
           table("Contrats par statut", ["Statut", "Actes"],
-            dashboard.contracts.by_status.map((row) => [label("contractStatus", row.key), integer.format(row.count)]),
+            dashboard.contracts.by_status.map((row) => [label("contract_statuses", row.key), integer.format(row.count)]),
             { name: "contracts-by-status", empty: "Aucun contrat enregistré." })),
         h("div", { class: "fr-col-12 fr-col-md-4" },
           table("Contrats par nature", ["Nature", "Actes"],
-            dashboard.contracts.by_kind.map((row) => [label("contractKind", row.key), integer.format(row.count)]),
+            dashboard.contracts.by_kind.map((row) => [label("contract_kinds", row.key), integer.format(row.count)]),
             { name: "contracts-by-kind" })),
         h("div", { class: "fr-col-12 fr-col-md-4" },
           table("Fiches-actions par statut", ["Statut", "Fiches"],
-            dashboard.actions.by_status.map((row) => [label("actionStatus", row.key), integer.format(row.count)]),
+            dashboard.actions.by_status.map((row) => [label("action_statuses", row.key), integer.format(row.count)]),
             { name: "actions-by-status", empty: "Aucune fiche-action enregistrée." })))),
 
     h("section", { class: "fr-mt-6w", "aria-labelledby": "argent-titre" },
@@ -412,10 +388,10 @@ async function showProgramme(params) {
           table("Par financeur (qui apporte l'argent)", moneyHeaders("Financeur"),
             moneyRows(money.by_funder, (row) => row.funder_code === null
               ? h("span", {}, unknown("financeur non publié"))
-              : names.get(row.funder_code) ?? row.funder_label ?? row.funder_code), { name: "money-by-funder" })),
+              : row.funder_label ?? names.get(row.funder_code) ?? row.funder_code), { name: "money-by-funder" })),
         h("div", { class: "fr-col-12" },
           table("Par opérateur (qui gère l'enveloppe)", moneyHeaders("Opérateur"),
-            moneyRows(money.by_operator, (row) => operatorName(row.operator_code)), { name: "money-by-operator" })),
+            moneyRows(money.by_operator, (row) => row.operator_name ?? operatorName(row.operator_code)), { name: "money-by-operator" })),
         h("div", { class: "fr-col-12" },
           table("Par thème (chaque enveloppe une fois, sous l'ensemble de ses thèmes)", moneyHeaders("Thèmes"),
             moneyRows(money.by_theme, themeLabel), { name: "money-by-theme" })),
@@ -477,6 +453,7 @@ async function showTerritory(code) {
     get(`/territories/${path}/dossier`),
     get(`/territories/${path}/outline`, { optional: true }),
     organisations(),
+    vocabularies(),
   ]);
   const territory = dossier.territory;
   const orgName = (orgCode) => names.get(orgCode) ?? orgCode;
@@ -496,7 +473,7 @@ async function showTerritory(code) {
     h("h1", { tabindex: "-1" }, territory.name),
     h("ul", { class: "fr-badges-group" },
       h("li", {}, badge(`phase ${territory.phase}`, "fr-badge--info")),
-      h("li", {}, badge(label("territoryStatus", territory.status), territory.status === "active" ? "fr-badge--success" : ""))),
+      h("li", {}, badge(label("territory_statuses", territory.status), territory.status === "active" ? "fr-badge--success" : ""))),
     h("div", { class: "fr-grid-row fr-grid-row--gutters fr-mt-2w" },
       h("div", { class: "fr-col-12 fr-col-md-4" },
         outline ? h("figure", { class: "tdi-outline" }, territoryOutline(outline, territory.name),
@@ -507,7 +484,7 @@ async function showTerritory(code) {
           h("dt", {}, "Code officiel"), h("dd", {}, territory.code),
           h("dt", {}, "Période"), h("dd", {}, `du ${formatText(day(territory.phase_starts_on))} au ${formatText(day(territory.phase_ends_on))}`),
           h("dt", {}, "Région"), h("dd", {}, territory.region_name ?? unknown(), " ",
-            h("span", { class: "fr-text--xs tdi-muted" }, `(${label("regionSource", territory.region_source)})`)),
+            h("span", { class: "fr-text--xs tdi-muted" }, `(${label("region_sources", territory.region_source)})`)),
           territory.regions.length > 1 ? [h("dt", {}, "Régions touchées"), h("dd", {}, territory.regions.map((r) => r.name).join(", "))] : null,
           h("dt", {}, "Départements"), h("dd", {}, territory.departments.map((d) => `${d.name} (${d.code})`).join(", ")),
           h("dt", {}, "Communes"), h("dd", {}, integer.format(territory.commune_count)),
@@ -546,7 +523,7 @@ async function showTerritory(code) {
       h("h2", { id: "sources-titre" }, "Sources et dates des données"),
       h("ul", {},
         h("li", {}, `Territoire, membres et gouvernance : registre des territoires, mis à jour le ${formatText(day(territory.updated_at))} (version ${territory.version}).`),
-        h("li", {}, `Rattachement régional : ${label("regionSource", territory.region_source)}.`),
+        h("li", {}, `Rattachement régional : ${label("region_sources", territory.region_source)}.`),
         (contracts ?? []).map((c) => h("li", {}, `${c.title} : `,
           c.sources?.length ? `sources ${c.sources.join(", ")}` : "aucune source citée",
           `, enregistré le ${formatText(day(c.updated_at))}.`, c.is_demo ? " Données de démonstration inventées." : "")),
@@ -571,8 +548,8 @@ function contractSection(contract, orgName, memberName) {
     h("div", { class: "fr-card__body" }, h("div", { class: "fr-card__content" },
       h("h3", { class: "fr-card__title" }, contract.title),
       h("ul", { class: "fr-badges-group" },
-        h("li", {}, badge(label("contractKind", contract.kind), "fr-badge--info")),
-        h("li", {}, badge(label("contractStatus", contract.status), STATUS_BADGE[contract.status] ?? "")),
+        h("li", {}, badge(label("contract_kinds", contract.kind), "fr-badge--info")),
+        h("li", {}, badge(label("contract_statuses", contract.status), STATUS_BADGE[contract.status] ?? "")),
         contract.is_demo ? h("li", {}, demoBadge(contract)) : null),
       h("div", { class: "fr-card__desc" },
         h("p", {}, contract.signed_on ? `Signé le ${formatText(day(contract.signed_on))}`
@@ -581,7 +558,7 @@ function contractSection(contract, orgName, memberName) {
           contract.start_year ? `, pour ${contract.start_year}-${contract.end_year ?? "…"}` : "", "."),
         contract.enjeux?.length ? [h("p", { class: "fr-text--bold fr-mb-1v" }, "Enjeux"), h("ul", {}, contract.enjeux.map((e) => h("li", {}, e)))] : null,
         contract.signatories?.length ? [h("p", { class: "fr-text--bold fr-mb-1v" }, "Signataires"),
-          h("ul", {}, contract.signatories.map((sig) => h("li", {}, `${label("role", sig.role)} : `, signatory(sig),
+          h("ul", {}, contract.signatories.map((sig) => h("li", {}, `${capitalised(label("signatory_roles", sig.role))} : `, signatory(sig),
             sig.signed_on ? ` (signé le ${formatText(day(sig.signed_on))})` : sig.required ? " (signature attendue)" : "")))] : null,
         h("p", { class: "fr-text--sm" }, "Budget : ", euros(contract.budget_cents, "non publié"),
           " ; plans de financement des fiches : ", euros(contract.planned_cents)),
@@ -594,8 +571,8 @@ function actionsTable(actions, orgName) {
   return table("Fiches-actions", ["Fiche-action", "Axe ou priorité", "Statut", "Budget", "Plan de financement", "Financements enregistrés"],
     actions.map((action) => [
       [action.code ? `${action.code} · ` : "", action.title, action.is_demo ? " " : "", demoBadge(action)],
-      label("priority", action.priority) ?? label("axis", action.axis) ?? unknown("non classée"),
-      label("actionStatus", action.status),
+      label("priorities", action.priority) ?? label("axes", action.axis) ?? unknown("non classée"),
+      label("action_statuses", action.status),
       euros(action.budget_cents, "non publié"),
       action.plan_lines?.length
         ? h("ul", { class: "tdi-compact" }, action.plan_lines.map((line) => h("li", {},
@@ -604,7 +581,7 @@ function actionsTable(actions, orgName) {
       action.allocations === null ? unknown("non connus (service des financements indisponible)")
         : action.allocations?.length
           ? h("ul", { class: "tdi-compact" }, action.allocations.map((a) => h("li", {},
-            `${orgName(a.operator_code)} ${a.year ?? ""} : `, euros(a.amount_cents), ` (${label("allocationStatus", a.status)}, versé ${formatText(euros(a.disbursed_cents))})`)))
+            `${a.operator_name ?? orgName(a.operator_code)} ${a.year ?? ""} : `, euros(a.amount_cents), ` (${label("allocation_statuses", a.status)}, versé ${formatText(euros(a.disbursed_cents))})`)))
           : "aucun",
     ]), { name: "actions", className: "tdi-actions" });
 }
@@ -623,14 +600,14 @@ function moneySection(dossier, orgName) {
       balances.demo_left_out ? ` ${balances.demo_left_out} financement(s) de démonstration laissé(s) hors de ces sommes.` : ""),
     h("div", { class: "fr-grid-row fr-grid-row--gutters" },
       h("div", { class: "fr-col-12 fr-col-md-6" },
-        table("Par opérateur", headers("Opérateur"), rows(balances.by_operator, (row) => orgName(row.operator_code)),
+        table("Par opérateur", headers("Opérateur"), rows(balances.by_operator, (row) => row.operator_name ?? orgName(row.operator_code)),
           { name: "balances-by-operator", empty: "Aucun financement enregistré." })),
       h("div", { class: "fr-col-12 fr-col-md-6" },
         table("Par année", headers("Année"), rows(balances.by_year, (row) => row.year ?? "sans année"),
           { name: "balances-by-year", empty: "Aucun financement enregistré." }))),
     loose.length ? table("Financements hors fiche-action", ["Financement", "Opérateur", "Année", "Montant", "Versé", "Statut"],
       loose.map((a) => [[a.title ?? a.reference ?? a.id, demoBadge(a)], orgName(a.operator_code), a.year ?? "",
-        euros(a.amount_cents), euros(a.disbursed_cents), label("allocationStatus", a.status)]), { name: "allocations-without-action" }) : null,
+        euros(a.amount_cents), euros(a.disbursed_cents), label("allocation_statuses", a.status)]), { name: "allocations-without-action" }) : null,
   ];
 }
 

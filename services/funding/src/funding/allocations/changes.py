@@ -44,7 +44,7 @@ async def _for_write(
     envelope = await service.envelope_of(session, found)
     check_allocation_visible(caller, found, envelope.examined_by, asked=allocation_id)
     check_allocates(caller, envelope)
-    check_if_match(if_match, etag_of(service.read(found)), what="allocation")
+    check_if_match(if_match, etag_of(await service.read(session, found)), what="allocation")
     return found, envelope
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
-from funding.models import Allocation, AllocationRegion, Envelope, Tranche
+from funding.models import Allocation, AllocationRegion, Envelope, Tranche, organisations
 from tdi_kit.db import lock_by_id
 
 # The allocation rules read an envelope's own columns only: loading its collections would cost
@@ -31,8 +31,9 @@ def allocated_by(org: str) -> ColumnElement[bool]:
     return (Allocation.operator_code == org) | Allocation.envelope_code.in_(examined)
 
 
-# What a list reads of an allocation, in `AllocationRead`'s terms: its own columns and its
-# regions (sorted by the reader: each database aggregates in its own order).
+# What a list reads of an allocation, in `AllocationRead`'s terms: its own columns, its regions
+# (sorted by the reader: each database aggregates in its own order) and its operator's name
+# from the copy of the registry's (a subquery in the same statement: no query more per page).
 READ_COLUMNS = (
     *(c for c in Allocation.__table__.columns),
     select(func.aggregate_strings(AllocationRegion.region_code, ","))
@@ -40,6 +41,11 @@ READ_COLUMNS = (
     .correlate(Allocation)
     .scalar_subquery()
     .label("region_codes"),
+    select(organisations.c.name)
+    .where(organisations.c.code == Allocation.operator_code)
+    .correlate(Allocation)
+    .scalar_subquery()
+    .label("operator_name"),
 )
 
 

@@ -83,7 +83,13 @@ async def list_allocations(
         total,
         model=AllocationRead,
         filename="allocations",
+        row=_csv_row,
     )
+
+
+def _csv_row(read: AllocationRead) -> dict[str, Any]:
+    # A cell holds text: the Régions' names, in the order of `region_codes`.
+    return {**read.model_dump(), "regions": [r.name for r in read.regions]}
 
 
 @router.get(
@@ -94,7 +100,7 @@ async def list_allocations(
 async def get_allocation(allocation_id: IdPath, session: SessionDep, caller: CallerDep) -> Any:
     """One allocation (a proposed one only for its operator or examiner: 404 to others)."""
     found = await service.allocation(session, caller=caller, allocation_id=allocation_id)
-    return read_response(service.read(found))
+    return read_response(await service.read(session, found))
 
 
 @router.post("/allocations", status_code=status.HTTP_201_CREATED, response_model=AllocationRead)
@@ -105,7 +111,9 @@ async def create_allocation(
     tranche lacks it, 422 when the envelope's rules refuse it)."""
     created = await service.create(session, caller=caller, owners=owners, payload=payload)
     return write_response(
-        service.read(created), status_code=201, location=f"/api/v1/allocations/{created.id}"
+        await service.read(session, created),
+        status_code=201,
+        location=f"/api/v1/allocations/{created.id}",
     )
 
 
@@ -127,7 +135,7 @@ async def update_allocation(
         payload=payload,
         if_match=if_match,
     )
-    return write_response(service.read(updated))
+    return write_response(await service.read(session, updated))
 
 
 @router.post("/allocations/{allocation_id:uuid}/commit", response_model=AllocationRead)
@@ -138,7 +146,7 @@ async def commit_allocation(
     committed = await changes.commit(
         session, caller=caller, allocation_id=allocation_id, if_match=if_match
     )
-    return write_response(service.read(committed))
+    return write_response(await service.read(session, committed))
 
 
 @router.post("/allocations/{allocation_id:uuid}/cancel", response_model=AllocationRead)
@@ -153,7 +161,7 @@ async def cancel_allocation(
     cancelled = await changes.cancel(
         session, caller=caller, allocation_id=allocation_id, payload=payload, if_match=if_match
     )
-    return write_response(service.read(cancelled))
+    return write_response(await service.read(session, cancelled))
 
 
 @router.post(

@@ -29,10 +29,11 @@ from funding.ledger import entries
 from funding.ledger import service as ledger
 from funding.ledger.entries import Actor
 from funding.models import Allocation, AllocationRegion, Envelope, Tranche
-from funding.references import Owners
-from funding.schemas import AllocationCreate, AllocationRead, AllocationUpdate
+from funding.references import Owners, organisation_names
+from funding.schemas import AllocationCreate, AllocationRead, AllocationUpdate, CodeName
 from tdi_kit import clock
 from tdi_kit.auth import Caller
+from tdi_kit.copies import REGION_NAMES_20261202
 from tdi_kit.errors import Conflict, NotFound, Problem, Unprocessable, or_not_found
 from tdi_kit.pagination import ListParams, parse_sort, read_page
 from tdi_kit.rowreader import RowReader
@@ -42,14 +43,25 @@ def _now() -> dt.datetime:
     return clock.now()
 
 
-def read(allocation: Allocation) -> AllocationRead:
+def regions_of(codes: list[str]) -> list[CodeName]:
+    """The Régions' names beside their codes (the registry's, as frozen in `tdi_kit.copies`)."""
+    return [CodeName(code=c, name=REGION_NAMES_20261202.get(c, c)) for c in codes]
+
+
+async def read(session: AsyncSession, allocation: Allocation) -> AllocationRead:
+    """An allocation as served: what a write answers and what a read answers (and its ETag)
+    must be one and the same, names included."""
+    names = await organisation_names(session, [allocation.operator_code])
+    region_codes = sorted(r.region_code for r in allocation.regions)
     return AllocationRead(
         id=allocation.id,
         envelope_code=allocation.envelope_code,
         year=allocation.year,
         operator_code=allocation.operator_code,
+        operator_name=names.get(allocation.operator_code),
         territory_code=allocation.territory_code,
-        region_codes=[r.region_code for r in allocation.regions],
+        region_codes=region_codes,
+        regions=regions_of(region_codes),
         action_id=allocation.action_id,
         title=allocation.title,
         beneficiary_name=allocation.beneficiary_name,
@@ -325,13 +337,16 @@ _COLUMN_NAMES = [c.name for c in Allocation.__table__.columns]
 
 def read_row(row: tuple[Any, ...]) -> AllocationRead:
     """An allocation as served, from a row of `queries.READ_COLUMNS`."""
-    *columns, regions = row
+    *columns, regions, operator_name = row
     values = dict(zip(_COLUMN_NAMES, columns, strict=True))
     committed = 0 if values["status"] == "proposed" else values["amount_cents"]
+    region_codes = sorted(regions.split(",")) if regions else []
     return AllocationRead.model_validate(
         {
             **values,
-            "region_codes": sorted(regions.split(",")) if regions else [],
+            "operator_name": operator_name,
+            "region_codes": region_codes,
+            "regions": regions_of(region_codes),
             "undisbursed_cents": rules.undisbursed(
                 committed_cents=committed,
                 released_cents=values["released_cents"],

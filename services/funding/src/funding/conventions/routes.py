@@ -41,7 +41,7 @@ async def list_conventions(
     items, next_cursor, total = await service.conventions(
         session, params=params, operator=operator, is_demo=is_demo
     )
-    reads = [service.read(c) for c in items]
+    reads = await service.reads(session, items)
     return list_answer(
         request,
         response,
@@ -57,7 +57,7 @@ async def list_conventions(
 @router.get("/conventions/{code}", response_model=ConventionRead)
 async def get_convention(code: CodePath, session: SessionDep) -> Any:
     """One convention de mobilisation."""
-    return read_response(service.read(await service.convention(session, code=code)))
+    return read_response(await service.read(session, await service.convention(session, code=code)))
 
 
 @router.post("/conventions", status_code=status.HTTP_201_CREATED, response_model=ConventionRead)
@@ -67,7 +67,7 @@ async def create_convention(
     """Record a convention (the operator's own, or any with `admin`)."""
     convention = await service.create(session, caller=caller, owners=owners, payload=payload)
     return write_response(
-        service.read(convention),
+        await service.read(session, convention),
         status_code=201,
         location=f"/api/v1/conventions/{convention.code}",
     )
@@ -85,4 +85,4 @@ async def update_convention(
     convention = await service.update(
         session, caller=caller, code=code, payload=payload, if_match=if_match
     )
-    return write_response(service.read(convention))
+    return write_response(await service.read(session, convention))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.access import check_operates
 from funding.conventions import queries
 from funding.models import Convention
-from funding.references import Owners
+from funding.references import Owners, organisation_names
 from funding.schemas import ConventionCreate, ConventionRead, ConventionUpdate
 from tdi_kit import clock
 from tdi_kit.auth import Caller
@@ -17,8 +19,20 @@ from tdi_kit.errors import Conflict, Unprocessable, or_not_found
 from tdi_kit.pagination import ListParams, paginate, parse_sort
 
 
-def read(convention: Convention) -> ConventionRead:
-    return ConventionRead.model_validate(convention)
+async def reads(session: AsyncSession, conventions: Sequence[Convention]) -> list[ConventionRead]:
+    """Conventions as served, their operators' names read in one query (per page)."""
+    names = await organisation_names(session, [c.operator_code for c in conventions])
+    return [
+        ConventionRead.model_validate(c).model_copy(
+            update={"operator_name": names.get(c.operator_code)}
+        )
+        for c in conventions
+    ]
+
+
+async def read(session: AsyncSession, convention: Convention) -> ConventionRead:
+    """One convention as served: a write answers what a read answers (and the same ETag)."""
+    return (await reads(session, [convention]))[0]
 
 
 async def conventions(
@@ -61,7 +75,7 @@ async def update(
 ) -> Convention:
     convention = or_not_found(await queries.lock(session, code), "convention", code)
     check_operates(caller, convention.operator_code, what="convention")
-    check_if_match(if_match, etag_of(read(convention)), what="convention")
+    check_if_match(if_match, etag_of(await read(session, convention)), what="convention")
     for name, value in payload.model_dump(exclude_unset=True).items():
         setattr(convention, name, value)
     if (

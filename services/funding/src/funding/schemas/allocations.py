@@ -12,6 +12,7 @@ from funding.schemas.common import (
     AllocationStatus,
     Cents,
     Code,
+    CodeName,
     Day,
     Model,
     Name,
@@ -80,8 +81,17 @@ class AllocationRead(Model):
     envelope_code: str
     year: int
     operator_code: str
+    operator_name: str | None = Field(
+        default=None,
+        description="The registry's name of `operator_code`, as of the last write naming it.",
+    )
     territory_code: str
     region_codes: list[str]
+    regions: list[CodeName] = Field(
+        default_factory=list,
+        description="`region_codes` with their names (the registry's Régions, frozen in a "
+        "release: `tdi_kit.copies`).",
+    )
     action_id: uuid.UUID | None
     title: str
     beneficiary_name: str

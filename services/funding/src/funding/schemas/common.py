@@ -114,6 +114,13 @@ class Model(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class CodeName(BaseModel):
+    """A code and the name shown beside it (a Région's, as on the registry's territories)."""
+
+    code: str
+    name: str
+
+
 class Write(BaseModel):
     """What clients send: unknown fields and loosely typed values are refused."""
 

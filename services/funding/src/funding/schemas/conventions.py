@@ -45,6 +45,10 @@ class ConventionUpdate(Write):
 class ConventionRead(Model):
     code: str
     operator_code: str
+    operator_name: str | None = Field(
+        default=None,
+        description="The registry's name of `operator_code`, as of the last write naming it.",
+    )
     title: str
     signed_on: dt.date | None
     place: str | None

@@ -253,7 +253,7 @@ async def load_demo(
                     caller=CALLER,
                     allocation_id=allocation_id,
                     payload=Cancellation(reason="[démo] project abandoned by its promoter"),
-                    if_match=etag_of(allocations.read(found)),
+                    if_match=etag_of(await allocations.read(session, found)),
                 )
     say(f"demo allocations: {counts}")
     return {"allocations": counts}
