@@ -100,6 +100,32 @@ REGION_NAMES_20261202: dict[str, str] = {
 }
 
 
+def create_organisations_copy(rows: Iterable[tuple[str, str, str]]) -> None:
+    """A migration's step: create the `organisations` copy and fill it with `rows` (code, name,
+    kind), a snapshot frozen with the migration that calls this."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+    from alembic import op
+
+    organisations = op.create_table(
+        "organisations",
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_organisations")),
+    )
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    op.bulk_insert(
+        organisations,
+        [
+            {"code": code, "name": name, "kind": kind, "checked_at": now}
+            for code, name, kind in rows
+        ],
+    )
+
+
 def organisations_table(metadata: MetaData) -> Table:
     """The table each service adds to its own metadata (and migrations)."""
     return Table(

@@ -21,13 +21,12 @@ Reversible: the downgrade drops the table and the names from the stored document
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
-from tdi_kit.copies import REGISTRY_ORGANISATIONS_20261202
+from tdi_kit.copies import REGISTRY_ORGANISATIONS_20261202, create_organisations_copy
 
 revision: str = "0004"
 down_revision: str | Sequence[str] | None = "0003"
@@ -89,22 +88,7 @@ def _rewrite(
 
 
 def upgrade() -> None:
-    organisations = op.create_table(
-        "organisations",
-        sa.Column("code", sa.String(length=64), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_organisations")),
-    )
-    now = datetime.now(UTC).replace(microsecond=0)
-    op.bulk_insert(
-        organisations,
-        [
-            {"code": code, "name": name, "kind": kind, "checked_at": now}
-            for code, name, kind in REGISTRY_ORGANISATIONS
-        ],
-    )
+    create_organisations_copy(REGISTRY_ORGANISATIONS)
     names = {code: name for code, name, _ in REGISTRY_ORGANISATIONS}
     _rewrite(CONTRACTS, _contract, names)
     _rewrite(ACTIONS, _action, names)

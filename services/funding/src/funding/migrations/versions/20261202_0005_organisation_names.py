@@ -14,12 +14,10 @@ the migration: a later rename reaches this copy through the next write naming it
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
-import sqlalchemy as sa
 from alembic import op
 
-from tdi_kit.copies import REGISTRY_ORGANISATIONS_20261202
+from tdi_kit.copies import REGISTRY_ORGANISATIONS_20261202, create_organisations_copy
 
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"
@@ -31,22 +29,7 @@ REGISTRY_ORGANISATIONS = REGISTRY_ORGANISATIONS_20261202
 
 
 def upgrade() -> None:
-    organisations = op.create_table(
-        "organisations",
-        sa.Column("code", sa.String(length=64), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_organisations")),
-    )
-    now = datetime.now(UTC).replace(microsecond=0)
-    op.bulk_insert(
-        organisations,
-        [
-            {"code": code, "name": name, "kind": kind, "checked_at": now}
-            for code, name, kind in REGISTRY_ORGANISATIONS
-        ],
-    )
+    create_organisations_copy(REGISTRY_ORGANISATIONS)
 
 
 def downgrade() -> None:
