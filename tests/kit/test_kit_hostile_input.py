@@ -16,13 +16,13 @@ from sqlalchemy import exc as sa_exc
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tdi_kit.clock import Timestamp, rfc3339
+from tdi_kit.csvexport import csv_response
 from tdi_kit.errors import (
     Conflict,
     DatabaseUnavailable,
     database_problem,
     install_error_handlers,
 )
-from tdi_kit.pagination import csv_response
 from tdi_kit.strings import text
 
 # Text ---------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import BigInteger, Column, Date, DateTime, Integer, MetaData, String, Table
 
 from tdi_kit.errors import BadRequest, Unprocessable
-from tdi_kit.pagination import decode_cursor, encode_cursor, parse_sort
+from tdi_kit.sorting import decode_cursor, encode_cursor, parse_sort
 
 table = Table(
     "things",

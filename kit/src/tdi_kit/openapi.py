@@ -27,8 +27,8 @@ from fastapi.routing import APIRoute
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
+from tdi_kit.csvexport import CSV_MEDIA_TYPE
 from tdi_kit.errors import ProblemRead
-from tdi_kit.pagination import CSV_MEDIA_TYPE
 from tdi_kit.query import reject_unknown_query
 
 ASSETS_URL = "/docs-assets"

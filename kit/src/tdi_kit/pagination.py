@@ -1,19 +1,14 @@
-"""Cursor (keyset) pagination, sorting and CSV export for list endpoints.
+"""Cursor (keyset) pagination for list endpoints, and the answer every list route gives.
 
 A cursor carries the sort it was made for and the sort keys of the last item served, so a page
 is one indexed range scan however deep it is, and rows inserted meanwhile are neither skipped nor
-served twice.
+served twice. The sort and its cursor are `tdi_kit.sorting`'s; the CSV file, `tdi_kit.csvexport`'s
+(both re-exported here, where every service imports them).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import csv
-import datetime as dt
-import io
-import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from urllib.parse import quote, urlencode
@@ -21,18 +16,39 @@ from urllib.parse import quote, urlencode
 import orjson
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import BigInteger, ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import StreamingResponse
 
-from tdi_kit import clock
-from tdi_kit.errors import BadRequest, Unprocessable
+from tdi_kit.csvexport import CSV_MEDIA_TYPE, CSV_RESPONSE, csv_response
 from tdi_kit.query import declared_query
 from tdi_kit.rowreader import RowReader
+from tdi_kit.sorting import Sort, SortKey, decode_cursor, encode_cursor, parse_sort
+
+__all__ = [
+    "CSV_MEDIA_TYPE",
+    "CSV_RESPONSE",
+    "MAX_LIMIT",
+    "ListParams",
+    "ListParamsDep",
+    "Page",
+    "RowsPage",
+    "Sort",
+    "SortKey",
+    "all_rows",
+    "count_of",
+    "csv_response",
+    "decode_cursor",
+    "documents_answer",
+    "encode_cursor",
+    "list_answer",
+    "next_link",
+    "paginate",
+    "parse_sort",
+    "read_page",
+]
 
 T = TypeVar("T")
 MAX_LIMIT = 1000
-CSV_MEDIA_TYPE = "text/csv"
 
 
 class Page(BaseModel, Generic[T]):
@@ -80,103 +96,6 @@ async def _list_params(
 
 
 ListParamsDep = Annotated[ListParams, Depends(_list_params)]
-
-
-@dataclass(frozen=True)
-class SortKey:
-    name: str
-    column: Any
-    descending: bool
-
-
-@dataclass(frozen=True)
-class Sort:
-    keys: tuple[SortKey, ...]
-
-    @property
-    def signature(self) -> str:
-        return ",".join(("-" if k.descending else "") + k.name for k in self.keys)
-
-    def order_by(self) -> list[ColumnElement[Any]]:
-        return [k.column.desc() if k.descending else k.column.asc() for k in self.keys]
-
-    def after(self, values: Sequence[Any]) -> ColumnElement[bool]:
-        """Rows strictly after `values` in this order: (a > x) or (a = x and b > y) or ..."""
-        clauses = []
-        for i, key in enumerate(self.keys):
-            equal = [k.column == v for k, v in zip(self.keys[:i], values[:i], strict=True)]
-            beyond = key.column < values[i] if key.descending else key.column > values[i]
-            clauses.append(and_(*equal, beyond))
-        return or_(*clauses)
-
-
-def parse_sort(
-    sort: str | None, *, allowed: Mapping[str, Any], default: str, unique: tuple[str, Any]
-) -> Sort:
-    """Resolve `sort=-name,code` against the allowed columns; a unique key ends every order."""
-    keys: list[SortKey] = []
-    for part in (sort or default).split(","):
-        name = part.removeprefix("-")
-        if name not in allowed:
-            raise Unprocessable.field(
-                "query", "sort", f"cannot sort on {name!r}; use one of {', '.join(sorted(allowed))}"
-            )
-        if name not in {k.name for k in keys}:
-            keys.append(SortKey(name, allowed[name], part.startswith("-")))
-    if unique[0] not in {k.name for k in keys}:
-        keys.append(SortKey(unique[0], unique[1], False))
-    return Sort(tuple(keys))
-
-
-def _encode_value(value: Any) -> Any:
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):  # asyncpg's own UUID subclass is not JSON to orjson
-        return str(value)
-    return value
-
-
-def _decode_value(value: Any, column: Any) -> Any:
-    # A forged cursor must be a 400, not a database error: sort keys are never NULL, and each
-    # value must be one the column can hold (32-bit integers and no NUL text on PostgreSQL).
-    if value is None or isinstance(value, bool | list | dict):
-        raise ValueError("a sort key is a number or a string")
-    python_type = column.type.python_type
-    if isinstance(value, python_type):
-        decoded = value
-    elif python_type is dt.date:
-        decoded = dt.date.fromisoformat(value)
-    elif python_type is dt.datetime:
-        decoded = dt.datetime.fromisoformat(value)
-    else:
-        decoded = python_type(value)
-    if isinstance(decoded, str) and "\x00" in decoded:
-        raise ValueError("a text sort key holds no NUL character")
-    bits = 63 if isinstance(column.type, BigInteger) else 31
-    if isinstance(decoded, int) and not -(2**bits) <= decoded < 2**bits:
-        raise ValueError("a sort key out of the column's range")
-    return decoded
-
-
-def encode_cursor(sort: Sort, values: Sequence[Any]) -> str:
-    raw = orjson.dumps({"s": sort.signature, "v": [_encode_value(v) for v in values]})
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, sort: Sort) -> list[Any]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        doc = orjson.loads(raw)
-        values = doc["v"]
-        if doc["s"] != sort.signature or len(values) != len(sort.keys):
-            raise BadRequest("This cursor was made for another sort order; start again without it.")
-        return [_decode_value(v, k.column) for v, k in zip(values, sort.keys, strict=True)]
-    except BadRequest:
-        raise
-    except (binascii.Error, ValueError, TypeError, KeyError, orjson.JSONDecodeError) as exc:
-        raise BadRequest(
-            "The cursor is not one this API gave out; start again without it."
-        ) from exc
 
 
 def count_of(stmt: Select[Any]) -> Select[Any]:
@@ -287,64 +206,6 @@ def next_link(request: Request, response: Response, next_cursor: str | None) -> 
     params.append(("cursor", next_cursor))
     path = quote(request.scope.get("root_path", "") + request.scope["path"], safe="/")
     response.headers["Link"] = f'<{path}?{urlencode(params)}>; rel="next"'
-
-
-def csv_response(
-    rows: Iterable[Mapping[str, Any]], *, columns: Sequence[str], filename: str
-) -> StreamingResponse:
-    """Stream rows as CSV (UTF-8, with a BOM so spreadsheet software reads the accents)."""
-
-    def lines() -> Iterable[str]:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
-        buffer.write("\ufeff")
-        writer.writeheader()
-        for i, row in enumerate(rows, 1):
-            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
-            if i % 500 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    return StreamingResponse(
-        lines(),
-        media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
-    )
-
-
-# A spreadsheet runs a cell that starts with one of these as a formula (`=HYPERLINK(...)`,
-# `@SUM(...)`, `-2+3`, and tab or carriage return before them); OWASP's advice is to prefix such
-# a cell with a single quote, which the spreadsheet shows as text. Only text cells are touched:
-# numbers (a negative amount of cents) stay numbers.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _spelt(value: Any) -> Any:
-    # As in JSON, so that both exports of a list agree: `true`/`false` (not Python's `True`),
-    # timestamps in RFC 3339 UTC with `Z` (not `2024-03-18 09:30:00+00:00`).
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return clock.rfc3339(value)
-    return value
-
-
-def _csv_cell(value: Any) -> Any:
-    value = _spelt(value)
-    if isinstance(value, list | tuple):
-        value = "|".join(str(_spelt(v)) for v in value)
-    elif isinstance(value, dict):
-        value = orjson.dumps(value).decode()
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}}}
-}
 
 
 def list_answer(
