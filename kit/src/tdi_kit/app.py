@@ -34,7 +34,7 @@ from tdi_kit.idempotency import (
     purge_expired,
     purge_periodically,
 )
-from tdi_kit.migrations import schema_state
+from tdi_kit.lineage import schema_state
 from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
 from tdi_kit.openapi import PROBLEM_RESPONSES, SuiteAPI
 from tdi_kit.openapi import problem_responses as problem_responses  # services import it here

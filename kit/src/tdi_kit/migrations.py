@@ -1,14 +1,14 @@
-"""Alembic for every service: one env.py body, programmatic upgrade, head and drift checks.
+"""Alembic for every service: one recipe that runs the migrations, one env.py body, drift checks.
 
 Migrations run under a lock, so that every replica or job may start them at once: on
 PostgreSQL a transaction-scoped advisory lock (`MIGRATION_LOCK`), on SQLite the write lock
 taken up front (`BEGIN IMMEDIATE`). The second runner waits, then finds the schema at its head
-and does nothing.
+and does nothing. Every path takes it and records the lineage readiness reads
+(`tdi_kit.lineage`): `upgrade()` and `migrate_and_seed()` (the apps, `tdi`, the tests) and the
+`alembic` command line run by hand with a service's `alembic.ini`, through `run_env`.
 
-Readiness accepts a schema *ahead* of the code (the expand step of a rolling upgrade has run,
-old replicas still serve): each upgrade records every revision it knows with its parents in
-`alembic_lineage`, so that old code can tell a later revision that descends from its own head
-(ready) from one it cannot place (not ready). See `schema_state`.
+The steps a migration script writes alike (the idempotency table, the served records'
+columns) are `tdi_kit.migration_steps`.
 """
 
 from __future__ import annotations
@@ -16,39 +16,67 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Column, MetaData, String, Table, insert, pool, select, text
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tdi_kit.db import create_engine, create_sessionmaker
+from tdi_kit.lineage import (
+    KIT_TABLES,
+    LINEAGE_TABLE,
+    SchemaState,
+    lineage,
+    lineage_metadata,
+    record_lineage,
+    schema_state,
+    scripts,
+)
+
+# Migration scripts import their steps from here too (one place for everything migrations).
+from tdi_kit.migration_steps import (
+    create_idempotency_keys,
+    idempotency_owner_downgrade,
+    idempotency_owner_upgrade,
+    versioned,
+)
+
+__all__ = [
+    "KIT_TABLES",
+    "LINEAGE_TABLE",
+    "MIGRATION_LOCK",
+    "DatabaseNotReady",
+    "SchemaState",
+    "alembic_config",
+    "create_idempotency_keys",
+    "current_revisions",
+    "downgrade",
+    "drift",
+    "grant_app_role",
+    "heads",
+    "idempotency_owner_downgrade",
+    "idempotency_owner_upgrade",
+    "lineage",
+    "migrate_and_seed",
+    "run_env",
+    "schema_state",
+    "upgrade",
+    "versioned",
+    "wait_for_database",
+]
 
 log = logging.getLogger("tdi.migrations")
 
 # One number for every service's migrations: PostgreSQL's advisory locks are per database, and
 # each service has a database of its own. (The bytes of "tdi-migr", as a signed bigint.)
 MIGRATION_LOCK = int.from_bytes(b"tdi-migr", "big", signed=True)
-
-# Revision → its parents, as written by the code that applied it. Not in any service's models:
-# the kit owns it, like Alembic owns `alembic_version`.
-LINEAGE_TABLE = "alembic_lineage"
-_lineage_metadata = MetaData()
-lineage = Table(
-    LINEAGE_TABLE,
-    _lineage_metadata,
-    Column("revision", String(64), primary_key=True),
-    # The parents, space-separated ("" for the first revision; two for a merge).
-    Column("down_revisions", String(255), nullable=False),
-)
-KIT_TABLES = frozenset({"alembic_version", LINEAGE_TABLE})
 
 
 def alembic_config(script_location: str, url: str | None = None) -> Config:
@@ -61,7 +89,7 @@ def alembic_config(script_location: str, url: str | None = None) -> Config:
 
 
 def heads(script_location: str) -> set[str]:
-    return set(ScriptDirectory.from_config(alembic_config(script_location)).get_heads())
+    return set(scripts(script_location).get_heads())
 
 
 async def upgrade(
@@ -74,12 +102,12 @@ async def upgrade(
     """Bring the schema to `revision` under the migration lock, and record the lineage. With
     `app_role` (PostgreSQL), the role the service runs as is then granted what it needs on the
     schema, in the same transaction (`grant_app_role`)."""
-
-    def action(cfg: Config) -> None:
-        command.upgrade(cfg, revision)
-        _record_lineage(cfg.attributes["connection"], script_location)
-
-    await _run(engine, script_location, action, attributes={"app_role": app_role})
+    await _run(
+        engine,
+        script_location,
+        lambda cfg: command.upgrade(cfg, revision),
+        attributes={"app_role": app_role},
+    )
 
 
 class DatabaseNotReady(SystemExit):
@@ -140,7 +168,6 @@ async def migrate_and_seed(
     to head (under the migration lock), then each seeder in turn (`load(session, say=...)`),
     each in its own committed session. Returns what each seeder returned (its report); `say`
     hears the seeders' lines. `database` is a URL, or an engine the caller keeps."""
-    from tdi_kit.db import create_engine, create_sessionmaker
 
     def quiet(_line: str) -> None:
         pass
@@ -174,6 +201,11 @@ async def _run(
         cfg.attributes.update(attributes or {}, connection=connection)
         action(cfg)
 
+    await _locked(engine, run)
+
+
+async def _locked(engine: AsyncEngine, work: Callable[[Connection], Any]) -> None:
+    """`work` in one transaction that holds the migration lock: every path that migrates."""
     async with engine.connect() as connection:
         # SQLite: the write lock up front (a second runner waits on the busy timeout).
         connection = await connection.execution_options(sqlite_begin="IMMEDIATE")
@@ -184,108 +216,7 @@ async def _run(
                 await connection.execute(
                     text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": MIGRATION_LOCK}
                 )
-            await connection.run_sync(run)
-
-
-def _record_lineage(connection: Connection, script_location: str) -> None:
-    _lineage_metadata.create_all(connection, checkfirst=True)
-    known = set(connection.scalars(select(lineage.c.revision)))
-    script = ScriptDirectory.from_config(alembic_config(script_location))
-    rows = [
-        {"revision": rev.revision, "down_revisions": " ".join(_parents(rev.down_revision))}
-        for rev in script.walk_revisions()
-        if rev.revision not in known
-    ]
-    if rows:
-        connection.execute(insert(lineage), rows)
-
-
-def _parents(down: str | Sequence[str] | None) -> tuple[str, ...]:
-    if down is None:
-        return ()
-    return (down,) if isinstance(down, str) else tuple(down)
-
-
-@dataclass(frozen=True)
-class SchemaState:
-    """Where the database's schema stands against the code's migrations."""
-
-    current: set[str]
-    head: set[str]
-    # "at_head", "ahead" (later revisions that descend from the code's head: ready),
-    # "behind" (migrations to run), "unknown" (a revision the code cannot place).
-    position: str
-    # For "ahead": how many revisions past the code's head.
-    ahead_by: int = 0
-
-    @property
-    def ready(self) -> bool:
-        return self.position in ("at_head", "ahead")
-
-
-async def schema_state(engine: AsyncEngine, script_location: str) -> SchemaState:
-    """Compare the database's revisions with the code's head, through the recorded lineage.
-
-    A schema ahead of the code is ready only if every one of its revisions leads back, through
-    revisions the database recorded, to the code's head: migrations are written
-    expand-then-contract (docs/operations.md), so a schema that only expanded past the code
-    still serves it. Anything else the code cannot place (a revision without lineage, another
-    branch) is not.
-    """
-    script = ScriptDirectory.from_config(alembic_config(script_location))
-    head = set(script.get_heads())
-    known = {rev.revision for rev in script.walk_revisions()}
-
-    def read(connection: Connection) -> tuple[set[str], dict[str, tuple[str, ...]]]:
-        current = set(MigrationContext.configure(connection).get_current_heads())
-        parents: dict[str, tuple[str, ...]] = {}
-        if current - known and _has_lineage(connection):
-            for row in connection.execute(select(lineage)):
-                parents[row.revision] = tuple(row.down_revisions.split())
-        return current, parents
-
-    async with engine.connect() as connection:
-        current, parents = await connection.run_sync(read)
-    if current == head:
-        return SchemaState(current, head, "at_head")
-    if current <= known:
-        return SchemaState(current, head, "behind")
-    ahead_by = 0
-    for revision in current:
-        distance = _distance_to(revision, head, parents, known=known)
-        if distance is None:
-            return SchemaState(current, head, "unknown")
-        ahead_by = max(ahead_by, distance)
-    return SchemaState(current, head, "ahead", ahead_by)
-
-
-def _distance_to(
-    revision: str,
-    head: set[str],
-    parents: dict[str, tuple[str, ...]],
-    *,
-    known: set[str],
-) -> int | None:
-    """Revisions from `revision` back to one of `head`, walking unknown revisions only."""
-    frontier, distance, seen = {revision}, 0, set()
-    while frontier:
-        if frontier & head:
-            return distance
-        seen |= frontier
-        step: set[str] = set()
-        for rev in frontier:
-            if rev in known:
-                # A revision of the code that is not its head: the schema is on another branch.
-                continue
-            step.update(parents.get(rev, ()))
-        frontier, distance = step - seen, distance + 1
-    return None
-
-
-def _has_lineage(connection: Connection) -> bool:
-    from sqlalchemy import inspect
-
-    return bool(inspect(connection).has_table(LINEAGE_TABLE))
+            await connection.run_sync(work)
 
 
 async def current_revisions(engine: AsyncEngine) -> set[str]:
@@ -333,6 +264,9 @@ def _configure(connection: Connection, metadata: MetaData) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        # Whatever ran them (an upgrade, a downgrade, the command line): the revisions this code
+        # knows are true of it, and readiness of older code needs them.
+        record_lineage(connection, context.script)
         role = context.config.attributes.get("app_role")
         if role and connection.dialect.name == "postgresql":
             grant_app_role(connection, role, metadata)
@@ -352,7 +286,7 @@ def grant_app_role(connection: Connection, role: str, metadata: MetaData) -> Non
     quoted = quote(role)
     append_only = set(metadata.info.get("append_only", ()))
     # The kit's own tables (the lineage readiness reads) exist before the grant covers them.
-    _lineage_metadata.create_all(connection, checkfirst=True)
+    lineage_metadata.create_all(connection, checkfirst=True)
     connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {quoted}")
     connection.exec_driver_sql(
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}"
@@ -370,7 +304,9 @@ def run_env(metadata: MetaData, default_url: Callable[[], str]) -> None:
     """The body of each service's `migrations/env.py`.
 
     Called by `upgrade()` above with a connection in `attributes`, or by the `alembic` command
-    line, in which case it opens its own engine on the configured or the service's URL.
+    line, in which case it opens its own engine on the configured or the service's URL and
+    takes the migration lock as `upgrade()` does, so that a migration run by hand never races
+    a deployment's (and records the lineage the same way).
     """
     from alembic import context
 
@@ -391,78 +327,10 @@ def run_env(metadata: MetaData, default_url: Callable[[], str]) -> None:
 
     async def online() -> None:
         url = config.get_main_option("sqlalchemy.url") or default_url()
-        engine = create_async_engine(url, poolclass=pool.NullPool)
-        async with engine.connect() as conn:
-            await conn.run_sync(_configure, metadata)
-            await conn.commit()
-        await engine.dispose()
+        engine = create_engine(url, pool_size=1, max_overflow=0)
+        try:
+            await _locked(engine, lambda connection: _configure(connection, metadata))
+        finally:
+            await engine.dispose()
 
     asyncio.run(online())
-
-
-# What every service's migrations create alike, called from inside a migration (Alembic's `op`
-# is bound there). Each produces the very schema its callers wrote out before: change one only
-# through a new migration.
-
-
-def create_idempotency_keys() -> None:
-    """The table `tdi_kit.idempotency` replays answers from, as each first migration made it."""
-    from alembic import op
-
-    op.create_table(
-        "idempotency_keys",
-        sa.Column("principal", sa.String(length=255), nullable=False),
-        sa.Column("key", sa.String(length=255), nullable=False),
-        sa.Column("request_hash", sa.String(length=64), nullable=False),
-        sa.Column("status_code", sa.Integer(), nullable=True),
-        sa.Column("response_headers", sa.Text(), nullable=True),
-        sa.Column("response_body", sa.LargeBinary(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("principal", "key", name=op.f("pk_idempotency_keys")),
-    )
-
-
-_ANSWER_COLUMNS = (
-    ("status_code", sa.Integer()),
-    ("response_headers", sa.Text()),
-    ("response_body", sa.LargeBinary()),
-)
-
-
-def idempotency_owner_upgrade() -> None:
-    """Keys owned by a digest of issuer, subject and organisation, rows holding only final
-    answers with the scopes of the token that got them (every service's migration 0002).
-
-    Rows of the old kind are deleted: keyed on the subject alone, they could be replayed to
-    another organisation's caller.
-    """
-    from alembic import op
-
-    op.execute(sa.text("DELETE FROM idempotency_keys"))
-    with op.batch_alter_table("idempotency_keys") as batch:
-        batch.add_column(sa.Column("scopes", sa.Text(), nullable=False, server_default=""))
-        for column, kind in _ANSWER_COLUMNS:
-            batch.alter_column(column, existing_type=kind, nullable=False)
-    with op.batch_alter_table("idempotency_keys") as batch:
-        # The default only filled the (emptied) table; the code always names the scopes.
-        batch.alter_column("scopes", existing_type=sa.Text(), server_default=None)
-
-
-def idempotency_owner_downgrade() -> None:
-    from alembic import op
-
-    # Old-style rows are keyed on the subject alone: none of the new ones can be kept.
-    op.execute(sa.text("DELETE FROM idempotency_keys"))
-    with op.batch_alter_table("idempotency_keys") as batch:
-        for column, kind in _ANSWER_COLUMNS:
-            batch.alter_column(column, existing_type=kind, nullable=True)
-        batch.drop_column("scopes")
-
-
-def versioned() -> list[sa.Column[Any]]:
-    """A served record's `version`, `created_at` and `updated_at` columns, in that order."""
-    return [
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    ]

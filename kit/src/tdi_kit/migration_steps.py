@@ -1,0 +1,76 @@
+"""What every service's migrations write alike, called from inside a migration script (Alembic's
+`op` is bound there): the idempotency table, the served records' columns, the common steps.
+
+Each produces the very schema its callers wrote out before: change one only through a new
+migration, never in place (`tests/test_migrations.py` compares every service's models with the
+schema its migrations build).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+
+def create_idempotency_keys() -> None:
+    """The table `tdi_kit.idempotency` replays answers from, as each first migration made it."""
+    from alembic import op
+
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("principal", sa.String(length=255), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("response_headers", sa.Text(), nullable=True),
+        sa.Column("response_body", sa.LargeBinary(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("principal", "key", name=op.f("pk_idempotency_keys")),
+    )
+
+
+_ANSWER_COLUMNS = (
+    ("status_code", sa.Integer()),
+    ("response_headers", sa.Text()),
+    ("response_body", sa.LargeBinary()),
+)
+
+
+def idempotency_owner_upgrade() -> None:
+    """Keys owned by a digest of issuer, subject and organisation, rows holding only final
+    answers with the scopes of the token that got them (every service's migration 0002).
+
+    Rows of the old kind are deleted: keyed on the subject alone, they could be replayed to
+    another organisation's caller.
+    """
+    from alembic import op
+
+    op.execute(sa.text("DELETE FROM idempotency_keys"))
+    with op.batch_alter_table("idempotency_keys") as batch:
+        batch.add_column(sa.Column("scopes", sa.Text(), nullable=False, server_default=""))
+        for column, kind in _ANSWER_COLUMNS:
+            batch.alter_column(column, existing_type=kind, nullable=False)
+    with op.batch_alter_table("idempotency_keys") as batch:
+        # The default only filled the (emptied) table; the code always names the scopes.
+        batch.alter_column("scopes", existing_type=sa.Text(), server_default=None)
+
+
+def idempotency_owner_downgrade() -> None:
+    from alembic import op
+
+    # Old-style rows are keyed on the subject alone: none of the new ones can be kept.
+    op.execute(sa.text("DELETE FROM idempotency_keys"))
+    with op.batch_alter_table("idempotency_keys") as batch:
+        for column, kind in _ANSWER_COLUMNS:
+            batch.alter_column(column, existing_type=kind, nullable=True)
+        batch.drop_column("scopes")
+
+
+def versioned() -> list[sa.Column[Any]]:
+    """A served record's `version`, `created_at` and `updated_at` columns, in that order."""
+    return [
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    ]
