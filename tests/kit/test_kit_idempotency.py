@@ -7,7 +7,8 @@ import pytest
 from tdi_kit import testing
 from tdi_kit.auth import Caller
 from tdi_kit.db import create_engine
-from tdi_kit.idempotency import key_locks, lock_id, principal_of
+from tdi_kit.idempotency import principal_of
+from tdi_kit.keylocks import key_locks, lock_id
 
 
 def _caller(**fields: object) -> Caller:

@@ -17,7 +17,8 @@ from sqlalchemy.pool import NullPool
 from registry.models import idempotency_keys
 from tdi_kit.app import ServiceApp
 from tdi_kit.auth import Caller, mint_token
-from tdi_kit.idempotency import lock_id, principal_of
+from tdi_kit.idempotency import principal_of
+from tdi_kit.keylocks import lock_id
 from tdi_kit.settings import DEV_JWT_SECRET
 from tdi_kit.testing import bearer
 
@@ -278,7 +279,7 @@ async def test_a_key_held_by_a_running_request_is_409_and_free_once_it_ends(
 _HOLDER = """
 import asyncio, sys
 from tdi_kit.db import create_engine
-from tdi_kit.idempotency import key_locks
+from tdi_kit.keylocks import key_locks
 
 async def main():
     locks = key_locks(create_engine(sys.argv[1]), pool_size=1)

@@ -30,10 +30,10 @@ from tdi_kit.errors import Problem, install_error_handlers
 from tdi_kit.head import HeadMiddleware
 from tdi_kit.idempotency import (
     IdempotencyMiddleware,
-    key_locks,
     purge_expired,
     purge_periodically,
 )
+from tdi_kit.keylocks import key_locks
 from tdi_kit.lineage import schema_state
 from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
 from tdi_kit.openapi import PROBLEM_RESPONSES, SuiteAPI

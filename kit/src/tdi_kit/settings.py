@@ -139,7 +139,7 @@ class AppSettings(BaseSettings):
 class ConnectionBudget:
     """How one process shares its `DATABASE_MAX_CONNECTIONS` (docs/operations.md).
 
-    The idempotency key locks (`tdi_kit.idempotency`, one connection per POST in flight with a
+    The idempotency key locks (`tdi_kit.keylocks`, one connection per POST in flight with a
     key) get 20%; the driver-level reader of the reads by key and the lists
     (`tdi_kit.rowreader`) 30%; the engines the rest: on PostgreSQL shared between the writes'
     engine and the AUTOCOMMIT engine of the reads still served through a session (SQLite has
