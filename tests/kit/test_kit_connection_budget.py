@@ -5,6 +5,7 @@ more, whatever the load (docs/operations.md, "Connection budget")."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator
 
@@ -145,3 +146,37 @@ async def test_under_load_the_process_never_holds_more_connections_than_its_budg
     assert max(counts) <= BUDGET, max(counts)
     # The load reached the pools (else the bound proves nothing).
     assert max(counts) >= BUDGET // 2, counts
+
+
+async def test_the_pool_gauges_sample_every_pool_of_the_budget(
+    loaded_app: tuple[ServiceApp, str, str],
+) -> None:
+    """`db_pool_*` by `pool`: on PostgreSQL the writes' engine, the reads' AUTOCOMMIT engine, the
+    driver-level reader and the idempotency locks' pool; on SQLite the one engine (its reads
+    share it, the reader and the locks hold no pool)."""
+    app, _url, _name = loaded_app
+    async with asgi_client(app) as client:
+        created = await client.post(
+            f"{API}/territories",
+            json={"code": "ti-6999", "name": "Jauges", "phase": 2},
+            headers={**bearer("registry:write"), "Idempotency-Key": "gauges"},
+        )
+        assert created.status_code == 201, created.text
+        assert (await client.get(f"{API}/territories/ti-6999")).status_code == 200
+        # The regions are still read through a session (the reads' engine on PostgreSQL).
+        assert (await client.get(f"{API}/regions")).status_code == 200
+        exposed = (await client.get("/metrics")).text
+    pools: dict[str, dict[str, float]] = {}
+    for name, pool, value in re.findall(
+        r'^db_pool_(size|checked_out|overflow)\{pool="([a-z_]+)",service="registry"\} (\S+)$',
+        exposed,
+        re.M,
+    ):
+        pools.setdefault(pool, {})[name] = float(value)
+    if testing.backend() == "postgresql":
+        assert set(pools) == {"engine", "read_engine", "reader", "idempotency_locks"}
+        # Each pool the requests used keeps a connection open, none in use between requests.
+        assert all(pool["size"] >= 1 for pool in pools.values()), pools
+    else:
+        assert set(pools) == {"engine"}
+    assert all(pool["checked_out"] == 0 for pool in pools.values()), pools

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from tdi_kit.observability import JsonFormatter, Metrics, RequestContextMiddleware
+from tdi_kit.metrics import Metrics
+from tdi_kit.observability import JsonFormatter, RequestContextMiddleware
 from tdi_kit.testing import asgi_client
 
 

@@ -36,7 +36,8 @@ from tdi_kit import migrations
 from tdi_kit.auth import mint_token
 from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.idempotency import purge_expired
-from tdi_kit.observability import log_config, prepare_multiprocess
+from tdi_kit.metrics import prepare_multiprocess
+from tdi_kit.observability import log_config
 from tdi_kit.settings import DEV_JWT_SECRET, ServiceSettings
 
 

@@ -3,7 +3,7 @@ their circuit breakers, and the callers its rate limit refused."""
 
 from __future__ import annotations
 
-from tdi_kit.observability import Metrics
+from tdi_kit.metrics import Metrics
 
 # Ordered by severity: with several workers, the gauge shows the worst of their breakers.
 BREAKER_STATES = {"closed": 0, "half-open": 1, "open": 2}

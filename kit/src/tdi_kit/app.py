@@ -35,7 +35,8 @@ from tdi_kit.idempotency import (
 )
 from tdi_kit.keylocks import key_locks
 from tdi_kit.lineage import schema_state
-from tdi_kit.observability import Metrics, RequestContextMiddleware, configure_logging
+from tdi_kit.metrics import Metrics
+from tdi_kit.observability import RequestContextMiddleware, configure_logging
 from tdi_kit.openapi import PROBLEM_RESPONSES, SuiteAPI
 from tdi_kit.openapi import problem_responses as problem_responses  # services import it here
 from tdi_kit.records import count_rows
@@ -162,6 +163,7 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.read_engine = read_engine
     app.state.sessionmaker = create_sessionmaker(engine)
     # GET's sessions (tdi_kit.db.get_session), for the reads not yet served by `rows`.
     app.state.read_sessionmaker = create_sessionmaker(read_engine)
@@ -226,17 +228,17 @@ def create_service_app(
 
 
 def _sample_pools(app: FastAPI) -> None:
-    pool = app.state.engine.pool
-    if hasattr(pool, "checkedout"):  # a queue pool (SQLite files use one too)
-        app.state.metrics.pool(
-            "engine",
-            size=pool.checkedin() + pool.checkedout(),
-            checked_out=pool.checkedout(),
-            overflow=max(0, pool.overflow()),
-        )
-    if (reader := app.state.rows.pool_stats()) is not None:
+    """Every pool of the connection budget, each under its `pool` label."""
+    state = app.state
+    metrics: Metrics = state.metrics
+    metrics.engine_pool("engine", state.engine.pool)
+    if state.read_engine is not state.engine:  # SQLite's reads share the writes' engine
+        metrics.engine_pool("read_engine", state.read_engine.pool)
+    if (locks := state.idempotency_locks.engine) is not None:  # SQLite's lock a file
+        metrics.engine_pool("idempotency_locks", locks.pool)
+    if (reader := state.rows.pool_stats()) is not None:
         size, checked_out = reader
-        app.state.metrics.pool("reader", size=size, checked_out=checked_out, overflow=0)
+        metrics.pool("reader", size=size, checked_out=checked_out, overflow=0)
 
 
 def _operations_router() -> APIRouter:

@@ -43,6 +43,10 @@ def lock_id(principal: str, key: str) -> int:
 class KeyLocks:
     """Locks on keys that live exactly as long as the request that holds them (or its process)."""
 
+    # The connections' pool, where the locks hold connections (PostgreSQL): sampled in the
+    # `db_pool_*` gauges as the pool `idempotency_locks`.
+    engine: AsyncEngine | None = None
+
     @contextlib.asynccontextmanager
     async def hold(self, lock: int) -> AsyncIterator[bool]:
         """Yields True while the lock is held, False (at once) when someone else holds it."""

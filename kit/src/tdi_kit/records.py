@@ -16,7 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from tdi_kit.observability import Metrics
+from tdi_kit.metrics import Metrics
 
 _KEY = "tdi_rows_written"
 # table name → the metrics of the apps counting it (one app per process outside the tests).
