@@ -26,7 +26,7 @@ from contracts.settings import ContractsSettings
 from funding.settings import FundingSettings
 from gateway.settings import GatewaySettings
 from registry.settings import RegistrySettings
-from tdi_cli.main import batch_engine
+from tdi_cli.jobs import batch_engine
 from tdi_kit.settings import normalise_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -523,7 +523,7 @@ def test_the_network_policy_evaluator_denies_without_a_rule() -> None:
 
 
 def _job_connections() -> int:
-    """The most connections a migrate Job's engine opens (tdi_cli.main.batch_engine)."""
+    """The most connections a migrate Job's engine opens (tdi_cli.jobs.batch_engine)."""
     settings = RegistrySettings(database_url="postgresql://budget@127.0.0.1:5432/budget")
     engine = batch_engine(settings)
     try:

@@ -412,7 +412,7 @@ def test_every_way_of_starting_the_gateway_turns_uvicorns_proxy_headers_off() ->
     assert '["tdi", "serve", "gateway"' in compose
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert '"tdi", "serve", "gateway"' in dockerfile[dockerfile.index("CMD") :]
-    cli = (ROOT / "cli/src/tdi_cli/main.py").read_text()
+    cli = (ROOT / "cli/src/tdi_cli/serving.py").read_text()
     assert 'proxy_headers=service.name != "gateway"' in cli
     assert '"serve",' in cli[cli.index("def cmd_up") : cli.index("def cmd_serve")]
 

@@ -9,129 +9,26 @@ tdi token ...          mint a signed token for local use
 tdi import KIND FILE   push an operator's allocations or disbursements to funding
 tdi backup             back up each service's database (a file and its manifest per service)
 tdi restore FILE...    restore backups into new, empty databases, checked against the manifests
+
+The database jobs are `tdi_cli.jobs`; `up` and `serve`, `tdi_cli.serving`; this module parses
+the command line and holds the token and import commands.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import datetime as dt
 import hashlib
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tdi_cli import backup
-from tdi_cli.services import Service, by_name
-from tdi_kit import migrations
+from tdi_cli.jobs import cmd_backup, cmd_migrate, cmd_purge_idempotency, cmd_restore, cmd_seed
+from tdi_cli.services import by_name
+from tdi_cli.serving import cmd_serve, cmd_up
 from tdi_kit.auth import mint_token
-from tdi_kit.db import create_engine, create_sessionmaker
-from tdi_kit.idempotency import purge_expired
-from tdi_kit.metrics import prepare_multiprocess
-from tdi_kit.observability import log_config
-from tdi_kit.settings import DEV_JWT_SECRET, ServiceSettings
-
-
-def batch_engine(settings: ServiceSettings) -> AsyncEngine:
-    """A job's engine: two connections at most (it uses one), statements unbounded."""
-    return create_engine(
-        settings.database_url,
-        pool_size=1,
-        max_overflow=1,
-        connect_timeout=settings.database_connect_timeout_seconds,
-        statement_cache_size=settings.database_statement_cache_size,
-        application_name=f"{settings.database_application_name}-job",
-    )
-
-
-async def _prepare(service: Service, *, seed: bool = False, demo: bool = False) -> None:
-    """Migrate the service's database to head, then (with `seed`) load what it ships: the
-    kit's one recipe for a fresh database, as the tests and the deployment jobs follow it."""
-    if not service.migrations:
-        return  # the gateway: no database of its own
-    settings = service.settings()
-    assert isinstance(settings, ServiceSettings)
-    loaders = [("seed", service.seed)] if seed else []
-    if seed and demo:
-        loaders.append(("demo data", service.demo))
-    engine = batch_engine(settings)
-    try:
-        # Started beside its database (compose, a Job), the job waits for it, within bounds;
-        # every replica or job may run this at once: the migration lock lets one work at a time.
-        await migrations.wait_for_database(engine, within=settings.database_wait_seconds)
-        await migrations.migrate_and_seed(
-            engine,
-            service.migrations,
-            *[
-                _announced(f"{service.name}: loading the {what}", load)
-                for what, load in loaders
-                if load
-            ],
-            say=print,
-            app_role=settings.database_app_role,
-        )
-    finally:
-        await engine.dispose()
-    print(f"{service.name}: migrations at head ({_safe_url(settings.database_url)})")
-
-
-def _announced(line: str, loader: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    async def load(session: AsyncSession, *, say: Callable[[str], None]) -> Any:
-        say(line)
-        return await loader(session, say=say)
-
-    return load
-
-
-async def _purge_idempotency(service: Service) -> None:
-    if service.idempotency is None:
-        return
-    settings = service.settings()
-    assert isinstance(settings, ServiceSettings)
-    engine = batch_engine(settings)
-    try:
-        purged = await purge_expired(
-            create_sessionmaker(engine),
-            service.idempotency,
-            retention=dt.timedelta(hours=settings.idempotency_retention_hours),
-        )
-    finally:
-        await engine.dispose()
-    print(
-        f"{service.name}: {purged} Idempotency-Key answers older than "
-        f"{settings.idempotency_retention_hours:g} h purged"
-    )
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def cmd_migrate(args: argparse.Namespace) -> None:
-    for service in by_name(args.service):
-        asyncio.run(_prepare(service))
-
-
-def cmd_purge_idempotency(args: argparse.Namespace) -> None:
-    for service in by_name(args.service):
-        asyncio.run(_purge_idempotency(service))
-
-
-def cmd_seed(args: argparse.Namespace) -> None:
-    # The seed needs the schema at head; migrating first makes `tdi seed` enough on its own.
-    for service in by_name(args.service):
-        asyncio.run(_prepare(service, seed=True, demo=args.demo))
+from tdi_kit.settings import DEV_JWT_SECRET
 
 
 def cmd_token(args: argparse.Namespace) -> None:
@@ -205,175 +102,6 @@ def cmd_import(args: argparse.Namespace) -> None:
         fields = "; ".join(f"{e['field']}: {e['message']}" for e in row.get("errors", []))
         print(f"  row {row['row']} ({row['status']}): {fields or row['detail']}", file=sys.stderr)
     sys.exit(1)
-
-
-def cmd_up(args: argparse.Namespace) -> None:
-    data_dir = Path(args.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["TDI_DATA_DIR"] = str(data_dir)
-    services = by_name(args.service)
-    print(f"data folder: {data_dir}")
-    for service in services:
-        asyncio.run(_prepare(service, seed=not args.no_seed, demo=args.demo))
-
-    busy = [
-        f"{s.name} ({s.settings().host}:{s.settings().port})"
-        for s in services
-        if _port_in_use(s.settings().host, s.settings().port)
-    ]
-    if busy:
-        raise SystemExit(
-            f"port already in use for {', '.join(busy)}: is the suite already "
-            "running? Stop it, or set <SERVICE>_PORT."
-        )
-
-    # Each service finds the others where this run puts them (FUNDING_REGISTRY_URL, ...),
-    # whatever ports the settings chose; settings a service does not have are ignored.
-    urls = {s.name: f"http://{s.settings().host}:{s.settings().port}" for s in services}
-    for service in services:
-        for other, url in urls.items():
-            if other != service.name:
-                os.environ.setdefault(f"{service.name.upper()}_{other.upper()}_URL", url)
-
-    children: list[tuple[Service, subprocess.Popen[bytes], str]] = []
-    for service in services:
-        settings = service.settings()
-        log = (data_dir / f"{service.name}.log").open("ab")
-        command = [
-            sys.executable,
-            "-m",
-            "tdi_cli.main",
-            "serve",
-            service.name,
-            "--host",
-            settings.host,
-            "--port",
-            str(settings.port),
-            "--timeout-graceful-shutdown",
-            "10",
-        ]
-        # Own session: Ctrl-C reaches tdi alone, which then stops the services in order.
-        child = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        children.append((service, child, f"http://{settings.host}:{settings.port}"))
-
-    def stop(*_: object) -> None:
-        for _service, child, _url in children:
-            if child.poll() is None:
-                child.terminate()
-        for _service, child, _url in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        print("stopped every process tdi up started.")
-
-    def on_sigterm(*_args: object) -> None:
-        stop()
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    try:
-        for service, child, url in children:
-            _wait_ready(service, child, url, data_dir)
-            log_path = data_dir / f"{service.name}.log"
-            print(f"{service.name:10} {url}/api/v1   docs {url}/docs   logs {log_path}")
-        print("ready. Ctrl-C stops everything.")
-        while all(child.poll() is None for _s, child, _u in children):
-            time.sleep(0.5)
-        dead = [s.name for s, child, _u in children if child.poll() is not None]
-        print(f"{', '.join(dead)} stopped unexpectedly; see its log. Stopping the others.")
-        stop()
-        sys.exit(1)
-    except KeyboardInterrupt:
-        stop()
-
-
-def cmd_serve(args: argparse.Namespace) -> None:
-    """One app under uvicorn, as every container and `tdi up` run it."""
-    [service] = by_name([args.service])
-    settings = service.settings()
-    workers = args.workers
-    # Several workers share the metrics through files, emptied here before any worker starts.
-    prepare_multiprocess(workers)
-    import uvicorn
-
-    uvicorn.run(
-        service.app,
-        factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=workers,
-        # JSON on stdout from uvicorn's first line (plain text when LOG_JSON is false).
-        log_config=log_config(service.name, settings.log_level) if settings.log_json else None,
-        log_level=settings.log_level.lower(),
-        access_log=False,  # the kit's access log replaces it, with the request id
-        timeout_graceful_shutdown=args.timeout_graceful_shutdown,
-        # A worker still importing the suite on a busy host must not be taken for a hung one
-        # (uvicorn's default, 5 s, kills and restarts it over and over).
-        timeout_worker_healthcheck=60,
-        # The gateway alone decides whose X-Forwarded-For to believe (trusted_proxies):
-        # uvicorn's own default believes any local client.
-        proxy_headers=service.name != "gateway",
-    )
-
-
-def _port_in_use(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
-def _wait_ready(service: Service, child: subprocess.Popen[bytes], url: str, data_dir: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise SystemExit(f"{service.name} exited; see {data_dir}/{service.name}.log")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{service.name} was not ready within 60 s; see {data_dir}/{service.name}.log")
-
-
-def cmd_backup(args: argparse.Namespace) -> None:
-    for service in by_name(args.service):
-        if not service.migrations:
-            continue  # the gateway keeps nothing
-        settings = service.settings()
-        assert isinstance(settings, ServiceSettings)
-        try:
-            target = backup.backup(service.name, settings.database_url, Path(args.to))
-        except backup.BackupError as exc:
-            raise SystemExit(str(exc)) from exc
-        print(f"{service.name}: {target} (+ {target.name}.json)")
-
-
-def cmd_restore(args: argparse.Namespace) -> None:
-    for file in args.file:
-        source = Path(file)
-        name = source.name.split("-", 1)[0]
-        services = [s for s in by_name(None) if s.name == name and s.migrations]
-        if not services:
-            raise SystemExit(f"{source.name}: not a backup of registry, funding or contracts")
-        service = services[0]
-        settings = service.settings()
-        assert isinstance(settings, ServiceSettings)
-        try:
-            counts = backup.restore(
-                service.name,
-                settings.database_url,
-                source,
-                service.migrations,
-                settings.database_app_role,
-            )
-        except backup.BackupError as exc:
-            raise SystemExit(str(exc)) from exc
-        rows = sum(counts.values())
-        print(f"{service.name}: restored {rows} rows in {len(counts)} tables, as the manifest says")
 
 
 def parser() -> argparse.ArgumentParser:
