@@ -67,10 +67,37 @@ def idempotency_owner_downgrade() -> None:
         batch.drop_column("scopes")
 
 
-def versioned() -> list[sa.Column[Any]]:
-    """A served record's `version`, `created_at` and `updated_at` columns, in that order."""
+def versioned(*, now_by_default: bool = False) -> list[sa.Column[Any]]:
+    """A served record's `version`, `created_at` and `updated_at` columns, in that order
+    (`now_by_default`: the times default to the database's `now()`, as the registry's first
+    tables were made)."""
+    default = {"server_default": sa.func.now()} if now_by_default else {}
     return [
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, **default),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, **default),
     ]
+
+
+def stored_document() -> list[sa.Column[Any]]:
+    """The `document` and `etag` columns of `tdi_kit.db.StoredDocument`, in that order."""
+    return [
+        sa.Column("document", sa.Text(), nullable=False),
+        sa.Column("etag", sa.String(length=40), nullable=False),
+    ]
+
+
+def indexes(table: str, *columns: str) -> None:
+    """One index per column, `ix_<table>_<column>`, as a model's `index=True` declares it."""
+    from alembic import op
+
+    for column in columns:
+        op.create_index(op.f(f"ix_{table}_{column}"), table, [column], unique=False)
+
+
+def drop_tables(*tables: str) -> None:
+    """Drop `tables` in the order given (dependents first), their indexes with them."""
+    from alembic import op
+
+    for table in tables:
+        op.drop_table(table)

@@ -9,7 +9,13 @@ Create Date: 2026-11-29 01:22:22.678128
 import sqlalchemy as sa
 from alembic import op
 
-from tdi_kit.migrations import create_idempotency_keys, versioned
+from tdi_kit.migration_steps import (
+    create_idempotency_keys,
+    drop_tables,
+    indexes,
+    stored_document,
+    versioned,
+)
 
 revision = "0001"
 down_revision = None
@@ -45,8 +51,7 @@ def upgrade() -> None:
         sa.Column("title_key", sa.String(length=300), nullable=False),
         sa.Column("search_text", sa.Text(), nullable=False),
         *versioned(),
-        sa.Column("document", sa.Text(), nullable=False),
-        sa.Column("etag", sa.String(length=40), nullable=False),
+        *stored_document(),
         sa.ForeignKeyConstraint(
             ["territory_code"],
             ["territories.code"],
@@ -55,18 +60,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contracts")),
         sa.UniqueConstraint("live_slot", name=op.f("uq_contracts_live_slot")),
     )
+    indexes("contracts", "is_demo", "phase", "status", "territory_code", "title_key", "updated_at")
     with op.batch_alter_table("contracts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_contracts_is_demo"), ["is_demo"], unique=False)
-        batch_op.create_index(batch_op.f("ix_contracts_phase"), ["phase"], unique=False)
-        batch_op.create_index(batch_op.f("ix_contracts_status"), ["status"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_contracts_territory_code"), ["territory_code"], unique=False
-        )
         batch_op.create_index(
             "ix_contracts_territory_code_kind_id", ["territory_code", "kind", "id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_contracts_title_key"), ["title_key"], unique=False)
-        batch_op.create_index(batch_op.f("ix_contracts_updated_at"), ["updated_at"], unique=False)
 
     op.create_table(
         "territory_regions",
@@ -80,10 +78,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("territory_code", "region_code", name=op.f("pk_territory_regions")),
     )
-    with op.batch_alter_table("territory_regions", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_territory_regions_region_code"), ["region_code"], unique=False
-        )
+    indexes("territory_regions", "region_code")
 
     op.create_table(
         "actions",
@@ -106,8 +101,7 @@ def upgrade() -> None:
         sa.Column("title_key", sa.String(length=300), nullable=False),
         sa.Column("search_text", sa.Text(), nullable=False),
         *versioned(),
-        sa.Column("document", sa.Text(), nullable=False),
-        sa.Column("etag", sa.String(length=40), nullable=False),
+        *stored_document(),
         sa.ForeignKeyConstraint(
             ["contract_id"], ["contracts.id"], name=op.f("fk_actions_contract_id_contracts")
         ),
@@ -119,21 +113,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_actions")),
         sa.UniqueConstraint("contract_id", "code", name=op.f("uq_actions_contract_id_code")),
     )
+    indexes(
+        "actions",
+        "axis",
+        "contract_id",
+        "is_demo",
+        "phase",
+        "priority",
+        "status",
+        "territory_code",
+        "title_key",
+        "updated_at",
+    )
     with op.batch_alter_table("actions", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_actions_axis"), ["axis"], unique=False)
-        batch_op.create_index(batch_op.f("ix_actions_contract_id"), ["contract_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_actions_is_demo"), ["is_demo"], unique=False)
-        batch_op.create_index(batch_op.f("ix_actions_phase"), ["phase"], unique=False)
-        batch_op.create_index(batch_op.f("ix_actions_priority"), ["priority"], unique=False)
-        batch_op.create_index(batch_op.f("ix_actions_status"), ["status"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_actions_territory_code"), ["territory_code"], unique=False
-        )
         batch_op.create_index(
             "ix_actions_territory_code_code_id", ["territory_code", "code", "id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_actions_title_key"), ["title_key"], unique=False)
-        batch_op.create_index(batch_op.f("ix_actions_updated_at"), ["updated_at"], unique=False)
 
     op.create_table(
         "amendments",
@@ -153,10 +148,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_amendments")),
         sa.UniqueConstraint("contract_id", "number", name=op.f("uq_amendments_contract_id_number")),
     )
-    with op.batch_alter_table("amendments", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_amendments_contract_id"), ["contract_id"], unique=False
-        )
+    indexes("amendments", "contract_id")
 
     op.create_table(
         "contract_events",
@@ -194,10 +186,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signatories")),
     )
-    with op.batch_alter_table("signatories", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_signatories_contract_id"), ["contract_id"], unique=False
-        )
+    indexes("signatories", "contract_id")
 
     op.create_table(
         "action_themes",
@@ -208,8 +197,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("action_id", "theme", name=op.f("pk_action_themes")),
     )
-    with op.batch_alter_table("action_themes", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_action_themes_theme"), ["theme"], unique=False)
+    indexes("action_themes", "theme")
 
     op.create_table(
         "indicators",
@@ -226,8 +214,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_indicators")),
     )
-    with op.batch_alter_table("indicators", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_indicators_action_id"), ["action_id"], unique=False)
+    indexes("indicators", "action_id")
 
     op.create_table(
         "milestones",
@@ -242,8 +229,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_milestones")),
     )
-    with op.batch_alter_table("milestones", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_milestones_action_id"), ["action_id"], unique=False)
+    indexes("milestones", "action_id")
 
     op.create_table(
         "plan_lines",
@@ -260,66 +246,21 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_lines")),
     )
-    with op.batch_alter_table("plan_lines", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_plan_lines_action_id"), ["action_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_plan_lines_financer_code"), ["financer_code"], unique=False
-        )
+    indexes("plan_lines", "action_id", "financer_code")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("plan_lines", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_plan_lines_financer_code"))
-        batch_op.drop_index(batch_op.f("ix_plan_lines_action_id"))
-
-    op.drop_table("plan_lines")
-    with op.batch_alter_table("milestones", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_milestones_action_id"))
-
-    op.drop_table("milestones")
-    with op.batch_alter_table("indicators", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_indicators_action_id"))
-
-    op.drop_table("indicators")
-    with op.batch_alter_table("action_themes", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_action_themes_theme"))
-
-    op.drop_table("action_themes")
-    with op.batch_alter_table("signatories", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_signatories_contract_id"))
-
-    op.drop_table("signatories")
-    op.drop_table("contract_events")
-    with op.batch_alter_table("amendments", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_amendments_contract_id"))
-
-    op.drop_table("amendments")
-    with op.batch_alter_table("actions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_actions_updated_at"))
-        batch_op.drop_index(batch_op.f("ix_actions_title_key"))
-        batch_op.drop_index("ix_actions_territory_code_code_id")
-        batch_op.drop_index(batch_op.f("ix_actions_territory_code"))
-        batch_op.drop_index(batch_op.f("ix_actions_status"))
-        batch_op.drop_index(batch_op.f("ix_actions_priority"))
-        batch_op.drop_index(batch_op.f("ix_actions_phase"))
-        batch_op.drop_index(batch_op.f("ix_actions_is_demo"))
-        batch_op.drop_index(batch_op.f("ix_actions_contract_id"))
-        batch_op.drop_index(batch_op.f("ix_actions_axis"))
-
-    op.drop_table("actions")
-    with op.batch_alter_table("territory_regions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_territory_regions_region_code"))
-
-    op.drop_table("territory_regions")
-    with op.batch_alter_table("contracts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_contracts_updated_at"))
-        batch_op.drop_index(batch_op.f("ix_contracts_title_key"))
-        batch_op.drop_index("ix_contracts_territory_code_kind_id")
-        batch_op.drop_index(batch_op.f("ix_contracts_territory_code"))
-        batch_op.drop_index(batch_op.f("ix_contracts_status"))
-        batch_op.drop_index(batch_op.f("ix_contracts_phase"))
-        batch_op.drop_index(batch_op.f("ix_contracts_is_demo"))
-
-    op.drop_table("contracts")
-    op.drop_table("territories")
-    op.drop_table("idempotency_keys")
+    drop_tables(
+        "plan_lines",
+        "milestones",
+        "indicators",
+        "action_themes",
+        "signatories",
+        "contract_events",
+        "amendments",
+        "actions",
+        "territory_regions",
+        "contracts",
+        "territories",
+        "idempotency_keys",
+    )

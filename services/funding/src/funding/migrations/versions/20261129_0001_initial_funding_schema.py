@@ -9,7 +9,7 @@ Create Date: 2026-11-29 01:11:46.908892
 import sqlalchemy as sa
 from alembic import op
 
-from tdi_kit.migrations import create_idempotency_keys, versioned
+from tdi_kit.migration_steps import create_idempotency_keys, drop_tables, indexes, versioned
 
 revision = "0001"
 down_revision = None
@@ -32,9 +32,7 @@ def upgrade() -> None:
         *versioned(),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_conventions")),
     )
-    op.create_index(
-        op.f("ix_conventions_operator_code"), "conventions", ["operator_code"], unique=False
-    )
+    indexes("conventions", "operator_code")
 
     create_idempotency_keys()
     op.create_table(
@@ -64,13 +62,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_envelopes")),
     )
-    op.create_index(
-        op.f("ix_envelopes_convention_code"), "envelopes", ["convention_code"], unique=False
-    )
-    op.create_index(op.f("ix_envelopes_kind"), "envelopes", ["kind"], unique=False)
-    op.create_index(
-        op.f("ix_envelopes_operator_code"), "envelopes", ["operator_code"], unique=False
-    )
+    indexes("envelopes", "convention_code", "kind", "operator_code")
 
     op.create_table(
         "envelope_themes",
@@ -83,7 +75,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("envelope_code", "theme", name=op.f("pk_envelope_themes")),
     )
-    op.create_index(op.f("ix_envelope_themes_theme"), "envelope_themes", ["theme"], unique=False)
+    indexes("envelope_themes", "theme")
 
     op.create_table(
         "tranches",
@@ -148,24 +140,13 @@ def upgrade() -> None:
             "operator_code", "reference", name=op.f("uq_allocations_operator_code_reference")
         ),
     )
-    op.create_index(op.f("ix_allocations_action_id"), "allocations", ["action_id"], unique=False)
-    op.create_index(
-        op.f("ix_allocations_beneficiary_siren"), "allocations", ["beneficiary_siren"], unique=False
-    )
+    indexes("allocations", "action_id", "beneficiary_siren")
     op.create_index(
         "ix_allocations_created_at_id", "allocations", ["created_at", "id"], unique=False
     )
-    op.create_index(
-        op.f("ix_allocations_envelope_code"), "allocations", ["envelope_code"], unique=False
+    indexes(
+        "allocations", "envelope_code", "operator_code", "status", "territory_code", "tranche_id"
     )
-    op.create_index(
-        op.f("ix_allocations_operator_code"), "allocations", ["operator_code"], unique=False
-    )
-    op.create_index(op.f("ix_allocations_status"), "allocations", ["status"], unique=False)
-    op.create_index(
-        op.f("ix_allocations_territory_code"), "allocations", ["territory_code"], unique=False
-    )
-    op.create_index(op.f("ix_allocations_tranche_id"), "allocations", ["tranche_id"], unique=False)
 
     op.create_table(
         "allocation_regions",
@@ -178,12 +159,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("allocation_id", "region_code", name=op.f("pk_allocation_regions")),
     )
-    op.create_index(
-        op.f("ix_allocation_regions_region_code"),
-        "allocation_regions",
-        ["region_code"],
-        unique=False,
-    )
+    indexes("allocation_regions", "region_code")
 
     op.create_table(
         "disbursements",
@@ -251,21 +227,14 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_entries")),
     )
-    op.create_index(
-        op.f("ix_ledger_entries_allocation_id"), "ledger_entries", ["allocation_id"], unique=False
-    )
-    op.create_index(
-        op.f("ix_ledger_entries_envelope_code"), "ledger_entries", ["envelope_code"], unique=False
-    )
-    op.create_index(op.f("ix_ledger_entries_kind"), "ledger_entries", ["kind"], unique=False)
-    op.create_index(
-        op.f("ix_ledger_entries_operator_code"), "ledger_entries", ["operator_code"], unique=False
-    )
-    op.create_index(
-        op.f("ix_ledger_entries_territory_code"), "ledger_entries", ["territory_code"], unique=False
-    )
-    op.create_index(
-        op.f("ix_ledger_entries_tranche_id"), "ledger_entries", ["tranche_id"], unique=False
+    indexes(
+        "ledger_entries",
+        "allocation_id",
+        "envelope_code",
+        "kind",
+        "operator_code",
+        "territory_code",
+        "tranche_id",
     )
 
     _protect_ledger()
@@ -273,43 +242,18 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _unprotect_ledger()
-    op.drop_index(op.f("ix_ledger_entries_tranche_id"), table_name="ledger_entries")
-    op.drop_index(op.f("ix_ledger_entries_territory_code"), table_name="ledger_entries")
-    op.drop_index(op.f("ix_ledger_entries_operator_code"), table_name="ledger_entries")
-    op.drop_index(op.f("ix_ledger_entries_kind"), table_name="ledger_entries")
-    op.drop_index(op.f("ix_ledger_entries_envelope_code"), table_name="ledger_entries")
-    op.drop_index(op.f("ix_ledger_entries_allocation_id"), table_name="ledger_entries")
 
-    op.drop_table("ledger_entries")
-    op.drop_index("ix_disbursements_allocation_id_created_at", table_name="disbursements")
-
-    op.drop_table("disbursements")
-    op.drop_index(op.f("ix_allocation_regions_region_code"), table_name="allocation_regions")
-
-    op.drop_table("allocation_regions")
-    op.drop_index(op.f("ix_allocations_tranche_id"), table_name="allocations")
-    op.drop_index(op.f("ix_allocations_territory_code"), table_name="allocations")
-    op.drop_index(op.f("ix_allocations_status"), table_name="allocations")
-    op.drop_index(op.f("ix_allocations_operator_code"), table_name="allocations")
-    op.drop_index(op.f("ix_allocations_envelope_code"), table_name="allocations")
-    op.drop_index("ix_allocations_created_at_id", table_name="allocations")
-    op.drop_index(op.f("ix_allocations_beneficiary_siren"), table_name="allocations")
-    op.drop_index(op.f("ix_allocations_action_id"), table_name="allocations")
-
-    op.drop_table("allocations")
-    op.drop_table("tranches")
-    op.drop_index(op.f("ix_envelope_themes_theme"), table_name="envelope_themes")
-
-    op.drop_table("envelope_themes")
-    op.drop_index(op.f("ix_envelopes_operator_code"), table_name="envelopes")
-    op.drop_index(op.f("ix_envelopes_kind"), table_name="envelopes")
-    op.drop_index(op.f("ix_envelopes_convention_code"), table_name="envelopes")
-
-    op.drop_table("envelopes")
-    op.drop_table("idempotency_keys")
-    op.drop_index(op.f("ix_conventions_operator_code"), table_name="conventions")
-
-    op.drop_table("conventions")
+    drop_tables(
+        "ledger_entries",
+        "disbursements",
+        "allocation_regions",
+        "allocations",
+        "tranches",
+        "envelope_themes",
+        "envelopes",
+        "idempotency_keys",
+        "conventions",
+    )
 
 
 # The ledger is the record of every movement of money: the database itself refuses to change or

@@ -3,8 +3,8 @@
 The same change in every service; `tdi_kit.migrations.idempotency_owner_upgrade` says why.
 """
 
-from tdi_kit.migrations import idempotency_owner_downgrade as downgrade
-from tdi_kit.migrations import idempotency_owner_upgrade as upgrade
+from tdi_kit.migration_steps import idempotency_owner_downgrade as downgrade
+from tdi_kit.migration_steps import idempotency_owner_upgrade as upgrade
 
 revision = "0002"
 down_revision = "0001"

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from tdi_kit.migration_steps import indexes
+
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -39,7 +41,7 @@ def upgrade() -> None:
         op.create_foreign_key(
             op.f("fk_envelopes_part_of_envelopes"), "envelopes", "envelopes", ["part_of"], ["code"]
         )
-    op.create_index(op.f("ix_envelopes_part_of"), "envelopes", ["part_of"], unique=False)
+    indexes("envelopes", "part_of")
     op.add_column(
         "envelopes",
         sa.Column("theme_set", sa.String(length=800), nullable=False, server_default=""),
@@ -54,9 +56,7 @@ def upgrade() -> None:
 
     # A plain ADD COLUMN: the ledger is not copied, so its append-only triggers stay.
     op.add_column("ledger_entries", sa.Column("funder_code", sa.String(length=64), nullable=True))
-    op.create_index(
-        op.f("ix_ledger_entries_funder_code"), "ledger_entries", ["funder_code"], unique=False
-    )
+    indexes("ledger_entries", "funder_code")
 
     op.create_table(
         "reported_figures",
@@ -90,27 +90,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_reported_figures")),
     )
-    op.create_index(
-        op.f("ix_reported_figures_convention_code"),
-        "reported_figures",
-        ["convention_code"],
-        unique=False,
-    )
-    op.create_index(
-        op.f("ix_reported_figures_envelope_code"),
-        "reported_figures",
-        ["envelope_code"],
-        unique=False,
-    )
-    op.create_index(
-        op.f("ix_reported_figures_measure"), "reported_figures", ["measure"], unique=False
-    )
-    op.create_index(
-        op.f("ix_reported_figures_operator_code"),
-        "reported_figures",
-        ["operator_code"],
-        unique=False,
-    )
+    indexes("reported_figures", "convention_code", "envelope_code", "measure", "operator_code")
 
 
 def _fill_theme_sets() -> None:
@@ -129,10 +109,6 @@ def _fill_theme_sets() -> None:
 
 def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
-    op.drop_index(op.f("ix_reported_figures_operator_code"), table_name="reported_figures")
-    op.drop_index(op.f("ix_reported_figures_convention_code"), table_name="reported_figures")
-    op.drop_index(op.f("ix_reported_figures_measure"), table_name="reported_figures")
-    op.drop_index(op.f("ix_reported_figures_envelope_code"), table_name="reported_figures")
     op.drop_table("reported_figures")
     op.drop_index(op.f("ix_ledger_entries_funder_code"), table_name="ledger_entries")
     op.drop_column("ledger_entries", "funder_code")

@@ -9,7 +9,13 @@ Create Date: 2026-11-29 00:58:31.021825
 import sqlalchemy as sa
 from alembic import op
 
-from tdi_kit.migrations import create_idempotency_keys
+from tdi_kit.migration_steps import (
+    create_idempotency_keys,
+    drop_tables,
+    indexes,
+    stored_document,
+    versioned,
+)
 
 revision = "0001"
 down_revision = None
@@ -39,20 +45,11 @@ def upgrade() -> None:
         sa.Column("chef_de_projet_name", sa.String(length=200), nullable=True),
         sa.Column("chef_de_projet_email", sa.String(length=200), nullable=True),
         sa.Column("chef_de_projet_employer", sa.String(length=200), nullable=True),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
-        ),
-        sa.Column(
-            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
-        ),
-        sa.Column("document", sa.Text(), nullable=False),
-        sa.Column("etag", sa.String(length=40), nullable=False),
+        *versioned(now_by_default=True),
+        *stored_document(),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_territories")),
     )
-    with op.batch_alter_table("territories", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_territories_name_key"), ["name_key"], unique=False)
-        batch_op.create_index(batch_op.f("ix_territories_phase"), ["phase"], unique=False)
+    indexes("territories", "name_key", "phase")
 
     op.create_table(
         "departments",
@@ -64,10 +61,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_departments")),
     )
-    with op.batch_alter_table("departments", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_departments_region_code"), ["region_code"], unique=False
-        )
+    indexes("departments", "region_code")
 
     op.create_table(
         "organisations",
@@ -83,8 +77,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_organisations")),
     )
-    with op.batch_alter_table("organisations", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_organisations_kind"), ["kind"], unique=False)
+    indexes("organisations", "kind")
 
     op.create_table(
         "territory_communes",
@@ -97,8 +90,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("territory_code", "insee", name=op.f("pk_territory_communes")),
     )
-    with op.batch_alter_table("territory_communes", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_territory_communes_insee"), ["insee"], unique=False)
+    indexes("territory_communes", "insee")
 
     op.create_table(
         "territory_outlines",
@@ -125,10 +117,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("territory_code", "region_code", name=op.f("pk_territory_regions")),
     )
-    with op.batch_alter_table("territory_regions", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_territory_regions_region_code"), ["region_code"], unique=False
-        )
+    indexes("territory_regions", "region_code")
 
     op.create_table(
         "groupements",
@@ -150,11 +139,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("siren", name=op.f("pk_groupements")),
     )
-    with op.batch_alter_table("groupements", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_groupements_kind"), ["kind"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_groupements_region_code"), ["region_code"], unique=False
-        )
+    indexes("groupements", "kind", "region_code")
 
     op.create_table(
         "territory_departments",
@@ -174,12 +159,7 @@ def upgrade() -> None:
             "territory_code", "department_code", name=op.f("pk_territory_departments")
         ),
     )
-    with op.batch_alter_table("territory_departments", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_territory_departments_department_code"),
-            ["department_code"],
-            unique=False,
-        )
+    indexes("territory_departments", "department_code")
 
     op.create_table(
         "territory_referents",
@@ -221,11 +201,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("insee", name=op.f("pk_communes")),
         sa.UniqueConstraint("siren", name=op.f("uq_communes_siren")),
     )
-    with op.batch_alter_table("communes", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_communes_department_code"), ["department_code"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_communes_epci_siren"), ["epci_siren"], unique=False)
+    indexes("communes", "department_code", "epci_siren")
 
     op.create_table(
         "groupement_departments",
@@ -243,12 +219,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("siren", "department_code", name=op.f("pk_groupement_departments")),
     )
-    with op.batch_alter_table("groupement_departments", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_groupement_departments_department_code"),
-            ["department_code"],
-            unique=False,
-        )
+    indexes("groupement_departments", "department_code")
 
     op.create_table(
         "territory_members",
@@ -272,50 +243,19 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("territory_members", schema=None) as batch_op:
-        batch_op.drop_index("ix_territory_members_siren")
-
-    op.drop_table("territory_members")
-    with op.batch_alter_table("groupement_departments", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_groupement_departments_department_code"))
-
-    op.drop_table("groupement_departments")
-    with op.batch_alter_table("communes", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_communes_epci_siren"))
-        batch_op.drop_index(batch_op.f("ix_communes_department_code"))
-
-    op.drop_table("communes")
-    op.drop_table("territory_referents")
-    with op.batch_alter_table("territory_departments", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_territory_departments_department_code"))
-
-    op.drop_table("territory_departments")
-    with op.batch_alter_table("groupements", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_groupements_region_code"))
-        batch_op.drop_index(batch_op.f("ix_groupements_kind"))
-
-    op.drop_table("groupements")
-    with op.batch_alter_table("territory_regions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_territory_regions_region_code"))
-
-    op.drop_table("territory_regions")
-    op.drop_table("territory_outlines")
-    with op.batch_alter_table("territory_communes", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_territory_communes_insee"))
-
-    op.drop_table("territory_communes")
-    with op.batch_alter_table("organisations", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_organisations_kind"))
-
-    op.drop_table("organisations")
-    with op.batch_alter_table("departments", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_departments_region_code"))
-
-    op.drop_table("departments")
-    with op.batch_alter_table("territories", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_territories_phase"))
-        batch_op.drop_index(batch_op.f("ix_territories_name_key"))
-
-    op.drop_table("territories")
-    op.drop_table("regions")
-    op.drop_table("idempotency_keys")
+    drop_tables(
+        "territory_members",
+        "groupement_departments",
+        "communes",
+        "territory_referents",
+        "territory_departments",
+        "groupements",
+        "territory_regions",
+        "territory_outlines",
+        "territory_communes",
+        "organisations",
+        "departments",
+        "territories",
+        "regions",
+        "idempotency_keys",
+    )

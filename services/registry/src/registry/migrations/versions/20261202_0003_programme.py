@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from tdi_kit.migration_steps import drop_tables, indexes
+
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -56,13 +58,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_programme_milestones")),
     )
-    with op.batch_alter_table("programme_milestones", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_programme_milestones_date"), ["date"], unique=False)
-        batch_op.create_index(batch_op.f("ix_programme_milestones_kind"), ["kind"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_programme_milestones_measure"), ["measure"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_programme_milestones_phase"), ["phase"], unique=False)
+    indexes("programme_milestones", "date", "kind", "measure", "phase")
 
     with op.batch_alter_table("territories", schema=None) as batch_op:
         batch_op.add_column(sa.Column("region_code", sa.String(length=3), nullable=True))
@@ -83,10 +79,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_territories_region_code"))
         batch_op.drop_column("region_source")
         batch_op.drop_column("region_code")
-    with op.batch_alter_table("programme_milestones", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_programme_milestones_phase"))
-        batch_op.drop_index(batch_op.f("ix_programme_milestones_measure"))
-        batch_op.drop_index(batch_op.f("ix_programme_milestones_kind"))
-        batch_op.drop_index(batch_op.f("ix_programme_milestones_date"))
-    op.drop_table("programme_milestones")
-    op.drop_table("programme_phases")
+    drop_tables("programme_milestones", "programme_phases")
