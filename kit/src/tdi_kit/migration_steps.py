@@ -101,3 +101,24 @@ def drop_tables(*tables: str) -> None:
 
     for table in tables:
         op.drop_table(table)
+
+
+def rename_codes(table: str, owner: str, column: str, renamed: dict[str, str]) -> None:
+    """Rename codes in a link table keyed on (`owner`, `column`): each `old` becomes `new`, an
+    owner that held both keeping one row (a vocabulary's renamed codes, in every service that
+    links records to them)."""
+    from alembic import op
+
+    connection = op.get_bind()
+    for old, new in renamed.items():
+        connection.execute(
+            sa.text(
+                f"DELETE FROM {table} WHERE {column} = :old AND {owner} IN "
+                f"(SELECT {owner} FROM {table} WHERE {column} = :new)"
+            ),
+            {"old": old, "new": new},
+        )
+        connection.execute(
+            sa.text(f"UPDATE {table} SET {column} = :new WHERE {column} = :old"),
+            {"old": old, "new": new},
+        )

@@ -31,6 +31,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from tdi_kit.migration_steps import rename_codes
+
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -72,19 +74,7 @@ def upgrade() -> None:
             sa.select(THEMES.c.action_id).where(THEMES.c.theme.in_(list(RENAMED)))
         ).all()
     )
-    for old, new in RENAMED.items():
-        # An action holding both keeps one row (the primary key is action and theme).
-        connection.execute(
-            sa.text(
-                "DELETE FROM action_themes WHERE theme = :old AND action_id IN "
-                "(SELECT action_id FROM action_themes WHERE theme = :new)"
-            ),
-            {"old": old, "new": new},
-        )
-        connection.execute(
-            sa.text("UPDATE action_themes SET theme = :new WHERE theme = :old"),
-            {"old": old, "new": new},
-        )
+    rename_codes("action_themes", "action_id", "theme", RENAMED)
     for action_id in changed:
         document, search_text = connection.execute(
             sa.select(ACTIONS.c.document, ACTIONS.c.search_text).where(ACTIONS.c.id == action_id)

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from tdi_kit.migration_steps import rename_codes
+
 revision: str = "0004"
 down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
@@ -29,20 +31,8 @@ RENAMED = {"reconversion-de-friches": "friche", "transports-et-mobilite": "mobil
 
 
 def _rename(renamed: dict[str, str]) -> None:
+    rename_codes("envelope_themes", "envelope_code", "theme", renamed)
     connection = op.get_bind()
-    for old, new in renamed.items():
-        # An envelope holding both keeps one row (the primary key is envelope and theme).
-        connection.execute(
-            sa.text(
-                "DELETE FROM envelope_themes WHERE theme = :old AND envelope_code IN "
-                "(SELECT envelope_code FROM envelope_themes WHERE theme = :new)"
-            ),
-            {"old": old, "new": new},
-        )
-        connection.execute(
-            sa.text("UPDATE envelope_themes SET theme = :new WHERE theme = :old"),
-            {"old": old, "new": new},
-        )
     themes: dict[str, list[str]] = {}
     for code, theme in connection.execute(
         sa.text("SELECT envelope_code, theme FROM envelope_themes")
