@@ -122,3 +122,12 @@ def rename_codes(table: str, owner: str, column: str, renamed: dict[str, str]) -
             sa.text(f"UPDATE {table} SET {column} = :new WHERE {column} = :old"),
             {"old": old, "new": new},
         )
+
+
+def foreign_key(table: str, column: str, target: str) -> sa.ForeignKeyConstraint:
+    """`table.column` references `target` (`"departments.code"`), under the naming convention's
+    name (`fk_<table>_<column>_<target table>`), as a model's `ForeignKey` declares it."""
+    from alembic import op
+
+    name = op.f(f"fk_{table}_{column}_{target.split('.')[0]}")
+    return sa.ForeignKeyConstraint([column], [target], name=name)

@@ -12,6 +12,7 @@ from alembic import op
 from tdi_kit.migration_steps import (
     create_idempotency_keys,
     drop_tables,
+    foreign_key,
     indexes,
     stored_document,
     versioned,
@@ -52,11 +53,7 @@ def upgrade() -> None:
         sa.Column("search_text", sa.Text(), nullable=False),
         *versioned(),
         *stored_document(),
-        sa.ForeignKeyConstraint(
-            ["territory_code"],
-            ["territories.code"],
-            name=op.f("fk_contracts_territory_code_territories"),
-        ),
+        foreign_key("contracts", "territory_code", "territories.code"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contracts")),
         sa.UniqueConstraint("live_slot", name=op.f("uq_contracts_live_slot")),
     )
@@ -71,11 +68,7 @@ def upgrade() -> None:
         sa.Column("territory_code", sa.String(length=16), nullable=False),
         sa.Column("region_code", sa.String(length=3), nullable=False),
         sa.Column("region_name", sa.String(length=100), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["territory_code"],
-            ["territories.code"],
-            name=op.f("fk_territory_regions_territory_code_territories"),
-        ),
+        foreign_key("territory_regions", "territory_code", "territories.code"),
         sa.PrimaryKeyConstraint("territory_code", "region_code", name=op.f("pk_territory_regions")),
     )
     indexes("territory_regions", "region_code")
@@ -102,14 +95,8 @@ def upgrade() -> None:
         sa.Column("search_text", sa.Text(), nullable=False),
         *versioned(),
         *stored_document(),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contracts.id"], name=op.f("fk_actions_contract_id_contracts")
-        ),
-        sa.ForeignKeyConstraint(
-            ["territory_code"],
-            ["territories.code"],
-            name=op.f("fk_actions_territory_code_territories"),
-        ),
+        foreign_key("actions", "contract_id", "contracts.id"),
+        foreign_key("actions", "territory_code", "territories.code"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_actions")),
         sa.UniqueConstraint("contract_id", "code", name=op.f("uq_actions_contract_id_code")),
     )
@@ -142,9 +129,7 @@ def upgrade() -> None:
         sa.Column("changes", sa.JSON(), nullable=False),
         sa.Column("created_by", sa.String(length=255), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contracts.id"], name=op.f("fk_amendments_contract_id_contracts")
-        ),
+        foreign_key("amendments", "contract_id", "contracts.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_amendments")),
         sa.UniqueConstraint("contract_id", "number", name=op.f("uq_amendments_contract_id_number")),
     )
@@ -163,9 +148,7 @@ def upgrade() -> None:
         sa.Column("by_org", sa.String(length=64), nullable=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("snapshot", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contracts.id"], name=op.f("fk_contract_events_contract_id_contracts")
-        ),
+        foreign_key("contract_events", "contract_id", "contracts.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contract_events")),
         sa.UniqueConstraint(
             "contract_id", "version", name=op.f("uq_contract_events_contract_id_version")
@@ -181,9 +164,7 @@ def upgrade() -> None:
         sa.Column("siren", sa.String(length=9), nullable=True),
         sa.Column("name", sa.String(length=200), nullable=True),
         sa.Column("signed_on", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contracts.id"], name=op.f("fk_signatories_contract_id_contracts")
-        ),
+        foreign_key("signatories", "contract_id", "contracts.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signatories")),
     )
     indexes("signatories", "contract_id")
@@ -192,9 +173,7 @@ def upgrade() -> None:
         "action_themes",
         sa.Column("action_id", sa.Uuid(), nullable=False),
         sa.Column("theme", sa.String(length=48), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["action_id"], ["actions.id"], name=op.f("fk_action_themes_action_id_actions")
-        ),
+        foreign_key("action_themes", "action_id", "actions.id"),
         sa.PrimaryKeyConstraint("action_id", "theme", name=op.f("pk_action_themes")),
     )
     indexes("action_themes", "theme")
@@ -209,9 +188,7 @@ def upgrade() -> None:
         sa.Column("target", sa.Float(), nullable=True),
         sa.Column("actual", sa.Float(), nullable=True),
         sa.Column("as_of", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["action_id"], ["actions.id"], name=op.f("fk_indicators_action_id_actions")
-        ),
+        foreign_key("indicators", "action_id", "actions.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_indicators")),
     )
     indexes("indicators", "action_id")
@@ -224,9 +201,7 @@ def upgrade() -> None:
         sa.Column("label", sa.String(length=200), nullable=False),
         sa.Column("due_on", sa.Date(), nullable=True),
         sa.Column("done_on", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["action_id"], ["actions.id"], name=op.f("fk_milestones_action_id_actions")
-        ),
+        foreign_key("milestones", "action_id", "actions.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_milestones")),
     )
     indexes("milestones", "action_id")
@@ -241,9 +216,7 @@ def upgrade() -> None:
         sa.Column("label", sa.String(length=200), nullable=True),
         sa.Column("amount_cents", sa.BigInteger(), nullable=False),
         sa.Column("allocation_id", sa.Uuid(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["action_id"], ["actions.id"], name=op.f("fk_plan_lines_action_id_actions")
-        ),
+        foreign_key("plan_lines", "action_id", "actions.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_lines")),
     )
     indexes("plan_lines", "action_id", "financer_code")

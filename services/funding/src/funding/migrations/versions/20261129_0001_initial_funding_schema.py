@@ -9,7 +9,13 @@ Create Date: 2026-11-29 01:11:46.908892
 import sqlalchemy as sa
 from alembic import op
 
-from tdi_kit.migration_steps import create_idempotency_keys, drop_tables, indexes, versioned
+from tdi_kit.migration_steps import (
+    create_idempotency_keys,
+    drop_tables,
+    foreign_key,
+    indexes,
+    versioned,
+)
 
 revision = "0001"
 down_revision = None
@@ -55,11 +61,7 @@ def upgrade() -> None:
         sa.Column("is_demo", sa.Boolean(), nullable=False),
         *versioned(),
         sa.CheckConstraint("start_year <= end_year", name=op.f("ck_envelopes_period")),
-        sa.ForeignKeyConstraint(
-            ["convention_code"],
-            ["conventions.code"],
-            name=op.f("fk_envelopes_convention_code_conventions"),
-        ),
+        foreign_key("envelopes", "convention_code", "conventions.code"),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_envelopes")),
     )
     indexes("envelopes", "convention_code", "kind", "operator_code")
@@ -68,11 +70,7 @@ def upgrade() -> None:
         "envelope_themes",
         sa.Column("envelope_code", sa.String(length=64), nullable=False),
         sa.Column("theme", sa.String(length=48), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["envelope_code"],
-            ["envelopes.code"],
-            name=op.f("fk_envelope_themes_envelope_code_envelopes"),
-        ),
+        foreign_key("envelope_themes", "envelope_code", "envelopes.code"),
         sa.PrimaryKeyConstraint("envelope_code", "theme", name=op.f("pk_envelope_themes")),
     )
     indexes("envelope_themes", "theme")
@@ -93,9 +91,7 @@ def upgrade() -> None:
             "disbursed_cents <= committed_cents", name=op.f("ck_tranches_not_over_disbursed")
         ),
         sa.CheckConstraint("disbursed_cents >= 0", name=op.f("ck_tranches_disbursed_not_negative")),
-        sa.ForeignKeyConstraint(
-            ["envelope_code"], ["envelopes.code"], name=op.f("fk_tranches_envelope_code_envelopes")
-        ),
+        foreign_key("tranches", "envelope_code", "envelopes.code"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tranches")),
         sa.UniqueConstraint("envelope_code", "year", name=op.f("uq_tranches_envelope_code_year")),
     )
@@ -132,9 +128,7 @@ def upgrade() -> None:
             "disbursed_cents + released_cents <= amount_cents",
             name=op.f("ck_allocations_not_over_spent"),
         ),
-        sa.ForeignKeyConstraint(
-            ["tranche_id"], ["tranches.id"], name=op.f("fk_allocations_tranche_id_tranches")
-        ),
+        foreign_key("allocations", "tranche_id", "tranches.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_allocations")),
         sa.UniqueConstraint(
             "operator_code", "reference", name=op.f("uq_allocations_operator_code_reference")
@@ -152,11 +146,7 @@ def upgrade() -> None:
         "allocation_regions",
         sa.Column("allocation_id", sa.Uuid(), nullable=False),
         sa.Column("region_code", sa.String(length=3), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["allocation_id"],
-            ["allocations.id"],
-            name=op.f("fk_allocation_regions_allocation_id_allocations"),
-        ),
+        foreign_key("allocation_regions", "allocation_id", "allocations.id"),
         sa.PrimaryKeyConstraint("allocation_id", "region_code", name=op.f("pk_allocation_regions")),
     )
     indexes("allocation_regions", "region_code")
@@ -172,11 +162,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=255), nullable=False),
         sa.CheckConstraint("amount_cents > 0", name=op.f("ck_disbursements_amount_positive")),
-        sa.ForeignKeyConstraint(
-            ["allocation_id"],
-            ["allocations.id"],
-            name=op.f("fk_disbursements_allocation_id_allocations"),
-        ),
+        foreign_key("disbursements", "allocation_id", "allocations.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_disbursements")),
     )
     op.create_index(
@@ -212,19 +198,9 @@ def upgrade() -> None:
         sa.Column("disbursed_delta_cents", sa.BigInteger(), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("is_demo", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["allocation_id"],
-            ["allocations.id"],
-            name=op.f("fk_ledger_entries_allocation_id_allocations"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["disbursement_id"],
-            ["disbursements.id"],
-            name=op.f("fk_ledger_entries_disbursement_id_disbursements"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["tranche_id"], ["tranches.id"], name=op.f("fk_ledger_entries_tranche_id_tranches")
-        ),
+        foreign_key("ledger_entries", "allocation_id", "allocations.id"),
+        foreign_key("ledger_entries", "disbursement_id", "disbursements.id"),
+        foreign_key("ledger_entries", "tranche_id", "tranches.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_entries")),
     )
     indexes(

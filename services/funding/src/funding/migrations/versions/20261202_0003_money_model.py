@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from tdi_kit.migration_steps import indexes
+from tdi_kit.migration_steps import foreign_key, indexes
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
@@ -78,16 +78,8 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "(value_cents IS NULL) <> (count IS NULL)", name=op.f("ck_reported_figures_one_value")
         ),
-        sa.ForeignKeyConstraint(
-            ["envelope_code"],
-            ["envelopes.code"],
-            name=op.f("fk_reported_figures_envelope_code_envelopes"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["convention_code"],
-            ["conventions.code"],
-            name=op.f("fk_reported_figures_convention_code_conventions"),
-        ),
+        foreign_key("reported_figures", "envelope_code", "envelopes.code"),
+        foreign_key("reported_figures", "convention_code", "conventions.code"),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_reported_figures")),
     )
     indexes("reported_figures", "convention_code", "envelope_code", "measure", "operator_code")

@@ -12,6 +12,7 @@ from alembic import op
 from tdi_kit.migration_steps import (
     create_idempotency_keys,
     drop_tables,
+    foreign_key,
     indexes,
     stored_document,
     versioned,
@@ -56,9 +57,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=3), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("region_code", sa.String(length=3), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["region_code"], ["regions.code"], name=op.f("fk_departments_region_code_regions")
-        ),
+        foreign_key("departments", "region_code", "regions.code"),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_departments")),
     )
     indexes("departments", "region_code")
@@ -72,9 +71,7 @@ def upgrade() -> None:
         sa.Column("siren", sa.String(length=9), nullable=True),
         sa.Column("website", sa.String(length=300), nullable=True),
         sa.Column("search_text", sa.String(length=300), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["region_code"], ["regions.code"], name=op.f("fk_organisations_region_code_regions")
-        ),
+        foreign_key("organisations", "region_code", "regions.code"),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_organisations")),
     )
     indexes("organisations", "kind")
@@ -83,11 +80,7 @@ def upgrade() -> None:
         "territory_communes",
         sa.Column("territory_code", sa.String(length=16), nullable=False),
         sa.Column("insee", sa.String(length=5), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["territory_code"],
-            ["territories.code"],
-            name=op.f("fk_territory_communes_territory_code_territories"),
-        ),
+        foreign_key("territory_communes", "territory_code", "territories.code"),
         sa.PrimaryKeyConstraint("territory_code", "insee", name=op.f("pk_territory_communes")),
     )
     indexes("territory_communes", "insee")
@@ -96,25 +89,15 @@ def upgrade() -> None:
         "territory_outlines",
         sa.Column("territory_code", sa.String(length=16), nullable=False),
         sa.Column("geometry", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["territory_code"],
-            ["territories.code"],
-            name=op.f("fk_territory_outlines_territory_code_territories"),
-        ),
+        foreign_key("territory_outlines", "territory_code", "territories.code"),
         sa.PrimaryKeyConstraint("territory_code", name=op.f("pk_territory_outlines")),
     )
     op.create_table(
         "territory_regions",
         sa.Column("territory_code", sa.String(length=16), nullable=False),
         sa.Column("region_code", sa.String(length=3), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["region_code"], ["regions.code"], name=op.f("fk_territory_regions_region_code_regions")
-        ),
-        sa.ForeignKeyConstraint(
-            ["territory_code"],
-            ["territories.code"],
-            name=op.f("fk_territory_regions_territory_code_territories"),
-        ),
+        foreign_key("territory_regions", "region_code", "regions.code"),
+        foreign_key("territory_regions", "territory_code", "territories.code"),
         sa.PrimaryKeyConstraint("territory_code", "region_code", name=op.f("pk_territory_regions")),
     )
     indexes("territory_regions", "region_code")
@@ -129,14 +112,8 @@ def upgrade() -> None:
         sa.Column("region_code", sa.String(length=3), nullable=True),
         sa.Column("population", sa.Integer(), nullable=True),
         sa.Column("search_text", sa.String(length=300), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["region_code"], ["regions.code"], name=op.f("fk_groupements_region_code_regions")
-        ),
-        sa.ForeignKeyConstraint(
-            ["seat_department_code"],
-            ["departments.code"],
-            name=op.f("fk_groupements_seat_department_code_departments"),
-        ),
+        foreign_key("groupements", "region_code", "regions.code"),
+        foreign_key("groupements", "seat_department_code", "departments.code"),
         sa.PrimaryKeyConstraint("siren", name=op.f("pk_groupements")),
     )
     indexes("groupements", "kind", "region_code")
@@ -145,16 +122,8 @@ def upgrade() -> None:
         "territory_departments",
         sa.Column("territory_code", sa.String(length=16), nullable=False),
         sa.Column("department_code", sa.String(length=3), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["department_code"],
-            ["departments.code"],
-            name=op.f("fk_territory_departments_department_code_departments"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["territory_code"],
-            ["territories.code"],
-            name=op.f("fk_territory_departments_territory_code_territories"),
-        ),
+        foreign_key("territory_departments", "department_code", "departments.code"),
+        foreign_key("territory_departments", "territory_code", "territories.code"),
         sa.PrimaryKeyConstraint(
             "territory_code", "department_code", name=op.f("pk_territory_departments")
         ),
@@ -167,16 +136,8 @@ def upgrade() -> None:
         sa.Column("organisation_code", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("email", sa.String(length=200), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["organisation_code"],
-            ["organisations.code"],
-            name=op.f("fk_territory_referents_organisation_code_organisations"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["territory_code"],
-            ["territories.code"],
-            name=op.f("fk_territory_referents_territory_code_territories"),
-        ),
+        foreign_key("territory_referents", "organisation_code", "organisations.code"),
+        foreign_key("territory_referents", "territory_code", "territories.code"),
         sa.PrimaryKeyConstraint(
             "territory_code", "organisation_code", name=op.f("pk_territory_referents")
         ),
@@ -190,14 +151,8 @@ def upgrade() -> None:
         sa.Column("epci_siren", sa.String(length=9), nullable=True),
         sa.Column("population", sa.Integer(), nullable=True),
         sa.Column("search_text", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["department_code"],
-            ["departments.code"],
-            name=op.f("fk_communes_department_code_departments"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["epci_siren"], ["groupements.siren"], name=op.f("fk_communes_epci_siren_groupements")
-        ),
+        foreign_key("communes", "department_code", "departments.code"),
+        foreign_key("communes", "epci_siren", "groupements.siren"),
         sa.PrimaryKeyConstraint("insee", name=op.f("pk_communes")),
         sa.UniqueConstraint("siren", name=op.f("uq_communes_siren")),
     )
@@ -207,16 +162,8 @@ def upgrade() -> None:
         "groupement_departments",
         sa.Column("siren", sa.String(length=9), nullable=False),
         sa.Column("department_code", sa.String(length=3), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["department_code"],
-            ["departments.code"],
-            name=op.f("fk_groupement_departments_department_code_departments"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["siren"],
-            ["groupements.siren"],
-            name=op.f("fk_groupement_departments_siren_groupements"),
-        ),
+        foreign_key("groupement_departments", "department_code", "departments.code"),
+        foreign_key("groupement_departments", "siren", "groupements.siren"),
         sa.PrimaryKeyConstraint("siren", "department_code", name=op.f("pk_groupement_departments")),
     )
     indexes("groupement_departments", "department_code")
@@ -227,14 +174,8 @@ def upgrade() -> None:
         sa.Column("siren", sa.String(length=9), nullable=False),
         sa.Column("phase", sa.Integer(), nullable=False),
         sa.Column("coverage", sa.Float(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["siren"], ["groupements.siren"], name=op.f("fk_territory_members_siren_groupements")
-        ),
-        sa.ForeignKeyConstraint(
-            ["territory_code"],
-            ["territories.code"],
-            name=op.f("fk_territory_members_territory_code_territories"),
-        ),
+        foreign_key("territory_members", "siren", "groupements.siren"),
+        foreign_key("territory_members", "territory_code", "territories.code"),
         sa.PrimaryKeyConstraint("territory_code", "siren", name=op.f("pk_territory_members")),
         sa.UniqueConstraint("phase", "siren", name="uq_territory_members_phase_siren"),
     )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from tdi_kit.migration_steps import drop_tables, indexes
+from tdi_kit.migration_steps import drop_tables, foreign_key, indexes
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
@@ -46,16 +46,8 @@ def upgrade() -> None:
         sa.Column("source_title", sa.String(length=300), nullable=False),
         sa.Column("source_url", sa.String(length=300), nullable=True),
         sa.Column("caveat", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["organisation_code"],
-            ["organisations.code"],
-            name=op.f("fk_programme_milestones_organisation_code_organisations"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["phase"],
-            ["programme_phases.phase"],
-            name=op.f("fk_programme_milestones_phase_programme_phases"),
-        ),
+        foreign_key("programme_milestones", "organisation_code", "organisations.code"),
+        foreign_key("programme_milestones", "phase", "programme_phases.phase"),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_programme_milestones")),
     )
     indexes("programme_milestones", "date", "kind", "measure", "phase")
