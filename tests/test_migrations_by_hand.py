@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tdi_kit import migrations, testing
 from tdi_kit.db import create_engine
-from tdi_kit.lineage import scripts
+from tdi_kit.lineage import schema_state, scripts
 
 ROOT = Path(__file__).resolve().parents[1]
 ALEMBIC = Path(sys.executable).with_name("alembic")
@@ -50,7 +50,7 @@ async def test_alembic_by_hand_records_the_lineage_readiness_reads(service: str)
             async with engine.connect() as connection:
                 recorded = set(await connection.scalars(sa.select(migrations.lineage.c.revision)))
             assert recorded == {r.revision for r in scripts(script).walk_revisions()}
-            state = await migrations.schema_state(engine, script)
+            state = await schema_state(engine, script)
             assert state.position == "at_head"
             assert state.current == migrations.heads(script)
         finally:

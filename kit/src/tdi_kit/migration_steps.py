@@ -71,11 +71,11 @@ def versioned(*, now_by_default: bool = False) -> list[sa.Column[Any]]:
     """A served record's `version`, `created_at` and `updated_at` columns, in that order
     (`now_by_default`: the times default to the database's `now()`, as the registry's first
     tables were made)."""
-    default = {"server_default": sa.func.now()} if now_by_default else {}
+    default = sa.func.now() if now_by_default else None
     return [
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, **default),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, **default),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=default, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=default, nullable=False),
     ]
 
 
