@@ -26,6 +26,7 @@ NO_FUNDER = ""
 _SUMS = ("amount_cents", "committed_cents", "disbursed_cents", "amount_moves")
 
 Key = tuple[str, uuid.UUID, str, bool]
+_SLICE = 5_000
 
 
 def deltas(
@@ -58,16 +59,17 @@ def deltas(
 async def _regions(
     session: AsyncSession, allocation_ids: set[uuid.UUID]
 ) -> dict[uuid.UUID, list[str]]:
-    if not allocation_ids:
-        return {}
-    rows = await session.execute(
-        select(AllocationRegion.allocation_id, AllocationRegion.region_code).where(
-            AllocationRegion.allocation_id.in_(sorted(allocation_ids))
-        )
-    )
     out: dict[uuid.UUID, list[str]] = {}
-    for allocation_id, region_code in rows:
-        out.setdefault(allocation_id, []).append(region_code)
+    ids = sorted(allocation_ids)
+    # In slices: a bulk push can name more allocations than a statement takes parameters.
+    for start in range(0, len(ids), _SLICE):
+        rows = await session.execute(
+            select(AllocationRegion.allocation_id, AllocationRegion.region_code).where(
+                AllocationRegion.allocation_id.in_(ids[start : start + _SLICE])
+            )
+        )
+        for allocation_id, region_code in rows:
+            out.setdefault(allocation_id, []).append(region_code)
     return out
 
 
