@@ -138,10 +138,25 @@ async def test_funding_on_its_role_records_money_and_cannot_touch_the_ledger(
                     headers=bearer("admin", sub="role-test"),
                 )
                 assert r.status_code == 201, r.text
+                # A second movement of the same tranche adds to its row of the kept sums: the
+                # role may update balance_sums (an upsert), only the ledger is append-only.
+                r = await client.post(
+                    "/api/v1/envelopes/role-envelope/tranches/2024/adjustments",
+                    json={"delta_cents": 5_000_000, "reason": "Abondement du rôle"},
+                    headers={**bearer("admin", sub="role-test"), "If-Match": "*"},
+                )
+                assert r.status_code == 200, r.text
             engine = app.state.engine
             async with engine.connect() as connection:
                 written = await connection.scalar(text("SELECT count(*) FROM ledger_entries"))
+                kept = await connection.scalar(
+                    text(
+                        "SELECT amount_cents FROM balance_sums "
+                        "WHERE envelope_code = 'role-envelope' AND region_code = ''"
+                    )
+                )
             assert written and written > 0
+            assert kept == 105_000_000
             for statement in [
                 "UPDATE ledger_entries SET actor = 'forged'",
                 "DELETE FROM ledger_entries",

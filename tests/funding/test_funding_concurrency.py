@@ -183,3 +183,23 @@ async def test_convention_updates_with_one_etag_never_both_succeed(
     )
     assert statuses == {200: 1, 412: 7}
     assert after["version"] == created.json()["version"] + 1
+
+
+@pytest.mark.postgres_only
+async def test_the_dashboards_sums_lose_no_commitment_under_concurrency(
+    committing_client: httpx.AsyncClient,
+) -> None:
+    body = allocation_body(envelope_code="hundred-millions", amount_cents=3 * M)
+    answers = await asyncio.gather(
+        *(committing_client.post("/api/v1/allocations", json=body, headers=BPI) for _ in range(50))
+    )
+    assert Counter(r.status_code for r in answers) == {201: 33, 409: 17}
+    kept = (
+        await committing_client.get("/api/v1/balances/breakdowns", params={"operator": "bpifrance"})
+    ).json()
+    line = next(i for i in kept["by_envelope"] if i["envelope_code"] == "hundred-millions")
+    assert (line["amount_cents"], line["committed_cents"]) == (100 * M, 99 * M)
+    grouped = await committing_client.get(
+        "/api/v1/balances", params={"by": "envelope", "operator": "bpifrance"}
+    )
+    assert kept["totals"] == grouped.json()["totals"]

@@ -7,8 +7,8 @@
 - money per operator, funder, theme set, year (or period) and envelope, each breakdown summing
   to the totals (funding counts every euro once: nested envelopes, multi-year periods,
   multi-theme envelopes), with the figures the public record reports beside them, never
-  added to them (funding's `/balances/breakdowns`: one call, one GROUP BY in its database
-  whatever the number of allocations; optional).
+  added to them (funding's `/balances/breakdowns`: one call, a read of the sums its database
+  keeps, whatever the number of allocations; optional).
 
 Every call runs concurrently within one budget. A territory counts once, in its official Région
 (ANCT's for phase 2), so that `by_region` adds up to the phase's total (183 for phase 2).

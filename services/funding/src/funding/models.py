@@ -256,6 +256,31 @@ class LedgerEntry(Base):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class BalanceSum(Base):
+    """The ledger's sums, kept by the database as each entry is appended (balances.sums).
+
+    One row per tranche, funder and demo flag, for every movement (`region_code` '') and again
+    for the movements of the allocations of each Région (`region_code` '84'...): the dashboard's
+    breakdowns read these few rows, however long the ledger grows. Keys are never null (a
+    primary key cannot be): '' stands for no funder. Operator, theme set, year and nesting are
+    read from the envelope and the tranche, as the GROUP BY over the ledger reads them.
+    """
+
+    __tablename__ = "balance_sums"
+
+    region_code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    tranche_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tranches.id"), primary_key=True)
+    funder_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    is_demo: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    envelope_code: Mapped[str] = mapped_column(String(64), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    committed_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    disbursed_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # How many entries moved the amount: a nested envelope's line is carved out of its whole's
+    # wherever one did, even when they sum to nothing (as the GROUP BY over the ledger does).
+    amount_moves: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class ReportedFigure(Base):
     """A figure of the public record (engaged, committed, disbursed, announced, projects): what a
     source said, as of a date. Never summed with the ledger, which holds what is recorded here."""

@@ -25,7 +25,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from funding.models import AllocationRegion, Envelope, EnvelopeTheme, LedgerEntry, Tranche
+from funding.models import (
+    AllocationRegion,
+    BalanceSum,
+    Envelope,
+    EnvelopeTheme,
+    LedgerEntry,
+    Tranche,
+)
 
 MOVEMENT_COLUMNS = (
     "envelope_code",
@@ -200,6 +207,109 @@ def nested_in_scope(filters: dict[str, Any]) -> Select[str, str | None]:
         .where(
             Envelope.part_of.is_not(None),
             or_(Envelope.code.in_(scoped), and_(Envelope.part_of.in_(scoped))),
+        )
+        .order_by(Envelope.code)
+    )
+
+
+def kept_movements(region: str | None) -> Subquery:
+    """`movements()` already summed: the kept sums (`balance_sums`), one row per tranche, funder
+    and demo flag, each nested envelope's endowments carved out of its parent again.
+
+    Of a Région, only the money of its allocations: carve-outs are endowments, in no Région.
+    """
+    s = BalanceSum
+    last_year = func.coalesce(Tranche.last_year, Tranche.year)
+    funder = func.nullif(s.funder_code, "")
+    scope = s.region_code == (region or "")
+    own = (
+        select(
+            s.envelope_code,
+            Envelope.operator_code,
+            Envelope.theme_set,
+            Tranche.year,
+            last_year,
+            funder,
+            s.is_demo,
+            s.amount_cents,
+            s.committed_cents,
+            s.disbursed_cents,
+        )
+        .join(Tranche, Tranche.id == s.tranche_id)
+        .join(Envelope, Envelope.code == s.envelope_code)
+        .where(scope)
+    )
+    if region is not None:
+        union = own.subquery("raw")
+    else:
+        parent = aliased(Envelope)
+        part = aliased(Envelope)
+        zero = literal(0, BigInteger)
+        carved = (
+            select(
+                parent.code,
+                parent.operator_code,
+                parent.theme_set,
+                Tranche.year,
+                last_year,
+                funder,
+                s.is_demo,
+                -s.amount_cents,
+                zero,
+                zero,
+            )
+            .join(Tranche, Tranche.id == s.tranche_id)
+            .join(part, part.code == s.envelope_code)
+            .join(parent, parent.code == part.part_of)
+            .where(scope, s.amount_moves > 0)
+        )
+        union = union_all(own, carved).subquery("raw")
+    names = (
+        "envelope_code",
+        "operator_code",
+        "theme_set",
+        "year",
+        "last_year",
+        "funder_code",
+        "is_demo",
+        "amount_cents",
+        "committed_cents",
+        "disbursed_cents",
+    )
+    return select(
+        *(column.label(name) for column, name in zip(union.c, names, strict=True))
+    ).subquery("kept")
+
+
+def kept_grouped(filters: dict[str, Any]) -> Select[Any]:
+    """The breakdowns' finest grouping (operator, funder, theme set, period, envelope) from the
+    kept sums: the rows of `grouped` by those dimensions, filtered on Région, operator and demo.
+    """
+    m = kept_movements(filters.get("region"))
+    columns = [
+        m.c.operator_code,
+        m.c.funder_code,
+        m.c.theme_set.label("theme"),
+        m.c.year,
+        m.c.last_year,
+        m.c.envelope_code,
+    ]
+    stmt = select(*columns, *_sums(m)).select_from(m)
+    if filters.get("operator") is not None:
+        stmt = stmt.where(m.c.operator_code == filters["operator"])
+    if not filters.get("include_demo"):
+        stmt = stmt.where(m.c.is_demo.is_(False))
+    plain = [m.c.operator_code, m.c.funder_code, m.c.theme_set, m.c.year, m.c.last_year]
+    return stmt.group_by(*plain, m.c.envelope_code)
+
+
+def nested_among(envelope_codes: list[str]) -> Select[str, str | None]:
+    """`nested_in_scope` for envelopes already known to have movements in scope."""
+    return (
+        select(Envelope.code, Envelope.part_of)
+        .where(
+            Envelope.part_of.is_not(None),
+            or_(Envelope.code.in_(envelope_codes), Envelope.part_of.in_(envelope_codes)),
         )
         .order_by(Envelope.code)
     )

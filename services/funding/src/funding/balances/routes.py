@@ -81,7 +81,8 @@ async def get_balance_breakdowns(
     ] = False,
 ) -> Any:
     """The dashboard's money in one answer: the balances by operator, funder, theme, year and
-    envelope, each summing to `totals`, from one GROUP BY of the ledger (the same figures as
-    `/balances?by=` each dimension); demo movements only with `include_demo=true`."""
+    envelope, each summing to `totals`, from the ledger's sums its database keeps as each
+    movement is written (the same figures as `/balances?by=` each dimension); demo movements
+    only with `include_demo=true`."""
     filters = {"region": region, "operator": operator, "include_demo": include_demo}
     return read_response(await service.breakdowns(session, filters=filters))

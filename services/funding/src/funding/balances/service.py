@@ -191,17 +191,19 @@ def _key_order(key: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 async def breakdowns(session: AsyncSession, *, filters: dict[str, Any]) -> BalanceBreakdowns:
-    """Every breakdown of the dashboard from one GROUP BY of the ledger's movements.
+    """Every breakdown of the dashboard from the sums the database keeps (`balance_sums`).
 
-    The database groups the movements by envelope, tranche period and funder at once (operator
-    and theme set are the envelope's): a few rows per envelope, however many allocations the
-    ledger holds. Each breakdown adds those rows up; integer sums of sums are the sums
-    `report` gives by each dimension alone (tests/funding/test_funding_breakdown_properties.py
-    compares them, and both with a sum over the records).
+    The database groups its kept sums by envelope, tranche period and funder at once (operator
+    and theme set are the envelope's): a few rows per envelope, read from a few rows per
+    tranche, however many entries the ledger holds. Each breakdown adds those rows up; integer
+    sums of sums are the sums `report` gives over the ledger by each dimension alone
+    (tests/funding/test_funding_breakdown_properties.py compares them, and both with a sum over
+    the records).
     """
     spatial = _is_spatial((), filters)
-    finest = (await session.execute(queries.grouped(list(BREAKDOWNS), filters))).mappings().all()
-    nested = (await session.execute(queries.nested_in_scope(filters))).all()
+    finest = (await session.execute(queries.kept_grouped(filters))).mappings().all()
+    in_scope = sorted({row["envelope_code"] for row in finest})
+    nested = (await session.execute(queries.nested_among(in_scope))).all() if in_scope else []
     members: dict[str, list[BalanceRead]] = {}
     notes: list[str] = []
     names = await organisation_names(

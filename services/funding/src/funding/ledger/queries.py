@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from funding.ledger import sums
 from funding.models import Envelope, LedgerEntry
 from tdi_kit import records
 
@@ -23,6 +24,8 @@ SUMS = (
 async def append(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
     if entries:
         await session.execute(insert(LedgerEntry), entries)
+        # The kept sums move with the ledger, in the same transaction (balance_sums).
+        await sums.add(session, entries)
         records.written(session, LedgerEntry.__tablename__, (e.get("kind", "") for e in entries))
 
 
