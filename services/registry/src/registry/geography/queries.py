@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, exists, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 # search_text is the folded name: sorting on it puts "Écully" among the E on both databases.
 # Keyset pagination needs sort keys without NULL, hence the coalesce.
 from registry.models import Commune, Department, Groupement, GroupementDepartment, Region
+from registry.schemas import CommuneRead, DepartmentRead, GroupementRead, RegionRead
 from tdi_kit.text import search_terms
 
 GROUPEMENT_SORT = {
@@ -23,16 +23,29 @@ COMMUNE_SORT = {
     "population": func.coalesce(Commune.population, -1),
 }
 
+# What the lists read, in their models' field order (read through the driver: no ORM object).
+REGIONS = select(*(getattr(Region, f) for f in RegionRead.model_fields)).order_by(Region.code)
+DEPARTMENTS = select(*(getattr(Department, f) for f in DepartmentRead.model_fields)).order_by(
+    Department.code
+)
+COMMUNE_COLUMNS = tuple(getattr(Commune, f) for f in CommuneRead.model_fields)
+# A groupement's departments come with it, as one text per row (a subquery in the same
+# statement: no query more per page), sorted by the reader since each database aggregates in its
+# own order.
+GROUPEMENT_COLUMNS = tuple(
+    getattr(Groupement, f)
+    if f != "department_codes"
+    else select(func.aggregate_strings(GroupementDepartment.department_code, ","))
+    .where(GroupementDepartment.siren == Groupement.siren)
+    .correlate(Groupement)
+    .scalar_subquery()
+    .label("department_codes")
+    for f in GroupementRead.model_fields
+)
 
-async def regions(session: AsyncSession) -> list[Region]:
-    return list(await session.scalars(select(Region).order_by(Region.code)))
 
-
-async def departments(session: AsyncSession, *, region: str | None) -> list[Department]:
-    stmt = select(Department).order_by(Department.code)
-    if region is not None:
-        stmt = stmt.where(Department.region_code == region)
-    return list(await session.scalars(stmt))
+def departments(*, region: str | None) -> Select[Any]:
+    return DEPARTMENTS if region is None else DEPARTMENTS.where(Department.region_code == region)
 
 
 def groupements(
@@ -43,7 +56,7 @@ def groupements(
     department: str | None,
     q: str | None,
 ) -> Select[Any]:
-    stmt = select(Groupement)
+    stmt = select(*GROUPEMENT_COLUMNS)
     if kind is not None:
         stmt = stmt.where(Groupement.kind == kind)
     if nature is not None:
@@ -63,7 +76,7 @@ def groupements(
 
 
 def communes(*, department: str | None, epci: str | None, q: str | None) -> Select[Any]:
-    stmt = select(Commune)
+    stmt = select(*COMMUNE_COLUMNS)
     if department is not None:
         stmt = stmt.where(Commune.department_code == department)
     if epci is not None:
@@ -73,14 +86,5 @@ def communes(*, department: str | None, epci: str | None, q: str | None) -> Sele
     return stmt
 
 
-async def department_codes(session: AsyncSession, sirens: list[str]) -> dict[str, list[str]]:
-    """Departments of each groupement, in one statement for a whole page."""
-    rows = await session.execute(
-        select(GroupementDepartment.siren, GroupementDepartment.department_code)
-        .where(GroupementDepartment.siren.in_(sirens))
-        .order_by(GroupementDepartment.siren, GroupementDepartment.department_code)
-    )
-    found: dict[str, list[str]] = {s: [] for s in sirens}
-    for siren, code in rows:
-        found[siren].append(code)
-    return found
+def groupement(siren: str) -> Select[Any]:
+    return select(*GROUPEMENT_COLUMNS).where(Groupement.siren == siren)

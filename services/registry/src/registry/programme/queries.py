@@ -13,6 +13,8 @@ from sqlalchemy.orm import aliased
 from registry.models import ProgrammeMilestone, ProgrammePhase, Region, Territory
 from tdi_kit.rowreader import RowReader
 
+# What the milestones list reads, through the driver (see `service.milestone_item`).
+MILESTONE_COLUMNS = tuple(ProgrammeMilestone.__table__.columns)
 SORTABLE = {
     "date": ProgrammeMilestone.date,
     "code": ProgrammeMilestone.code,
@@ -60,7 +62,7 @@ def milestones(
     kind: str | None = None,
     measure: str | None = None,
 ) -> Select[Any]:
-    stmt = select(ProgrammeMilestone)
+    stmt = select(*MILESTONE_COLUMNS)
     if as_of is not None:
         # What the record said on that day: for each measure (and whom it is about), the latest
         # figure dated on or before it; later ones did not exist yet.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, exists, func, insert, select
+from sqlalchemy import Select, bindparam, delete, exists, func, insert, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -21,6 +21,7 @@ from registry.models import (
     TerritoryMember,
     TerritoryRegion,
 )
+from registry.schemas import CommuneRead
 from tdi_kit.text import search_terms
 
 SORTABLE = {"code": Territory.code, "name": Territory.name_key, "phase": Territory.phase}
@@ -103,6 +104,26 @@ async def by_code(
 DOCUMENT_BY_CODE = select(Territory.document, Territory.etag).where(
     Territory.code == bindparam("code")
 )
+
+
+PHASE_BY_CODE = select(Territory.phase).where(Territory.code == bindparam("code"))
+
+
+def communes_of(code: str, *, phase: int) -> Select[Any]:
+    """The communes a territory covers: phase 1 by its official list, phase 2 through its
+    members (an EPCI's communes, or a commune that is a member on its own)."""
+    stmt = select(*(getattr(Commune, f) for f in CommuneRead.model_fields))
+    if phase == 1:
+        listed = select(TerritoryCommune.insee).where(TerritoryCommune.territory_code == code)
+        return stmt.where(Commune.insee.in_(listed))
+    # As a union of two indexed lookups per member, not an OR that both databases would answer
+    # by scanning every commune.
+    members = select(TerritoryMember.siren).where(TerritoryMember.territory_code == code)
+    covered = union(
+        select(Commune.insee).where(Commune.epci_siren.in_(members)),
+        select(Commune.insee).where(Commune.siren.in_(members)),
+    )
+    return stmt.where(Commune.insee.in_(covered))
 
 
 async def holder_of(session: AsyncSession, *, siren: str, phase: int) -> TerritoryMember | None:
