@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request, Response
+from sqlalchemy import Select
 
 from tdi_kit.pagination import (
     ListParams,
@@ -33,7 +34,9 @@ from tdi_kit.pagination import (
     read_page,
 )
 from tdi_kit.rowreader import RowReader
+from tdi_kit.text import search_terms
 
+S = TypeVar("S", bound=Select[Any])
 Item = Callable[[tuple[Any, ...]], dict[str, Any]]
 
 
@@ -93,3 +96,20 @@ def columns_item(names: Iterable[str]) -> Item:
     `model_fields`, say)."""
     keys = tuple(names)
     return lambda row: dict(zip(keys, row, strict=True))
+
+
+def where_given(stmt: S, *filters: tuple[Any, Any]) -> S:
+    """`stmt` narrowed by `column == value` for each (column, value) whose value was given (not
+    None): a list's optional equality filters, as its route received them."""
+    for column, value in filters:
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
+def where_words(stmt: S, column: Any, q: str | None) -> S:
+    """`stmt` narrowed to the rows whose `column`, a folded text (`tdi_kit.text.fold`), holds
+    every word of `q`, in any case or accent; `%` and `_` are matched as themselves."""
+    for term in search_terms(q or ""):
+        stmt = stmt.where(column.contains(term, autoescape=True))
+    return stmt

@@ -10,7 +10,7 @@ from sqlalchemy import Select, exists, func, select
 # Keyset pagination needs sort keys without NULL, hence the coalesce.
 from registry.models import Commune, Department, Groupement, GroupementDepartment, Region
 from registry.schemas import CommuneRead, DepartmentRead, GroupementRead, RegionRead
-from tdi_kit.text import search_terms
+from tdi_kit.rowlists import where_given, where_words
 
 GROUPEMENT_SORT = {
     "siren": Groupement.siren,
@@ -45,7 +45,7 @@ GROUPEMENT_COLUMNS = tuple(
 
 
 def departments(*, region: str | None) -> Select[Any]:
-    return DEPARTMENTS if region is None else DEPARTMENTS.where(Department.region_code == region)
+    return where_given(DEPARTMENTS, (Department.region_code, region))
 
 
 def groupements(
@@ -56,13 +56,12 @@ def groupements(
     department: str | None,
     q: str | None,
 ) -> Select[Any]:
-    stmt = select(*GROUPEMENT_COLUMNS)
-    if kind is not None:
-        stmt = stmt.where(Groupement.kind == kind)
-    if nature is not None:
-        stmt = stmt.where(Groupement.nature == nature)
-    if region is not None:
-        stmt = stmt.where(Groupement.region_code == region)
+    stmt = where_given(
+        select(*GROUPEMENT_COLUMNS),
+        (Groupement.kind, kind),
+        (Groupement.nature, nature),
+        (Groupement.region_code, region),
+    )
     if department is not None:
         stmt = stmt.where(
             exists().where(
@@ -70,20 +69,14 @@ def groupements(
                 GroupementDepartment.department_code == department,
             )
         )
-    for term in search_terms(q or ""):
-        stmt = stmt.where(Groupement.search_text.contains(term, autoescape=True))
-    return stmt
+    return where_words(stmt, Groupement.search_text, q)
 
 
 def communes(*, department: str | None, epci: str | None, q: str | None) -> Select[Any]:
-    stmt = select(*COMMUNE_COLUMNS)
-    if department is not None:
-        stmt = stmt.where(Commune.department_code == department)
-    if epci is not None:
-        stmt = stmt.where(Commune.epci_siren == epci)
-    for term in search_terms(q or ""):
-        stmt = stmt.where(Commune.search_text.contains(term, autoescape=True))
-    return stmt
+    stmt = where_given(
+        select(*COMMUNE_COLUMNS), (Commune.department_code, department), (Commune.epci_siren, epci)
+    )
+    return where_words(stmt, Commune.search_text, q)
 
 
 def groupement(siren: str) -> Select[Any]:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from registry.models import ProgrammeMilestone, ProgrammePhase, Region, Territory
+from tdi_kit.rowlists import where_given
 from tdi_kit.rowreader import RowReader
 
 # What the milestones list reads, through the driver (see `service.milestone_item`).
@@ -78,13 +79,12 @@ def milestones(
             )
             .exists(),
         )
-    if phase is not None:
-        stmt = stmt.where(ProgrammeMilestone.phase == phase)
-    if kind is not None:
-        stmt = stmt.where(ProgrammeMilestone.kind == kind)
-    if measure is not None:
-        stmt = stmt.where(ProgrammeMilestone.measure == measure)
-    return stmt
+    return where_given(
+        stmt,
+        (ProgrammeMilestone.phase, phase),
+        (ProgrammeMilestone.kind, kind),
+        (ProgrammeMilestone.measure, measure),
+    )
 
 
 async def latest_count(session: AsyncSession, phase: int) -> ProgrammeMilestone | None:

@@ -22,7 +22,7 @@ from registry.models import (
     TerritoryRegion,
 )
 from registry.schemas import CommuneRead
-from tdi_kit.text import search_terms
+from tdi_kit.rowlists import where_given, where_words
 
 SORTABLE = {"code": Territory.code, "name": Territory.name_key, "phase": Territory.phase}
 
@@ -40,12 +40,12 @@ def filtered(
     q: str | None = None,
 ) -> Select[*tuple[Any, ...]]:
     """Each filter is an EXISTS on an indexed table, so a page stays one statement."""
-    if phase is not None:
-        stmt = stmt.where(Territory.phase == phase)
-    if status is not None:
-        stmt = stmt.where(Territory.status == status)
-    if region is not None:
-        stmt = stmt.where(Territory.region_code == region)
+    stmt = where_given(
+        stmt,
+        (Territory.phase, phase),
+        (Territory.status, status),
+        (Territory.region_code, region),
+    )
     if touches_region is not None:
         stmt = stmt.where(
             exists().where(
@@ -68,9 +68,7 @@ def filtered(
         )
     if commune is not None:
         stmt = stmt.where(covering_commune(commune))
-    for term in search_terms(q or ""):
-        stmt = stmt.where(Territory.search_text.contains(term, autoescape=True))
-    return stmt
+    return where_words(stmt, Territory.search_text, q)
 
 
 def covering_commune(insee: str) -> Any:
