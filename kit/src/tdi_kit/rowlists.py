@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request, Response
+from pydantic import BaseModel
 from sqlalchemy import Select
 
 from tdi_kit.pagination import (
@@ -56,6 +57,25 @@ class RowList:
     item: Item
     columns: Sequence[str]
     csv_row: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None
+
+    @classmethod
+    def of_columns(
+        cls,
+        model: type[BaseModel],
+        *,
+        sortable: Mapping[str, Any],
+        default: str,
+        unique: tuple[str, Any],
+    ) -> RowList:
+        """A list whose statement selects `model`'s fields, in order, as columns: each row is an
+        item as it is, and the CSV has the model's fields as columns."""
+        return cls(
+            sortable=sortable,
+            default=default,
+            unique=unique,
+            item=columns_item(model.model_fields),
+            columns=tuple(model.model_fields),
+        )
 
     def sort(self, params: ListParams) -> Sort:
         return parse_sort(

@@ -36,12 +36,8 @@ GROUPEMENTS = RowList(
     item=groupement_item,
     columns=_GROUPEMENT_FIELDS,
 )
-COMMUNES = RowList(
-    sortable=queries.COMMUNE_SORT,
-    default="insee",
-    unique=("insee", Commune.insee),
-    item=columns_item(CommuneRead.model_fields),
-    columns=tuple(CommuneRead.model_fields),
+COMMUNES = RowList.of_columns(
+    CommuneRead, sortable=queries.COMMUNE_SORT, default="insee", unique=("insee", Commune.insee)
 )
 _REGION = columns_item(RegionRead.model_fields)
 _DEPARTMENT = columns_item(DepartmentRead.model_fields)

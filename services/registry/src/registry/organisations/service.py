@@ -9,15 +9,11 @@ from registry.organisations import queries
 from registry.schemas import OrganisationRead
 from tdi_kit.errors import or_not_found
 from tdi_kit.pagination import ListParams, RowsPage
-from tdi_kit.rowlists import RowList, columns_item
+from tdi_kit.rowlists import RowList
 from tdi_kit.rowreader import RowReader
 
-ORGANISATIONS = RowList(
-    sortable=queries.SORTABLE,
-    default="code",
-    unique=("code", Organisation.code),
-    item=columns_item(OrganisationRead.model_fields),
-    columns=tuple(OrganisationRead.model_fields),
+ORGANISATIONS = RowList.of_columns(
+    OrganisationRead, sortable=queries.SORTABLE, default="code", unique=("code", Organisation.code)
 )
 
 

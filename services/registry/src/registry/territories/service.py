@@ -32,7 +32,7 @@ from registry.territories.documents import refresh
 from tdi_kit.conditional import check_if_match
 from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
 from tdi_kit.pagination import ListParams, RowsPage, Sort, parse_sort, read_page
-from tdi_kit.rowlists import RowList, columns_item
+from tdi_kit.rowlists import RowList
 from tdi_kit.rowreader import RowReader
 
 
@@ -223,12 +223,11 @@ async def covering_groupement(session: AsyncSession, *, siren: str) -> list[Cove
 
 
 # A territory's communes: the commune list's own columns and items, on its own sort keys.
-COMMUNES = RowList(
+COMMUNES = RowList.of_columns(
+    CommuneRead,
     sortable={"insee": Commune.insee, "name": Commune.search_text},
     default="insee",
     unique=("insee", Commune.insee),
-    item=columns_item(CommuneRead.model_fields),
-    columns=tuple(CommuneRead.model_fields),
 )
 
 
