@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, exists, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 # search_text is the folded name: sorting on it puts "Écully" among the E on both databases.
 # Keyset pagination needs sort keys without NULL, hence the coalesce.
 from registry.models import Commune, Department, Groupement, GroupementDepartment, Region
-from tdi_kit.text import search_terms
+from registry.schemas import CommuneRead, DepartmentRead, GroupementRead, RegionRead
+from tdi_kit.rowlists import where_given, where_words
 
 GROUPEMENT_SORT = {
     "siren": Groupement.siren,
@@ -23,16 +23,29 @@ COMMUNE_SORT = {
     "population": func.coalesce(Commune.population, -1),
 }
 
+# What the lists read, in their models' field order (read through the driver: no ORM object).
+REGIONS = select(*(getattr(Region, f) for f in RegionRead.model_fields)).order_by(Region.code)
+DEPARTMENTS = select(*(getattr(Department, f) for f in DepartmentRead.model_fields)).order_by(
+    Department.code
+)
+COMMUNE_COLUMNS = tuple(getattr(Commune, f) for f in CommuneRead.model_fields)
+# A groupement's departments come with it, as one text per row (a subquery in the same
+# statement: no query more per page), sorted by the reader since each database aggregates in its
+# own order.
+GROUPEMENT_COLUMNS = tuple(
+    getattr(Groupement, f)
+    if f != "department_codes"
+    else select(func.aggregate_strings(GroupementDepartment.department_code, ","))
+    .where(GroupementDepartment.siren == Groupement.siren)
+    .correlate(Groupement)
+    .scalar_subquery()
+    .label("department_codes")
+    for f in GroupementRead.model_fields
+)
 
-async def regions(session: AsyncSession) -> list[Region]:
-    return list(await session.scalars(select(Region).order_by(Region.code)))
 
-
-async def departments(session: AsyncSession, *, region: str | None) -> list[Department]:
-    stmt = select(Department).order_by(Department.code)
-    if region is not None:
-        stmt = stmt.where(Department.region_code == region)
-    return list(await session.scalars(stmt))
+def departments(*, region: str | None) -> Select[Any]:
+    return where_given(DEPARTMENTS, (Department.region_code, region))
 
 
 def groupements(
@@ -43,13 +56,12 @@ def groupements(
     department: str | None,
     q: str | None,
 ) -> Select[Any]:
-    stmt = select(Groupement)
-    if kind is not None:
-        stmt = stmt.where(Groupement.kind == kind)
-    if nature is not None:
-        stmt = stmt.where(Groupement.nature == nature)
-    if region is not None:
-        stmt = stmt.where(Groupement.region_code == region)
+    stmt = where_given(
+        select(*GROUPEMENT_COLUMNS),
+        (Groupement.kind, kind),
+        (Groupement.nature, nature),
+        (Groupement.region_code, region),
+    )
     if department is not None:
         stmt = stmt.where(
             exists().where(
@@ -57,30 +69,15 @@ def groupements(
                 GroupementDepartment.department_code == department,
             )
         )
-    for term in search_terms(q or ""):
-        stmt = stmt.where(Groupement.search_text.contains(term, autoescape=True))
-    return stmt
+    return where_words(stmt, Groupement.search_text, q)
 
 
 def communes(*, department: str | None, epci: str | None, q: str | None) -> Select[Any]:
-    stmt = select(Commune)
-    if department is not None:
-        stmt = stmt.where(Commune.department_code == department)
-    if epci is not None:
-        stmt = stmt.where(Commune.epci_siren == epci)
-    for term in search_terms(q or ""):
-        stmt = stmt.where(Commune.search_text.contains(term, autoescape=True))
-    return stmt
-
-
-async def department_codes(session: AsyncSession, sirens: list[str]) -> dict[str, list[str]]:
-    """Departments of each groupement, in one statement for a whole page."""
-    rows = await session.execute(
-        select(GroupementDepartment.siren, GroupementDepartment.department_code)
-        .where(GroupementDepartment.siren.in_(sirens))
-        .order_by(GroupementDepartment.siren, GroupementDepartment.department_code)
+    stmt = where_given(
+        select(*COMMUNE_COLUMNS), (Commune.department_code, department), (Commune.epci_siren, epci)
     )
-    found: dict[str, list[str]] = {s: [] for s in sirens}
-    for siren, code in rows:
-        found[siren].append(code)
-    return found
+    return where_words(stmt, Commune.search_text, q)
+
+
+def groupement(siren: str) -> Select[Any]:
+    return select(*GROUPEMENT_COLUMNS).where(Groupement.siren == siren)

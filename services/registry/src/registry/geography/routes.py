@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from registry.geography import service
@@ -17,7 +18,8 @@ from registry.schemas import (
 from tdi_kit.app import problem_responses
 from tdi_kit.db import SessionDep
 from tdi_kit.identifiers import DepartmentCode, Insee, RegionCode, Siren
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page
+from tdi_kit.rowreader import RowsDep
 
 router = APIRouter()
 NOT_FOUND = problem_responses(404)
@@ -29,9 +31,9 @@ TextQuery = Annotated[
 
 
 @router.get("/regions", response_model=list[RegionRead], tags=["geography"])
-async def list_regions(session: SessionDep) -> Any:
+async def list_regions(rows: RowsDep) -> Any:
     """The 18 regions."""
-    return await service.regions(session)
+    return _json(await service.regions(rows))
 
 
 @router.get("/regions/{code}", response_model=RegionRead, tags=["geography"], responses=NOT_FOUND)
@@ -41,9 +43,9 @@ async def get_region(code: Annotated[RegionCode, Path()], session: SessionDep) -
 
 
 @router.get("/departments", response_model=list[DepartmentRead], tags=["geography"])
-async def list_departments(session: SessionDep, region: RegionQuery = None) -> Any:
+async def list_departments(rows: RowsDep, region: RegionQuery = None) -> Any:
     """The 101 departments, optionally of one region."""
-    return await service.departments(session, region=region)
+    return _json(await service.departments(rows, region=region))
 
 
 @router.get(
@@ -62,8 +64,7 @@ async def get_department(code: Annotated[DepartmentCode, Path()], session: Sessi
 )
 async def list_groupements(
     request: Request,
-    response: Response,
-    session: SessionDep,
+    rows: RowsDep,
     params: ListParamsDep,
     kind: Annotated[GroupementKind | None, Query()] = None,
     nature: Annotated[str | None, Query(pattern=r"^(CC|CA|CU|METRO|MET69|EPT|COM)$")] = None,
@@ -72,19 +73,10 @@ async def list_groupements(
     q: TextQuery = None,
 ) -> Any:
     """EPCIs of 2025, Grand Paris EPTs and lone communes; sort on `siren`, `name`, `population`."""
-    items, next_cursor, total = await service.groupements(
-        session, params=params, kind=kind, nature=nature, region=region, department=department, q=q
+    page = await service.groupements(
+        rows, params=params, kind=kind, nature=nature, region=region, department=department, q=q
     )
-    return list_answer(
-        request,
-        response,
-        params,
-        items,
-        next_cursor,
-        total,
-        model=GroupementRead,
-        filename="groupements",
-    )
+    return service.GROUPEMENTS.answer(request, params, page, filename="groupements")
 
 
 @router.get(
@@ -93,9 +85,9 @@ async def list_groupements(
     tags=["groupements"],
     responses=NOT_FOUND,
 )
-async def get_groupement(siren: Annotated[Siren, Path()], session: SessionDep) -> Any:
+async def get_groupement(siren: Annotated[Siren, Path()], rows: RowsDep) -> Any:
     """One groupement by SIREN."""
-    return await service.groupement(session, siren=siren)
+    return _json(await service.groupement(rows, siren=siren))
 
 
 @router.get(
@@ -103,23 +95,24 @@ async def get_groupement(siren: Annotated[Siren, Path()], session: SessionDep) -
 )
 async def list_communes(
     request: Request,
-    response: Response,
-    session: SessionDep,
+    rows: RowsDep,
     params: ListParamsDep,
     department: DepartmentQuery = None,
     epci: Annotated[Siren | None, Query(description="SIREN of the commune's EPCI.")] = None,
     q: TextQuery = None,
 ) -> Any:
     """The communes of 2025 (INSEE code), sort on `insee`, `name`, `population`."""
-    items, next_cursor, total = await service.communes(
-        session, params=params, department=department, epci=epci, q=q
-    )
-    return list_answer(
-        request, response, params, items, next_cursor, total, model=CommuneRead, filename="communes"
-    )
+    page = await service.communes(rows, params=params, department=department, epci=epci, q=q)
+    return service.COMMUNES.answer(request, params, page, filename="communes")
 
 
 @router.get("/communes/{insee}", response_model=CommuneRead, tags=["communes"], responses=NOT_FOUND)
 async def get_commune(insee: Annotated[Insee, Path()], session: SessionDep) -> Any:
     """One commune by INSEE code."""
     return await service.commune(session, insee=insee)
+
+
+def _json(content: Any) -> Response:
+    # Items read through the driver are the models' JSON members already (see the service):
+    # encoded once, not validated into models and encoded again.
+    return Response(orjson.dumps(content), media_type="application/json")

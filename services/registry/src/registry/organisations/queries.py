@@ -7,17 +7,16 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from registry.models import Organisation
-from tdi_kit.text import search_terms
+from registry.schemas import OrganisationRead
+from tdi_kit.rowlists import where_given, where_words
 
+# What the list reads: the model's fields, in order, through the driver.
+COLUMNS = tuple(getattr(Organisation, f) for f in OrganisationRead.model_fields)
 SORTABLE = {"code": Organisation.code, "name": Organisation.search_text, "kind": Organisation.kind}
 
 
 def organisations(*, kind: str | None, region: str | None, q: str | None) -> Select[Any]:
-    stmt = select(Organisation)
-    if kind is not None:
-        stmt = stmt.where(Organisation.kind == kind)
-    if region is not None:
-        stmt = stmt.where(Organisation.region_code == region)
-    for term in search_terms(q or ""):
-        stmt = stmt.where(Organisation.search_text.contains(term, autoescape=True))
-    return stmt
+    stmt = where_given(
+        select(*COLUMNS), (Organisation.kind, kind), (Organisation.region_code, region)
+    )
+    return where_words(stmt, Organisation.search_text, q)

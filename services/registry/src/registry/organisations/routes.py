@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request
 
 from registry.organisations import service
 from registry.schemas import OrganisationKind, OrganisationRead
 from tdi_kit.app import problem_responses
 from tdi_kit.db import SessionDep
 from tdi_kit.identifiers import OrganisationCode, RegionCode
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page
+from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["organisations"])
 
@@ -19,27 +20,15 @@ router = APIRouter(tags=["organisations"])
 @router.get("/organisations", response_model=Page[OrganisationRead], responses=CSV_RESPONSE)
 async def list_organisations(
     request: Request,
-    response: Response,
-    session: SessionDep,
+    rows: RowsDep,
     params: ListParamsDep,
     kind: Annotated[OrganisationKind | None, Query()] = None,
     region: Annotated[RegionCode | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Any:
     """State services, Régions, operators and partners; sort on `code`, `name`, `kind`."""
-    items, next_cursor, total = await service.organisations(
-        session, params=params, kind=kind, region=region, q=q
-    )
-    return list_answer(
-        request,
-        response,
-        params,
-        items,
-        next_cursor,
-        total,
-        model=OrganisationRead,
-        filename="organisations",
-    )
+    page = await service.organisations(rows, params=params, kind=kind, region=region, q=q)
+    return service.ORGANISATIONS.answer(request, params, page, filename="organisations")
 
 
 @router.get(

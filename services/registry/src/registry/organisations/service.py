@@ -6,18 +6,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.models import Organisation
 from registry.organisations import queries
+from registry.schemas import OrganisationRead
 from tdi_kit.errors import or_not_found
-from tdi_kit.pagination import ListParams, paginate, parse_sort
+from tdi_kit.pagination import ListParams, RowsPage
+from tdi_kit.rowlists import RowList
+from tdi_kit.rowreader import RowReader
+
+ORGANISATIONS = RowList.of_columns(
+    OrganisationRead, sortable=queries.SORTABLE, default="code", unique=("code", Organisation.code)
+)
 
 
-async def organisations(
-    session: AsyncSession, *, params: ListParams, **filters: str | None
-) -> tuple[list[Organisation], str | None, int]:
-    sort = parse_sort(
-        params.sort, allowed=queries.SORTABLE, default="code", unique=("code", Organisation.code)
-    )
-    stmt = queries.organisations(**filters)
-    return await paginate(session, stmt, sort=sort, params=params)
+async def organisations(rows: RowReader, *, params: ListParams, **filters: str | None) -> RowsPage:
+    return await ORGANISATIONS.page(rows, queries.organisations(**filters), params=params)
 
 
 async def organisation(session: AsyncSession, *, code: str) -> Organisation:

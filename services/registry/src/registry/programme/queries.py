@@ -11,8 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from registry.models import ProgrammeMilestone, ProgrammePhase, Region, Territory
+from tdi_kit.rowlists import where_given
 from tdi_kit.rowreader import RowReader
 
+# What the milestones list reads, through the driver (see `service.milestone_item`).
+MILESTONE_COLUMNS = tuple(ProgrammeMilestone.__table__.columns)
 SORTABLE = {
     "date": ProgrammeMilestone.date,
     "code": ProgrammeMilestone.code,
@@ -60,7 +63,7 @@ def milestones(
     kind: str | None = None,
     measure: str | None = None,
 ) -> Select[Any]:
-    stmt = select(ProgrammeMilestone)
+    stmt = select(*MILESTONE_COLUMNS)
     if as_of is not None:
         # What the record said on that day: for each measure (and whom it is about), the latest
         # figure dated on or before it; later ones did not exist yet.
@@ -76,13 +79,12 @@ def milestones(
             )
             .exists(),
         )
-    if phase is not None:
-        stmt = stmt.where(ProgrammeMilestone.phase == phase)
-    if kind is not None:
-        stmt = stmt.where(ProgrammeMilestone.kind == kind)
-    if measure is not None:
-        stmt = stmt.where(ProgrammeMilestone.measure == measure)
-    return stmt
+    return where_given(
+        stmt,
+        (ProgrammeMilestone.phase, phase),
+        (ProgrammeMilestone.kind, kind),
+        (ProgrammeMilestone.measure, measure),
+    )
 
 
 async def latest_count(session: AsyncSession, phase: int) -> ProgrammeMilestone | None:

@@ -5,26 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request
 from pydantic import AfterValidator
 
 from registry.programme import service
 from registry.schemas import Measure, MilestoneKind, MilestoneRead, ProgrammeRead
 from tdi_kit.db import SessionDep
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page
+from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["programme"])
 
 
 def _day(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value is not None else None
-
-
-CSV_COLUMNS = [
-    *(f for f in MilestoneRead.model_fields if f != "source"),
-    "source_title",
-    "source_url",
-]
 
 
 @router.get("/programme", response_model=ProgrammeRead)
@@ -36,8 +30,7 @@ async def get_programme(session: SessionDep) -> Any:
 @router.get("/programme/milestones", response_model=Page[MilestoneRead], responses=CSV_RESPONSE)
 async def list_milestones(
     request: Request,
-    response: Response,
-    session: SessionDep,
+    rows: RowsDep,
     params: ListParamsDep,
     as_of: Annotated[
         str | None,
@@ -57,23 +50,7 @@ async def list_milestones(
 ) -> Any:
     """Dated figures of the public record, each with its source and caveat; sort on `date`,
     `code`, `measure`. A figure the record does not give is absent, never 0."""
-    items, next_cursor, total = await service.milestones(
-        session, params=params, as_of=as_of, phase=phase, kind=kind, measure=measure
+    page = await service.milestones(
+        rows, params=params, as_of=as_of, phase=phase, kind=kind, measure=measure
     )
-    return list_answer(
-        request,
-        response,
-        params,
-        items,
-        next_cursor,
-        total,
-        model=MilestoneRead,
-        filename="programme-milestones",
-        columns=CSV_COLUMNS,
-        row=_csv_row,
-    )
-
-
-def _csv_row(m: MilestoneRead) -> dict[str, Any]:
-    row = m.model_dump(exclude={"source"})
-    return {**row, "source_title": m.source.title, "source_url": m.source.url}
+    return service.MILESTONES.answer(request, params, page, filename="programme-milestones")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +25,8 @@ from registry.schemas import (
     RegionTally,
     Source,
 )
-from tdi_kit.pagination import ListParams, paginate, parse_sort
+from tdi_kit.pagination import ListParams, RowsPage
+from tdi_kit.rowlists import RowList
 from tdi_kit.rowreader import RowReader
 
 PROGRAMME_NAME = "Territoires d'industrie"
@@ -86,39 +88,66 @@ async def programme(session: AsyncSession) -> ProgrammeRead:
 
 
 async def milestones(
-    session: AsyncSession,
+    rows: RowReader,
     *,
     params: ListParams,
     as_of: dt.date | str | None,  # the route passes the ISO day it checked, as text
     phase: int | None,
     kind: str | None,
     measure: str | None,
-) -> tuple[list[MilestoneRead], str | None, int]:
-    sort = parse_sort(
-        params.sort,
-        allowed=queries.SORTABLE,
-        default="date",
-        unique=("code", ProgrammeMilestone.code),
-    )
+) -> RowsPage:
     stmt = queries.milestones(as_of=as_of, phase=phase, kind=kind, measure=measure)
-    rows, next_cursor, total = await paginate(session, stmt, sort=sort, params=params)
-    return [milestone_read(m) for m in rows], next_cursor, total
+    return await MILESTONES.page(rows, stmt, params=params)
+
+
+_COLUMN_NAMES = tuple(c.key for c in queries.MILESTONE_COLUMNS)
+
+
+def milestone_item(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A milestone as served (`MilestoneRead`'s members, in order), from a row of
+    `queries.MILESTONE_COLUMNS`."""
+    m = dict(zip(_COLUMN_NAMES, row, strict=True))
+    return {
+        "code": m["code"],
+        "date": m["date"],
+        "date_precision": m["date_precision"],
+        "phase": m["phase"],
+        "kind": m["kind"],
+        "kind_label": KIND_LABELS[m["kind"]],
+        "measure": m["measure"],
+        "measure_label": MEASURE_LABELS[m["measure"]],
+        "value": m["value"],
+        "amount_cents": m["amount_cents"],
+        "organisation_code": m["organisation_code"],
+        "description": m["description"],
+        "source": {"title": m["source_title"], "url": m["source_url"]},
+        "caveat": m["caveat"],
+    }
 
 
 def milestone_read(m: ProgrammeMilestone) -> MilestoneRead:
-    return MilestoneRead(
-        code=m.code,
-        date=m.date,
-        date_precision=m.date_precision,
-        phase=m.phase,
-        kind=m.kind,
-        kind_label=KIND_LABELS[m.kind],
-        measure=m.measure,
-        measure_label=MEASURE_LABELS[m.measure],
-        value=m.value,
-        amount_cents=m.amount_cents,
-        organisation_code=m.organisation_code,
-        description=m.description,
-        source=Source(title=m.source_title, url=m.source_url),
-        caveat=m.caveat,
-    )
+    return MilestoneRead.model_validate(milestone_item(tuple(getattr(m, k) for k in _COLUMN_NAMES)))
+
+
+_SOURCE_COLUMNS = ("source_title", "source_url")
+
+
+def _csv_row(item: dict[str, Any]) -> dict[str, Any]:
+    # The CSV flattens the source into two columns.
+    source = item["source"]
+    row = {k: v for k, v in item.items() if k != "source"}
+    return {**row, "source_title": source["title"], "source_url": source["url"]}
+
+
+MILESTONES = RowList(
+    sortable=queries.SORTABLE,
+    default="date",
+    unique=("code", ProgrammeMilestone.code),
+    item=milestone_item,
+    columns=[
+        *(f for f in MilestoneRead.model_fields if f != "source"),
+        "source_title",
+        "source_url",
+    ],
+    csv_row=_csv_row,
+)

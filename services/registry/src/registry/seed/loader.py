@@ -54,6 +54,33 @@ def _none(value: str) -> str | None:
     return value or None
 
 
+def _records(model: type[Base], rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The seed's CSV rows as `model`'s columns, each read by its column's type: a date, a
+    number, text; empty is NULL where the column takes one. `search_text`, when the model has
+    one and the file does not, is the folded name. Columns the file does not hold are left out
+    (the seed does not own them), and so are the file's columns the model does not have."""
+    table = model.__table__
+    readers: dict[str, Callable[[str], Any]] = {}
+    for column in table.columns:
+        python_type = column.type.python_type
+        if python_type is dt.date:
+            readers[column.name] = lambda v: dt.date.fromisoformat(v) if v else None
+        elif python_type is int:
+            readers[column.name] = _int
+        elif column.nullable:
+            readers[column.name] = _none
+        else:
+            readers[column.name] = str
+    fold_name = "search_text" in table.columns and "name" in table.columns
+    records = []
+    for row in rows:
+        record = {k: readers[k](v) for k, v in row.items() if k in readers}
+        if fold_name and "search_text" not in record:
+            record["search_text"] = fold(row["name"])
+        records.append(record)
+    return records
+
+
 async def _sync(
     session: AsyncSession, model: type[Base], rows: list[dict[str, Any]], keys: tuple[str, ...]
 ) -> tuple[Counts, set[tuple[Any, ...]]]:
@@ -92,32 +119,17 @@ async def load(session: AsyncSession, *, say: Callable[[str], None] = print) -> 
         (
             "regions",
             Region,
-            [{"code": r["code"], "name": r["name"]} for r in _rows("regions.csv")],
+            _records(Region, _rows("regions.csv")),
             ("code",),
         ),
-        ("departments", Department, _rows("departments.csv"), ("code",)),
+        ("departments", Department, _records(Department, _rows("departments.csv")), ("code",)),
     ]
     for name, model, rows, keys in geography:
         report[name], _ = await _sync(session, model, rows, keys)
 
     groupements = _rows("groupements.csv")
     report["groupements"], renamed = await _sync(
-        session,
-        Groupement,
-        [
-            {
-                "siren": g["siren"],
-                "name": g["name"],
-                "kind": g["kind"],
-                "nature": g["nature"],
-                "seat_department_code": _none(g["seat_department_code"]),
-                "region_code": _none(g["region_code"]),
-                "population": _int(g["population"]),
-                "search_text": fold(g["name"]),
-            }
-            for g in groupements
-        ],
-        ("siren",),
+        session, Groupement, _records(Groupement, groupements), ("siren",)
     )
     report["groupement_departments"], _ = await _sync(
         session,
@@ -131,78 +143,19 @@ async def load(session: AsyncSession, *, say: Callable[[str], None] = print) -> 
         ("siren", "department_code"),
     )
     report["communes"], _ = await _sync(
-        session,
-        Commune,
-        [
-            {
-                "insee": c["insee"],
-                "name": c["name"],
-                "department_code": c["department_code"],
-                "siren": _none(c["siren"]),
-                "epci_siren": _none(c["epci_siren"]),
-                "population": _int(c["population"]),
-                "search_text": fold(c["name"]),
-            }
-            for c in _rows("communes.csv")
-        ],
-        ("insee",),
+        session, Commune, _records(Commune, _rows("communes.csv")), ("insee",)
     )
     report["organisations"], _ = await _sync(
-        session,
-        Organisation,
-        [
-            {
-                "code": o["code"],
-                "name": o["name"],
-                "kind": o["kind"],
-                "region_code": _none(o["region_code"]),
-                "siren": _none(o["siren"]),
-                "website": _none(o["website"]),
-                "search_text": fold(o["name"]),
-            }
-            for o in _rows("organisations.csv")
-        ],
-        ("code",),
+        session, Organisation, _records(Organisation, _rows("organisations.csv")), ("code",)
     )
     # The programme's calendar comes before the territories: their status follows from it.
     report["programme_phases"], phases_touched = await _sync(
-        session,
-        ProgrammePhase,
-        [
-            {
-                "phase": int(p["phase"]),
-                "name": p["name"],
-                "starts_on": dt.date.fromisoformat(p["starts_on"]),
-                "ends_on": dt.date.fromisoformat(p["ends_on"]),
-                "source_title": p["source_title"],
-                "source_url": _none(p["source_url"]),
-                "caveat": _none(p["caveat"]),
-            }
-            for p in _rows("programme_phases.csv")
-        ],
-        ("phase",),
+        session, ProgrammePhase, _records(ProgrammePhase, _rows("programme_phases.csv")), ("phase",)
     )
     report["programme_milestones"], _ = await _sync(
         session,
         ProgrammeMilestone,
-        [
-            {
-                "code": m["code"],
-                "date": dt.date.fromisoformat(m["date"]),
-                "date_precision": m["date_precision"],
-                "phase": int(m["phase"]),
-                "kind": m["kind"],
-                "measure": m["measure"],
-                "value": _int(m["value"]),
-                "amount_cents": _int(m["amount_cents"]),
-                "organisation_code": _none(m["organisation_code"]),
-                "description": m["description"],
-                "source_title": m["source_title"],
-                "source_url": _none(m["source_url"]),
-                "caveat": _none(m["caveat"]),
-            }
-            for m in _rows("programme_milestones.csv")
-        ],
+        _records(ProgrammeMilestone, _rows("programme_milestones.csv")),
         ("code",),
     )
     territory_rows = _rows("territories.csv")

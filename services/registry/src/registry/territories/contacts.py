@@ -13,9 +13,8 @@ contacts set to null, under the ETag of what is actually sent. Answers carry
 
 from __future__ import annotations
 
-from typing import Any
+import re
 
-import orjson
 from fastapi import Request
 
 from tdi_kit.auth import Caller
@@ -25,6 +24,8 @@ from tdi_kit.conditional import etag_for
 # same characters inside a string value would be escaped (`\"email\":\"`), so this only ever
 # matches the key of a contact that is set.
 _CONTACT_SET = '"email":"'
+# A contact that is set, up to its closing quote (a quote inside the address is escaped).
+_CONTACT = re.compile(r'"email":"(?:[^"\\]|\\.)*"')
 VARY = {"Vary": "Authorization"}
 
 
@@ -33,22 +34,13 @@ def sees_contacts(request: Request, caller: Caller | None) -> bool:
 
 
 def without_contacts(document: str) -> str | None:
-    """The document with every contact set to null; None when it holds none (send it as is)."""
+    """The document with every contact set to null; None when it holds none (send it as is).
+
+    Replaced in the text, not decoded and encoded again: the same bytes as the decoded document
+    with its contacts nulled and encoded compactly, at a fraction of the cost per document."""
     if _CONTACT_SET not in document:
         return None
-    territory = orjson.loads(document)
-    strip_governance(territory.get("governance"))
-    return orjson.dumps(territory).decode()
-
-
-def strip_governance(governance: dict[str, Any] | None) -> None:
-    if not governance:
-        return
-    lead = governance.get("chef_de_projet")
-    if lead:
-        lead["email"] = None
-    for referent in governance.get("referents") or []:
-        referent["email"] = None
+    return _CONTACT.sub('"email":null', document)
 
 
 def for_caller(document: str, etag: str, *, full: bool) -> tuple[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, exists, func, insert, select
+from sqlalchemy import Select, bindparam, delete, exists, func, insert, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -21,7 +21,8 @@ from registry.models import (
     TerritoryMember,
     TerritoryRegion,
 )
-from tdi_kit.text import search_terms
+from registry.schemas import CommuneRead
+from tdi_kit.rowlists import where_given, where_words
 
 SORTABLE = {"code": Territory.code, "name": Territory.name_key, "phase": Territory.phase}
 
@@ -39,12 +40,12 @@ def filtered(
     q: str | None = None,
 ) -> Select[*tuple[Any, ...]]:
     """Each filter is an EXISTS on an indexed table, so a page stays one statement."""
-    if phase is not None:
-        stmt = stmt.where(Territory.phase == phase)
-    if status is not None:
-        stmt = stmt.where(Territory.status == status)
-    if region is not None:
-        stmt = stmt.where(Territory.region_code == region)
+    stmt = where_given(
+        stmt,
+        (Territory.phase, phase),
+        (Territory.status, status),
+        (Territory.region_code, region),
+    )
     if touches_region is not None:
         stmt = stmt.where(
             exists().where(
@@ -67,9 +68,7 @@ def filtered(
         )
     if commune is not None:
         stmt = stmt.where(covering_commune(commune))
-    for term in search_terms(q or ""):
-        stmt = stmt.where(Territory.search_text.contains(term, autoescape=True))
-    return stmt
+    return where_words(stmt, Territory.search_text, q)
 
 
 def covering_commune(insee: str) -> Any:
@@ -103,6 +102,26 @@ async def by_code(
 DOCUMENT_BY_CODE = select(Territory.document, Territory.etag).where(
     Territory.code == bindparam("code")
 )
+
+
+PHASE_BY_CODE = select(Territory.phase).where(Territory.code == bindparam("code"))
+
+
+def communes_of(code: str, *, phase: int) -> Select[Any]:
+    """The communes a territory covers: phase 1 by its official list, phase 2 through its
+    members (an EPCI's communes, or a commune that is a member on its own)."""
+    stmt = select(*(getattr(Commune, f) for f in CommuneRead.model_fields))
+    if phase == 1:
+        listed = select(TerritoryCommune.insee).where(TerritoryCommune.territory_code == code)
+        return stmt.where(Commune.insee.in_(listed))
+    # As a union of two indexed lookups per member, not an OR that both databases would answer
+    # by scanning every commune.
+    members = select(TerritoryMember.siren).where(TerritoryMember.territory_code == code)
+    covered = union(
+        select(Commune.insee).where(Commune.epci_siren.in_(members)),
+        select(Commune.insee).where(Commune.siren.in_(members)),
+    )
+    return stmt.where(Commune.insee.in_(covered))
 
 
 async def holder_of(session: AsyncSession, *, siren: str, phase: int) -> TerritoryMember | None:

@@ -28,7 +28,7 @@ from tdi_kit.conditional import IfMatch, none_match
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import document_response
 from tdi_kit.identifiers import DepartmentCode, Insee, RegionCode, Siren, TerritoryCode
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, documents_answer, list_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, documents_answer
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["territories"])
@@ -235,20 +235,11 @@ async def set_territory_governance(
     responses={**CSV_RESPONSE, **NOT_FOUND},
 )
 async def list_territory_communes(
-    code: CodePath, request: Request, response: Response, session: SessionDep, params: ListParamsDep
+    code: CodePath, request: Request, rows: RowsDep, params: ListParamsDep
 ) -> Any:
     """Communes covered: phase 1 by its official list, phase 2 through its members."""
-    communes, next_cursor, total = await service.communes_of(session, code=code, params=params)
-    return list_answer(
-        request,
-        response,
-        params,
-        communes,
-        next_cursor,
-        total,
-        model=CommuneRead,
-        filename=f"communes-{code}",
-    )
+    page = await service.communes_of(rows, code=code, params=params)
+    return service.COMMUNES.answer(request, params, page, filename=f"communes-{code}")
 
 
 @router.get(

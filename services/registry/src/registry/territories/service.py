@@ -20,6 +20,7 @@ from registry.models import (
 )
 from registry.programme.service import current_phase
 from registry.schemas import (
+    CommuneRead,
     CoveringTerritory,
     GovernanceWrite,
     MemberWrite,
@@ -30,7 +31,8 @@ from registry.territories import queries
 from registry.territories.documents import refresh
 from tdi_kit.conditional import check_if_match
 from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
-from tdi_kit.pagination import ListParams, RowsPage, Sort, paginate, parse_sort, read_page
+from tdi_kit.pagination import ListParams, RowsPage, Sort, parse_sort, read_page
+from tdi_kit.rowlists import RowList
 from tdi_kit.rowreader import RowReader
 
 
@@ -220,23 +222,19 @@ async def covering_groupement(session: AsyncSession, *, siren: str) -> list[Cove
     return [_covering(t, siren) for t in await session.scalars(stmt)]
 
 
-async def communes_of(
-    session: AsyncSession, *, code: str, params: ListParams
-) -> tuple[list[Commune], str | None, int]:
-    territory = or_not_found(await queries.by_code(session, code), "territory", code)
-    if territory.phase == 1:
-        listed = select(TerritoryCommune.insee).where(TerritoryCommune.territory_code == code)
-        stmt = select(Commune).where(Commune.insee.in_(listed))
-    else:
-        sirens = [m.siren for m in territory.members]
-        stmt = select(Commune).where(Commune.epci_siren.in_(sirens) | Commune.siren.in_(sirens))
-    sort = parse_sort(
-        params.sort,
-        allowed={"insee": Commune.insee, "name": Commune.search_text},
-        default="insee",
-        unique=("insee", Commune.insee),
-    )
-    return await paginate(session, stmt, sort=sort, params=params)
+# A territory's communes: the commune list's own columns and items, on its own sort keys.
+COMMUNES = RowList.of_columns(
+    CommuneRead,
+    sortable={"insee": Commune.insee, "name": Commune.search_text},
+    default="insee",
+    unique=("insee", Commune.insee),
+)
+
+
+async def communes_of(rows: RowReader, *, code: str, params: ListParams) -> RowsPage:
+    """Two statements whatever the page: the territory's phase (or the 404), then the page."""
+    found = or_not_found(await rows.one(queries.PHASE_BY_CODE, code=code), "territory", code)
+    return await COMMUNES.page(rows, queries.communes_of(code, phase=found[0]), params=params)
 
 
 async def outline(session: AsyncSession, *, code: str) -> tuple[Territory, str]:

@@ -1,0 +1,135 @@
+"""Lists on the read path: a page of rows read through the driver, answered without a model.
+
+A list declared as a `RowList` reads its page and its total in one statement through the
+driver (`tdi_kit.pagination.read_page`: no session, no ORM object), turns each row into its
+item's JSON members with the list's own `item` function, and encodes the whole page in one
+orjson call. The bytes are the ones the route's `response_model=Page[Model]` documents, as long
+as `item` returns the model's fields in the model's order with JSON-ready values: orjson writes
+text, numbers, `null`, lists and dates exactly as pydantic's `model_dump_json` does; a datetime
+must be given as its RFC 3339 text (`tdi_kit.clock.rfc3339`), since the two spell UTC apart.
+
+    MILESTONES = RowList(sortable=SORTABLE, default="date", unique=("code", M.code),
+                         item=milestone_item, columns=CSV_COLUMNS, csv_row=flat_source)
+    page = await MILESTONES.page(rows, stmt, params=params)
+    return MILESTONES.answer(request, params, page, filename="programme-milestones")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import Request, Response
+from pydantic import BaseModel
+from sqlalchemy import Select
+
+from tdi_kit.pagination import (
+    ListParams,
+    RowsPage,
+    Sort,
+    csv_response,
+    next_link,
+    parse_sort,
+    read_page,
+)
+from tdi_kit.rowreader import RowReader
+from tdi_kit.text import search_terms
+
+S = TypeVar("S", bound=Select[Any])
+Item = Callable[[tuple[Any, ...]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RowList:
+    """One list of the read path: what it sorts on, what an item is, what its CSV holds.
+
+    `sortable`: the `sort` names and their columns (`parse_sort`); `default`: the order when the
+    caller gives none; `unique`: the key that ends every order. `item`: a row of the list's
+    statement as the item's JSON members. `columns`: the CSV's columns; `csv_row`: an item as
+    a CSV row, when the CSV flattens a member (the item itself otherwise).
+    """
+
+    sortable: Mapping[str, Any]
+    default: str
+    unique: tuple[str, Any]
+    item: Item
+    columns: Sequence[str]
+    csv_row: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None
+
+    @classmethod
+    def of_columns(
+        cls,
+        model: type[BaseModel],
+        *,
+        sortable: Mapping[str, Any],
+        default: str,
+        unique: tuple[str, Any],
+    ) -> RowList:
+        """A list whose statement selects `model`'s fields, in order, as columns: each row is an
+        item as it is, and the CSV has the model's fields as columns."""
+        return cls(
+            sortable=sortable,
+            default=default,
+            unique=unique,
+            item=columns_item(model.model_fields),
+            columns=tuple(model.model_fields),
+        )
+
+    def sort(self, params: ListParams) -> Sort:
+        return parse_sort(
+            params.sort, allowed=self.sortable, default=self.default, unique=self.unique
+        )
+
+    async def page(self, rows: RowReader, stmt: Any, *, params: ListParams) -> RowsPage:
+        """The page `params` asks for of `stmt` (its columns are what `item` reads), and the
+        total of its filters; every row for a CSV export."""
+        return await read_page(rows, stmt, sort=self.sort(params), params=params)
+
+    def answer(
+        self,
+        request: Request,
+        params: ListParams,
+        page: RowsPage,
+        *,
+        filename: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """Every row as CSV (`format=csv`), else the page as JSON with its `Link: rel="next"`."""
+        items = [self.item(row) for row in page.rows]
+        if params.format == "csv":
+            csv_row = self.csv_row
+            return csv_response(
+                (csv_row(i) for i in items) if csv_row else items,
+                columns=self.columns,
+                filename=filename,
+            )
+        body = orjson.dumps({"items": items, "next_cursor": page.next_cursor, "total": page.total})
+        response = Response(body, media_type="application/json", headers=dict(headers or {}))
+        next_link(request, response, page.next_cursor)
+        return response
+
+
+def columns_item(names: Iterable[str]) -> Item:
+    """The item of a row whose columns are the model's fields, in order (`names`: the model's
+    `model_fields`, say)."""
+    keys = tuple(names)
+    return lambda row: dict(zip(keys, row, strict=True))
+
+
+def where_given(stmt: S, *filters: tuple[Any, Any]) -> S:
+    """`stmt` narrowed by `column == value` for each (column, value) whose value was given (not
+    None): a list's optional equality filters, as its route received them."""
+    for column, value in filters:
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
+def where_words(stmt: S, column: Any, q: str | None) -> S:
+    """`stmt` narrowed to the rows whose `column`, a folded text (`tdi_kit.text.fold`), holds
+    every word of `q`, in any case or accent; `%` and `_` are matched as themselves."""
+    for term in search_terms(q or ""):
+        stmt = stmt.where(column.contains(term, autoescape=True))
+    return stmt

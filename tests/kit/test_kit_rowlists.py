@@ -1,0 +1,78 @@
+"""tdi_kit.rowlists: a page of driver rows answered as the model's own JSON, and a list's
+optional filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import orjson
+from pydantic import BaseModel
+from sqlalchemy import Column, Integer, MetaData, String, Table, select
+from starlette.requests import Request
+
+from tdi_kit.pagination import ListParams, Page, RowsPage
+from tdi_kit.rowlists import RowList, where_given, where_words
+
+HOSTILE = "".join(chr(i) for i in range(32)) + 'é\u2028"\\/<>😀'
+
+
+class Thing(BaseModel):
+    code: str
+    on: dt.date
+    count: int | None
+    tags: list[str]
+
+
+table = Table("things", MetaData(), Column("code", String), Column("n", Integer))
+
+
+def _request() -> Request:
+    return Request({"type": "http", "path": "/things", "query_string": b"", "headers": []})
+
+
+def _list() -> RowList:
+    return RowList(
+        sortable={"code": table.c.code},
+        default="code",
+        unique=("code", table.c.code),
+        item=lambda row: {"code": row[0], "on": row[1], "count": row[2], "tags": list(row[3])},
+        columns=("code", "on", "count", "tags"),
+    )
+
+
+def test_a_page_is_the_bytes_pydantic_would_send() -> None:
+    rows = [(HOSTILE, dt.date(2019, 6, 1), None, ["a", "b"]), ("x", dt.date(2020, 1, 2), 3, [])]
+    page = RowsPage(rows, "cursor", 7)
+    params = ListParams(limit=2, cursor=None, sort=None, format=None)
+    answer = _list().answer(_request(), params, page, filename="things")
+    expected = Page[Thing](
+        items=[Thing(code=r[0], on=r[1], count=r[2], tags=r[3]) for r in rows],
+        next_cursor="cursor",
+        total=7,
+    )
+    assert answer.body == expected.model_dump_json().encode()
+    assert answer.headers["link"] == '</things?cursor=cursor>; rel="next"'
+    assert orjson.loads(answer.body)["items"][0]["code"] == HOSTILE
+
+
+def test_a_csv_export_has_the_columns_and_flattens_lists() -> None:
+    page = RowsPage([("=x", dt.date(2019, 6, 1), 2, ["a", "b"])], None, 1)
+    params = ListParams(limit=50, cursor=None, sort=None, format="csv")
+    answer = _list().answer(_request(), params, page, filename="things")
+    assert answer.media_type.startswith("text/csv")
+    assert 'filename="things.csv"' in answer.headers["content-disposition"]
+
+
+def test_filters_apply_only_when_given() -> None:
+    stmt = select(table.c.code)
+    assert str(where_given(stmt, (table.c.code, None), (table.c.n, None))) == str(stmt)
+    narrowed = str(where_given(stmt, (table.c.code, "a"), (table.c.n, None)))
+    assert (
+        "WHERE things.code = :code_1" in narrowed and "things.n" not in narrowed.split("WHERE")[1]
+    )
+
+
+def test_words_are_each_required_and_folded() -> None:
+    sql = str(where_words(select(table.c.code), table.c.code, "Écully  50%"))
+    assert sql.count("LIKE") == 2
+    assert str(where_words(select(table.c.code), table.c.code, None)) == str(select(table.c.code))

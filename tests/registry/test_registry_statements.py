@@ -1,0 +1,56 @@
+"""Every registry list answers a page in a fixed number of SELECTs, whatever its size: the page
+and its total in one statement (a territory's communes read the territory's phase first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from tdi_kit.app import ServiceApp
+
+LISTS = [
+    ("/api/v1/territories", {}, 1),
+    ("/api/v1/territories", {"phase": "2", "sort": "-name"}, 1),
+    ("/api/v1/groupements", {}, 1),
+    ("/api/v1/groupements", {"sort": "-population", "q": "communaute"}, 1),
+    ("/api/v1/communes", {}, 1),
+    ("/api/v1/communes", {"department": "90", "sort": "name"}, 1),
+    ("/api/v1/organisations", {}, 1),
+    ("/api/v1/programme/milestones", {}, 1),
+    ("/api/v1/territories/ti-2708/communes", {}, 2),
+    ("/api/v1/territories/2708/communes", {"sort": "-name"}, 2),
+]
+
+
+@pytest.mark.parametrize(("path", "params", "selects"), LISTS)
+async def test_a_registry_list_page_costs_the_same_statements_whatever_its_size(
+    client: httpx.AsyncClient,
+    registry_app: ServiceApp,
+    path: str,
+    params: dict[str, str],
+    selects: int,
+) -> None:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = registry_app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    counts: dict[int, int] = {}
+    try:
+        for size in (10, 100, 500):
+            statements.clear()
+            r = await client.get(path, params=params | {"limit": str(size)})
+            assert r.status_code == 200, r.text
+            body = r.json()
+            assert len(body["items"]) == min(size, body["total"])
+            counts[size] = len(
+                [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert counts == {10: selects, 100: selects, 500: selects}, counts
