@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
-from funding.models import Allocation, AllocationRegion, Envelope, Tranche, organisations
+from funding.models import Allocation, AllocationRegion, Envelope, Tranche
+from funding.references import organisation_name
 from tdi_kit.db import lock_by_id
 
 # The allocation rules read an envelope's own columns only: loading its collections would cost
@@ -41,12 +42,35 @@ READ_COLUMNS = (
     .correlate(Allocation)
     .scalar_subquery()
     .label("region_codes"),
-    select(organisations.c.name)
-    .where(organisations.c.code == Allocation.operator_code)
-    .correlate(Allocation)
-    .scalar_subquery()
-    .label("operator_name"),
+    organisation_name(Allocation.operator_code).label("operator_name"),
 )
+
+
+def by_id(allocation_id: uuid.UUID) -> Select[Any]:
+    """One allocation as a list reads it (`READ_COLUMNS`), and its envelope's examiner, which
+    the visibility rule needs (`funding.access`): one statement, through the driver."""
+    examined_by = (
+        select(Envelope.examined_by)
+        .where(Envelope.code == Allocation.envelope_code)
+        .correlate(Allocation)
+        .scalar_subquery()
+        .label("examined_by")
+    )
+    return select(*READ_COLUMNS, examined_by).where(Allocation.id == allocation_id)
+
+
+def visibility(allocation_id: uuid.UUID) -> Select[Any]:
+    """What the visibility rule reads of an allocation (`funding.access.check_visible`)."""
+    columns: tuple[Any, ...] = (
+        Allocation.committed_at,
+        Allocation.operator_code,
+        Envelope.examined_by,
+    )
+    return (
+        select(*columns)
+        .join(Envelope, Envelope.code == Allocation.envelope_code)
+        .where(Allocation.id == allocation_id)
+    )
 
 
 def allocations(

@@ -97,10 +97,9 @@ def _csv_row(read: AllocationRead) -> dict[str, Any]:
     response_model=AllocationRead,
     openapi_extra=OPTIONAL_BEARER,
 )
-async def get_allocation(allocation_id: IdPath, session: SessionDep, caller: CallerDep) -> Any:
+async def get_allocation(allocation_id: IdPath, rows: RowsDep, caller: CallerDep) -> Any:
     """One allocation (a proposed one only for its operator or examiner: 404 to others)."""
-    found = await service.allocation(session, caller=caller, allocation_id=allocation_id)
-    return read_response(await service.read(session, found))
+    return read_response(await service.read_by_id(rows, caller=caller, allocation_id=allocation_id))
 
 
 @router.post("/allocations", status_code=status.HTTP_201_CREATED, response_model=AllocationRead)

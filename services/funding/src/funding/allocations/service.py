@@ -21,7 +21,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding import rules
-from funding.access import check_allocates, check_allocation_visible, private_scope
+from funding.access import check_allocates, check_allocation_visible, check_visible, private_scope
 from funding.allocations import queries
 from funding.allocations.bulk import Outcome
 from funding.envelopes import queries as envelope_queries
@@ -312,6 +312,41 @@ async def allocation(
     envelope = await envelope_of(session, found)
     check_allocation_visible(caller, found, envelope.examined_by, asked=allocation_id)
     return found
+
+
+async def read_by_id(
+    rows: RowReader, *, caller: Caller | None, allocation_id: uuid.UUID
+) -> AllocationRead:
+    """One allocation as served, read through the driver in one statement (no session: a read
+    by key pays no transaction and no ORM); a private one is a 404 to whoever may not see it."""
+    found = await rows.all(queries.by_id(allocation_id))
+    if not found:
+        raise NotFound("allocation", allocation_id)
+    *columns, examined_by = found[0]
+    read = read_row(tuple(columns))
+    check_visible(
+        caller,
+        committed_at=read.committed_at,
+        operator_code=read.operator_code,
+        examined_by=examined_by,
+        asked=allocation_id,
+    )
+    return read
+
+
+async def check_seen(rows: RowReader, *, caller: Caller | None, allocation_id: uuid.UUID) -> None:
+    """The allocation exists for the caller (a 404 otherwise), read through the driver."""
+    found = await rows.all(queries.visibility(allocation_id))
+    if not found:
+        raise NotFound("allocation", allocation_id)
+    committed_at, operator_code, examined_by = found[0]
+    check_visible(
+        caller,
+        committed_at=committed_at,
+        operator_code=operator_code,
+        examined_by=examined_by,
+        asked=allocation_id,
+    )
 
 
 async def allocations(

@@ -12,6 +12,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 from funding.models import Convention, Envelope, EnvelopeTheme, ReportedFigure
 
 SORTABLE = {"code": ReportedFigure.code, "as_of": ReportedFigure.as_of}
+# A figure's own columns, as a list reads them through the driver.
+COLUMNS = tuple(ReportedFigure.__table__.columns)
+NAMES = tuple(c.key for c in COLUMNS)
 
 
 def figures(
@@ -21,8 +24,10 @@ def figures(
     measure: str | None = None,
     theme: str | None = None,
     is_demo: bool | None = None,
+    selected: Any = (ReportedFigure,),
 ) -> Select[Any]:
-    stmt = select(ReportedFigure)
+    """`selected`: the records (the default), or `COLUMNS` for a list read through the driver."""
+    stmt = select(*selected)
     if envelope is not None:
         # The envelope's own figures, and those of the convention it belongs to.
         convention = select(Envelope.convention_code).where(Envelope.code == envelope)
@@ -90,5 +95,5 @@ async def _grouped(
     return out
 
 
-async def by_code(session: AsyncSession, code: str) -> ReportedFigure | None:
-    return await session.get(ReportedFigure, code)
+def by_code(code: str) -> Select[Any]:
+    return select(*COLUMNS).where(ReportedFigure.code == code)
