@@ -319,7 +319,7 @@ async def read_by_id(
 ) -> AllocationRead:
     """One allocation as served, read through the driver in one statement (no session: a read
     by key pays no transaction and no ORM); a private one is a 404 to whoever may not see it."""
-    found = await rows.all(queries.by_id(allocation_id))
+    found = await rows.all(queries.BY_ID, id=allocation_id)
     if not found:
         raise NotFound("allocation", allocation_id)
     *columns, examined_by = found[0]
@@ -336,7 +336,7 @@ async def read_by_id(
 
 async def check_seen(rows: RowReader, *, caller: Caller | None, allocation_id: uuid.UUID) -> None:
     """The allocation exists for the caller (a 404 otherwise), read through the driver."""
-    found = await rows.all(queries.visibility(allocation_id))
+    found = await rows.all(queries.VISIBILITY, id=allocation_id)
     if not found:
         raise NotFound("allocation", allocation_id)
     committed_at, operator_code, examined_by = found[0]
@@ -357,13 +357,10 @@ async def allocations(
         params.sort, allowed=queries.SORTABLE, default="created_at", unique=("id", Allocation.id)
     )
     private_for, all_private = private_scope(caller)
-    stmt = queries.allocations(
-        private_for=private_for,
-        all_private=all_private,
-        selected=queries.READ_COLUMNS,
-        **filters,
+    stmt, values = queries.kept_list(
+        private_for=private_for, all_private=all_private, filters=filters
     )
-    page = await read_page(rows, stmt, sort=sort, params=params)
+    page = await read_page(rows, stmt, sort=sort, params=params, values=values)
     return [read_row(row) for row in page.rows], page.next_cursor, page.total
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.models import Convention
@@ -34,9 +34,8 @@ async def by_code(session: AsyncSession, code: str) -> Convention | None:
     return await session.get(Convention, code)
 
 
-def read_by_code(code: str) -> Select[Any]:
-    stmt: Select[Any] = select(*READ.columns).where(Convention.code == code)
-    return stmt
+# One convention as served, run with its `code` (`RowReader.all`): compiled once.
+READ_BY_CODE = select(*READ.columns).where(Convention.code == bindparam("code"))
 
 
 async def lock(session: AsyncSession, code: str) -> Convention | None:

@@ -53,7 +53,7 @@ async def conventions(
 
 async def convention(rows: RowReader, *, code: str) -> ConventionRead:
     """One convention as served, through the driver."""
-    found = await rows.all(queries.read_by_code(code))
+    found = await rows.all(queries.READ_BY_CODE, code=code)
     return queries.READ.read(or_not_found(found[0] if found else None, "convention", code))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -95,5 +95,5 @@ async def _grouped(
     return out
 
 
-def by_code(code: str) -> Select[Any]:
-    return select(*COLUMNS).where(ReportedFigure.code == code)
+# One figure, run with its `code` (`RowReader.all`): compiled once.
+BY_CODE = select(*COLUMNS).where(ReportedFigure.code == bindparam("code"))

@@ -100,5 +100,5 @@ async def figures(
 
 async def figure(rows: RowReader, *, code: str) -> ReportedFigureRead:
     """One figure through the driver."""
-    found = await rows.all(queries.by_code(code))
+    found = await rows.all(queries.BY_CODE, code=code)
     return read_row(or_not_found(found[0] if found else None, "reported figure", code))
