@@ -472,6 +472,34 @@ def list_answer(
     )
 
 
+def page_answer(
+    request: Request,
+    response: Response,
+    params: ListParams,
+    found: tuple[Sequence[Any], str | None, int],
+    *,
+    model: type[BaseModel],
+    filename: str,
+    columns: Sequence[str] | None = None,
+    row: Callable[[Any], Mapping[str, Any]] | None = None,
+) -> Any:
+    """`list_answer` of what a service's list function returns, (items, next cursor, total):
+    a list route is its parameters, one call of its service, and this."""
+    items, next_cursor, total = found
+    return list_answer(
+        request,
+        response,
+        params,
+        items,
+        next_cursor,
+        total,
+        model=model,
+        filename=filename,
+        columns=columns,
+        row=row,
+    )
+
+
 def documents_answer(
     request: Request,
     params: ListParams,

@@ -27,7 +27,7 @@ from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response, write_response
 from tdi_kit.identifiers import RegionCode, Siren
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["allocations"], responses=PROBLEMS)
@@ -71,16 +71,11 @@ async def list_allocations(
         "beneficiary_siren": beneficiary_siren,
         "reference": reference,
     }
-    reads, next_cursor, total = await service.allocations(
-        rows, caller=caller, params=params, filters=filters
-    )
-    return list_answer(
+    return page_answer(
         request,
         response,
         params,
-        reads,
-        next_cursor,
-        total,
+        await service.allocations(rows, caller=caller, params=params, filters=filters),
         model=AllocationRead,
         filename="allocations",
         row=_csv_row,

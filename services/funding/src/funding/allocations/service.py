@@ -322,30 +322,29 @@ async def read_by_id(
     found = await rows.all(queries.BY_ID, id=allocation_id)
     if not found:
         raise NotFound("allocation", allocation_id)
-    *columns, examined_by = found[0]
-    read = read_row(tuple(columns))
-    check_visible(
-        caller,
-        committed_at=read.committed_at,
-        operator_code=read.operator_code,
-        examined_by=examined_by,
-        asked=allocation_id,
-    )
+    read = read_row(found[0][:-1])
+    seen = (read.committed_at, read.operator_code, found[0][-1])
+    _check_seen(caller, seen, asked=allocation_id)
     return read
 
 
 async def check_seen(rows: RowReader, *, caller: Caller | None, allocation_id: uuid.UUID) -> None:
     """The allocation exists for the caller (a 404 otherwise), read through the driver."""
     found = await rows.all(queries.VISIBILITY, id=allocation_id)
+    _check_seen(caller, found and found[0], asked=allocation_id)
+
+
+def _check_seen(caller: Caller | None, found: Any, *, asked: uuid.UUID) -> None:
+    # `found`: (committed_at, operator_code, examined_by), or nothing: no such allocation.
     if not found:
-        raise NotFound("allocation", allocation_id)
-    committed_at, operator_code, examined_by = found[0]
+        raise NotFound("allocation", asked)
+    committed_at, operator_code, examined_by = found
     check_visible(
         caller,
         committed_at=committed_at,
         operator_code=operator_code,
         examined_by=examined_by,
-        asked=allocation_id,
+        asked=asked,
     )
 
 

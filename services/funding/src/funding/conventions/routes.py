@@ -20,7 +20,7 @@ from funding.schemas import (
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response, write_response
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["conventions"], responses=PROBLEMS)
@@ -39,16 +39,11 @@ async def list_conventions(
     ] = None,
 ) -> Any:
     """Conventions de mobilisation; sort on `code`, `signed_on`."""
-    reads, next_cursor, total = await service.conventions(
-        rows, params=params, operator=operator, is_demo=is_demo
-    )
-    return list_answer(
+    return page_answer(
         request,
         response,
         params,
-        reads,
-        next_cursor,
-        total,
+        await service.conventions(rows, params=params, operator=operator, is_demo=is_demo),
         model=ConventionRead,
         filename="conventions",
     )

@@ -20,7 +20,7 @@ from funding.schemas import (
 from tdi_kit.auth import OPTIONAL_BEARER, CallerDep
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import write_response
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
 from tdi_kit.rowreader import RowsDep
 
 # Tagged with allocations too, as they were when these routes lived there: a payment is an
@@ -45,16 +45,13 @@ async def list_disbursements(
     caller: CallerDep,
 ) -> Any:
     """An allocation's disbursements; sort on `created_at`, `amount_cents`."""
-    reads, next_cursor, total = await service.disbursements(
-        rows, caller=caller, allocation_id=allocation_id, params=params
-    )
-    return list_answer(
+    return page_answer(
         request,
         response,
         params,
-        reads,
-        next_cursor,
-        total,
+        await service.disbursements(
+            rows, caller=caller, allocation_id=allocation_id, params=params
+        ),
         model=DisbursementRead,
         filename=f"disbursements-{allocation_id}",
     )

@@ -17,7 +17,7 @@ from funding.schemas import (
     TerritoryCode,
 )
 from tdi_kit.auth import CallerDep
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["ledger"], responses=PROBLEMS)
@@ -50,16 +50,11 @@ async def list_ledger(
         "kind": kind,
         "is_demo": is_demo,
     }
-    items, next_cursor, total = await service.entries(
-        rows, caller=caller, params=params, filters=filters
-    )
-    return list_answer(
+    return page_answer(
         request,
         response,
         params,
-        items,
-        next_cursor,
-        total,
+        await service.entries(rows, caller=caller, params=params, filters=filters),
         model=LedgerEntryRead,
         filename="ledger",
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from funding.reported import service
 from funding.schemas import PROBLEMS, Code, Measure, OrganisationCode, ReportedFigureRead
 from tdi_kit.documents import read_response
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["reported figures"], responses=PROBLEMS)
@@ -34,14 +34,11 @@ async def list_reported_figures(
     """Figures of the public record (value, measure, as-of date, source, caveat), apart from
     the ledger; sort on `code`, `as_of`."""
     filters = {"envelope": envelope, "operator": operator, "measure": measure, "is_demo": is_demo}
-    reads, next_cursor, total = await service.figures(rows, params=params, filters=filters)
-    return list_answer(
+    return page_answer(
         request,
         response,
         params,
-        reads,
-        next_cursor,
-        total,
+        await service.figures(rows, params=params, filters=filters),
         model=ReportedFigureRead,
         filename="reported-figures",
     )
