@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from funding_cases import ADMIN, BDT, BPI, M, allocate, allocation_body, make_envelope
+from funding_cases import ADMIN, BDT, BPI, K, M, allocate, allocation_body, make_envelope
 from sqlalchemy import event
 from suite_testing import all_pages
 
@@ -106,3 +106,70 @@ async def test_allocations_filter_on_typed_values(
         assert page["total"] == len(page["items"])
         if expected is not None:
             assert [a["id"] for a in page["items"]] == expected
+
+
+async def test_a_kept_list_statement_binds_each_requests_values(
+    client: httpx.AsyncClient,
+) -> None:
+    # The list's statement is built once per shape of filters and run with each request's
+    # values: two requests of one shape must not answer each other's rows.
+    await make_envelope(client)
+    for reference in ("K-1", "K-2"):
+        await allocate(client, amount_cents=M, reference=reference)
+    await allocate(client, headers=BPI, status="proposed", reference="K-3")
+    for reference in ("K-1", "K-2", "K-1"):
+        page = (await client.get("/api/v1/allocations", params={"reference": reference})).json()
+        assert [a["reference"] for a in page["items"]] == [reference] and page["total"] == 1
+    # The caller's organisation is a value too: BDT does not see BPI's proposal; BPI does.
+    for headers, seen in [(BDT, 0), (BPI, 1), (BDT, 0)]:
+        page = (
+            await client.get("/api/v1/allocations", params={"reference": "K-3"}, headers=headers)
+        ).json()
+        assert page["total"] == seen == len(page["items"])
+
+
+async def test_every_read_by_key_and_list_is_one_or_two_statements_whatever_the_page_size(
+    client: httpx.AsyncClient, funding_app: ServiceApp
+) -> None:
+    # Read through the driver (in tests, the row reader runs in the test's transaction): no
+    # ORM loading, so the statements do not grow with the page, and the total comes with it.
+    await make_envelope(client, tranches={2024: 1000 * M})
+    created = await allocate(client, amount_cents=10 * M)
+    for i in range(12):
+        r = await client.post(
+            f"/api/v1/allocations/{created['id']}/disbursements",
+            json={"amount_cents": K, "reference": f"D-{i}"},
+            headers=BPI,
+        )
+        assert r.status_code == 201, r.text
+    convention = (await client.get("/api/v1/conventions", params={"limit": 1})).json()
+    figure = (await client.get("/api/v1/reported-figures", params={"limit": 1})).json()
+    paths = {
+        f"/api/v1/allocations/{created['id']}": 1,
+        f"/api/v1/allocations/{created['id']}/disbursements?limit=": 2,
+        "/api/v1/allocations?limit=": 1,
+        "/api/v1/ledger?limit=": 1,
+        "/api/v1/reported-figures?limit=": 1,
+        "/api/v1/conventions?limit=": 1,
+    }
+    if convention["items"]:
+        paths[f"/api/v1/conventions/{convention['items'][0]['code']}"] = 1
+    if figure["items"]:
+        paths[f"/api/v1/reported-figures/{figure['items'][0]['code']}"] = 1
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    engine = funding_app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for path, expected in paths.items():
+            for size in ("2", "500") if path.endswith("=") else ("",):
+                statements.clear()
+                r = await client.get(path + size, headers=ADMIN)
+                assert r.status_code == 200, (path, r.text)
+                assert len(statements) == expected, (path, size, statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

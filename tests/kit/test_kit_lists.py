@@ -59,9 +59,9 @@ class CountingReader:
         self.statements += 1
         return await self.inner.one(stmt, **params)
 
-    async def all(self, stmt: Any) -> Any:
+    async def all(self, stmt: Any, **params: Any) -> Any:
         self.statements += 1
-        return await self.inner.all(stmt)
+        return await self.inner.all(stmt, **params)
 
     async def close(self) -> None:
         return None

@@ -8,6 +8,7 @@ served twice. The sort and its cursor are `tdi_kit.sorting`'s; the CSV file, `td
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -16,7 +17,7 @@ from urllib.parse import quote, urlencode
 import orjson
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tdi_kit.csvexport import CSV_MEDIA_TYPE, CSV_RESPONSE, csv_response
@@ -42,6 +43,7 @@ __all__ = [
     "encode_cursor",
     "list_answer",
     "next_link",
+    "page_answer",
     "paginate",
     "parse_sort",
     "read_page",
@@ -169,10 +171,22 @@ class RowsPage:
 
 
 async def read_page(
-    rows: RowReader, stmt: Select[Any], *, sort: Sort, params: ListParams
+    rows: RowReader,
+    stmt: Select[Any],
+    *,
+    sort: Sort,
+    params: ListParams,
+    values: Mapping[str, Any] | None = None,
 ) -> RowsPage:
     """One page of `stmt` and its total, read as the read by key is: through the driver, no
-    session, no ORM object; one statement. A CSV export (`format=csv`) reads every row."""
+    session, no ORM object; one statement. A CSV export (`format=csv`) reads every row.
+
+    With `values`, `stmt` is a statement its caller keeps (one per shape of the list's
+    filters) whose `bindparam`s `values` names: the page's statement is then built and
+    compiled once per sort order and cursor presence too, and a request only binds values
+    (the limit and the cursor's as well): what a list costs comes near a read by key."""
+    if values is not None:
+        return await _read_kept_page(rows, stmt, sort=sort, params=params, values=values)
     if params.format == "csv":
         found = await rows.all(stmt.order_by(*sort.order_by()))
         return RowsPage(found, None, len(found))
@@ -181,6 +195,65 @@ async def read_page(
     items, next_cursor, total = _cut(found, width=width, sort=sort, params=params)
     if total is None:
         total = 0 if not params.cursor else int((await rows.all(count_of(stmt)))[0][0])
+    return RowsPage(items, next_cursor, total)
+
+
+# A kept statement's derived statements, by what shapes them: (kind, sort order, cursor given).
+_KEPT: weakref.WeakKeyDictionary[Select[Any], dict[tuple[str, str, bool], Select[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+_LIMIT = "tdi_page_limit"
+
+
+def _kept(stmt: Select[Any], kind: str, sort: Sort, cursor: bool) -> Select[Any]:
+    derived = _KEPT.setdefault(stmt, {})
+    key = (kind, sort.signature, cursor)
+    found = derived.get(key)
+    if found is None:
+        if kind == "csv":
+            found = stmt.order_by(*sort.order_by())
+        elif kind == "count":
+            found = count_of(stmt)
+        else:
+            total = count_of(stmt).scalar_subquery()
+            page = stmt
+            if cursor:
+                page = page.where(sort.after(_cursor_params(sort)))
+            found = (
+                page.add_columns(total, *(k.column for k in sort.keys))
+                .order_by(*sort.order_by())
+                .limit(bindparam(_LIMIT, type_=Integer))
+            )
+        derived[key] = found
+    return found
+
+
+def _cursor_params(sort: Sort) -> list[Any]:
+    return [bindparam(f"tdi_cursor_{i}", type_=k.column.type) for i, k in enumerate(sort.keys)]
+
+
+async def _read_kept_page(
+    rows: RowReader,
+    stmt: Select[Any],
+    *,
+    sort: Sort,
+    params: ListParams,
+    values: Mapping[str, Any],
+) -> RowsPage:
+    if params.format == "csv":
+        found = await rows.all(_kept(stmt, "csv", sort, False), **values)
+        return RowsPage(found, None, len(found))
+    bound = {**values, _LIMIT: params.limit + 1}
+    if params.cursor:
+        decoded = decode_cursor(params.cursor, sort)
+        bound.update({f"tdi_cursor_{i}": v for i, v in enumerate(decoded)})
+    found = await rows.all(_kept(stmt, "page", sort, bool(params.cursor)), **bound)
+    width = len(stmt.selected_columns)
+    items, next_cursor, total = _cut(found, width=width, sort=sort, params=params)
+    if total is None:
+        total = 0
+        if params.cursor:
+            total = int((await rows.all(_kept(stmt, "count", sort, False), **values))[0][0])
     return RowsPage(items, next_cursor, total)
 
 
@@ -248,6 +321,34 @@ def list_answer(
         columns=(),
         row=dict,
         headers=headers,
+    )
+
+
+def page_answer(
+    request: Request,
+    response: Response,
+    params: ListParams,
+    found: tuple[Sequence[Any], str | None, int],
+    *,
+    model: type[BaseModel],
+    filename: str,
+    columns: Sequence[str] | None = None,
+    row: Callable[[Any], Mapping[str, Any]] | None = None,
+) -> Any:
+    """`list_answer` of what a service's list function returns, (items, next cursor, total):
+    a list route is its parameters, one call of its service, and this."""
+    items, next_cursor, total = found
+    return list_answer(
+        request,
+        response,
+        params,
+        items,
+        next_cursor,
+        total,
+        model=model,
+        filename=filename,
+        columns=columns,
+        row=row,
     )
 
 

@@ -16,6 +16,7 @@ import asyncio
 import json
 import sqlite3
 import weakref
+from collections.abc import Mapping
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
@@ -31,7 +32,7 @@ class RowReader(Protocol):
         self, stmt: Select[*tuple[Any, ...]], **params: Any
     ) -> tuple[Any, ...] | None: ...
 
-    async def all(self, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]: ...
+    async def all(self, stmt: Select[*tuple[Any, ...]], **params: Any) -> list[tuple[Any, ...]]: ...
 
     async def close(self) -> None: ...
 
@@ -70,6 +71,8 @@ class DriverRowReader:
         # key, as the engine's own compiled cache does: building the key costs a fraction of
         # compiling, and the values it extracts are the request's.
         self._prepared: dict[Any, _Prepared] = {}
+        # Statements kept by their callers and run with values (`all(stmt, **params)`).
+        self._kept: weakref.WeakKeyDictionary[Select[Any], _Prepared] = weakref.WeakKeyDictionary()
         self._pool: Any = None
         self._sqlite: sqlite3.Connection | None = None
         self._opening = asyncio.Lock()
@@ -105,11 +108,21 @@ class DriverRowReader:
             raise DatabaseUnavailable() from exc
         return None if row is None else tuple(row)
 
-    async def all(self, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    async def all(self, stmt: Select[*tuple[Any, ...]], **params: Any) -> list[tuple[Any, ...]]:
         """Every row of `stmt` (values bound in it), typed as SQLAlchemy would hand them out
         (its bind and result processors run), through the driver: no session, no transaction,
-        no pre-ping; one round trip on PostgreSQL, none to a thread on SQLite."""
-        prepared, sql, args = self._prepare(stmt)
+        no pre-ping; one round trip on PostgreSQL, none to a thread on SQLite.
+
+        With `params`, `stmt` is a statement kept across calls whose `bindparam`s they name: it
+        is compiled once, and a call neither builds a statement nor computes its cache key (a
+        list's shape is built once; each request brings its values)."""
+        if params:
+            prepared = self._kept.get(stmt)
+            if prepared is None:
+                prepared = self._kept[stmt] = _Prepared(stmt, self.dialect, None)
+            sql, args = prepared.statement(None, params)
+        else:
+            prepared, sql, args = self._prepare(stmt)
         try:
             if self.dialect.name == "sqlite":
                 raw: list[Any] = self._sqlite_connection().execute(sql, args).fetchall()
@@ -233,10 +246,13 @@ class _Prepared:
         ]
         self.plain = not any(self.results)
 
-    def statement(self, extracted: Any) -> tuple[str, list[Any]]:
-        """The SQL and its positional values for a call whose cache key extracted `extracted`."""
+    def statement(
+        self, extracted: Any, params: Mapping[str, Any] | None = None
+    ) -> tuple[str, list[Any]]:
+        """The SQL and its positional values for a call whose cache key extracted `extracted`
+        (or, for a statement kept by its caller, whose `params` name its bound values)."""
         values = self.compiled.construct_params(
-            extracted_parameters=extracted, _no_postcompile=self.expands
+            params=params, extracted_parameters=extracted, _no_postcompile=self.expands
         )
         assert values is not None
         if not self.expands:
@@ -297,9 +313,9 @@ class SessionRowReader:
     def pool_stats(self) -> tuple[int, int] | None:
         return None  # the engine's pool, counted as such
 
-    async def all(self, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    async def all(self, stmt: Select[*tuple[Any, ...]], **params: Any) -> list[tuple[Any, ...]]:
         async with self.sessionmaker() as session:
-            return [tuple(row) for row in (await session.execute(stmt)).all()]
+            return [tuple(row) for row in (await session.execute(stmt, params)).all()]
 
     async def close(self) -> None:
         return None

@@ -56,11 +56,6 @@ def check_allocates(caller: Caller, envelope: Envelope) -> None:
         )
 
 
-def is_private(allocation: Allocation) -> bool:
-    """Never committed: a proposal, or a proposal cancelled before any commitment."""
-    return allocation.committed_at is None
-
-
 def sees_private(caller: Caller | None, *, operator_code: str, examined_by: str | None) -> bool:
     if caller is None:
         return False
@@ -84,7 +79,26 @@ def check_allocation_visible(
 ) -> None:
     """A private allocation does not exist for anyone else. `asked` is what the caller named
     it by (its id, or its reference in a push): the 404 says no more than an unknown key's."""
-    if is_private(allocation) and not sees_private(
-        caller, operator_code=allocation.operator_code, examined_by=examined_by
+    check_visible(
+        caller,
+        committed_at=allocation.committed_at,
+        operator_code=allocation.operator_code,
+        examined_by=examined_by,
+        asked=asked,
+    )
+
+
+def check_visible(
+    caller: Caller | None,
+    *,
+    committed_at: object,
+    operator_code: str,
+    examined_by: str | None,
+    asked: object,
+) -> None:
+    """`check_allocation_visible` over an allocation's columns, as the driver reads them. An
+    allocation never committed (a proposal, or one cancelled before any commitment) is private."""
+    if committed_at is None and not sees_private(
+        caller, operator_code=operator_code, examined_by=examined_by
     ):
         raise NotFound("allocation", asked)

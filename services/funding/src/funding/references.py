@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import ColumnElement, ScalarSelect, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from funding.models import organisations
 from tdi_kit import copies
@@ -71,6 +73,19 @@ class Owners:
             raise Unprocessable.field(
                 "body", field_name, f"the registry knows no organisation {code!r}"
             )
+
+
+def organisation_name(
+    code: ColumnElement[str] | InstrumentedAttribute[str],
+) -> ScalarSelect[str]:
+    """The copy's name of the organisation `code` names, as a subquery of the statement that
+    selects `code`: a read through the driver gets its names with no query more."""
+    return (
+        select(organisations.c.name)
+        .where(organisations.c.code == code)
+        .correlate_except(organisations)
+        .scalar_subquery()
+    )
 
 
 async def organisation_names(session: AsyncSession, codes: Iterable[str | None]) -> dict[str, str]:

@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, String, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
-from funding.models import Allocation, AllocationRegion, Envelope, Tranche, organisations
+from funding.models import Allocation, AllocationRegion, Envelope, Tranche
+from funding.references import organisation_name
 from tdi_kit.db import lock_by_id
 
 # The allocation rules read an envelope's own columns only: loading its collections would cost
@@ -25,7 +26,7 @@ SORTABLE = {
 }
 
 
-def allocated_by(org: str) -> ColumnElement[bool]:
+def allocated_by(org: str | ColumnElement[str]) -> ColumnElement[bool]:
     """The allocations of the envelopes `org` operates or examines."""
     examined = select(Envelope.code).where(Envelope.examined_by == org)
     return (Allocation.operator_code == org) | Allocation.envelope_code.in_(examined)
@@ -41,16 +42,33 @@ READ_COLUMNS = (
     .correlate(Allocation)
     .scalar_subquery()
     .label("region_codes"),
-    select(organisations.c.name)
-    .where(organisations.c.code == Allocation.operator_code)
+    organisation_name(Allocation.operator_code).label("operator_name"),
+)
+
+
+# Statements kept and run with their values (`RowReader.all(stmt, id=...)`): compiled once.
+_EXAMINED_BY = (
+    select(Envelope.examined_by)
+    .where(Envelope.code == Allocation.envelope_code)
     .correlate(Allocation)
     .scalar_subquery()
-    .label("operator_name"),
+    .label("examined_by")
+)
+# One allocation as a list reads it (`READ_COLUMNS`), and its envelope's examiner, which the
+# visibility rule needs (`funding.access`): one statement, through the driver.
+BY_ID = select(*READ_COLUMNS, _EXAMINED_BY).where(Allocation.id == bindparam("id"))
+# What the visibility rule reads of an allocation (`funding.access.check_visible`).
+VISIBILITY = select(Allocation.committed_at, Allocation.operator_code, _EXAMINED_BY).where(
+    Allocation.id == bindparam("id")
 )
 
 
 def allocations(
-    *, private_for: str | None, all_private: bool, selected: Any = (Allocation,), **filters: Any
+    *,
+    private_for: str | ColumnElement[str] | None,
+    all_private: bool,
+    selected: Any = (Allocation,),
+    **filters: Any,
 ) -> Select[Any]:
     """`private_for`: the organisation whose private (never committed) allocations the caller
     sees besides the public ones; `all_private`: the caller sees them all (admin). `selected`:
@@ -86,6 +104,33 @@ def allocations(
         else:
             stmt = stmt.where(columns[name] == value)
     return stmt
+
+
+# The kept list statements, one per shape (which filters are given, whose private allocations
+# are seen): a request binds its values in (`tdi_kit.pagination.read_page(values=...)`) rather
+# than building, and hashing, a statement of its own.
+_LISTS: dict[tuple[frozenset[str], bool, bool], Select[Any]] = {}
+
+
+def kept_list(
+    *, private_for: str | None, all_private: bool, filters: dict[str, Any]
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The kept statement of `READ_COLUMNS` for this shape of request, and the values it
+    binds (named after the filters; `private_for` for the caller's organisation)."""
+    values = {name: value for name, value in filters.items() if value is not None}
+    sees_own = not all_private and private_for is not None
+    shape = (frozenset(values), all_private, sees_own)
+    stmt = _LISTS.get(shape)
+    if stmt is None:
+        stmt = _LISTS[shape] = allocations(
+            private_for=bindparam("private_for", type_=String) if sees_own else None,
+            all_private=all_private,
+            selected=READ_COLUMNS,
+            **{name: bindparam(name) for name in values},
+        )
+    if sees_own:
+        values["private_for"] = private_for
+    return stmt, values
 
 
 async def envelopes_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[str, Envelope]:

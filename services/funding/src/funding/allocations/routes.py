@@ -27,7 +27,7 @@ from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response, write_response
 from tdi_kit.identifiers import RegionCode, Siren
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["allocations"], responses=PROBLEMS)
@@ -71,16 +71,11 @@ async def list_allocations(
         "beneficiary_siren": beneficiary_siren,
         "reference": reference,
     }
-    reads, next_cursor, total = await service.allocations(
-        rows, caller=caller, params=params, filters=filters
-    )
-    return list_answer(
+    return page_answer(
         request,
         response,
         params,
-        reads,
-        next_cursor,
-        total,
+        await service.allocations(rows, caller=caller, params=params, filters=filters),
         model=AllocationRead,
         filename="allocations",
         row=_csv_row,
@@ -97,10 +92,9 @@ def _csv_row(read: AllocationRead) -> dict[str, Any]:
     response_model=AllocationRead,
     openapi_extra=OPTIONAL_BEARER,
 )
-async def get_allocation(allocation_id: IdPath, session: SessionDep, caller: CallerDep) -> Any:
+async def get_allocation(allocation_id: IdPath, rows: RowsDep, caller: CallerDep) -> Any:
     """One allocation (a proposed one only for its operator or examiner: 404 to others)."""
-    found = await service.allocation(session, caller=caller, allocation_id=allocation_id)
-    return read_response(await service.read(session, found))
+    return read_response(await service.read_by_id(rows, caller=caller, allocation_id=allocation_id))
 
 
 @router.post("/allocations", status_code=status.HTTP_201_CREATED, response_model=AllocationRead)

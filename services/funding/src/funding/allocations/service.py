@@ -21,7 +21,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding import rules
-from funding.access import check_allocates, check_allocation_visible, private_scope
+from funding.access import check_allocates, check_allocation_visible, check_visible, private_scope
 from funding.allocations import queries
 from funding.allocations.bulk import Outcome
 from funding.envelopes import queries as envelope_queries
@@ -314,6 +314,40 @@ async def allocation(
     return found
 
 
+async def read_by_id(
+    rows: RowReader, *, caller: Caller | None, allocation_id: uuid.UUID
+) -> AllocationRead:
+    """One allocation as served, read through the driver in one statement (no session: a read
+    by key pays no transaction and no ORM); a private one is a 404 to whoever may not see it."""
+    found = await rows.all(queries.BY_ID, id=allocation_id)
+    if not found:
+        raise NotFound("allocation", allocation_id)
+    read = read_row(found[0][:-1])
+    seen = (read.committed_at, read.operator_code, found[0][-1])
+    _check_seen(caller, seen, asked=allocation_id)
+    return read
+
+
+async def check_seen(rows: RowReader, *, caller: Caller | None, allocation_id: uuid.UUID) -> None:
+    """The allocation exists for the caller (a 404 otherwise), read through the driver."""
+    found = await rows.all(queries.VISIBILITY, id=allocation_id)
+    _check_seen(caller, found and found[0], asked=allocation_id)
+
+
+def _check_seen(caller: Caller | None, found: Any, *, asked: uuid.UUID) -> None:
+    # `found`: (committed_at, operator_code, examined_by), or nothing: no such allocation.
+    if not found:
+        raise NotFound("allocation", asked)
+    committed_at, operator_code, examined_by = found
+    check_visible(
+        caller,
+        committed_at=committed_at,
+        operator_code=operator_code,
+        examined_by=examined_by,
+        asked=asked,
+    )
+
+
 async def allocations(
     rows: RowReader, *, caller: Caller | None, params: ListParams, filters: dict[str, Any]
 ) -> tuple[list[AllocationRead], str | None, int]:
@@ -322,13 +356,10 @@ async def allocations(
         params.sort, allowed=queries.SORTABLE, default="created_at", unique=("id", Allocation.id)
     )
     private_for, all_private = private_scope(caller)
-    stmt = queries.allocations(
-        private_for=private_for,
-        all_private=all_private,
-        selected=queries.READ_COLUMNS,
-        **filters,
+    stmt, values = queries.kept_list(
+        private_for=private_for, all_private=all_private, filters=filters
     )
-    page = await read_page(rows, stmt, sort=sort, params=params)
+    page = await read_page(rows, stmt, sort=sort, params=params, values=values)
     return [read_row(row) for row in page.rows], page.next_cursor, page.total
 
 

@@ -20,7 +20,8 @@ from funding.schemas import (
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response, write_response
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
+from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["conventions"], responses=PROBLEMS)
 CodePath = Annotated[Code, Path()]
@@ -30,7 +31,7 @@ CodePath = Annotated[Code, Path()]
 async def list_conventions(
     request: Request,
     response: Response,
-    session: SessionDep,
+    rows: RowsDep,
     params: ListParamsDep,
     operator: Annotated[OrganisationCode | None, Query()] = None,
     is_demo: Annotated[
@@ -38,26 +39,20 @@ async def list_conventions(
     ] = None,
 ) -> Any:
     """Conventions de mobilisation; sort on `code`, `signed_on`."""
-    items, next_cursor, total = await service.conventions(
-        session, params=params, operator=operator, is_demo=is_demo
-    )
-    reads = await service.reads(session, items)
-    return list_answer(
+    return page_answer(
         request,
         response,
         params,
-        reads,
-        next_cursor,
-        total,
+        await service.conventions(rows, params=params, operator=operator, is_demo=is_demo),
         model=ConventionRead,
         filename="conventions",
     )
 
 
 @router.get("/conventions/{code}", response_model=ConventionRead)
-async def get_convention(code: CodePath, session: SessionDep) -> Any:
+async def get_convention(code: CodePath, rows: RowsDep) -> Any:
     """One convention de mobilisation."""
-    return read_response(await service.read(session, await service.convention(session, code=code)))
+    return read_response(await service.convention(rows, code=code))
 
 
 @router.post("/conventions", status_code=status.HTTP_201_CREATED, response_model=ConventionRead)

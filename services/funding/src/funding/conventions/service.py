@@ -16,7 +16,8 @@ from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.documents import etag_of
 from tdi_kit.errors import Conflict, Unprocessable, or_not_found
-from tdi_kit.pagination import ListParams, paginate, parse_sort
+from tdi_kit.pagination import ListParams, parse_sort, read_page
+from tdi_kit.rowreader import RowReader
 
 
 async def reads(session: AsyncSession, conventions: Sequence[Convention]) -> list[ConventionRead]:
@@ -36,8 +37,9 @@ async def read(session: AsyncSession, convention: Convention) -> ConventionRead:
 
 
 async def conventions(
-    session: AsyncSession, *, params: ListParams, operator: str | None, is_demo: bool | None = None
-) -> tuple[list[Convention], str | None, int]:
+    rows: RowReader, *, params: ListParams, operator: str | None, is_demo: bool | None = None
+) -> tuple[list[ConventionRead], str | None, int]:
+    """A page of conventions through the driver, names included: one statement."""
     sort = parse_sort(
         params.sort,
         allowed=queries.SORTABLE,
@@ -45,11 +47,14 @@ async def conventions(
         unique=("code", queries.Convention.code),
     )
     stmt = queries.conventions(operator=operator, is_demo=is_demo)
-    return await paginate(session, stmt, sort=sort, params=params)
+    page = await read_page(rows, stmt, sort=sort, params=params)
+    return queries.READ.read_all(page.rows), page.next_cursor, page.total
 
 
-async def convention(session: AsyncSession, *, code: str) -> Convention:
-    return or_not_found(await queries.by_code(session, code), "convention", code)
+async def convention(rows: RowReader, *, code: str) -> ConventionRead:
+    """One convention as served, through the driver."""
+    found = await rows.all(queries.READ_BY_CODE, code=code)
+    return queries.READ.read(or_not_found(found[0] if found else None, "convention", code))
 
 
 async def create(

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.allocations.queries import allocated_by
 from funding.models import Allocation, Disbursement
+from funding.schemas import DisbursementRead
+from tdi_kit.readcolumns import ReadColumns
 
 SORTABLE = {
     "created_at": Disbursement.created_at,
@@ -39,5 +41,9 @@ async def ids_by_reference(
     return found
 
 
+# What a disbursement is read as: its own columns, through the driver.
+READ = ReadColumns.of(DisbursementRead, Disbursement.__table__)
+
+
 def disbursements(allocation_id: uuid.UUID) -> Select[Any]:
-    return select(Disbursement).where(Disbursement.allocation_id == allocation_id)
+    return select(*READ.columns).where(Disbursement.allocation_id == allocation_id)

@@ -20,7 +20,8 @@ from funding.schemas import (
 from tdi_kit.auth import OPTIONAL_BEARER, CallerDep
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import write_response
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
+from tdi_kit.rowreader import RowsDep
 
 # Tagged with allocations too, as they were when these routes lived there: a payment is an
 # allocation's.
@@ -39,22 +40,18 @@ async def list_disbursements(
     allocation_id: IdPath,
     request: Request,
     response: Response,
-    session: SessionDep,
+    rows: RowsDep,
     params: ListParamsDep,
     caller: CallerDep,
 ) -> Any:
     """An allocation's disbursements; sort on `created_at`, `amount_cents`."""
-    items, next_cursor, total = await service.disbursements(
-        session, caller=caller, allocation_id=allocation_id, params=params
-    )
-    reads = [service.read(d) for d in items]
-    return list_answer(
+    return page_answer(
         request,
         response,
         params,
-        reads,
-        next_cursor,
-        total,
+        await service.disbursements(
+            rows, caller=caller, allocation_id=allocation_id, params=params
+        ),
         model=DisbursementRead,
         filename=f"disbursements-{allocation_id}",
     )

@@ -30,7 +30,8 @@ from funding.models import Allocation, Disbursement
 from funding.schemas import DisbursementCreate, DisbursementRead, DisbursementRow
 from tdi_kit.auth import Caller
 from tdi_kit.errors import NotFound, Problem, Unprocessable
-from tdi_kit.pagination import ListParams, paginate, parse_sort
+from tdi_kit.pagination import ListParams, parse_sort, read_page
+from tdi_kit.rowreader import RowReader
 
 
 def read(disbursement: Disbursement) -> DisbursementRead:
@@ -38,17 +39,19 @@ def read(disbursement: Disbursement) -> DisbursementRead:
 
 
 async def disbursements(
-    session: AsyncSession, *, caller: Caller | None, allocation_id: uuid.UUID, params: ListParams
-) -> tuple[list[Disbursement], str | None, int]:
-    await allocations.allocation(session, caller=caller, allocation_id=allocation_id)
+    rows: RowReader, *, caller: Caller | None, allocation_id: uuid.UUID, params: ListParams
+) -> tuple[list[DisbursementRead], str | None, int]:
+    """A page of an allocation's disbursements, through the driver: two statements (whether
+    the caller sees the allocation, then the page and its total) whatever the page's size."""
+    await allocations.check_seen(rows, caller=caller, allocation_id=allocation_id)
     sort = parse_sort(
         params.sort,
         allowed=queries.SORTABLE,
         default="created_at",
         unique=("id", Disbursement.id),
     )
-    stmt = queries.disbursements(allocation_id)
-    return await paginate(session, stmt, sort=sort, params=params)
+    page = await read_page(rows, queries.disbursements(allocation_id), sort=sort, params=params)
+    return queries.READ.read_all(page.rows), page.next_cursor, page.total
 
 
 async def _resolve(

@@ -25,7 +25,7 @@ from funding.schemas import (
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response, write_response
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
 
 router = APIRouter(tags=["envelopes"], responses=PROBLEMS)
 CodePath = Annotated[Code, Path()]
@@ -93,14 +93,11 @@ async def list_envelopes(
         "part_of": part_of,
         "is_demo": is_demo,
     }
-    items, next_cursor, total = await service.envelopes(session, params=params, filters=filters)
-    return list_answer(
+    return page_answer(
         request,
         response,
         params,
-        items,
-        next_cursor,
-        total,
+        await service.envelopes(session, params=params, filters=filters),
         model=EnvelopeRead,
         filename="envelopes",
         columns=CSV_COLUMNS,

@@ -11,9 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.ledger import sums
 from funding.models import Envelope, LedgerEntry
+from funding.schemas import LedgerEntryRead
 from tdi_kit import records
+from tdi_kit.readcolumns import ReadColumns
 
 SORTABLE = {"id": LedgerEntry.id, "at": LedgerEntry.at}
+# What a movement is read as: its own columns, through the driver.
+READ = ReadColumns.of(LedgerEntryRead, LedgerEntry.__table__)
 SUMS = (
     func.coalesce(func.sum(LedgerEntry.amount_delta_cents), 0),
     func.coalesce(func.sum(LedgerEntry.committed_delta_cents), 0),
@@ -86,7 +90,7 @@ def entries(
     kind: str | None,
     is_demo: bool | None = None,
 ) -> Select[Any]:
-    stmt = select(LedgerEntry)
+    stmt = select(*READ.columns)
     if visible_to is not None:
         examined = select(Envelope.code).where(Envelope.examined_by == visible_to)
         stmt = stmt.where(

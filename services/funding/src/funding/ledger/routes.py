@@ -17,8 +17,8 @@ from funding.schemas import (
     TerritoryCode,
 )
 from tdi_kit.auth import CallerDep
-from tdi_kit.db import SessionDep
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
+from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["ledger"], responses=PROBLEMS)
 
@@ -27,7 +27,7 @@ router = APIRouter(tags=["ledger"], responses=PROBLEMS)
 async def list_ledger(
     request: Request,
     response: Response,
-    session: SessionDep,
+    rows: RowsDep,
     params: ListParamsDep,
     caller: CallerDep,
     envelope: Annotated[Code | None, Query()] = None,
@@ -50,16 +50,11 @@ async def list_ledger(
         "kind": kind,
         "is_demo": is_demo,
     }
-    items, next_cursor, total = await service.entries(
-        session, caller=caller, params=params, filters=filters
-    )
-    return list_answer(
+    return page_answer(
         request,
         response,
         params,
-        items,
-        next_cursor,
-        total,
+        await service.entries(rows, caller=caller, params=params, filters=filters),
         model=LedgerEntryRead,
         filename="ledger",
     )

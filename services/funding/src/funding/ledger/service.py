@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from funding.ledger import queries
 from funding.ledger.entries import SEED, Actor
 from funding.models import LedgerEntry
+from funding.schemas import LedgerEntryRead
 from tdi_kit.auth import Caller
 from tdi_kit.errors import Forbidden, Unauthorized
-from tdi_kit.pagination import ListParams, paginate, parse_sort
+from tdi_kit.pagination import ListParams, parse_sort, read_page
+from tdi_kit.rowreader import RowReader
 
 # Who made a movement: kept importable from here, where the loaders and tests look for it.
 __all__ = ["SEED", "Actor"]
@@ -31,12 +33,13 @@ async def sums_by_tranche(
 
 
 async def entries(
-    session: AsyncSession,
+    rows: RowReader,
     *,
     caller: Caller | None,
     params: ListParams,
     filters: dict[str, Any],
-) -> tuple[list[LedgerEntry], str | None, int]:
+) -> tuple[list[LedgerEntryRead], str | None, int]:
+    """A page of the movements the caller may read, through the driver (one statement)."""
     if caller is None:
         raise Unauthorized("The ledger names who did what: read it with a bearer token.")
     if not caller.is_admin and caller.org is None:
@@ -45,7 +48,8 @@ async def entries(
     sort = parse_sort(
         params.sort, allowed=queries.SORTABLE, default="id", unique=("id", LedgerEntry.id)
     )
-    return await paginate(session, stmt, sort=sort, params=params)
+    page = await read_page(rows, stmt, sort=sort, params=params)
+    return queries.READ.read_all(page.rows), page.next_cursor, page.total
 
 
 async def amounts_by_funder(

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from funding.models import Convention, Envelope, EnvelopeTheme, ReportedFigure
 
 SORTABLE = {"code": ReportedFigure.code, "as_of": ReportedFigure.as_of}
+# A figure's own columns, as a list reads them through the driver.
+COLUMNS = tuple(ReportedFigure.__table__.columns)
+NAMES = tuple(c.key for c in COLUMNS)
 
 
 def figures(
@@ -21,8 +24,10 @@ def figures(
     measure: str | None = None,
     theme: str | None = None,
     is_demo: bool | None = None,
+    selected: Any = (ReportedFigure,),
 ) -> Select[Any]:
-    stmt = select(ReportedFigure)
+    """`selected`: the records (the default), or `COLUMNS` for a list read through the driver."""
+    stmt = select(*selected)
     if envelope is not None:
         # The envelope's own figures, and those of the convention it belongs to.
         convention = select(Envelope.convention_code).where(Envelope.code == envelope)
@@ -90,5 +95,5 @@ async def _grouped(
     return out
 
 
-async def by_code(session: AsyncSession, code: str) -> ReportedFigure | None:
-    return await session.get(ReportedFigure, code)
+# One figure, run with its `code` (`RowReader.all`): compiled once.
+BY_CODE = select(*COLUMNS).where(ReportedFigure.code == bindparam("code"))

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from funding.reported import service
 from funding.schemas import PROBLEMS, Code, Measure, OrganisationCode, ReportedFigureRead
-from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, list_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
+from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["reported figures"], responses=PROBLEMS)
 
@@ -19,7 +19,7 @@ router = APIRouter(tags=["reported figures"], responses=PROBLEMS)
 async def list_reported_figures(
     request: Request,
     response: Response,
-    session: SessionDep,
+    rows: RowsDep,
     params: ListParamsDep,
     envelope: Annotated[Code | None, Query()] = None,
     operator: Annotated[
@@ -34,21 +34,17 @@ async def list_reported_figures(
     """Figures of the public record (value, measure, as-of date, source, caveat), apart from
     the ledger; sort on `code`, `as_of`."""
     filters = {"envelope": envelope, "operator": operator, "measure": measure, "is_demo": is_demo}
-    items, next_cursor, total = await service.figures(session, params=params, filters=filters)
-    reads = [service.read(f) for f in items]
-    return list_answer(
+    return page_answer(
         request,
         response,
         params,
-        reads,
-        next_cursor,
-        total,
+        await service.figures(rows, params=params, filters=filters),
         model=ReportedFigureRead,
         filename="reported-figures",
     )
 
 
 @router.get("/reported-figures/{code}", response_model=ReportedFigureRead)
-async def get_reported_figure(code: Annotated[Code, Path()], session: SessionDep) -> Any:
+async def get_reported_figure(code: Annotated[Code, Path()], rows: RowsDep) -> Any:
     """One figure of the public record, with its source and caveat."""
-    return read_response(service.read(await service.figure(session, code=code)))
+    return read_response(await service.figure(rows, code=code))

@@ -5,7 +5,7 @@ null, not 0."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,35 +14,35 @@ from funding.models import Envelope, ReportedFigure
 from funding.reported import queries
 from funding.schemas import MEASURE_LABELS, Reported, ReportedFigureRead
 from tdi_kit.errors import or_not_found
-from tdi_kit.pagination import ListParams, paginate, parse_sort
+from tdi_kit.pagination import ListParams, parse_sort, read_page
+from tdi_kit.rowreader import RowReader
 
 
-def scope_of(figure: ReportedFigure) -> Any:
-    if figure.envelope_code:
+def scope_of(values: Mapping[str, Any]) -> Any:
+    if values["envelope_code"]:
         return "envelope"
-    if figure.convention_code:
+    if values["convention_code"]:
         return "convention"
-    return "operator" if figure.operator_code else "programme"
+    return "operator" if values["operator_code"] else "programme"
+
+
+def read_values(values: Mapping[str, Any]) -> ReportedFigureRead:
+    """A figure as served, from its columns (a record's, or a row the driver read)."""
+    return ReportedFigureRead.model_validate(
+        {
+            **values,
+            "measure_label": MEASURE_LABELS[values["measure"]],
+            "scope": scope_of(values),
+        }
+    )
 
 
 def read(figure: ReportedFigure) -> ReportedFigureRead:
-    return ReportedFigureRead(
-        code=figure.code,
-        label=figure.label,
-        measure=figure.measure,
-        measure_label=MEASURE_LABELS[figure.measure],
-        value_cents=figure.value_cents,
-        count=figure.count,
-        as_of=figure.as_of,
-        envelope_code=figure.envelope_code,
-        convention_code=figure.convention_code,
-        operator_code=figure.operator_code,
-        scope=scope_of(figure),
-        source_title=figure.source_title,
-        source_url=figure.source_url,
-        caveat=figure.caveat,
-        is_demo=figure.is_demo,
-    )
+    return read_values({name: getattr(figure, name) for name in queries.NAMES})
+
+
+def read_row(row: Sequence[Any]) -> ReportedFigureRead:
+    return read_values(dict(zip(queries.NAMES, row, strict=True)))
 
 
 def summary(figures: Sequence[ReportedFigure]) -> Reported:
@@ -84,17 +84,21 @@ async def matching(session: AsyncSession, filters: dict[str, Any]) -> list[Repor
 
 
 async def figures(
-    session: AsyncSession, *, params: ListParams, filters: dict[str, Any]
-) -> tuple[list[ReportedFigure], str | None, int]:
+    rows: RowReader, *, params: ListParams, filters: dict[str, Any]
+) -> tuple[list[ReportedFigureRead], str | None, int]:
+    """A page of figures through the driver: one statement, whatever the page's size."""
     sort = parse_sort(
         params.sort,
         allowed=queries.SORTABLE,
         default="code",
         unique=("code", queries.SORTABLE["code"]),
     )
-    stmt = queries.figures(**filters)
-    return await paginate(session, stmt, sort=sort, params=params)
+    stmt = queries.figures(**filters, selected=queries.COLUMNS)
+    page = await read_page(rows, stmt, sort=sort, params=params)
+    return [read_row(row) for row in page.rows], page.next_cursor, page.total
 
 
-async def figure(session: AsyncSession, *, code: str) -> ReportedFigure:
-    return or_not_found(await queries.by_code(session, code), "reported figure", code)
+async def figure(rows: RowReader, *, code: str) -> ReportedFigureRead:
+    """One figure through the driver."""
+    found = await rows.all(queries.BY_CODE, code=code)
+    return read_row(or_not_found(found[0] if found else None, "reported figure", code))
