@@ -22,7 +22,7 @@ from contracts.contracts import lifecycle
 from contracts.contracts import queries as contract_queries
 from contracts.contracts.changes import ChangeSet, nested, record
 from contracts.contracts.service import require, update_contract
-from contracts.models import Action, Amendment, ContractEvent
+from contracts.models import Action, Amendment
 from contracts.references import References
 from contracts.schemas import (
     AddAction,
@@ -35,7 +35,8 @@ from contracts.schemas import (
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.errors import NotFound, Unprocessable, or_not_found
-from tdi_kit.pagination import ListParams, paginate, parse_sort
+from tdi_kit.pagination import ListParams, RowsPage, parse_sort, read_page
+from tdi_kit.rowreader import RowReader
 
 # Reads -------------------------------------------------------------------------------------
 
@@ -48,16 +49,17 @@ async def orgs_of(
 
 
 async def list_amendments(
-    session: AsyncSession, *, contract_id: uuid.UUID, params: ListParams
-) -> tuple[list[Amendment], str | None, int]:
-    await require(session, contract_id)
+    rows: RowReader, *, contract_id: uuid.UUID, params: ListParams
+) -> RowsPage:
+    """A page of amendments (rows of `queries.AMENDMENT_COLUMNS`), read through the driver."""
     sort = parse_sort(
         params.sort,
         allowed=queries.AMENDMENT_SORTABLE,
         default="number",
         unique=("number", queries.AMENDMENT_SORTABLE["number"]),
     )
-    return await paginate(session, queries.amendments(contract_id), sort=sort, params=params)
+    page = await read_page(rows, queries.amendments(contract_id), sort=sort, params=params)
+    return await _of_a_contract(rows, page, contract_id)
 
 
 async def get_amendment(session: AsyncSession, *, contract_id: uuid.UUID, number: int) -> Amendment:
@@ -68,17 +70,23 @@ async def get_amendment(session: AsyncSession, *, contract_id: uuid.UUID, number
     )
 
 
-async def history(
-    session: AsyncSession, *, contract_id: uuid.UUID, params: ListParams
-) -> tuple[list[ContractEvent], str | None, int]:
-    await require(session, contract_id)
+async def history(rows: RowReader, *, contract_id: uuid.UUID, params: ListParams) -> RowsPage:
+    """A page of history entries (rows of `queries.HISTORY_COLUMNS`), read through the driver."""
     sort = parse_sort(
         params.sort,
         allowed=queries.HISTORY_SORTABLE,
         default="-version",
         unique=("version", queries.HISTORY_SORTABLE["version"]),
     )
-    return await paginate(session, queries.history(contract_id), sort=sort, params=params)
+    page = await read_page(rows, queries.history(contract_id), sort=sort, params=params)
+    return await _of_a_contract(rows, page, contract_id)
+
+
+async def _of_a_contract(rows: RowReader, page: RowsPage, contract_id: uuid.UUID) -> RowsPage:
+    # A row names its contract, which therefore exists: only an empty page costs the check.
+    if not page.rows and not await rows.all(queries.exists(contract_id)):
+        raise NotFound("contract", contract_id)
+    return page
 
 
 async def version(session: AsyncSession, *, contract_id: uuid.UUID, version: int) -> str:
