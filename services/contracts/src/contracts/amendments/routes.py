@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response, status
 
-from contracts.access import Writer, sees_subject
+from contracts.access import sees_subject
 from contracts.amendments import service
+from contracts.contracts.writes import WriteDep
 from contracts.models import Amendment
-from contracts.references import RefsDep
 from contracts.schemas import (
     CREATE,
     READ_ONE,
@@ -23,7 +23,7 @@ from contracts.schemas import (
 )
 from tdi_kit.auth import OPTIONAL_BEARER, Caller, CallerDep
 from tdi_kit.clock import utc
-from tdi_kit.conditional import IfMatch, etag_for
+from tdi_kit.conditional import etag_for
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import conditional_document
 from tdi_kit.pagination import ListParamsDep, Page, page_response
@@ -64,24 +64,18 @@ async def list_amendments(
 async def create_amendment(
     contract_id: ContractId,
     payload: AmendmentWrite,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
+    write: WriteDep,
 ) -> Any:
     """Amend a signed contract: the changes apply at once under the next number; needs the
     contract's If-Match."""
     amendment = await service.create(
-        session,
-        references=references,
-        caller=caller,
+        write,
         contract_id=contract_id,
         payload=payload,
-        if_match=if_match,
     )
     location = f"/api/v1/contracts/{contract_id}/amendments/{amendment.number}"
     return Response(
-        _amendment(amendment, caller.org, caller).model_dump_json(),
+        _amendment(amendment, write.caller.org, write.caller).model_dump_json(),
         status_code=201,
         media_type="application/json",
         headers={"Location": location},

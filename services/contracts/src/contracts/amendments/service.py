@@ -13,15 +13,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.access import Editor
 from contracts.actions import children
 from contracts.actions import queries as action_queries
 from contracts.actions import service as actions
 from contracts.amendments import queries
 from contracts.contracts import lifecycle
-from contracts.contracts import queries as contract_queries
 from contracts.contracts.changes import ChangeSet, nested, record
 from contracts.contracts.service import require, update_contract
+from contracts.contracts.writes import WriteContext
 from contracts.models import Action, Amendment
 from contracts.references import References
 from contracts.schemas import (
@@ -32,8 +31,6 @@ from contracts.schemas import (
     UpdateAction,
     UpdateContract,
 )
-from tdi_kit.auth import Caller
-from tdi_kit.conditional import check_if_match
 from tdi_kit.errors import NotFound, Unprocessable, or_not_found
 from tdi_kit.pagination import ListParams, RowsPage, parse_sort, read_page
 from tdi_kit.rowreader import RowReader
@@ -101,19 +98,11 @@ async def version(session: AsyncSession, *, contract_id: uuid.UUID, version: int
 
 
 async def create(
-    session: AsyncSession,
-    *,
-    references: References,
-    caller: Caller,
-    contract_id: uuid.UUID,
-    payload: AmendmentWrite,
-    if_match: str | None,
+    write: WriteContext, *, contract_id: uuid.UUID, payload: AmendmentWrite
 ) -> Amendment:
-    editor = await Editor.of(caller, references)
-    contract = or_not_found(
-        await contract_queries.for_update(session, contract_id), "contract", contract_id
-    )
-    check_if_match(if_match, contract.etag, what="contract")
+    session, references = write.session, write.references
+    editor = await write.editor()
+    contract = await write.locked_contract(contract_id)
     lifecycle.ensure_writable(contract)
     lifecycle.check_amendable(contract)
     number = await queries.next_number(session, contract.id)
