@@ -10,9 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.models import Amendment, Contract, ContractEvent
 
-AMENDMENT_SORTABLE = {"number": Amendment.number}
-HISTORY_SORTABLE = {"version": ContractEvent.version}
-
 # What a page of amendments serves, read through the driver: the amendment's columns and the
 # organisation that recorded it (from the history entry it produced), in one statement.
 AMENDMENT_COLUMNS = (

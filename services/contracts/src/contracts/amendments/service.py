@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.actions import children
@@ -48,15 +49,9 @@ async def orgs_of(
 async def list_amendments(
     rows: RowReader, *, contract_id: uuid.UUID, params: ListParams
 ) -> RowsPage:
-    """A page of amendments (rows of `queries.AMENDMENT_COLUMNS`), read through the driver."""
-    sort = parse_sort(
-        params.sort,
-        allowed=queries.AMENDMENT_SORTABLE,
-        default="number",
-        unique=("number", queries.AMENDMENT_SORTABLE["number"]),
-    )
-    page = await read_page(rows, queries.amendments(contract_id), sort=sort, params=params)
-    return await _of_a_contract(rows, page, contract_id)
+    """A page of amendments (rows of `queries.AMENDMENT_COLUMNS`), in order of number."""
+    stmt = queries.amendments(contract_id)
+    return await _page(rows, stmt, contract_id, params, key="number", default="number")
 
 
 async def get_amendment(session: AsyncSession, *, contract_id: uuid.UUID, number: int) -> Amendment:
@@ -68,18 +63,24 @@ async def get_amendment(session: AsyncSession, *, contract_id: uuid.UUID, number
 
 
 async def history(rows: RowReader, *, contract_id: uuid.UUID, params: ListParams) -> RowsPage:
-    """A page of history entries (rows of `queries.HISTORY_COLUMNS`), read through the driver."""
-    sort = parse_sort(
-        params.sort,
-        allowed=queries.HISTORY_SORTABLE,
-        default="-version",
-        unique=("version", queries.HISTORY_SORTABLE["version"]),
-    )
-    page = await read_page(rows, queries.history(contract_id), sort=sort, params=params)
-    return await _of_a_contract(rows, page, contract_id)
+    """A page of history entries (rows of `queries.HISTORY_COLUMNS`), newest first."""
+    stmt = queries.history(contract_id)
+    return await _page(rows, stmt, contract_id, params, key="version", default="-version")
 
 
-async def _of_a_contract(rows: RowReader, page: RowsPage, contract_id: uuid.UUID) -> RowsPage:
+async def _page(
+    rows: RowReader,
+    stmt: Select[Any],
+    contract_id: uuid.UUID,
+    params: ListParams,
+    *,
+    key: str,
+    default: str,
+) -> RowsPage:
+    """A page of one contract's records, sorted on their one key, read through the driver."""
+    column = stmt.selected_columns[key]
+    sort = parse_sort(params.sort, allowed={key: column}, default=default, unique=(key, column))
+    page = await read_page(rows, stmt, sort=sort, params=params)
     # A row names its contract, which therefore exists: only an empty page costs the check.
     if not page.rows and not await rows.all(queries.exists(contract_id)):
         raise NotFound("contract", contract_id)
