@@ -44,6 +44,8 @@ __all__ = [
     "list_answer",
     "next_link",
     "page_answer",
+    "page_json",
+    "page_response",
     "paginate",
     "parse_sort",
     "read_page",
@@ -352,6 +354,40 @@ def page_answer(
     )
 
 
+def page_json(
+    documents: Sequence[str],
+    next_cursor: str | None,
+    total: int,
+    *,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """A `Page` as JSON from its items' own JSON, joined as they are (not decoded and encoded
+    again); `extra` adds members after `total`."""
+    return (
+        '{"items":['
+        + ",".join(documents)
+        + '],"next_cursor":'
+        + orjson.dumps(next_cursor).decode()
+        + ',"total":'
+        + str(int(total))
+        + "".join(
+            f",{orjson.dumps(k).decode()}:{orjson.dumps(v).decode()}"
+            for k, v in (extra or {}).items()
+        )
+        + "}"
+    )
+
+
+def page_response(
+    request: Request, documents: Sequence[str], next_cursor: str | None, total: int
+) -> Response:
+    """One page of items given as JSON, with its `Link: rel="next"`: a list that is always
+    JSON (no CSV export), served without validating a `Page` model again."""
+    response = Response(page_json(documents, next_cursor, total), media_type="application/json")
+    next_link(request, response, next_cursor)
+    return response
+
+
 def documents_answer(
     request: Request,
     params: ListParams,
@@ -372,19 +408,7 @@ def documents_answer(
         return csv_response(
             (row(orjson.loads(d)) for d in documents), columns=columns, filename=filename
         )
-    body = (
-        '{"items":['
-        + ",".join(documents)
-        + '],"next_cursor":'
-        + orjson.dumps(next_cursor).decode()
-        + ',"total":'
-        + str(int(total))
-        + "".join(
-            f",{orjson.dumps(k).decode()}:{orjson.dumps(v).decode()}"
-            for k, v in (extra or {}).items()
-        )
-        + "}"
-    )
+    body = page_json(documents, next_cursor, total, extra=extra)
     response = Response(body, media_type="application/json", headers=dict(headers or {}))
     next_link(request, response, next_cursor)
     return response

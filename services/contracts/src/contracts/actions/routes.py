@@ -9,11 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, status
 from starlette.responses import Response
 
-from contracts.access import Writer
 from contracts.actions import service
 from contracts.actions.children import INDICATOR, MILESTONE, PLAN_LINE, ChildKind
+from contracts.contracts.writes import WriteDep
 from contracts.models import Action
-from contracts.references import RefsDep
 from contracts.schemas import (
     CREATE,
     LIST,
@@ -27,7 +26,6 @@ from contracts.schemas import (
     Priority,
     Theme,
 )
-from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import conditional_document
 from tdi_kit.documents import document_response as _document
@@ -132,19 +130,13 @@ async def get_action(action_id: ActionId, request: Request, session: SessionDep)
 async def create_action(
     contract_id: ContractId,
     payload: ActionWrite,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
+    write: WriteDep,
 ) -> Any:
     """Add a fiche-action to a draft contract (a signed one changes through an amendment)."""
     action = await service.create(
-        session,
-        references=references,
-        caller=caller,
+        write,
         contract_id=contract_id,
         payload=payload,
-        if_match=if_match,
     )
     return _response(action, 201, Location=f"/api/v1/actions/{action.id}")
 
@@ -153,19 +145,13 @@ async def create_action(
 async def update_action(
     action_id: ActionId,
     payload: ActionUpdate,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
+    write: WriteDep,
 ) -> Any:
     """Change an action; on a signed contract only `status` (follow-up) without an amendment."""
     action = await service.patch(
-        session,
-        references=references,
-        caller=caller,
+        write,
         action_id=action_id,
         payload=payload,
-        if_match=if_match,
     )
     return _response(action)
 
@@ -173,15 +159,10 @@ async def update_action(
 @router.delete("/actions/{action_id}", status_code=status.HTTP_204_NO_CONTENT, responses=UPDATE)
 async def delete_action(
     action_id: ActionId,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
+    write: WriteDep,
 ) -> Response:
     """Remove an action from a draft contract (a signed one: through an amendment)."""
-    await service.delete(
-        session, references=references, caller=caller, action_id=action_id, if_match=if_match
-    )
+    await service.delete(write, action_id=action_id)
     return Response(status_code=204)
 
 
@@ -221,12 +202,7 @@ def _child_routes(kind: ChildKind) -> None:
     P = inspect.Parameter
     action_param = P("action_id", P.KEYWORD_ONLY, annotation=ActionId)
     id_param_ = P(id_param, P.KEYWORD_ONLY, annotation=ChildId)
-    deps = [
-        P("session", P.KEYWORD_ONLY, annotation=SessionDep),
-        P("references", P.KEYWORD_ONLY, annotation=RefsDep),
-        P("caller", P.KEYWORD_ONLY, annotation=Writer),
-        P("if_match", P.KEYWORD_ONLY, annotation=IfMatch, default=None),
-    ]
+    deps = [P("write", P.KEYWORD_ONLY, annotation=WriteDep)]
 
     def payload(schema: Any) -> inspect.Parameter:
         return P("payload", P.KEYWORD_ONLY, annotation=schema)
@@ -241,15 +217,12 @@ def _child_routes(kind: ChildKind) -> None:
 
         async def endpoint(*, _verb: str = verb, **values: Any) -> Response:
             action = await service.change_child(
-                values["session"],
-                references=values["references"],
-                caller=values["caller"],
+                values["write"],
                 kind=kind,
                 verb=_verb,
                 action_id=values["action_id"],
                 child_id=values.get(id_param),
                 payload=values.get("payload"),
-                if_match=values["if_match"],
             )
             return _response(action, 201 if _verb == "add" else 200)
 

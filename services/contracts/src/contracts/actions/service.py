@@ -18,7 +18,6 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.access import Editor
 from contracts.actions import queries, rules
 from contracts.actions.children import (
     INDICATOR,
@@ -34,10 +33,10 @@ from contracts.actions.children import (
 from contracts.contracts import queries as contract_queries
 from contracts.contracts.changes import ChangeSet, record
 from contracts.contracts.lifecycle import ensure_writable
+from contracts.contracts.writes import WriteContext
 from contracts.models import Action, ActionTheme, Contract
 from contracts.references import References
 from contracts.schemas import ActionUpdate, ActionWrite, Owner
-from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.errors import Conflict, NotFound, or_not_found
 from tdi_kit.pagination import ListParams, RowsPage, Sort, parse_sort, read_page
@@ -208,39 +207,25 @@ async def remove_action(session: AsyncSession, changes: ChangeSet, *, action: Ac
 Operation = Callable[[ChangeSet, Action], Awaitable[Any]]
 
 
-async def create(
-    session: AsyncSession,
-    *,
-    references: References,
-    caller: Caller,
-    contract_id: uuid.UUID,
-    payload: ActionWrite,
-    if_match: str | None,
-) -> Action:
-    editor = await Editor.of(caller, references)
-    contract = or_not_found(
-        await contract_queries.for_update(session, contract_id), "contract", contract_id
-    )
-    if if_match is not None:
-        check_if_match(if_match, contract.etag, what="contract")
+async def create(write: WriteContext, *, contract_id: uuid.UUID, payload: ActionWrite) -> Action:
+    editor = await write.editor()
+    contract = await write.locked_contract(contract_id, if_match_required=False)
     changes = ChangeSet(editor, contract)
-    action = await add_action(session, changes, payload=payload, references=references)
-    await record(session, changes)
+    action = await add_action(write.session, changes, payload=payload, references=write.references)
+    await record(write.session, changes)
     return action
 
 
 async def edit(
-    session: AsyncSession,
+    write: WriteContext,
     *,
-    references: References,
-    caller: Caller,
     action_id: uuid.UUID,
-    if_match: str | None,
     operation: Operation,
     if_match_required: bool = True,
 ) -> Action:
     """Lock the contract then the action (always in that order), check If-Match, apply, record."""
-    editor = await Editor.of(caller, references)
+    session, if_match = write.session, write.if_match
+    editor = await write.editor()
     found, contract_id = await queries.contract_id_of(session, action_id)
     if not found:
         raise NotFound("action", action_id)
@@ -257,47 +242,20 @@ async def edit(
     return action
 
 
-async def patch(
-    session: AsyncSession,
-    *,
-    references: References,
-    caller: Caller,
-    action_id: uuid.UUID,
-    payload: ActionUpdate,
-    if_match: str | None,
-) -> Action:
+async def patch(write: WriteContext, *, action_id: uuid.UUID, payload: ActionUpdate) -> Action:
     async def operation(changes: ChangeSet, action: Action) -> None:
-        await update_action(session, changes, action=action, payload=payload, references=references)
+        await update_action(
+            write.session, changes, action=action, payload=payload, references=write.references
+        )
 
-    return await edit(
-        session,
-        references=references,
-        caller=caller,
-        action_id=action_id,
-        if_match=if_match,
-        operation=operation,
-    )
+    return await edit(write, action_id=action_id, operation=operation)
 
 
-async def delete(
-    session: AsyncSession,
-    *,
-    references: References,
-    caller: Caller,
-    action_id: uuid.UUID,
-    if_match: str | None,
-) -> None:
+async def delete(write: WriteContext, *, action_id: uuid.UUID) -> None:
     async def operation(changes: ChangeSet, action: Action) -> None:
-        await remove_action(session, changes, action=action)
+        await remove_action(write.session, changes, action=action)
 
-    await edit(
-        session,
-        references=references,
-        caller=caller,
-        action_id=action_id,
-        if_match=if_match,
-        operation=operation,
-    )
+    await edit(write, action_id=action_id, operation=operation)
 
 
 def child_of(kind: ChildKind, action: Action, child_id: uuid.UUID) -> Any:
@@ -308,16 +266,13 @@ def child_of(kind: ChildKind, action: Action, child_id: uuid.UUID) -> Any:
 
 
 async def change_child(
-    session: AsyncSession,
+    write: WriteContext,
     *,
-    references: References,
-    caller: Caller,
     kind: ChildKind,
     verb: str,
     action_id: uuid.UUID,
     child_id: uuid.UUID | None = None,
     payload: BaseModel | None = None,
-    if_match: str | None,
 ) -> Action:
     """`add`, `update` or `remove` a plan line, an indicator or a milestone. If-Match is the
     action's ETag, optional to add (nothing is overwritten)."""
@@ -325,24 +280,20 @@ async def change_child(
     async def operation(changes: ChangeSet, action: Action) -> None:
         if verb == "add":
             assert payload is not None
-            await add_child(kind, changes, action=action, payload=payload, references=references)
+            await add_child(
+                kind, changes, action=action, payload=payload, references=write.references
+            )
             return
         assert child_id is not None
         row = child_of(kind, action, child_id)
         if verb == "update":
             assert payload is not None
             await update_child(
-                kind, changes, action=action, row=row, payload=payload, references=references
+                kind, changes, action=action, row=row, payload=payload, references=write.references
             )
         else:
             await remove_child(kind, changes, action=action, row=row)
 
     return await edit(
-        session,
-        references=references,
-        caller=caller,
-        action_id=action_id,
-        if_match=if_match,
-        operation=operation,
-        if_match_required=verb != "add",
+        write, action_id=action_id, operation=operation, if_match_required=verb != "add"
     )

@@ -3,28 +3,57 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
 
-from contracts.models import Amendment, ContractEvent
+from contracts.models import Amendment, Contract, ContractEvent
 
-AMENDMENT_SORTABLE = {"number": Amendment.number}
-HISTORY_SORTABLE = {"version": ContractEvent.version}
-
-
-def amendments(contract_id: uuid.UUID) -> Select[Amendment]:
-    return select(Amendment).where(Amendment.contract_id == contract_id)
-
-
-def history(contract_id: uuid.UUID) -> Select[ContractEvent]:
-    # The snapshots are whole contracts: a history page lists the changes only.
-    return (
-        select(ContractEvent)
-        .where(ContractEvent.contract_id == contract_id)
-        .options(defer(ContractEvent.snapshot))
+# What a page of amendments serves, read through the driver: the amendment's columns and the
+# organisation that recorded it (from the history entry it produced), in one statement.
+AMENDMENT_COLUMNS = (
+    Amendment.number,
+    Amendment.title,
+    Amendment.reason,
+    Amendment.signed_on,
+    Amendment.version,
+    Amendment.changes,
+    Amendment.created_by,
+    Amendment.created_at,
+    select(ContractEvent.by_org)
+    .where(
+        ContractEvent.contract_id == Amendment.contract_id,
+        ContractEvent.amendment_number == Amendment.number,
     )
+    .correlate(Amendment)
+    .limit(1)
+    .scalar_subquery()
+    .label("org"),
+)
+# A history page lists the changes, never the snapshots (whole contracts).
+HISTORY_COLUMNS = (
+    ContractEvent.version,
+    ContractEvent.kind,
+    ContractEvent.summary,
+    ContractEvent.amendment_number,
+    ContractEvent.changes,
+    ContractEvent.by_sub,
+    ContractEvent.by_org,
+    ContractEvent.at,
+)
+
+
+def amendments(contract_id: uuid.UUID) -> Select[Any]:
+    return select(*AMENDMENT_COLUMNS).where(Amendment.contract_id == contract_id)
+
+
+def history(contract_id: uuid.UUID) -> Select[Any]:
+    return select(*HISTORY_COLUMNS).where(ContractEvent.contract_id == contract_id)
+
+
+def exists(contract_id: uuid.UUID) -> Select[Any]:
+    return select(Contract.id).where(Contract.id == contract_id)
 
 
 async def next_number(session: AsyncSession, contract_id: uuid.UUID) -> int:

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response, status
 
-from contracts.access import Writer, sees_subject
+from contracts.access import sees_subject
 from contracts.amendments import service
-from contracts.models import Amendment, ContractEvent
-from contracts.references import RefsDep
+from contracts.contracts.writes import WriteDep
+from contracts.models import Amendment
 from contracts.schemas import (
     CREATE,
     READ_ONE,
@@ -23,10 +23,11 @@ from contracts.schemas import (
 )
 from tdi_kit.auth import OPTIONAL_BEARER, Caller, CallerDep
 from tdi_kit.clock import utc
-from tdi_kit.conditional import IfMatch, etag_for
+from tdi_kit.conditional import etag_for
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import conditional_document
-from tdi_kit.pagination import ListParamsDep, Page, next_link
+from tdi_kit.pagination import ListParamsDep, Page, page_response
+from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["amendments and history"])
 ContractId = Annotated[uuid.UUID, Path(description="The contract's UUID.")]
@@ -43,23 +44,15 @@ Version = Annotated[int, Path(ge=1, le=1_000_000_000, description="A version of 
 async def list_amendments(
     contract_id: ContractId,
     request: Request,
-    response: Response,
-    session: SessionDep,
+    rows: RowsDep,
     params: ListParamsDep,
     caller: CallerDep,
 ) -> Any:
     """A contract's amendments in order of number (the recording token's subject only for its
     organisation's callers and admins)."""
-    items, next_cursor, total = await service.list_amendments(
-        session, contract_id=contract_id, params=params
-    )
-    orgs = await service.orgs_of(session, contract_id=contract_id, amendments=items)
-    next_link(request, response, next_cursor)
-    return Page[AmendmentRead](
-        items=[_amendment(a, orgs.get(a.number), caller) for a in items],
-        next_cursor=next_cursor,
-        total=total,
-    )
+    page = await service.list_amendments(rows, contract_id=contract_id, params=params)
+    items = [_amendment_row(row, caller).model_dump_json() for row in page.rows]
+    return page_response(request, items, page.next_cursor, page.total)
 
 
 @router.post(
@@ -71,24 +64,18 @@ async def list_amendments(
 async def create_amendment(
     contract_id: ContractId,
     payload: AmendmentWrite,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
+    write: WriteDep,
 ) -> Any:
     """Amend a signed contract: the changes apply at once under the next number; needs the
     contract's If-Match."""
     amendment = await service.create(
-        session,
-        references=references,
-        caller=caller,
+        write,
         contract_id=contract_id,
         payload=payload,
-        if_match=if_match,
     )
     location = f"/api/v1/contracts/{contract_id}/amendments/{amendment.number}"
     return Response(
-        _amendment(amendment, caller.org, caller).model_dump_json(),
+        _amendment(amendment, write.caller.org, write.caller).model_dump_json(),
         status_code=201,
         media_type="application/json",
         headers={"Location": location},
@@ -119,20 +106,15 @@ async def get_amendment(
 async def list_contract_history(
     contract_id: ContractId,
     request: Request,
-    response: Response,
-    session: SessionDep,
+    rows: RowsDep,
     params: ListParamsDep,
     caller: CallerDep,
 ) -> Any:
     """Every recorded change, newest first (`sort=version` for oldest first); each names the
     acting organisation, and its token subject only to that organisation's callers and admins."""
-    events, next_cursor, total = await service.history(
-        session, contract_id=contract_id, params=params
-    )
-    next_link(request, response, next_cursor)
-    return Page[HistoryEntryRead](
-        items=[_entry(e, caller) for e in events], next_cursor=next_cursor, total=total
-    )
+    page = await service.history(rows, contract_id=contract_id, params=params)
+    items = [_entry_row(row, caller).model_dump_json() for row in page.rows]
+    return page_response(request, items, page.next_cursor, page.total)
 
 
 @router.get(
@@ -149,27 +131,36 @@ async def get_contract_version(
 
 
 def _amendment(a: Amendment, org: str | None, caller: Caller | None) -> AmendmentRead:
+    row = (a.number, a.title, a.reason, a.signed_on, a.version, a.changes, a.created_by)
+    return _amendment_row((*row, a.created_at, org), caller)
+
+
+def _amendment_row(row: tuple[Any, ...], caller: Caller | None) -> AmendmentRead:
+    """An amendment as served, from a row of `queries.AMENDMENT_COLUMNS`."""
+    number, title, reason, signed_on, version, changes, created_by, created_at, org = row
     return AmendmentRead(
-        number=a.number,
-        title=a.title,
-        reason=a.reason,
-        signed_on=a.signed_on,
-        version=a.version,
-        changes=[ChangeRead.model_validate(c) for c in a.changes],
+        number=number,
+        title=title,
+        reason=reason,
+        signed_on=signed_on,
+        version=version,
+        changes=[ChangeRead.model_validate(c) for c in changes],
         org=org,
-        created_by=a.created_by if sees_subject(caller, org) else None,
-        created_at=utc(a.created_at),
+        created_by=created_by if sees_subject(caller, org) else None,
+        created_at=utc(created_at),
     )
 
 
-def _entry(e: ContractEvent, caller: Caller | None) -> HistoryEntryRead:
+def _entry_row(row: tuple[Any, ...], caller: Caller | None) -> HistoryEntryRead:
+    """A history entry as served, from a row of `queries.HISTORY_COLUMNS`."""
+    version, kind, summary, amendment_number, changes, by_sub, by_org, at = row
     return HistoryEntryRead(
-        version=e.version,
-        kind=e.kind,
-        summary=e.summary,
-        amendment_number=e.amendment_number,
-        changes=[ChangeRead.model_validate(c) for c in e.changes],
-        by=e.by_sub if sees_subject(caller, e.by_org) else None,
-        org=e.by_org,
-        at=utc(e.at),
+        version=version,
+        kind=kind,
+        summary=summary,
+        amendment_number=amendment_number,
+        changes=[ChangeRead.model_validate(c) for c in changes],
+        by=by_sub if sees_subject(caller, by_org) else None,
+        org=by_org,
+        at=utc(at),
     )

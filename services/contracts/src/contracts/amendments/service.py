@@ -11,18 +11,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.access import Editor
 from contracts.actions import children
 from contracts.actions import queries as action_queries
 from contracts.actions import service as actions
 from contracts.amendments import queries
 from contracts.contracts import lifecycle
-from contracts.contracts import queries as contract_queries
 from contracts.contracts.changes import ChangeSet, nested, record
 from contracts.contracts.service import require, update_contract
-from contracts.models import Action, Amendment, ContractEvent
+from contracts.contracts.writes import WriteContext
+from contracts.models import Action, Amendment
 from contracts.references import References
 from contracts.schemas import (
     AddAction,
@@ -32,10 +32,9 @@ from contracts.schemas import (
     UpdateAction,
     UpdateContract,
 )
-from tdi_kit.auth import Caller
-from tdi_kit.conditional import check_if_match
 from tdi_kit.errors import NotFound, Unprocessable, or_not_found
-from tdi_kit.pagination import ListParams, paginate, parse_sort
+from tdi_kit.pagination import ListParams, RowsPage, parse_sort, read_page
+from tdi_kit.rowreader import RowReader
 
 # Reads -------------------------------------------------------------------------------------
 
@@ -48,16 +47,11 @@ async def orgs_of(
 
 
 async def list_amendments(
-    session: AsyncSession, *, contract_id: uuid.UUID, params: ListParams
-) -> tuple[list[Amendment], str | None, int]:
-    await require(session, contract_id)
-    sort = parse_sort(
-        params.sort,
-        allowed=queries.AMENDMENT_SORTABLE,
-        default="number",
-        unique=("number", queries.AMENDMENT_SORTABLE["number"]),
-    )
-    return await paginate(session, queries.amendments(contract_id), sort=sort, params=params)
+    rows: RowReader, *, contract_id: uuid.UUID, params: ListParams
+) -> RowsPage:
+    """A page of amendments (rows of `queries.AMENDMENT_COLUMNS`), in order of number."""
+    stmt = queries.amendments(contract_id)
+    return await _page(rows, stmt, contract_id, params, key="number", default="number")
 
 
 async def get_amendment(session: AsyncSession, *, contract_id: uuid.UUID, number: int) -> Amendment:
@@ -68,17 +62,29 @@ async def get_amendment(session: AsyncSession, *, contract_id: uuid.UUID, number
     )
 
 
-async def history(
-    session: AsyncSession, *, contract_id: uuid.UUID, params: ListParams
-) -> tuple[list[ContractEvent], str | None, int]:
-    await require(session, contract_id)
-    sort = parse_sort(
-        params.sort,
-        allowed=queries.HISTORY_SORTABLE,
-        default="-version",
-        unique=("version", queries.HISTORY_SORTABLE["version"]),
-    )
-    return await paginate(session, queries.history(contract_id), sort=sort, params=params)
+async def history(rows: RowReader, *, contract_id: uuid.UUID, params: ListParams) -> RowsPage:
+    """A page of history entries (rows of `queries.HISTORY_COLUMNS`), newest first."""
+    stmt = queries.history(contract_id)
+    return await _page(rows, stmt, contract_id, params, key="version", default="-version")
+
+
+async def _page(
+    rows: RowReader,
+    stmt: Select[Any],
+    contract_id: uuid.UUID,
+    params: ListParams,
+    *,
+    key: str,
+    default: str,
+) -> RowsPage:
+    """A page of one contract's records, sorted on their one key, read through the driver."""
+    column = stmt.selected_columns[key]
+    sort = parse_sort(params.sort, allowed={key: column}, default=default, unique=(key, column))
+    page = await read_page(rows, stmt, sort=sort, params=params)
+    # A row names its contract, which therefore exists: only an empty page costs the check.
+    if not page.rows and not await rows.all(queries.exists(contract_id)):
+        raise NotFound("contract", contract_id)
+    return page
 
 
 async def version(session: AsyncSession, *, contract_id: uuid.UUID, version: int) -> str:
@@ -93,19 +99,11 @@ async def version(session: AsyncSession, *, contract_id: uuid.UUID, version: int
 
 
 async def create(
-    session: AsyncSession,
-    *,
-    references: References,
-    caller: Caller,
-    contract_id: uuid.UUID,
-    payload: AmendmentWrite,
-    if_match: str | None,
+    write: WriteContext, *, contract_id: uuid.UUID, payload: AmendmentWrite
 ) -> Amendment:
-    editor = await Editor.of(caller, references)
-    contract = or_not_found(
-        await contract_queries.for_update(session, contract_id), "contract", contract_id
-    )
-    check_if_match(if_match, contract.etag, what="contract")
+    session, references = write.session, write.references
+    editor = await write.editor()
+    contract = await write.locked_contract(contract_id)
     lifecycle.ensure_writable(contract)
     lifecycle.check_amendable(contract)
     number = await queries.next_number(session, contract.id)

@@ -9,10 +9,9 @@ from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import Field
 from starlette.responses import Response
 
-from contracts.access import Writer
 from contracts.contracts import service
+from contracts.contracts.writes import CreationDep, WriteDep
 from contracts.models import Contract
-from contracts.references import RefsDep
 from contracts.schemas import (
     CREATE,
     LIST,
@@ -32,7 +31,6 @@ from contracts.schemas import (
     Theme,
 )
 from tdi_kit.app import problem_responses
-from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import conditional_document
 from tdi_kit.documents import document_response as _document
@@ -150,12 +148,10 @@ async def list_contracts(
     response_model=ContractDetail,
     responses=CREATE,
 )
-async def create_contract(
-    payload: ContractWrite, session: SessionDep, references: RefsDep, caller: Writer
-) -> Any:
+async def create_contract(payload: ContractWrite, write: CreationDep) -> Any:
     """Create a draft protocole or contract, with its signatories and actions if given."""
-    contract = await service.create(session, references=references, caller=caller, payload=payload)
-    return await _answer(session, contract, 201, Location=f"/api/v1/contracts/{contract.id}")
+    contract = await service.create(write, payload=payload)
+    return await _answer(write.session, contract, 201, Location=f"/api/v1/contracts/{contract.id}")
 
 
 @router.get("/contracts/{contract_id}", response_model=ContractDetail, responses=READ_ONE)
@@ -182,21 +178,15 @@ async def get_territory_plan(code: TerritoryCodePath, session: SessionDep) -> An
 async def update_contract(
     contract_id: ContractId,
     payload: ContractUpdate,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
+    write: WriteDep,
 ) -> Any:
     """Change a draft's title, enjeux, period or place (a signed one: through an amendment)."""
     contract = await service.update(
-        session,
-        references=references,
-        caller=caller,
+        write,
         contract_id=contract_id,
         payload=payload,
-        if_match=if_match,
     )
-    return await _answer(session, contract)
+    return await _answer(write.session, contract)
 
 
 @router.post(
@@ -208,21 +198,15 @@ async def update_contract(
 async def add_signatory(
     contract_id: ContractId,
     payload: SignatoryWrite,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
+    write: WriteDep,
 ) -> Any:
     """Add a signatory to a draft; answers the contract."""
     contract = await service.add_signatory(
-        session,
-        references=references,
-        caller=caller,
+        write,
         contract_id=contract_id,
         payload=payload,
-        if_match=if_match,
     )
-    return await _answer(session, contract, 201)
+    return await _answer(write.session, contract, 201)
 
 
 @router.delete(
@@ -233,21 +217,15 @@ async def add_signatory(
 async def remove_signatory(
     contract_id: ContractId,
     signatory_id: SignatoryId,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
+    write: WriteDep,
 ) -> Any:
     """Remove a signatory from a draft; answers the contract."""
     contract = await service.remove_signatory(
-        session,
-        references=references,
-        caller=caller,
+        write,
         contract_id=contract_id,
         signatory_id=signatory_id,
-        if_match=if_match,
     )
-    return await _answer(session, contract)
+    return await _answer(write.session, contract)
 
 
 @router.post(
@@ -259,41 +237,29 @@ async def record_signature(
     contract_id: ContractId,
     signatory_id: SignatoryId,
     payload: SignatureWrite,
-    session: SessionDep,
-    references: RefsDep,
-    caller: Writer,
-    if_match: IfMatch = None,
+    write: WriteDep,
 ) -> Any:
     """Record a signature; the last one required (State, Région, EPCIs) makes it signed."""
     contract = await service.sign(
-        session,
-        references=references,
-        caller=caller,
+        write,
         contract_id=contract_id,
         signatory_id=signatory_id,
         payload=payload,
-        if_match=if_match,
     )
-    return await _answer(session, contract)
+    return await _answer(write.session, contract)
 
 
 def _transition_route(move: str, doc: str) -> None:
     async def endpoint(
         contract_id: ContractId,
-        session: SessionDep,
-        references: RefsDep,
-        caller: Writer,
-        if_match: IfMatch = None,
+        write: WriteDep,
     ) -> Any:
         contract = await service.transition(
-            session,
-            references=references,
-            caller=caller,
+            write,
             contract_id=contract_id,
             move=move,
-            if_match=if_match,
         )
-        return await _answer(session, contract)
+        return await _answer(write.session, contract)
 
     endpoint.__doc__ = doc
     endpoint.__name__ = f"{move}_contract"

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.access import Editor
 from contracts.actions import queries as action_queries
 from contracts.actions.service import add_action
 from contracts.contracts import lifecycle, queries
@@ -25,12 +24,11 @@ from contracts.contracts.changes import ChangeSet, nested, record
 from contracts.contracts.documents import detail
 from contracts.contracts.lifecycle import ensure_writable
 from contracts.contracts.territories import remember
+from contracts.contracts.writes import WriteContext
 from contracts.models import Contract, Signatory
 from contracts.references import References, TerritoryFacts
 from contracts.schemas import ContractUpdate, ContractWrite, SignatoryWrite, SignatureWrite
 from tdi_kit import clock
-from tdi_kit.auth import Caller
-from tdi_kit.conditional import check_if_match
 from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
 from tdi_kit.pagination import ListParams, RowsPage, Sort, parse_sort, read_page
 from tdi_kit.rowreader import RowReader
@@ -92,10 +90,9 @@ async def require(session: AsyncSession, contract_id: uuid.UUID) -> None:
 # Writes ------------------------------------------------------------------------------------
 
 
-async def create(
-    session: AsyncSession, *, references: References, caller: Caller, payload: ContractWrite
-) -> Contract:
-    editor = await Editor.of(caller, references)
+async def create(write: WriteContext, *, payload: ContractWrite) -> Contract:
+    session, references = write.session, write.references
+    editor = await write.editor()
     editor.require_full("a new contract")
     facts = await references.territory(
         payload.territory_code, location="body", field="territory_code"
@@ -143,18 +140,15 @@ async def create(
 
 
 async def update(
-    session: AsyncSession,
+    write: WriteContext,
     *,
-    references: References,
-    caller: Caller,
     contract_id: uuid.UUID,
     payload: ContractUpdate,
-    if_match: str | None,
 ) -> Contract:
     async def operation(changes: ChangeSet, contract: Contract) -> None:
         update_contract(changes, contract=contract, payload=payload)
 
-    return await _edit(session, references, caller, contract_id, if_match, operation)
+    return await _edit(write, contract_id, operation)
 
 
 def update_contract(changes: ChangeSet, *, contract: Contract, payload: ContractUpdate) -> None:
@@ -173,36 +167,28 @@ def update_contract(changes: ChangeSet, *, contract: Contract, payload: Contract
 
 
 async def add_signatory(
-    session: AsyncSession,
+    write: WriteContext,
     *,
-    references: References,
-    caller: Caller,
     contract_id: uuid.UUID,
     payload: SignatoryWrite,
-    if_match: str | None,
 ) -> Contract:
     async def operation(changes: ChangeSet, contract: Contract) -> None:
         changes.permit("signatory")
         changes.editor.require_full("the signatories")
-        facts = await references.territory(
+        facts = await write.references.territory(
             contract.territory_code, location="path", field="contract_id"
         )
-        await _add_signatory(changes, contract, payload, facts, references)
+        await _add_signatory(changes, contract, payload, facts, write.references)
         _settle_signature(changes, contract)
 
-    return await _edit(
-        session, references, caller, contract_id, if_match, operation, if_match_required=False
-    )
+    return await _edit(write, contract_id, operation, if_match_required=False)
 
 
 async def remove_signatory(
-    session: AsyncSession,
+    write: WriteContext,
     *,
-    references: References,
-    caller: Caller,
     contract_id: uuid.UUID,
     signatory_id: uuid.UUID,
-    if_match: str | None,
 ) -> Contract:
     async def operation(changes: ChangeSet, contract: Contract) -> None:
         changes.permit("signatory")
@@ -211,18 +197,15 @@ async def remove_signatory(
         changes.add("signatory", signatory.id, "remove", before=_signatory_dict(signatory))
         contract.signatories.remove(signatory)
 
-    return await _edit(session, references, caller, contract_id, if_match, operation)
+    return await _edit(write, contract_id, operation)
 
 
 async def sign(
-    session: AsyncSession,
+    write: WriteContext,
     *,
-    references: References,
-    caller: Caller,
     contract_id: uuid.UUID,
     signatory_id: uuid.UUID,
     payload: SignatureWrite,
-    if_match: str | None,
 ) -> Contract:
     async def operation(changes: ChangeSet, contract: Contract) -> None:
         changes.editor.require_full("the signatures")
@@ -237,17 +220,14 @@ async def sign(
         changes.set("signatory", signatory, "signed_on", payload.signed_on)
         _settle_signature(changes, contract)
 
-    return await _edit(session, references, caller, contract_id, if_match, operation)
+    return await _edit(write, contract_id, operation)
 
 
 async def transition(
-    session: AsyncSession,
+    write: WriteContext,
     *,
-    references: References,
-    caller: Caller,
     contract_id: uuid.UUID,
     move: str,
-    if_match: str | None,
 ) -> Contract:
     async def operation(changes: ChangeSet, contract: Contract) -> None:
         changes.editor.require_full("the status of a contract")
@@ -258,30 +238,25 @@ async def transition(
         # An act that ends frees its territory's slot for a new one.
         lifecycle.apply_status(contract, target)
 
-    return await _edit(session, references, caller, contract_id, if_match, operation)
+    return await _edit(write, contract_id, operation)
 
 
 # Helpers ---------------------------------------------------------------------------------------
 
 
 async def _edit(
-    session: AsyncSession,
-    references: References,
-    caller: Caller,
+    write: WriteContext,
     contract_id: uuid.UUID,
-    if_match: str | None,
     operation: Callable[[ChangeSet, Contract], Awaitable[None]],
     *,
     if_match_required: bool = True,
 ) -> Contract:
-    editor = await Editor.of(caller, references)
-    contract = or_not_found(await queries.for_update(session, contract_id), "contract", contract_id)
-    if if_match_required or if_match is not None:
-        check_if_match(if_match, contract.etag, what="contract")
+    editor = await write.editor()
+    contract = await write.locked_contract(contract_id, if_match_required=if_match_required)
     ensure_writable(contract)
     changes = ChangeSet(editor, contract)
     await operation(changes, contract)
-    await record(session, changes)
+    await record(write.session, changes)
     return contract
 
 

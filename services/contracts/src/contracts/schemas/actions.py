@@ -27,7 +27,7 @@ from contracts.schemas.common import (
     Theme,
     Title,
     Write,
-    _not_null,
+    not_null,
 )
 from tdi_kit.clock import Timestamp
 from tdi_kit.identifiers import OrganisationCode, Siren
@@ -81,7 +81,7 @@ class ActionUpdate(Write):
 
     @model_validator(mode="after")
     def _checks(self) -> ActionUpdate:
-        _not_null(self, "code", "title", "themes", "status")
+        not_null(self, "code", "title", "themes", "status")
         return self
 
 

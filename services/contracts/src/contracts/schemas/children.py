@@ -7,7 +7,7 @@ import uuid
 
 from pydantic import BaseModel, Field, model_validator
 
-from contracts.schemas.common import REGISTRY_NAME, Cents, Measure, Name, Unit, Write, _not_null
+from contracts.schemas.common import REGISTRY_NAME, Cents, Measure, Name, Unit, Write, not_null
 from tdi_kit.identifiers import OrganisationCode
 
 
@@ -36,7 +36,7 @@ class PlanLineUpdate(Write):
 
     @model_validator(mode="after")
     def _checks(self) -> PlanLineUpdate:
-        _not_null(self, "amount_cents")
+        not_null(self, "amount_cents")
         return self
 
 
@@ -69,7 +69,7 @@ class IndicatorUpdate(Write):
 
     @model_validator(mode="after")
     def _checks(self) -> IndicatorUpdate:
-        _not_null(self, "label")
+        not_null(self, "label")
         return self
 
 
@@ -95,7 +95,7 @@ class MilestoneUpdate(Write):
 
     @model_validator(mode="after")
     def _checks(self) -> MilestoneUpdate:
-        _not_null(self, "label")
+        not_null(self, "label")
         return self
 
 

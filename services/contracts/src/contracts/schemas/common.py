@@ -1,14 +1,19 @@
 """What every contracts schema shares: the problems documented, codes, money, text, the closed
-vocabularies and the base of writes."""
+vocabularies and the base of writes (the generic pieces from tdi_kit.schemas)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from tdi_kit.app import problem_responses
 from tdi_kit.pagination import CSV_RESPONSE
+from tdi_kit.schemas import CodeName as CodeName
+from tdi_kit.schemas import Name as Name
+from tdi_kit.schemas import Title as Title
+from tdi_kit.schemas import WriteModel
+from tdi_kit.schemas import not_null as not_null
 from tdi_kit.strings import text
 from tdi_kit.vocabulary import ThemeCode
 
@@ -28,17 +33,13 @@ UPDATE = problem_responses(401, 403, 404, 409, 412, 413, 428, 503, descriptions=
 Theme = ThemeCode
 ActionCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", examples=["FA-01"])]
 # Text fields (tdi_kit.strings): single lines, except the prose of LongText (descriptions,
-# notes, an amendment's reason).
+# notes, an amendment's reason); Name and Title are every service's (tdi_kit.schemas).
 if TYPE_CHECKING:
     # `text()` builds its `Annotated` type at run time, which mypy cannot read: a str to mypy.
-    Name = str
-    Title = str
     LongText = str
     Enjeu = str
     Unit = str
 else:
-    Name = text(200)
-    Title = text(300)
     LongText = text(10_000, min_length=0, multiline=True)
     Enjeu = text(500)
     Unit = text(40)
@@ -65,15 +66,8 @@ Role = Literal[
 Phase = Literal[1, 2]
 
 
-class Write(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def _not_null(model: BaseModel, *names: str) -> None:
-    """Fields an update may leave out but not clear."""
-    for name in names:
-        if name in model.model_fields_set and getattr(model, name) is None:
-            raise ValueError(f"{name} cannot be null")
+class Write(WriteModel):
+    pass
 
 
 # Names copied from the registry, its owner, when a write names the organisation (see
@@ -82,8 +76,3 @@ REGISTRY_NAME = (
     "The registry's name of `{code}` as of the last write naming it; null without a code or "
     "while none is known."
 )
-
-
-class CodeName(BaseModel):
-    code: str
-    name: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from contracts.schemas.actions import ActionRead, ActionWrite
 from contracts.schemas.common import (
@@ -21,10 +21,11 @@ from contracts.schemas.common import (
     Title,
     Write,
     Year,
-    _not_null,
+    not_null,
 )
 from tdi_kit.clock import Timestamp
 from tdi_kit.identifiers import OrganisationCode, Siren, TerritoryCode
+from tdi_kit.schemas import examples
 
 
 class SignatoryWrite(Write):
@@ -93,41 +94,37 @@ class ContractUpdate(Write):
 
     @model_validator(mode="after")
     def _checks(self) -> ContractUpdate:
-        _not_null(self, "title", "enjeux")
+        not_null(self, "title", "enjeux")
         return self
 
 
 class ContractRead(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "19dbc807-1097-54eb-b10e-6454a4c1f279",
-                    "territory_code": "2402",
-                    "territory_name": "Grand Est Touraine",
-                    "phase": 1,
-                    "regions": [{"code": "24", "name": "Centre-Val de Loire"}],
-                    "kind": "contrat",
-                    "title": "Contrat Territoire d'industrie Grand Est Touraine",
-                    "enjeux": [],
-                    "start_year": None,
-                    "end_year": None,
-                    "status": "signed",
-                    "signed_on": "2021-03-29",
-                    "signature_place": "Montlouis-sur-Loire",
-                    "notes": "The full contract that followed the protocol of 23 April 2019.",
-                    "signatories": [],
-                    "action_count": 0,
-                    "budget_cents": None,
-                    "planned_cents": 0,
-                    "amendment_count": 0,
-                    "is_demo": False,
-                    "sources": ["France Bleu", "DREETS Centre-Val de Loire"],
-                    "version": 1,
-                    "created_at": "2026-12-02T09:00:00Z",
-                    "updated_at": "2026-12-02T09:00:00Z",
-                }
-            ]
+    model_config = examples(
+        {
+            "id": "19dbc807-1097-54eb-b10e-6454a4c1f279",
+            "territory_code": "2402",
+            "territory_name": "Grand Est Touraine",
+            "phase": 1,
+            "regions": [{"code": "24", "name": "Centre-Val de Loire"}],
+            "kind": "contrat",
+            "title": "Contrat Territoire d'industrie Grand Est Touraine",
+            "enjeux": [],
+            "start_year": None,
+            "end_year": None,
+            "status": "signed",
+            "signed_on": "2021-03-29",
+            "signature_place": "Montlouis-sur-Loire",
+            "notes": "The full contract that followed the protocol of 23 April 2019.",
+            "signatories": [],
+            "action_count": 0,
+            "budget_cents": None,
+            "planned_cents": 0,
+            "amendment_count": 0,
+            "is_demo": False,
+            "sources": ["France Bleu", "DREETS Centre-Val de Loire"],
+            "version": 1,
+            "created_at": "2026-12-02T09:00:00Z",
+            "updated_at": "2026-12-02T09:00:00Z",
         }
     )
 

@@ -7,11 +7,15 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, Field
 
 from tdi_kit.app import problem_responses
 from tdi_kit.clock import Timestamp
 from tdi_kit.identifiers import SLUG_PATTERN
+from tdi_kit.schemas import CodeName as BaseCodeName
+from tdi_kit.schemas import Name as Name
+from tdi_kit.schemas import ReadModel, StrictWriteModel
+from tdi_kit.schemas import Title as Title
 from tdi_kit.strings import text
 from tdi_kit.vocabulary import ThemeCode, labels
 
@@ -64,18 +68,15 @@ Code = Annotated[
 Year = Annotated[int, Field(ge=2000, le=2100, examples=[2024])]
 Cents = Annotated[int, Field(ge=1, le=MAX_CENTS, description="Euro cents.")]
 OptionalCents = Annotated[int, Field(ge=0, le=MAX_CENTS, description="Euro cents.")] | None
-# Text fields (tdi_kit.strings): single lines, except the prose of LongText.
+# Text fields (tdi_kit.strings): single lines, except the prose of LongText; Name and Title are
+# every service's (tdi_kit.schemas).
 if TYPE_CHECKING:
     # `text()` builds its `Annotated` type at run time, which mypy cannot read: a str to mypy.
-    Name = str
-    Title = str
     LongText = str
     Reference = str
     Reason = str
     SourceList = list[str]
 else:
-    Name = text(200)
-    Title = text(300)
     LongText = text(20_000, min_length=0, multiline=True)
     Reference = text(100)
     Reason = text(500)
@@ -110,18 +111,13 @@ Measure = Literal["announced", "engaged", "committed", "disbursed", "projects"]
 MEASURE_LABELS = labels("reported_measures")
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class Model(ReadModel):
+    pass
 
 
-class CodeName(BaseModel):
+class Write(StrictWriteModel):
+    pass
+
+
+class CodeName(BaseCodeName):
     """A code and the name shown beside it (a Région's, as on the registry's territories)."""
-
-    code: str
-    name: str
-
-
-class Write(BaseModel):
-    """What clients send: unknown fields and loosely typed values are refused."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)

@@ -24,6 +24,7 @@ from funding.schemas.common import (
 )
 from funding.schemas.reported import Reported
 from tdi_kit.identifiers import OrganisationCode
+from tdi_kit.schemas import examples
 
 
 class Rules(BaseModel):
@@ -155,69 +156,63 @@ class FunderShare(BaseModel):
 
 
 class EnvelopeRead(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = examples(
+        {
+            "code": "bdt-fonds-propres-2019-2022",
+            "operator_code": "banque-des-territoires",
+            "operator_name": "Banque des Territoires (groupe Caisse des Dépôts)",
+            "convention_code": "2019-banque-des-territoires",
+            "part_of": None,
+            "parts": [],
+            "name": "Banque des Territoires: fonds propres Territoires d'industrie 2019-2022",
+            "kind": "equity",
+            "themes": ["foncier", "friche", "immobilier-industriel"],
+            "description": "100 M€ a year of equity until 2022.",
+            "start_year": 2019,
+            "end_year": 2022,
+            "rules": {
+                "max_rate_percent": None,
+                "cap_per_project_cents": None,
+                "cap_waivable": False,
+                "min_eligible_spending_cents": None,
+                "examined_by": None,
+                "text": "",
+            },
+            "sources": ["Localtis / Banque des Territoires (March 2019)"],
+            "tranches": [
                 {
-                    "code": "bdt-fonds-propres-2019-2022",
-                    "operator_code": "banque-des-territoires",
-                    "operator_name": "Banque des Territoires (groupe Caisse des Dépôts)",
-                    "convention_code": "2019-banque-des-territoires",
-                    "part_of": None,
-                    "parts": [],
-                    "name": (
-                        "Banque des Territoires: fonds propres Territoires d'industrie 2019-2022"
-                    ),
-                    "kind": "equity",
-                    "themes": ["foncier", "friche", "immobilier-industriel"],
-                    "description": "100 M€ a year of equity until 2022.",
-                    "start_year": 2019,
-                    "end_year": 2022,
-                    "rules": {
-                        "max_rate_percent": None,
-                        "cap_per_project_cents": None,
-                        "cap_waivable": False,
-                        "min_eligible_spending_cents": None,
-                        "examined_by": None,
-                        "text": "",
-                    },
-                    "sources": ["Localtis / Banque des Territoires (March 2019)"],
-                    "tranches": [
-                        {
-                            "year": 2020,
-                            "last_year": None,
-                            "note": "",
-                            "amount_cents": 10000000000,
-                            "committed_cents": 350000000,
-                            "disbursed_cents": 350000000,
-                            "available_cents": 9650000000,
-                        }
-                    ],
-                    "totals": {
-                        "amount_cents": 10000000000,
-                        "committed_cents": 350000000,
-                        "disbursed_cents": 350000000,
-                        "available_cents": 9650000000,
-                    },
-                    "funders": [
-                        {
-                            "funder_code": "banque-des-territoires",
-                            "funder_label": "Banque des Territoires (groupe Caisse des Dépôts)",
-                            "amount_cents": 10000000000,
-                        }
-                    ],
-                    "reported": {
-                        "engaged": None,
-                        "committed": None,
-                        "disbursed": None,
-                        "figures": [],
-                    },
-                    "is_demo": False,
-                    "version": 1,
-                    "created_at": "2026-12-02T09:00:00Z",
-                    "updated_at": "2026-12-02T09:00:00Z",
+                    "year": 2020,
+                    "last_year": None,
+                    "note": "",
+                    "amount_cents": 10000000000,
+                    "committed_cents": 350000000,
+                    "disbursed_cents": 350000000,
+                    "available_cents": 9650000000,
                 }
-            ]
+            ],
+            "totals": {
+                "amount_cents": 10000000000,
+                "committed_cents": 350000000,
+                "disbursed_cents": 350000000,
+                "available_cents": 9650000000,
+            },
+            "funders": [
+                {
+                    "funder_code": "banque-des-territoires",
+                    "funder_label": "Banque des Territoires (groupe Caisse des Dépôts)",
+                    "amount_cents": 10000000000,
+                }
+            ],
+            "reported": {
+                "engaged": None,
+                "committed": None,
+                "disbursed": None,
+                "figures": [],
+            },
+            "is_demo": False,
+            "version": 1,
+            "created_at": "2026-12-02T09:00:00Z",
+            "updated_at": "2026-12-02T09:00:00Z",
         }
     )
 

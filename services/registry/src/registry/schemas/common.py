@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict
-
+from tdi_kit.schemas import CodeName as CodeName
+from tdi_kit.schemas import Name as Name
+from tdi_kit.schemas import ReadModel
 from tdi_kit.strings import text
 
 Phase = Literal[1, 2]
@@ -22,20 +23,14 @@ GroupementKind = Literal["epci", "ept", "commune"]
 
 OrganisationKind = Literal["state", "region", "operator", "partner"]
 
-# Text fields (tdi_kit.strings): single lines of printable text.
+# Text fields (tdi_kit.strings): single lines of printable text; Name is every service's
+# (tdi_kit.schemas).
 if TYPE_CHECKING:
     # `text()` builds its `Annotated` type at run time, which mypy cannot read: a str to mypy.
-    Name = str
     OptionalLine = str
 else:
-    Name = text(200)
     OptionalLine = text(200, min_length=0)
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-class CodeName(Model):
-    code: str
-    name: str
+class Model(ReadModel):
+    pass

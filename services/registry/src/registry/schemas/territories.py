@@ -18,6 +18,7 @@ from registry.schemas.common import (
     WritableStatus,
 )
 from tdi_kit.identifiers import OrganisationCode, Siren, TerritoryCode
+from tdi_kit.schemas import examples
 
 
 class MemberRead(BaseModel):
@@ -78,45 +79,41 @@ class GovernanceWrite(BaseModel):
 
 
 class TerritoryRead(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = examples(
+        {
+            "code": "ti-2708",
+            "name": "Nord Franche-Comté",
+            "phase": 2,
+            "phase_starts_on": "2023-01-01",
+            "phase_ends_on": "2027-12-31",
+            "status": "active",
+            "region_code": "27",
+            "region_name": "Bourgogne-Franche-Comté",
+            "region_source": "anct",
+            "regions": [{"code": "27", "name": "Bourgogne-Franche-Comté"}],
+            "departments": [
+                {"code": "25", "name": "Doubs"},
+                {"code": "70", "name": "Haute-Saône"},
+                {"code": "90", "name": "Territoire de Belfort"},
+            ],
+            "members": [
                 {
-                    "code": "ti-2708",
-                    "name": "Nord Franche-Comté",
-                    "phase": 2,
-                    "phase_starts_on": "2023-01-01",
-                    "phase_ends_on": "2027-12-31",
-                    "status": "active",
-                    "region_code": "27",
-                    "region_name": "Bourgogne-Franche-Comté",
-                    "region_source": "anct",
-                    "regions": [{"code": "27", "name": "Bourgogne-Franche-Comté"}],
-                    "departments": [
-                        {"code": "25", "name": "Doubs"},
-                        {"code": "70", "name": "Haute-Saône"},
-                        {"code": "90", "name": "Territoire de Belfort"},
-                    ],
-                    "members": [
-                        {
-                            "siren": "200065647",
-                            "name": "CA Pays de Montbéliard Agglomération",
-                            "kind": "epci",
-                            "nature": "CA",
-                            "coverage": None,
-                        }
-                    ],
-                    "governance": {
-                        "binome": {"elected_official": None, "industrialist": None},
-                        "chef_de_projet": None,
-                        "referents": [],
-                    },
-                    "phase1_overlaps": ["2707"],
-                    "commune_count": 197,
-                    "version": 1,
-                    "updated_at": "2025-01-15T09:30:00Z",
+                    "siren": "200065647",
+                    "name": "CA Pays de Montbéliard Agglomération",
+                    "kind": "epci",
+                    "nature": "CA",
+                    "coverage": None,
                 }
-            ]
+            ],
+            "governance": {
+                "binome": {"elected_official": None, "industrialist": None},
+                "chef_de_projet": None,
+                "referents": [],
+            },
+            "phase1_overlaps": ["2707"],
+            "commune_count": 197,
+            "version": 1,
+            "updated_at": "2025-01-15T09:30:00Z",
         }
     )
 
@@ -215,23 +212,19 @@ class OutlineProperties(BaseModel):
 class OutlineFeature(BaseModel):
     """A territory's outline: a GeoJSON Feature whose `id` is the territory's code."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "Feature",
-                    "id": "ti-2708",
-                    "properties": {
-                        "code": "ti-2708",
-                        "name": "Nord Franche-Comté",
-                        "status": "active",
-                    },
-                    "geometry": {
-                        "type": "Polygon",
-                        "coordinates": [[[6.8, 47.5], [6.9, 47.6], [6.7, 47.7], [6.8, 47.5]]],
-                    },
-                }
-            ]
+    model_config = examples(
+        {
+            "type": "Feature",
+            "id": "ti-2708",
+            "properties": {
+                "code": "ti-2708",
+                "name": "Nord Franche-Comté",
+                "status": "active",
+            },
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[6.8, 47.5], [6.9, 47.6], [6.7, 47.7], [6.8, 47.5]]],
+            },
         }
     )
 
