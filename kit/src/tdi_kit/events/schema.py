@@ -32,7 +32,9 @@ class EventRead(BaseModel):
     occurred_at: dt.datetime = Field(description="When the change was made (UTC).")
     subject: EventSubject
     actor_org: str | None = Field(
-        description="The organisation of the caller who made the change; null for an admin or a batch job."
+        description=(
+            "The organisation of the caller who made the change; null for an admin or a batch job."
+        )
     )
     version: int | None = Field(
         description="The record's version after the change, when it has one."
