@@ -49,7 +49,8 @@ def contract_event_type(kind: str, status: str) -> str:
 
 
 def _document(stored: str) -> dict[str, Any]:
-    return orjson.loads(stored)  # type: ignore[no-any-return]
+    document: dict[str, Any] = orjson.loads(stored)
+    return document
 
 
 def contract_event(
