@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts import events
 from contracts.access import Editor
 from contracts.actions import queries as action_queries
 from contracts.contracts import organisations
@@ -33,6 +34,7 @@ from contracts.contracts.lifecycle import (
 from contracts.models import Action, Amendment, Contract, ContractEvent
 from tdi_kit.clock import now_to_second
 from tdi_kit.errors import Conflict, Unprocessable
+from tdi_kit.events import emit
 
 
 def plain(value: Any) -> Any:
@@ -154,6 +156,8 @@ async def record(session: AsyncSession, changes: ChangeSet) -> None:
             changes.kind = "follow_up"
     at = now_to_second()
     touched = [a for a in changes.touched.values() if a.id not in changes.removed]
+    removed = [a for a in changes.touched.values() if a.id in changes.removed]
+    created = {a.id for a in touched if a.created_at is None}
     names = await organisations.names(session, organisations.codes_of(contract, touched))
     for action in touched:
         action.version = (action.version or 0) + 1
@@ -162,7 +166,12 @@ async def record(session: AsyncSession, changes: ChangeSet) -> None:
             action.created_at = at
         render_action(action, names)
     await session.flush()
+    actor = changes.editor.org
+    outbox = events.action_events(
+        touched, removed, created=created, changes=changes.changes, actor_org=actor
+    )
     if contract is None:
+        await emit(session, outbox)
         return
     contract.version = (contract.version or 0) + 1
     contract.updated_at = at
@@ -188,6 +197,11 @@ async def record(session: AsyncSession, changes: ChangeSet) -> None:
     if changes.amendment is not None:
         changes.amendment.version = contract.version
         changes.amendment.changes = changes.changes
+    # The contract's event first: a consumer reads an action's change after its contract's.
+    contract_event = events.contract_event(
+        contract, kind=changes.kind, changes=changes.changes, actor_org=actor
+    )
+    await emit(session, [contract_event, *outbox])
     try:
         await session.flush()
     except IntegrityError as exc:

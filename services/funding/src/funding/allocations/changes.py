@@ -14,7 +14,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from funding import rules
+from funding import events, rules
 from funding.access import check_allocates, check_allocation_visible
 from funding.allocations import queries, service
 from funding.envelopes import queries as envelope_queries
@@ -28,6 +28,7 @@ from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.documents import etag_of
 from tdi_kit.errors import Conflict, NotFound, Unprocessable
+from tdi_kit.events import emit
 
 
 def _now() -> dt.datetime:
@@ -94,6 +95,16 @@ async def update(
     found.version += 1
     found.updated_at = _now()
     await session.flush()
+    await emit(
+        session,
+        events.allocation_event(
+            "changed",
+            found,
+            examined_by=envelope.examined_by,
+            actor_org=caller.org,
+            changed=sorted(changes),
+        ),
+    )
     return found
 
 
@@ -129,6 +140,12 @@ async def commit(
         ],
     )
     await session.flush()
+    await emit(
+        session,
+        events.allocation_event(
+            "committed", found, examined_by=envelope.examined_by, actor_org=caller.org
+        ),
+    )
     return found
 
 
@@ -141,7 +158,7 @@ async def cancel(
     if_match: str | None,
 ) -> Allocation:
     """Cancel; what was committed and not disbursed goes back to the tranche."""
-    found, _ = await _for_write(
+    found, envelope = await _for_write(
         session, caller=caller, allocation_id=allocation_id, if_match=if_match
     )
     release = rules.check_cancellable(found)
@@ -168,4 +185,10 @@ async def cancel(
     found.cancelled_at = found.updated_at = _now()
     found.version += 1
     await session.flush()
+    await emit(
+        session,
+        events.allocation_event(
+            "cancelled", found, examined_by=envelope.examined_by, actor_org=caller.org
+        ),
+    )
     return found

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from funding import rules
+from funding import events, rules
 from funding.access import check_allocates, check_allocation_visible, check_visible, private_scope
 from funding.allocations import queries
 from funding.allocations.bulk import Outcome
@@ -35,6 +35,7 @@ from tdi_kit import clock
 from tdi_kit.auth import Caller
 from tdi_kit.copies import REGION_NAMES_20261202
 from tdi_kit.errors import Conflict, NotFound, Problem, Unprocessable, or_not_found
+from tdi_kit.events import emit
 from tdi_kit.pagination import ListParams, parse_sort, read_page
 from tdi_kit.rowreader import RowReader
 
@@ -208,6 +209,19 @@ async def create_many(
         await session.execute(insert(AllocationRegion), regions)
     await session.flush()
     await ledger.append(session, movements)
+    await emit(
+        session,
+        [
+            events.allocation_event(
+                str(values["status"]),
+                values,
+                region_codes=list(row.region_codes),
+                examined_by=row.envelope.examined_by,
+                actor_org=who.org,
+            )
+            for values, row in zip(allocations, checked, strict=True)
+        ],
+    )
     return outcome
 
 

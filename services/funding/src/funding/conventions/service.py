@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from funding import events
 from funding.access import check_operates
 from funding.conventions import queries
 from funding.models import Convention
@@ -16,6 +17,7 @@ from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.documents import etag_of
 from tdi_kit.errors import Conflict, Unprocessable, or_not_found
+from tdi_kit.events import emit
 from tdi_kit.pagination import ListParams, parse_sort, read_page
 from tdi_kit.rowreader import RowReader
 
@@ -67,6 +69,17 @@ async def create(
     convention = Convention(**payload.model_dump(), is_demo=False, version=1)
     session.add(convention)
     await session.flush()
+    await emit(
+        session,
+        events.read_event(
+            "convention.created",
+            "convention",
+            convention.code,
+            await read(session, convention),
+            version=convention.version,
+            actor_org=caller.org,
+        ),
+    )
     return convention
 
 
@@ -81,7 +94,8 @@ async def update(
     convention = or_not_found(await queries.lock(session, code), "convention", code)
     check_operates(caller, convention.operator_code, what="convention")
     check_if_match(if_match, etag_of(await read(session, convention)), what="convention")
-    for name, value in payload.model_dump(exclude_unset=True).items():
+    changes = payload.model_dump(exclude_unset=True)
+    for name, value in changes.items():
         setattr(convention, name, value)
     if (
         convention.period_start
@@ -92,4 +106,16 @@ async def update(
     convention.version += 1
     convention.updated_at = clock.now()
     await session.flush()
+    await emit(
+        session,
+        events.read_event(
+            "convention.changed",
+            "convention",
+            convention.code,
+            await read(session, convention),
+            version=convention.version,
+            actor_org=caller.org,
+            changed=sorted(changes),
+        ),
+    )
     return convention

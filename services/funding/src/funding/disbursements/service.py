@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from funding import rules
+from funding import events, rules
 from funding.access import check_allocates, check_allocation_visible
 from funding.allocations import queries as allocation_queries
 from funding.allocations import service as allocations
@@ -30,6 +30,7 @@ from funding.models import Allocation, Disbursement
 from funding.schemas import DisbursementCreate, DisbursementRead, DisbursementRow
 from tdi_kit.auth import Caller
 from tdi_kit.errors import NotFound, Problem, Unprocessable
+from tdi_kit.events import Event, emit
 from tdi_kit.pagination import ListParams, parse_sort, read_page
 from tdi_kit.rowreader import RowReader
 
@@ -132,7 +133,7 @@ async def disburse_many(
     tranches = await envelope_queries.lock_tranches(
         session, sorted({a.tranche_id for _, _, a in accepted})
     )
-    stored, movements = [], []
+    stored, movements, outbox = [], [], list[Event]()
     for _, row, found in accepted:
         disbursement_id = uuid.uuid4()
         stored.append(
@@ -151,6 +152,15 @@ async def disburse_many(
         found.status = rules.status_after_disbursement(found)
         found.version += 1
         found.updated_at = now
+        # The allocation as this payment left it (a push may pay one allocation twice).
+        outbox.append(
+            events.disbursement_event(
+                stored[-1],
+                found,
+                examined_by=envelopes[found.envelope_code].examined_by,
+                actor_org=who.org,
+            )
+        )
         tranche = tranches[found.tranche_id]
         tranche.disbursed_cents += row.amount_cents
         movements.append(
@@ -169,6 +179,7 @@ async def disburse_many(
     await session.execute(insert(Disbursement), stored)
     await session.flush()
     await ledger.append(session, movements)
+    await emit(session, outbox)
     return outcome
 
 

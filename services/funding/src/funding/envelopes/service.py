@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from funding import rules
+from funding import events, rules
 from funding.access import check_operates
 from funding.envelopes import checks, queries
 from funding.ledger import entries
@@ -32,6 +32,7 @@ from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.documents import etag_of
 from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
+from tdi_kit.events import emit
 from tdi_kit.pagination import ListParams, paginate, parse_sort
 
 
@@ -257,6 +258,17 @@ async def insert(
     for t in payload.tranches:
         await open_tranche(session, envelope, t, actor=actor)
     await session.refresh(envelope, ["tranches"])
+    await emit(
+        session,
+        events.read_event(
+            "envelope.created",
+            "envelope",
+            envelope.code,
+            await read(session, envelope),
+            version=envelope.version,
+            actor_org=actor.org,
+        ),
+    )
     return envelope
 
 
@@ -329,6 +341,18 @@ async def update(
     found.updated_at = clock.now()
     await session.flush()
     await check_nesting(session, found)
+    await emit(
+        session,
+        events.read_event(
+            "envelope.changed",
+            "envelope",
+            found.code,
+            await read(session, found),
+            version=found.version,
+            actor_org=caller.org,
+            changed=sorted(changes),
+        ),
+    )
     return found
 
 
@@ -347,7 +371,19 @@ async def add_tranche(
     await session.refresh(found, ["tranches"])
     await check_nesting(session, found)
     sums = await ledger.sums_by_tranche(session, [opened.id])
-    return _tranche_read(opened, sums.get(opened.id, (0, 0, 0)))
+    answer = _tranche_read(opened, sums.get(opened.id, (0, 0, 0)))
+    await emit(
+        session,
+        events.read_event(
+            "tranche.opened",
+            "tranche",
+            events.tranche_id(found, opened.year),
+            answer,
+            version=None,
+            actor_org=caller.org,
+        ),
+    )
+    return answer
 
 
 async def adjust(
@@ -392,4 +428,17 @@ async def adjust(
     )
     await session.flush()
     await check_nesting(session, found)
-    return await tranche(session, code=code, year=year)
+    answer = await tranche(session, code=code, year=year)
+    await emit(
+        session,
+        events.read_event(
+            "tranche.adjusted",
+            "tranche",
+            events.tranche_id(code, year),
+            answer,
+            version=None,
+            actor_org=who.org,
+            changed=["amount_cents"],
+        ),
+    )
+    return answer
