@@ -7,12 +7,13 @@ CLI) need only the table, so each builds it from the kit's definition and serves
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, Table
+from sqlalchemy import MetaData, Table, insert
 
 from tdi_kit.app import ServiceApp, create_service_app
 from tdi_kit.db import create_engine
@@ -21,6 +22,7 @@ from tdi_kit.idempotency import idempotency_table
 from tdi_kit.settings import ServiceSettings
 from tdi_kit.testing import test_database
 
+FEED = "/api/v1/events"
 EVENT_TYPES = {
     "allocation.committed": "An allocation was committed on a tranche.",
     "allocation.updated": "An allocation's fields changed.",
@@ -89,3 +91,77 @@ async def commit(app: ServiceApp, emitted: Iterable[Event]) -> None:
     app's long polls)."""
     async with app.state.sessionmaker() as session, session.begin():
         await emit(session, list(emitted))
+
+
+async def write(url: str, emitted: Iterable[Event]) -> None:
+    """Write events to a feed's database from the test's own event loop (the app may be served
+    from another thread's)."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert(events), [e.row() for e in emitted])
+    finally:
+        await engine.dispose()
+
+
+async def stream(
+    app: Any,
+    *,
+    events: int,
+    path: str = FEED,
+    headers: dict[str, str] | None = None,
+    query: str = "",
+) -> list[dict[str, str]]:
+    """Read an SSE answer until `events` came (comments kept as `comment`), then leave."""
+    body = b""
+    left = asyncio.Event()
+    sent = False
+    frames: list[dict[str, str]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await left.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal body
+        if message["type"] == "http.response.start":
+            assert message["status"] == 200
+            found = dict(message["headers"])
+            assert found[b"content-type"].startswith(b"text/event-stream")
+            return
+        body += message.get("body", b"")
+        *complete, body = body.split(b"\n\n")
+        for chunk in complete:
+            fields: dict[str, str] = {}
+            for line in chunk.decode().split("\n"):
+                name, _, value = line.partition(": ")
+                fields[name or "comment"] = value
+            frames.append(fields)
+        if sum("id" in f for f in frames) >= events:
+            left.set()
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query.encode(),
+        "headers": [
+            (b"host", b"testserver"),
+            (b"accept", b"text/event-stream"),
+            *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    # The app returns once the client left: the stream ends cleanly.
+    await asyncio.wait_for(app(scope, receive, send), timeout=10)
+    return frames

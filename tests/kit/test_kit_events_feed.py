@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from events_testing import commit, event, feed_app, feed_database
+from events_testing import commit, event, feed_app, feed_database, stream
 
 from tdi_kit.app import ServiceApp
 from tdi_kit.events import feed
@@ -175,64 +175,6 @@ async def test_a_long_poll_outlives_the_request_deadline() -> None:
             answer = await client.get(FEED, params={"wait": 1})
             assert answer.status_code == 200
         await app.state.engine.dispose()
-
-
-async def stream(
-    app: ServiceApp, *, events: int, headers: dict[str, str] | None = None, query: str = ""
-) -> list[dict[str, str]]:
-    """Read an SSE answer until `events` came (comments kept as `comment`), then leave."""
-    body = b""
-    left = asyncio.Event()
-    sent = False
-    frames: list[dict[str, str]] = []
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await left.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal body
-        if message["type"] == "http.response.start":
-            assert message["status"] == 200
-            found = dict(message["headers"])
-            assert found[b"content-type"].startswith(b"text/event-stream")
-            return
-        body += message.get("body", b"")
-        *complete, body = body.split(b"\n\n")
-        for chunk in complete:
-            fields: dict[str, str] = {}
-            for line in chunk.decode().split("\n"):
-                name, _, value = line.partition(": ")
-                fields[name or "comment"] = value
-            frames.append(fields)
-        if sum("id" in f for f in frames) >= events:
-            left.set()
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": FEED,
-        "raw_path": FEED.encode(),
-        "root_path": "",
-        "query_string": query.encode(),
-        "headers": [
-            (b"host", b"testserver"),
-            (b"accept", b"text/event-stream"),
-            *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
-        ],
-        "client": ("127.0.0.1", 1),
-        "server": ("testserver", 80),
-    }
-    # The app returns once the client left: the stream ends cleanly.
-    await asyncio.wait_for(app(scope, receive, send), timeout=10)
-    return frames
 
 
 async def test_a_stream_yields_events_and_resumes_from_last_event_id(app, monkeypatch) -> None:
