@@ -115,6 +115,8 @@ async def test_every_filter_narrows_the_feed_and_its_cursor_passes_what_it_left_
     assert page["items"] == [] and page["total"] == 0
     assert page["next_cursor"] == encode_cursor(4)
     assert (await client.get(FEED, params={"type": "allocation"})).status_code == 422
+    # Nothing that the database would refuse with a 500 (PostgreSQL: NUL in text).
+    assert (await client.get(FEED, params={"subject_id": "a\x00"})).status_code == 422
     assert (await client.get(FEED, params={"since": "2026-03-01T00:00:00"})).status_code == 422
 
 
@@ -211,4 +213,7 @@ async def test_the_feed_is_documented_with_its_event_types(client) -> None:
     assert "EventRead" in document["components"]["schemas"]
     kinds = next(p for p in operation["parameters"] if p["name"] == "type")
     assert "`allocation.committed`: An allocation was committed" in kinds["description"]
-    assert "text/event-stream" in operation["responses"]["200"]["content"]
+    assert set(operation["responses"]["200"]["content"]) == {
+        "application/json",
+        "text/event-stream",
+    }

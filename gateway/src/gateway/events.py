@@ -36,7 +36,14 @@ from gateway.clients import ServiceClient, Services
 from gateway.settings import GatewaySettings
 from tdi_kit.errors import BadRequest, FieldError, Problem
 from tdi_kit.events import feed as kit_feed
-from tdi_kit.events.feed import MAX_LIMIT, MAX_WAIT_SECONDS, SSE_MEDIA_TYPE, checked_types
+from tdi_kit.events.feed import (
+    KIND_PATTERN,
+    MAX_LIMIT,
+    MAX_WAIT_SECONDS,
+    SSE_MEDIA_TYPE,
+    SUBJECT_PATTERN,
+    checked_types,
+)
 from tdi_kit.events.reading import HEARTBEAT, FeedFilters, decode_cursor, encode_cursor, frame
 from tdi_kit.events.schema import EventRead
 from tdi_kit.pagination import next_link
@@ -225,8 +232,8 @@ async def list_events(
             "are listed in each service's `type` parameter and in the `event_types` vocabulary.",
         ),
     ] = None,
-    subject_kind: Annotated[str | None, Query(max_length=32)] = None,
-    subject_id: Annotated[str | None, Query(max_length=64)] = None,
+    subject_kind: Annotated[str | None, Query(max_length=32, pattern=KIND_PATTERN)] = None,
+    subject_id: Annotated[str | None, Query(max_length=64, pattern=SUBJECT_PATTERN)] = None,
     since: Annotated[AwareDatetime | None, Query(description="At or after (RFC 3339).")] = None,
     until: Annotated[AwareDatetime | None, Query(description="Before (RFC 3339).")] = None,
     wait: Annotated[

@@ -45,6 +45,9 @@ SSE_MEDIA_TYPE = "text/event-stream"
 MAX_WAIT_SECONDS = 30.0
 MAX_LIMIT = 500
 TYPE_PATTERN = r"^[a-z][a-z0-9_]*\.(\*|[a-z][a-z0-9_]*)$"
+KIND_PATTERN = r"^[a-z][a-z0-9_]*$"
+# Ids and codes (UUIDs, `ti-2708`, SIRENs): nothing a database would refuse (NUL) as a 500.
+SUBJECT_PATTERN = r"^[A-Za-z0-9._:-]+$"
 # Events read at a time by a stream.
 STREAM_BATCH = 100
 # A comment this often on an idle stream, so that proxies keep it open (tests shorten it).
@@ -149,10 +152,18 @@ def events_router(
             list[str] | None, Query(alias="type", description=type_description(event_types))
         ] = None,
         subject_kind: Annotated[
-            str | None, Query(max_length=32, description="Events of records of this kind.")
+            str | None,
+            Query(
+                max_length=32, pattern=KIND_PATTERN, description="Events of records of this kind."
+            ),
         ] = None,
         subject_id: Annotated[
-            str | None, Query(max_length=64, description="Events of this record (id or code).")
+            str | None,
+            Query(
+                max_length=64,
+                pattern=SUBJECT_PATTERN,
+                description="Events of this record (id or code).",
+            ),
         ] = None,
         since: Annotated[
             AwareDatetime | None, Query(description="Events that occurred at or after (RFC 3339).")
