@@ -17,7 +17,7 @@ from events_testing import commit, event, feed_app, feed_database, stream
 from tdi_kit.app import ServiceApp
 from tdi_kit.events import feed
 from tdi_kit.events.reading import encode_cursor
-from tdi_kit.testing import asgi_client, bearer
+from tdi_kit.testing import asgi_client, bearer, rolled_back
 
 FEED = "/api/v1/events"
 
@@ -217,3 +217,12 @@ async def test_the_feed_is_documented_with_its_event_types(client) -> None:
         "application/json",
         "text/event-stream",
     }
+
+
+async def test_the_feed_reads_through_the_apps_sessions(app, client) -> None:
+    # A service's tests run the app in a transaction rolled back at the end: its feed reads
+    # the events the test wrote, and they are gone afterwards.
+    async with rolled_back(app, app.state.engine):
+        await commit(app, [event(subject_id="in-test")])
+        assert ids((await client.get(FEED)).json()) == ["in-test"]
+    assert (await client.get(FEED)).json()["items"] == []

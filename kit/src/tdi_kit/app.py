@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Table
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
@@ -28,7 +27,7 @@ from tdi_kit.conditional import ConditionalGetMiddleware
 from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.deadline import DeadlineMiddleware
 from tdi_kit.errors import Problem, install_error_handlers
-from tdi_kit.events.feed import Wakeup, events_router
+from tdi_kit.events.feed import Wakeup, events_router, wake_on_events
 from tdi_kit.head import HeadMiddleware
 from tdi_kit.idempotency import (
     IdempotencyMiddleware,
@@ -193,9 +192,8 @@ def create_service_app(
     long_polls: frozenset[str] = frozenset()
     if events is not None:
         wakeup = Wakeup()
-        # A commit of this process wakes its long polls: its own events are served without
-        # the poll's delay (the event fires as the commit is sent; the wakeup runs after it).
-        sqlalchemy_event.listen(engine.sync_engine, "commit", wakeup.notify)
+        # Events this process commits wake its long polls: served without the poll's delay.
+        wake_on_events(engine, wakeup)
         app.include_router(
             events_router(
                 events,

@@ -26,10 +26,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import Table
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import Response, StreamingResponse
 
 from tdi_kit.auth import OPTIONAL_BEARER, CallerDep
 from tdi_kit.errors import Unprocessable
+from tdi_kit.events.outbox import TABLE
 from tdi_kit.events.reading import (
     HEARTBEAT,
     FeedFilters,
@@ -89,6 +92,31 @@ class Wakeup:
             pass
         finally:
             self.waiting.discard(future)
+
+
+def wake_on_events(engine: AsyncEngine, wakeup: Wakeup) -> None:
+    """Wake `wakeup` when a transaction of `engine` that wrote events commits (only those: the
+    feed's own reads commit too, and must not wake the feed)."""
+    sync = engine.sync_engine
+
+    def written(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith(_EMITTED):
+            connection.info[_WRITTEN] = True
+
+    def committed(connection: Any) -> None:
+        if connection.info.pop(_WRITTEN, False):
+            wakeup.notify()
+
+    def rolled_back(connection: Any) -> None:
+        connection.info.pop(_WRITTEN, None)
+
+    sqlalchemy_event.listen(sync, "after_cursor_execute", written)
+    sqlalchemy_event.listen(sync, "commit", committed)
+    sqlalchemy_event.listen(sync, "rollback", rolled_back)
+
+
+_EMITTED = f"INSERT INTO {TABLE} "
+_WRITTEN = "tdi_events_written"
 
 
 def _settle(future: asyncio.Future[None]) -> None:
@@ -196,11 +224,10 @@ def events_router(
             after = decode_cursor(last_event_id, field="Last-Event-ID", location="header")
         else:
             after = decode_cursor(cursor) if cursor else 0
-        engine = request.app.state.engine
 
         async def page(position: int, size: int) -> Any:
             return await read_page(
-                engine,
+                request.app.state.sessionmaker,
                 table,
                 source=source,
                 after=position,

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Table, and_, func, or_, select, true
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tdi_kit.auth import Caller
 from tdi_kit.errors import BadRequest, FieldError
@@ -122,7 +122,7 @@ class FeedPage:
 
 
 async def read_page(
-    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
     table: Table,
     *,
     source: str,
@@ -136,7 +136,10 @@ async def read_page(
     `total` counts the matching events between the cursor and the highest position (this
     page's included): how far behind the reader is."""
     c = table.c
-    async with engine.begin() as connection:
+    # Through the app's sessions (a write transaction: the sequencer updates), so that a test
+    # that runs the app in a transaction of its own reads what it wrote.
+    async with sessions() as session, session.begin():
+        connection = await session.connection()
         await sequence_in(connection)
         # Read once: the page and its count stop at it, and an empty or short page continues
         # from it, past the events the filters or the audience left out.
