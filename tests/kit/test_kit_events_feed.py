@@ -15,7 +15,7 @@ import pytest
 from events_testing import commit, event, feed_app, feed_database, stream
 
 from tdi_kit.app import ServiceApp
-from tdi_kit.events import feed
+from tdi_kit.events import emit, feed
 from tdi_kit.events.reading import encode_cursor
 from tdi_kit.testing import asgi_client, bearer, rolled_back
 
@@ -226,3 +226,35 @@ async def test_the_feed_reads_through_the_apps_sessions(app, client) -> None:
         await commit(app, [event(subject_id="in-test")])
         assert ids((await client.get(FEED)).json()) == ["in-test"]
     assert (await client.get(FEED)).json()["items"] == []
+
+
+async def test_an_event_committed_by_the_process_wakes_its_long_polls(
+    app, client, monkeypatch
+) -> None:
+    # The table is read again only every 20 s: the answer comes from the wakeup.
+    monkeypatch.setattr(feed, "POLL_SECONDS", 20.0)
+    end = (await client.get(FEED)).json()["next_cursor"]
+
+    async def later() -> None:
+        await asyncio.sleep(0.3)
+        await commit(app, [event(subject_id="woken")])
+
+    started = time.monotonic()
+    writer = asyncio.create_task(later())
+    answer = await client.get(FEED, params={"cursor": end, "wait": 25})
+    await writer
+    assert ids(answer.json()) == ["woken"]
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.postgres_only
+async def test_an_event_whose_transaction_commits_late_comes_after_the_cursor(app, client) -> None:
+    sessions = app.state.sessionmaker
+    async with sessions() as slow:
+        await slow.begin()
+        await emit(slow, event(subject_id="slow"))  # written first, committed last
+        await commit(app, [event(subject_id="quick")])
+        page = (await client.get(FEED)).json()
+        assert ids(page) == ["quick"]
+        await slow.commit()
+    assert ids((await client.get(FEED, params={"cursor": page["next_cursor"]})).json()) == ["slow"]

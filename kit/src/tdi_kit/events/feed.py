@@ -6,7 +6,7 @@ service passes its `events` table); the gateway merges the three as `/api/v1/eve
 - A page: the suite's list envelope, whose `next_cursor` is always there: at the end of the
   feed it is where to continue from once more events come (the feed never ends).
 - A long poll (`wait`): when nothing is after the cursor, the answer waits for the first event,
-  up to `wait` seconds: the table is read again every `poll_seconds`, or at once when this
+  up to `wait` seconds: the table is read again every `POLL_SECONDS`, or at once when this
   process commits (`Wakeup`: an event written here is served without the poll's delay).
 - Server-Sent Events (`Accept: text/event-stream`): every event as it comes, its `id` the cursor
   after it, so that a reconnecting `EventSource` resumes where it was (`Last-Event-ID`); a
@@ -53,6 +53,8 @@ KIND_PATTERN = r"^[a-z][a-z0-9_]*$"
 SUBJECT_PATTERN = r"^[A-Za-z0-9._:-]+$"
 # Events read at a time by a stream.
 STREAM_BATCH = 100
+# How often a waiting long poll or stream reads the table again when nothing wakes it.
+POLL_SECONDS = 0.25
 # A comment this often on an idle stream, so that proxies keep it open (tests shorten it).
 HEARTBEAT_SECONDS = 15.0
 
@@ -144,7 +146,7 @@ def events_router(
     source: str,
     event_types: Mapping[str, str],
     wakeup: Wakeup | None = None,
-    poll_seconds: float = 0.25,
+    poll_seconds: float | None = None,
     heartbeat_seconds: float | None = None,
 ) -> APIRouter:
     """The router of `GET /events` over `table` (the service's outbox), its events marked as
@@ -245,7 +247,7 @@ def events_router(
         found = await page(after, limit)
         deadline = time.monotonic() + wait
         while not found.events and (left := deadline - time.monotonic()) > 0:
-            await wake.wait(min(poll_seconds, left))
+            await wake.wait(min(POLL_SECONDS if poll_seconds is None else poll_seconds, left))
             found = await page(found.next_position, limit)
         next_cursor = encode_cursor(found.next_position)
         body = EventsPage(items=found.events, next_cursor=next_cursor, total=found.total)
@@ -259,9 +261,14 @@ def events_router(
 
 
 async def _stream(
-    page: Any, after: int, wake: Wakeup, poll_seconds: float, heartbeat_seconds: float | None
+    page: Any,
+    after: int,
+    wake: Wakeup,
+    poll_seconds: float | None,
+    heartbeat_seconds: float | None,
 ) -> AsyncIterator[bytes]:
     beat = HEARTBEAT_SECONDS if heartbeat_seconds is None else heartbeat_seconds
+    poll = POLL_SECONDS if poll_seconds is None else poll_seconds
     quiet_since = time.monotonic()
     while True:
         found = await page(after, STREAM_BATCH)
@@ -274,7 +281,7 @@ async def _stream(
         if time.monotonic() - quiet_since >= beat:
             yield HEARTBEAT
             quiet_since = time.monotonic()
-        await wake.wait(poll_seconds)
+        await wake.wait(poll)
 
 
 __all__ = ["EventsPage", "Wakeup", "events_router"]
