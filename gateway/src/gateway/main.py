@@ -30,6 +30,7 @@ from gateway.cors import CORS, with_headers
 from gateway.dashboard import router as dashboard_router
 from gateway.dossier import router as dossier_router
 from gateway.edge import ClientAddress, EdgeAuth, RateLimiter, RequestTarget
+from gateway.events import router as events_router
 from gateway.metrics import GatewayMetrics
 from gateway.openapi import OpenAPIMerger
 from gateway.openapi import router as openapi_router
@@ -216,6 +217,7 @@ def _api(gateway: GatewayApp) -> FastAPI:
     api.include_router(dossier_router, prefix="/api/v1")
     api.include_router(dashboard_router, prefix="/api/v1")
     api.include_router(vocabularies_router, prefix="/api/v1")
+    api.include_router(events_router, prefix="/api/v1")
     api.include_router(openapi_router)
     install_page(api)
 

@@ -35,6 +35,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/dashboard": GATEWAY,
     "/api/v1/territories/*/dossier": GATEWAY,
     "/api/v1/vocabularies": GATEWAY,
+    "/api/v1/events": GATEWAY,  # the three feeds merged
     # registry (but a territory's contracts, which contracts holds)
     "/api/v1/territories": "registry",
     "/api/v1/territories/*/contracts": "contracts",

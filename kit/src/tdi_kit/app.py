@@ -7,7 +7,7 @@ import contextlib
 import datetime as dt
 import gc
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,6 +27,7 @@ from tdi_kit.conditional import ConditionalGetMiddleware
 from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.deadline import DeadlineMiddleware
 from tdi_kit.errors import Problem, install_error_handlers
+from tdi_kit.events.feed import Wakeup, events_router, wake_on_events
 from tdi_kit.head import HeadMiddleware
 from tdi_kit.idempotency import (
     IdempotencyMiddleware,
@@ -85,12 +86,16 @@ def create_service_app(
     openapi_tags: list[dict[str, Any]] | None = None,
     clients: Sequence[ServiceClient] = (),
     counted: Sequence[str] = (),
+    events: Table | None = None,
+    event_types: Mapping[str, str] | None = None,
 ) -> ServiceApp:
     """Assemble a service: routers under /api/v1, plus /livez, /readyz and /metrics.
 
     Each of `clients` (the sibling services it checks references with) is `app.state.<name>`.
     The rows committed to each table of `counted` (the record: funding's ledger) are counted in
     `db_rows_written_total`, by their `kind`.
+    With its outbox (`events`, `tdi_kit.events.events_table`) the service serves its feed,
+    `GET /api/v1/events`, whose `type` parameter documents `event_types`.
     """
     configure_logging(settings.service_name, level=settings.log_level, as_json=settings.log_json)
     budget = settings.connection_budget
@@ -186,6 +191,21 @@ def create_service_app(
     install_error_handlers(app)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
+    long_polls: frozenset[str] = frozenset()
+    if events is not None:
+        wakeup = Wakeup()
+        # Events this process commits wake its long polls: served without the poll's delay.
+        wake_on_events(engine, wakeup)
+        app.include_router(
+            events_router(
+                events,
+                source=settings.service_name,
+                event_types=event_types or {},
+                wakeup=wakeup,
+            ),
+            prefix=API_PREFIX,
+        )
+        long_polls = frozenset({API_PREFIX + "/events"})
     app.include_router(_operations_router())
 
     def caller(headers: dict[bytes, bytes]) -> Caller | None:
@@ -210,7 +230,9 @@ def create_service_app(
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Outside idempotency, so that a request past its deadline gives back its key's lock too.
-    app.add_middleware(DeadlineMiddleware, max_seconds=settings.request_timeout_seconds)
+    app.add_middleware(
+        DeadlineMiddleware, max_seconds=settings.request_timeout_seconds, long_polls=long_polls
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -55,16 +55,44 @@ def budget_header(seconds: float) -> tuple[str, str]:
     return BUDGET_HEADER, str(max(1, int(seconds * 1000)))
 
 
+def _long_poll_seconds(scope: Scope) -> float | None:
+    """What a long poll adds to its deadline (its `wait`, at most 30 s), or None for a stream
+    (`Accept: text/event-stream`), which runs as long as its client stays."""
+    for name, value in scope["headers"]:
+        if name == b"accept" and b"text/event-stream" in value:
+            return None
+    for pair in scope.get("query_string", b"").decode("latin-1").split("&"):
+        name, _, value = pair.partition("=")
+        if name == "wait":
+            try:
+                return min(max(float(value), 0.0), 30.0)
+            except ValueError:
+                return 0.0  # the route refuses it
+    return 0.0
+
+
 class DeadlineMiddleware:
-    def __init__(self, app: ASGIApp, *, max_seconds: float) -> None:
+    """`long_polls`: paths (the events feed) whose deadline grows by the `wait` they ask for,
+    and that have none when they stream."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_seconds: float, long_polls: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.max_seconds = max_seconds
+        self.long_polls = long_polls
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         seconds = self.max_seconds
+        if scope["path"] in self.long_polls:
+            extra = _long_poll_seconds(scope)
+            if extra is None:
+                await self.app(scope, receive, send)
+                return
+            seconds += extra
         budget = budget_of(scope["headers"])
         if budget is not None:
             seconds = min(seconds, budget)

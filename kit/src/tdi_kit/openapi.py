@@ -173,10 +173,12 @@ def _complete_operation(method: str, operation: dict[str, Any]) -> None:
         if "cursor" in query:
             _with_headers(responses["200"], "Link")
             content = responses["200"].setdefault("content", {})
-            content.setdefault(CSV_MEDIA_TYPE, {"schema": {"type": "string"}})
-            content[CSV_MEDIA_TYPE].setdefault(
-                "example", "\ufeffcode,name\r\nti-2708,Nord Franche-Comté\r\n"
-            )
+            # A feed (events) has no end to export: its other form is a stream, not CSV.
+            if "text/event-stream" not in content:
+                content.setdefault(CSV_MEDIA_TYPE, {"schema": {"type": "string"}})
+                content[CSV_MEDIA_TYPE].setdefault(
+                    "example", "\ufeffcode,name\r\nti-2708,Nord Franche-Comté\r\n"
+                )
     if "201" in responses:
         _with_headers(responses["201"], "Location", "ETag")
 

@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from tdi_kit import clock
+
 
 class EventSubject(BaseModel):
     """The record the event is about."""
@@ -49,7 +51,8 @@ def event_from_row(row: Any, *, source: str) -> EventRead:
         id=row.id,
         type=row.type,
         source=source,
-        occurred_at=row.occurred_at,
+        # SQLite gives the column back without its zone: it was written in UTC.
+        occurred_at=clock.utc(row.occurred_at),
         subject=EventSubject(kind=row.subject_kind, id=row.subject_id),
         actor_org=row.actor_org,
         version=row.version,
