@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import httpx
-from funding_cases import ADMIN, BPI, M, allocate, allocation_body, make_envelope
+from funding_cases import ADMIN, ANCT, BDT, BPI, M, allocate, allocation_body, make_envelope
 from sqlalchemy import select
 from suite_testing import Services
 
@@ -146,3 +146,32 @@ async def test_a_bulk_push_writes_one_event_a_row_in_its_order(
     assert [e["payload"]["record"]["reference"] for e in new[:3]] == ["R-0", "R-1", "R-2"]
     # Each payment shows the allocation as it left it, though both paid the same one.
     assert [e["payload"]["allocation"]["disbursed_cents"] for e in new[3:]] == [M // 4, M // 2]
+
+
+async def test_the_feed_shows_a_proposal_only_to_whom_sees_the_record(
+    client: httpx.AsyncClient, rolled_back_services: Services
+) -> None:
+    await make_envelope(client, rules={"examined_by": "anct"})
+    proposal = await allocate(client, status="proposed", headers=BPI)
+
+    async def seen_by(headers: dict[str, str]) -> list[str]:
+        page = await client.get("/api/v1/events", params={"limit": 500}, headers=headers)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        while body["items"]:
+            items = body["items"]
+            page = await client.get(
+                "/api/v1/events",
+                params={"limit": 500, "cursor": body["next_cursor"]},
+                headers=headers,
+            )
+            body = page.json()
+            if not body["items"]:
+                return [e["type"] for e in items if e["subject"]["id"] == proposal["id"]]
+        return []
+
+    assert await seen_by(BPI) == ["allocation.proposed"]  # its operator
+    assert await seen_by(ANCT) == ["allocation.proposed"]  # its envelope's examiner
+    assert await seen_by(ADMIN) == ["allocation.proposed"]
+    assert await seen_by(BDT) == []  # another operator
+    assert await seen_by({}) == []  # anyone

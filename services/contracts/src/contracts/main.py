@@ -7,6 +7,8 @@ import httpx
 from contracts.actions.routes import router as actions
 from contracts.amendments.routes import router as amendments
 from contracts.contracts.routes import router as contracts
+from contracts.events import EVENT_TYPES
+from contracts.models import events as events_table
 from contracts.models import idempotency_keys
 from contracts.settings import ContractsSettings
 from tdi_kit.app import ServiceApp, create_service_app
@@ -57,6 +59,8 @@ def create_app(
         routers=[contracts, amendments, actions],
         migrations=MIGRATIONS,
         idempotency=idempotency_keys,
+        events=events_table,
+        event_types=EVENT_TYPES,
         clients=[registry, funding],
         openapi_tags=[
             {"name": "contracts", "description": "Protocoles and contracts, signatories."},

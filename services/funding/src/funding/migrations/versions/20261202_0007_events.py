@@ -1,7 +1,7 @@
 """events: the outbox (TEMPORARY, lead's test copy; helper ev writes the real one)
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 13:00:00
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 from tdi_kit.events import events_table
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
