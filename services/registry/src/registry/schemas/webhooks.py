@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from registry.schemas.common import Model
+from tdi_kit.clock import Timestamp
 from tdi_kit.identifiers import OrganisationCode
 
 EventTypePattern = Annotated[
@@ -66,8 +66,8 @@ class WebhookRead(Model):
     disabled_reason: str | None = Field(
         description="Why the subscription was disabled by the platform (failures), if it was."
     )
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class WebhookCreated(WebhookRead):
@@ -90,10 +90,10 @@ class DeliveryRead(Model):
         description="`pending`: an attempt is due at `next_attempt_at`; `failed`: given up."
     )
     attempts: int
-    next_attempt_at: dt.datetime | None
-    last_attempt_at: dt.datetime | None
+    next_attempt_at: Timestamp | None
+    last_attempt_at: Timestamp | None
     response_code: int | None = Field(description="The receiver's last HTTP status, if any.")
     latency_ms: int | None = Field(description="How long the last attempt took.")
     error: str | None = Field(description="Why the last attempt failed (trimmed).")
-    created_at: dt.datetime
-    delivered_at: dt.datetime | None
+    created_at: Timestamp
+    delivered_at: Timestamp | None
