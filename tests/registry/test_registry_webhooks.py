@@ -214,3 +214,25 @@ async def test_the_delivery_log_shows_attempts_and_a_delivery_is_sent_again_on_r
         assert r.status_code == 404
     finally:
         await dispatcher.aclose()
+
+
+def test_production_without_a_secret_to_mint_the_feed_token_stops_naming_the_setting() -> None:
+    from registry.settings import RegistrySettings
+    from tdi_kit.settings import InsecureSettings
+
+    production = {
+        "environment": "production",
+        "database_url": "postgresql://u:p@db:5432/registry",
+        "jwks_url": "https://id.example/jwks",
+    }
+    with pytest.raises(InsecureSettings, match="REGISTRY_WEBHOOK_FEED_TOKEN"):
+        RegistrySettings(**production)
+    assert RegistrySettings(**production, webhook_feed_token="t").webhook_require_https
+    assert RegistrySettings(**production, webhooks_dispatcher="external").jwt_secret is None
+
+
+def test_tdi_webhooks_runs_the_dispatcher_alone() -> None:
+    from tdi_cli.main import parser
+    from tdi_cli.webhooks import cmd_webhooks
+
+    assert parser().parse_args(["webhooks"]).func is cmd_webhooks

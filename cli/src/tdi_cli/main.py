@@ -9,6 +9,7 @@ tdi token ...          mint a signed token for local use
 tdi import KIND FILE   push an operator's allocations or disbursements to funding
 tdi backup             back up each service's database (a file and its manifest per service)
 tdi restore FILE...    restore backups into new, empty databases, checked against the manifests
+tdi webhooks           run the webhooks dispatcher alone (REGISTRY_WEBHOOKS_DISPATCHER=external)
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tdi_cli import backup
+from tdi_cli import backup, webhooks
 from tdi_cli.services import Service, by_name
 from tdi_kit import migrations
 from tdi_kit.auth import mint_token
@@ -462,6 +463,8 @@ def parser() -> argparse.ArgumentParser:
     )
     back.add_argument("file", nargs="+", help="a backup file written by `tdi backup`")
     back.set_defaults(func=cmd_restore)
+
+    webhooks.add_parser(sub)
     return p
 
 
