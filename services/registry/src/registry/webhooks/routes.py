@@ -109,7 +109,7 @@ async def delete_webhook(
 @router.post(
     "/webhooks/{webhook_id}/secret", response_model=WebhookSecret, responses=WRITE_PROBLEMS
 )
-async def rotate_webhook_secret(
+async def create_webhook_secret(
     webhook_id: WebhookId, session: SessionDep, caller: WebhookManager
 ) -> Any:
     """A new signing secret, shown this once; the old one signs nothing from now on."""
@@ -154,7 +154,7 @@ async def list_webhook_deliveries(
     response_model=DeliveryRead,
     responses=problem_responses(401, 403, 404, 409),
 )
-async def redeliver_webhook_delivery(
+async def create_webhook_redelivery(
     webhook_id: WebhookId,
     delivery_id: Annotated[uuid.UUID, Path()],
     session: SessionDep,
