@@ -125,6 +125,15 @@ async def test_a_subscription_gets_the_types_it_chose_and_what_its_organisation_
     assert got == {str(public.id), str(its_own.id)}
 
 
+async def test_an_event_that_came_without_its_audience_is_not_taken_for_a_public_one(
+    client: httpx.AsyncClient, dispatcher: Dispatcher, receiver: Receiver
+) -> None:
+    await subscribe(client, receiver.url, ["allocation.*"])
+    stripped = orjson.loads(event().model_dump_json())
+    del stripped["audience"]
+    assert await dispatcher.take([EventRead.model_validate(stripped)]) == 0
+
+
 async def test_a_subscription_is_disabled_after_deliveries_fail_in_a_row_and_says_so(
     client: httpx.AsyncClient, dispatcher: Dispatcher, receiver: Receiver, suite: Suite
 ) -> None:

@@ -54,7 +54,12 @@ class _Job:
 
 
 def visible_to(event: EventRead, organisation: str) -> bool:
-    """A subscription sees what its organisation may see in the feed (EVENTS.md)."""
+    """A subscription sees what its organisation may see in the feed (EVENTS.md).
+
+    Fails closed: an event that came without its `audience` at all (a source that strips it)
+    is nobody's but the admins', never everyone's."""
+    if "audience" not in event.model_fields_set:
+        return False
     return event.audience is None or organisation in event.audience
 
 
@@ -170,6 +175,14 @@ class Dispatcher:
         await self._record(job, attempt)
         return attempt
 
+    async def _attempt_logged(self, job: _Job) -> Attempt | None:
+        try:
+            return await self._attempt(job)
+        except Exception:
+            # Its lease runs out and the delivery falls due again: at least once.
+            log.exception("webhooks: attempt of delivery %s not recorded", job.delivery_id)
+            return None
+
     async def _record(self, job: _Job, attempt: Attempt) -> None:
         async with self.sessionmaker() as session, session.begin():
             await session.connection(execution_options=WRITE_OPTIONS)
@@ -230,7 +243,7 @@ class Dispatcher:
         return list(await asyncio.gather(*(self._attempt(job) for job in jobs)))
 
     async def _work(self) -> None:
-        in_flight: set[asyncio.Task[Attempt]] = set()
+        in_flight: set[asyncio.Task[Attempt | None]] = set()
         try:
             while True:
                 free = self.settings.webhook_concurrency - len(in_flight)
@@ -241,7 +254,7 @@ class Dispatcher:
                         log.exception("webhooks: could not claim due deliveries")
                         jobs = []
                     for job in jobs:
-                        task = asyncio.create_task(self._attempt(job))
+                        task = asyncio.create_task(self._attempt_logged(job))
                         in_flight.add(task)
                         task.add_done_callback(in_flight.discard)
                     if len(jobs) == free:
