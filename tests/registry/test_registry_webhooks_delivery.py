@@ -296,3 +296,21 @@ async def _cursor(suite: Suite) -> Any:
     async with suite.app.state.sessionmaker() as session:
         row = await session.get(WebhookFeedCursor, "funding")
         return None if row is None else row.cursor
+
+
+async def test_the_embedded_dispatcher_runs_with_the_registry_and_stops_with_it(
+    suite: Suite,
+) -> None:
+    from webhooks_testing import EVENT_TYPES, settings
+
+    from registry.main import create_app
+
+    app = create_app(
+        settings(suite.url, webhooks_dispatcher="embedded", webhook_feed_urls={}),
+        event_types=EVENT_TYPES,
+    )
+    async with app.router.lifespan_context(app):
+        task = app.state.webhooks_dispatcher
+        await asyncio.sleep(0.05)
+        assert not task.done()
+    assert task.cancelled()
