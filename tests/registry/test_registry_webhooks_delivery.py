@@ -314,3 +314,29 @@ async def test_the_embedded_dispatcher_runs_with_the_registry_and_stops_with_it(
         await asyncio.sleep(0.05)
         assert not task.done()
     assert task.cancelled()
+
+
+async def test_dispatchers_scaled_out_never_attempt_the_same_delivery_twice(
+    client: httpx.AsyncClient, suite: Suite, receiver: Receiver
+) -> None:
+    await subscribe(client, receiver.url, ["allocation.*"])
+    receiver.delay = 0.05
+    settings = suite.app.state.settings.model_copy(update={"webhook_concurrency": 4})
+    replicas = [
+        Dispatcher(
+            sessionmaker=suite.app.state.sessionmaker, settings=settings, resolver=suite.names
+        )
+        for _ in range(3)
+    ]
+    sent = [event() for _ in range(12)]
+    try:
+        await replicas[0].take(sent)
+        while True:
+            rounds = await asyncio.gather(*(r.attempt_due() for r in replicas))
+            if not any(rounds):
+                break
+    finally:
+        for replica in replicas:
+            await replica.aclose()
+    ids = [orjson.loads(body)["id"] for body, _ in receiver.received]
+    assert sorted(ids) == sorted(str(e.id) for e in sent)
