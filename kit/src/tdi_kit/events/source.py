@@ -80,9 +80,11 @@ class FeedSource:
 
     async def ack(self, events: list[EventRead]) -> None:
         for name in {event.source for event in events}:
-            cursor = self._pending.pop(name, None)
+            cursor = self._pending.get(name)
             if cursor is not None:
+                # Forgotten only once stored: an ack that failed can be made again.
                 await self.cursors.save(name, cursor)
+                del self._pending[name]
                 self._acked[name].set()
 
     async def page(self, name: str, cursor: str | None) -> tuple[list[EventRead], str]:
@@ -102,7 +104,15 @@ class FeedSource:
         return events, body["next_cursor"] or cursor or ""
 
     async def _read(self, name: str) -> None:
-        cursor = await self.cursors.load(name)
+        pause = 1.0
+        while True:
+            try:
+                cursor = await self.cursors.load(name)
+                break
+            except Exception as exc:  # the consumer's own database is away: wait for it
+                log.warning("events: cannot load the cursor of %s (%s)", name, exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, self.pause_max)
         pause = 1.0
         while True:
             try:

@@ -123,14 +123,15 @@ class Dispatcher:
             pause = 1.0
             while True:
                 try:
+                    # Both again after a failure: `take` makes no delivery twice.
                     await self.take(events)
+                    await source.ack(events)
                     break
-                except Exception:
+                except Exception as exc:
                     # Not acked until written: the batch is retried, never skipped.
-                    log.exception("webhooks: could not record deliveries; retrying")
+                    log.warning("webhooks: cannot record deliveries (%s); retrying", exc)
                     await asyncio.sleep(pause)
                     pause = min(pause * 2, 30.0)
-            await source.ack(events)
 
     # -- attempts --------------------------------------------------------------------------
 
@@ -180,7 +181,7 @@ class Dispatcher:
             return await self._attempt(job)
         except Exception:
             # Its lease runs out and the delivery falls due again: at least once.
-            log.exception("webhooks: attempt of delivery %s not recorded", job.delivery_id)
+            log.warning("webhooks: attempt of delivery %s not recorded", job.delivery_id)
             return None
 
     async def _record(self, job: _Job, attempt: Attempt) -> None:
@@ -244,15 +245,20 @@ class Dispatcher:
 
     async def _work(self) -> None:
         in_flight: set[asyncio.Task[Attempt | None]] = set()
+        pause = self.settings.webhook_poll_seconds
         try:
             while True:
                 free = self.settings.webhook_concurrency - len(in_flight)
                 if free > 0:
                     try:
                         jobs = await self._claim(free)
-                    except Exception:
-                        log.exception("webhooks: could not claim due deliveries")
+                        pause = self.settings.webhook_poll_seconds
+                    except Exception as exc:
+                        # The database is away: one warning a pause, the pause growing; the
+                        # registry's requests say so to their callers, not this loop.
+                        log.warning("webhooks: cannot claim due deliveries (%s)", exc)
                         jobs = []
+                        pause = min(pause * 2, 30.0)
                     for job in jobs:
                         task = asyncio.create_task(self._attempt_logged(job))
                         in_flight.add(task)
@@ -264,7 +270,7 @@ class Dispatcher:
                 woken = asyncio.ensure_future(self._wake.wait())
                 await asyncio.wait(
                     {woken, *in_flight},
-                    timeout=self.settings.webhook_poll_seconds,
+                    timeout=pause,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 woken.cancel()
