@@ -59,8 +59,15 @@ async def registry_url() -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 async def registry_app(registry_url: str) -> AsyncIterator[ServiceApp]:
+    # The webhooks dispatcher is tried in tests/registry/test_registry_webhooks_delivery.py;
+    # elsewhere it would only poll feeds at the default ports.
     app = create_app(
-        RegistrySettings(database_url=registry_url, environment="test", log_json=False)
+        RegistrySettings(
+            database_url=registry_url,
+            environment="test",
+            log_json=False,
+            webhooks_dispatcher="external",
+        )
     )
     yield app
     await app.state.engine.dispose()

@@ -146,6 +146,14 @@ async def records(gateway: httpx.AsyncClient) -> dict[tuple[str, str], str]:
     )
     [action] = contract["actions"]
     signed = await _signed_contract(gateway)
+    # A literal public address: the registry resolves no name here, and refuses private ones.
+    webhook = await _created(
+        await gateway.post(
+            f"{API}/webhooks",
+            json={"url": "https://93.184.215.14/hooks", "event_types": ["webhook.*"]},
+            headers=token("webhooks:write", sub="integrator", org=OWNER),
+        )
+    )
     return {
         # Amendments change signed contracts only.
         ("signed", "contract_id"): signed["id"],
@@ -161,6 +169,8 @@ async def records(gateway: httpx.AsyncClient) -> dict[tuple[str, str], str]:
         ("plan-lines", "line_id"): action["plan_lines"][0]["id"],
         ("indicators", "indicator_id"): action["indicators"][0]["id"],
         ("milestones", "milestone_id"): action["milestones"][0]["id"],
+        ("webhooks", "webhook_id"): webhook["id"],
+        ("deliveries", "delivery_id"): str(uuid.uuid4()),
     }
 
 

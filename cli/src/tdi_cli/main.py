@@ -10,6 +10,7 @@ tdi import KIND FILE   push an operator's allocations or disbursements to fundin
 tdi backup             back up each service's database (a file and its manifest per service)
 tdi restore FILE...    restore backups into new, empty databases, checked against the manifests
 tdi events tail        follow the suite's events (the gateway's merged feed), one line each
+tdi webhooks           run the webhooks dispatcher alone (REGISTRY_WEBHOOKS_DISPATCHER=external)
 
 The database jobs are `tdi_cli.jobs`; `up` and `serve`, `tdi_cli.serving`; this module parses
 the command line and holds the token and import commands.
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from tdi_cli import events
+from tdi_cli import events, webhooks
 from tdi_cli.jobs import cmd_backup, cmd_migrate, cmd_purge_idempotency, cmd_restore, cmd_seed
 from tdi_cli.services import by_name
 from tdi_cli.serving import cmd_serve, cmd_up
@@ -195,6 +196,7 @@ def parser() -> argparse.ArgumentParser:
     back.set_defaults(func=cmd_restore)
 
     events.add_parser(sub)
+    webhooks.add_parser(sub)
     return p
 
 

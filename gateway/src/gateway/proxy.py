@@ -46,6 +46,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/communes": "registry",
     "/api/v1/organisations": "registry",
     "/api/v1/programme": "registry",
+    "/api/v1/webhooks": "registry",
     # funding
     "/api/v1/conventions": "funding",
     "/api/v1/envelopes": "funding",

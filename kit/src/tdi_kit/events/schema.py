@@ -43,6 +43,13 @@ class EventRead(BaseModel):
     )
     position: int = Field(description="The event's place in its service's feed (increasing).")
     payload: dict[str, Any] = Field(description="What changed: see the event type's description.")
+    audience: list[str] | None = Field(
+        None,
+        description=(
+            "Who may see the event besides admins: null for everyone, else organisation codes "
+            "(the webhooks dispatcher, which reads every event, delivers it to them only)."
+        ),
+    )
 
 
 def event_from_row(row: Any, *, source: str) -> EventRead:
@@ -58,4 +65,5 @@ def event_from_row(row: Any, *, source: str) -> EventRead:
         version=row.version,
         position=row.position,
         payload=orjson.loads(row.payload),
+        audience=None if row.audience is None else orjson.loads(row.audience),
     )

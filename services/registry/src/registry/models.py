@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -20,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from tdi_kit.db import StoredDocument, new_metadata
+from tdi_kit.db import StoredDocument, Uuid, new_metadata
 from tdi_kit.idempotency import idempotency_table
 
 
@@ -252,3 +254,67 @@ class ProgrammeMilestone(Base):
     source_title: Mapped[str] = mapped_column(String(300))
     source_url: Mapped[str | None] = mapped_column(String(300))
     caveat: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookSubscription(Base):
+    """An organisation's webhook: where the events it may see, of the types it chose, are sent."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    organisation_code: Mapped[str] = mapped_column(ForeignKey("organisations.code"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    # Exact types (`allocation.committed`) or a whole kind (`allocation.*`).
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    description: Mapped[str | None] = mapped_column(String(500))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Kept to sign with (HMAC needs the secret itself); served once, at creation or rotation.
+    secret: Mapped[str] = mapped_column(String(100))
+    # Deliveries given up in a row: past the setting, the subscription is disabled.
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    disabled_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription, with its attempts so far (the delivery log)."""
+
+    __tablename__ = "webhook_deliveries"
+    # A replayed event (at least once) makes no second delivery.
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_log", "subscription_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    subscription_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("webhook_subscriptions.id", ondelete="CASCADE")
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    event_type: Mapped[str] = mapped_column(String(64))
+    # The body sent, as signed: the event as served (`tdi_kit.events.schema.EventRead`).
+    body: Mapped[str] = mapped_column(Text)
+    # pending (an attempt is due at `next_attempt_at`), delivered, failed (given up).
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The attempts before the current round of retries (a manual redelivery starts a new one).
+    round_start: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    response_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookFeedCursor(Base):
+    """How far the dispatcher has read each service's events feed."""
+
+    __tablename__ = "webhook_feed_cursors"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cursor: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
