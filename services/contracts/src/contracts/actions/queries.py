@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.models import Action, ActionTheme, Amendment, PlanLine, TerritoryRegion
-from tdi_kit.text import search_terms
+from contracts.contracts.queries import shared_filters
+from contracts.models import Action, ActionTheme, Amendment, PlanLine
 
 SORTABLE = {
     "code": Action.code,
@@ -39,19 +39,9 @@ def filtered(
     q: str | None = None,
 ) -> Select[Any]:
     """Each filter is a column test or an EXISTS on an indexed table: a page stays one statement."""
-    if territory is not None:
-        stmt = stmt.where(Action.territory_code == territory)
-    if region is not None:
-        stmt = stmt.where(
-            exists().where(
-                TerritoryRegion.territory_code == Action.territory_code,
-                TerritoryRegion.region_code == region,
-            )
-        )
-    if phase is not None:
-        stmt = stmt.where(Action.phase == phase)
-    if status is not None:
-        stmt = stmt.where(Action.status == status)
+    stmt = shared_filters(
+        stmt, Action, territory=territory, region=region, phase=phase, status=status
+    )
     if axis is not None:
         stmt = stmt.where(Action.axis == axis)
     if priority is not None:
@@ -66,11 +56,7 @@ def filtered(
         )
     if contract is not None:
         stmt = stmt.where(Action.contract_id == contract)
-    if is_demo is not None:
-        stmt = stmt.where(Action.is_demo == is_demo)
-    for term in search_terms(q or ""):
-        stmt = stmt.where(Action.search_text.contains(term, autoescape=True))
-    return stmt
+    return shared_filters(stmt, Action, is_demo=is_demo, q=q)
 
 
 async def document(session: AsyncSession, action_id: uuid.UUID) -> tuple[str, str] | None:

@@ -41,23 +41,11 @@ def filtered(
     q: str | None = None,
 ) -> Select[Any]:
     """Action filters keep the contracts having at least one matching action."""
-    if territory is not None:
-        stmt = stmt.where(Contract.territory_code == territory)
-    if region is not None:
-        stmt = stmt.where(
-            exists().where(
-                TerritoryRegion.territory_code == Contract.territory_code,
-                TerritoryRegion.region_code == region,
-            )
-        )
-    if phase is not None:
-        stmt = stmt.where(Contract.phase == phase)
-    if status is not None:
-        stmt = stmt.where(Contract.status == status)
+    stmt = shared_filters(
+        stmt, Contract, territory=territory, region=region, phase=phase, status=status
+    )
     if kind is not None:
         stmt = stmt.where(Contract.kind == kind)
-    if is_demo is not None:
-        stmt = stmt.where(Contract.is_demo == is_demo)
     action_tests = []
     if axis is not None:
         action_tests.append(Action.axis == axis)
@@ -73,8 +61,39 @@ def filtered(
         )
     if action_tests:
         stmt = stmt.where(exists().where(Action.contract_id == Contract.id, *action_tests))
+    return shared_filters(stmt, Contract, is_demo=is_demo, q=q)
+
+
+def shared_filters(
+    stmt: Select[Any],
+    model: type[Contract] | type[Action],
+    *,
+    territory: str | None = None,
+    region: str | None = None,
+    phase: int | None = None,
+    status: str | None = None,
+    is_demo: bool | None = None,
+    q: str | None = None,
+) -> Select[Any]:
+    """The filters of the contracts' and the actions' lists alike: columns both tables have,
+    a Région by its territories (an EXISTS on an indexed table), words of the search text."""
+    if territory is not None:
+        stmt = stmt.where(model.territory_code == territory)
+    if region is not None:
+        stmt = stmt.where(
+            exists().where(
+                TerritoryRegion.territory_code == model.territory_code,
+                TerritoryRegion.region_code == region,
+            )
+        )
+    if phase is not None:
+        stmt = stmt.where(model.phase == phase)
+    if status is not None:
+        stmt = stmt.where(model.status == status)
+    if is_demo is not None:
+        stmt = stmt.where(model.is_demo == is_demo)
     for term in search_terms(q or ""):
-        stmt = stmt.where(Contract.search_text.contains(term, autoescape=True))
+        stmt = stmt.where(model.search_text.contains(term, autoescape=True))
     return stmt
 
 
