@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from tdi_kit import clock
 from tdi_kit.copies import organisations_table
 from tdi_kit.db import StoredDocument, Uuid, new_metadata
+from tdi_kit.events import events_table
 from tdi_kit.idempotency import idempotency_table
 
 
@@ -37,6 +38,8 @@ class Base(DeclarativeBase):
 
 
 idempotency_keys = idempotency_table(Base.metadata)
+# The outbox: each change's events, committed with it (tdi_kit.events).
+outbox = events_table(Base.metadata)
 # Our copy of the registry's organisation names, shown beside codes (tdi_kit.copies).
 organisations = organisations_table(Base.metadata)
 
