@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -98,3 +100,14 @@ def broker_or_skip(port: int, what: str) -> None:
         if os.environ.get(REQUIRE_BROKERS) == "1":
             pytest.fail(f"{reason} and {REQUIRE_BROKERS}=1")
         pytest.skip(f"{reason} (set {REQUIRE_BROKERS}=1 to make this a failure)")
+
+
+async def eventually(check: Callable[[], Awaitable[bool] | bool], *, within: float) -> None:
+    """Wait until `check()` holds, polling; fail after `within` seconds."""
+    step = 0.02
+    for _ in range(int(within / step)):
+        result = check()
+        if await result if inspect.isawaitable(result) else result:
+            return
+        await asyncio.sleep(step)
+    pytest.fail(f"not within {within} s")

@@ -211,6 +211,16 @@ class ServiceSettings(AppSettings):
     """How long a stored `Idempotency-Key` answer is kept (then purged) for replays."""
     idempotency_purge_interval_seconds: float = Field(3600.0, ge=0)
     """How often each process deletes the expired keys (0: never; `tdi purge-idempotency`)."""
+    events_relay: Literal["embedded", "off"] = "embedded"
+    """`embedded`: each process runs the events relay (`tdi_kit.events.relay`), which sequences
+    committed events every `EVENTS_RELAY_INTERVAL_SECONDS` and publishes them to
+    `EVENTS_BROKER_URL` when set; `off`: none (the feed still sequences when it is read)."""
+    events_relay_interval_seconds: float = Field(0.2, gt=0)
+    """How often the relay looks for new events (a commit of the process that emits one wakes
+    it at once)."""
+    events_broker_url: str | None = None
+    """Where the relay publishes events, at least once: NATS JetStream (`nats://host:4222`) or
+    RabbitMQ (`amqp://user:password@host:5672/`); unset, events are served by the feeds only."""
     database_app_role: str | None = None
     """PostgreSQL: the role the service runs as, when `DATABASE_URL` (for the migrations) names
     the schema's owner. Each migration run grants it rows, not tables: it cannot alter a table or
