@@ -45,6 +45,10 @@ BATCH = 500
 _events = events_table(MetaData())
 
 
+class PublishFailed(Exception):
+    """The broker did not take a batch (its cause says why): the relay backs off."""
+
+
 class Relay:
     """Sequences and publishes the events of one service's database (see the module)."""
 
@@ -91,20 +95,19 @@ class Relay:
         while True:
             try:
                 await self.round()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
+            except Exception as exc:  # (a cancellation, BaseException, stops the loop)
                 self.failures += 1
                 delay = min(
                     self.max_backoff_seconds, self.interval_seconds * 2 ** min(self.failures, 16)
                 )
-                stage = getattr(exc, "stage", "sequence")
+                stage = "publish" if isinstance(exc, PublishFailed) else "sequence"
+                cause = exc.__cause__ if isinstance(exc, PublishFailed) and exc.__cause__ else exc
                 self._count_error(stage)
                 log.warning(
                     "events relay: %s failed (%s: %s); retrying in %.1f s",
                     stage,
-                    type(exc).__name__,
-                    " ".join(str(exc).split())[:200],
+                    type(cause).__name__,
+                    " ".join(str(cause).split())[:200],
                     delay,
                 )
                 if stage == "publish" and self.publisher is not None:
@@ -135,8 +138,7 @@ class Relay:
                     if count < self.batch:
                         break
             except Exception as exc:
-                exc.stage = "publish"  # type: ignore[attr-defined]
-                raise
+                raise PublishFailed(str(exc)) from exc
         return sequenced, published
 
     async def sequence(self) -> int:
@@ -186,15 +188,6 @@ class Relay:
     def _count_error(self, stage: str) -> None:
         if self.metrics is not None:
             self.metrics.events_relay_error(stage)
-
-
-async def publish_pending(
-    engine: AsyncEngine, publisher: Publisher, *, source: str, batch: int = BATCH
-) -> int:
-    """Sequence and publish everything pending once (a job, a test); how many published."""
-    relay = Relay(engine, source=source, publisher=publisher, batch=batch)
-    _, published = await relay.round()
-    return published
 
 
 # Waking the relay after a commit that emitted events ---------------------------------------------
