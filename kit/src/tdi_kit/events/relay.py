@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Session
 
 from tdi_kit import clock
+from tdi_kit.db import WRITE_OPTIONS
 from tdi_kit.events.brokers import Publisher
 from tdi_kit.events.outbox import WAKE, events_table
 from tdi_kit.events.schema import event_from_row
@@ -151,11 +152,36 @@ class Relay:
 
     async def publish_batch(self) -> int:
         """Publish the next sequenced, unpublished events (up to `batch`); how many."""
-        assert self.publisher is not None
-        async with self.engine.connect() as connection, connection.begin():
-            if not await self._publish_lock(connection):
-                return 0
-            rows = (
+        if self.engine.dialect.name == "postgresql":
+            # One publisher at a time: the lock is held from the read to the mark.
+            async with self.engine.connect() as connection, connection.begin():
+                if not await connection.scalar(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PUBLISH_LOCK}
+                ):
+                    return 0
+                rows = await self._next(connection)
+                if rows:
+                    await self._publish(rows)
+                    await self._mark(connection, rows)
+        else:
+            # SQLite: no transaction open while the broker works (a read snapshot would refuse
+            # to become a write once another writer committed), then the mark on its own,
+            # taking the write lock up front.
+            async with self.engine.connect() as connection:
+                rows = await self._next(connection)
+            if rows:
+                await self._publish(rows)
+                async with self.engine.connect() as connection:
+                    connection = await connection.execution_options(**WRITE_OPTIONS)
+                    async with connection.begin():
+                        await self._mark(connection, rows)
+        if rows and self.metrics is not None:
+            self.metrics.events_published(len(rows))
+        return len(rows)
+
+    async def _next(self, connection: AsyncConnection) -> list[Any]:
+        return list(
+            (
                 await connection.execute(
                     select(_events)
                     .where(_events.c.position.is_not(None), _events.c.published_at.is_(None))
@@ -163,26 +189,17 @@ class Relay:
                     .limit(self.batch)
                 )
             ).all()
-            if not rows:
-                return 0
-            events = [event_from_row(row, source=self.source) for row in rows]
-            await self.publisher.publish(events)
-            await connection.execute(
-                update(_events)
-                .where(_events.c.seq.in_([row.seq for row in rows]))
-                .values(published_at=clock.now())
-            )
-        if self.metrics is not None:
-            self.metrics.events_published(len(events))
-        return len(events)
+        )
 
-    async def _publish_lock(self, connection: AsyncConnection) -> bool:
-        if connection.dialect.name != "postgresql":
-            return True
-        return bool(
-            await connection.scalar(
-                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PUBLISH_LOCK}
-            )
+    async def _publish(self, rows: list[Any]) -> None:
+        assert self.publisher is not None
+        await self.publisher.publish([event_from_row(row, source=self.source) for row in rows])
+
+    async def _mark(self, connection: AsyncConnection, rows: list[Any]) -> None:
+        await connection.execute(
+            update(_events)
+            .where(_events.c.seq.in_([row.seq for row in rows]))
+            .values(published_at=clock.now())
         )
 
     def _count_error(self, stage: str) -> None:
