@@ -8,13 +8,17 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from registry_testing import API, current_etag
+from registry_testing import API, FreshRegistry, current_etag
 from sqlalchemy import select
+from suite_testing import race
 
 from registry.events import EVENT_TYPES
+from registry.main import create_app
 from registry.models import outbox
+from registry.settings import RegistrySettings
 from tdi_kit.app import ServiceApp
-from tdi_kit.testing import bearer
+from tdi_kit.events.sequencer import sequence
+from tdi_kit.testing import asgi_client, bearer
 
 MACONNAIS = "200070308"
 COEUR_DE_SOLOGNE = "200000800"
@@ -174,3 +178,48 @@ async def test_an_admin_write_has_no_actor_organisation(
     await write(client, "PATCH", "/territories/ti-2708", bearer("admin"), json={"name": "NFC"})
     *_, row = await events_of(registry_app, "ti-2708")
     assert row.actor_org is None and row.type == "territory.changed"
+
+
+@pytest.mark.postgres_only
+async def test_concurrent_writes_of_one_territory_commit_their_events_in_order(
+    fresh_registry: FreshRegistry,
+) -> None:
+    """Racing writers of one territory (committing for real): each write that succeeded has its
+    event, and the territory's events come in the feed's order as its versions went."""
+    app = create_app(
+        RegistrySettings(database_url=fresh_registry.url, environment="test", log_json=False)
+    )
+    try:
+        async with asgi_client(app) as client:
+            editor = bearer("registry:write", sub="racer", org=ORG)
+            created = await client.post(
+                f"{API}/territories",
+                json={"code": "ti-9907", "name": "Course", "phase": 2},
+                headers=editor,
+            )
+            assert created.status_code == 201, created.text
+            answers = await race(
+                6,
+                lambda i: client.patch(
+                    f"{API}/territories/ti-9907",
+                    json={"name": f"Course {i}"},
+                    headers={**editor, "If-Match": "*"},
+                ),
+            )
+        done = [r.json() for r in answers if r.status_code == 200]
+        assert done, [r.text for r in answers]
+        await sequence(app.state.engine)
+        async with app.state.engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(outbox)
+                    .where(outbox.c.subject_id == "ti-9907")
+                    .order_by(outbox.c.position)
+                )
+            ).all()
+        assert [r.version for r in rows] == list(range(1, len(done) + 2))
+        assert [r.type for r in rows] == ["territory.created"] + ["territory.changed"] * len(done)
+        by_version = {d["version"]: d["name"] for d in done}
+        assert {r.version: payload(r)["record"]["name"] for r in rows[1:]} == by_version
+    finally:
+        await app.state.engine.dispose()
