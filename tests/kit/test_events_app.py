@@ -3,7 +3,9 @@ default), woken by the commits that emit events; `off` runs none (issue 14)."""
 
 from __future__ import annotations
 
+import pytest
 from events_testing import eventually
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from registry.main import MIGRATIONS, create_app
@@ -55,3 +57,9 @@ async def test_events_relay_off_runs_none() -> None:
         async with app.router.lifespan_context(app):
             assert app.state.relay is None
         await app.state.engine.dispose()
+
+
+def test_a_broker_url_of_another_kind_is_refused_at_startup() -> None:
+    with pytest.raises(ValidationError, match="nats://"):
+        RegistrySettings(environment="test", events_broker_url="kafka://127.0.0.1:9092")
+    assert RegistrySettings(environment="test", events_broker_url="").events_broker_url is None

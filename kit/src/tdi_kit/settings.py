@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -25,6 +25,8 @@ ENV_EXAMPLE_JWT_SECRET = "a-long-random-secret"
 # §3.2 asks for at least 256 bits).
 MIN_JWT_SECRET_BYTES = 32
 SECRETS_DIR = "/run/secrets"
+# What `EVENTS_BROKER_URL` may name (tdi_kit.events.brokers.publisher_for).
+BROKER_SCHEMES = ("nats", "tls", "amqp", "amqps")
 
 
 class InsecureSettings(SystemExit):
@@ -225,6 +227,13 @@ class ServiceSettings(AppSettings):
     """PostgreSQL: the role the service runs as, when `DATABASE_URL` (for the migrations) names
     the schema's owner. Each migration run grants it rows, not tables: it cannot alter a table or
     disable the ledger's triggers (docs/operations.md, "Database roles")."""
+
+    @field_validator("events_broker_url")
+    @classmethod
+    def _broker_scheme(cls, url: str | None) -> str | None:
+        if url and url.split("://", 1)[0].lower() not in BROKER_SCHEMES:
+            raise ValueError("a broker URL starts with nats:// (JetStream) or amqp:// (RabbitMQ)")
+        return url or None
 
     @model_validator(mode="after")
     def _database_default(self) -> ServiceSettings:
