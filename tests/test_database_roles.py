@@ -84,6 +84,11 @@ async def test_the_service_role_writes_rows_but_owns_no_table(service: str) -> N
                 # every write; rows of its own domain tables: written by the API).
                 await connection.execute(text("SELECT count(*) FROM idempotency_keys"))
                 await connection.execute(text("DELETE FROM idempotency_keys WHERE false"))
+                # The outbox: events are added, sequenced and marked published, never deleted.
+                await connection.execute(text("SELECT count(*) FROM events"))
+                await connection.execute(
+                    text("UPDATE events SET position = position, published_at = now() WHERE false")
+                )
                 await connection.rollback()
             table = tables[0][0]
             for statement in [
@@ -93,6 +98,8 @@ async def test_the_service_role_writes_rows_but_owns_no_table(service: str) -> N
                 "UPDATE alembic_version SET version_num = 'forged'",
                 "DELETE FROM alembic_version",
                 "CREATE TABLE intruder (id integer)",
+                "DELETE FROM events",
+                "TRUNCATE events",
             ]:
                 refusal = await refused(engine, statement)
                 assert "permission denied" in refusal or "must be owner" in refusal, statement

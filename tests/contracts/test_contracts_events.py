@@ -16,7 +16,7 @@ from conftest import WRITER
 from sqlalchemy import select
 from suite_testing import Services
 
-from contracts.models import events
+from contracts.models import outbox as events
 
 
 async def _events(services: Services) -> list[dict[str, Any]]:

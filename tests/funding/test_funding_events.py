@@ -15,7 +15,7 @@ from funding_cases import ADMIN, ANCT, BDT, BPI, M, allocate, allocation_body, m
 from sqlalchemy import select
 from suite_testing import Services
 
-from funding.models import events
+from funding.models import outbox as events
 
 
 async def _events(services: Services, seen: int = 0) -> list[dict[str, Any]]:

@@ -27,7 +27,9 @@ from tdi_kit.conditional import ConditionalGetMiddleware
 from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.deadline import DeadlineMiddleware
 from tdi_kit.errors import Problem, install_error_handlers
+from tdi_kit.events.brokers import publisher_for
 from tdi_kit.events.feed import Wakeup, events_router, wake_on_events
+from tdi_kit.events.relay import Relay
 from tdi_kit.head import HeadMiddleware
 from tdi_kit.idempotency import (
     IdempotencyMiddleware,
@@ -144,7 +146,12 @@ def create_service_app(
                 )
             )
         app.state.metrics.start()
+        relay = app.state.relay = _relay(settings, engine, metrics)
+        if relay is not None:
+            relay.start()
         yield
+        if relay is not None:
+            await relay.stop()
         if purger is not None:
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -167,6 +174,7 @@ def create_service_app(
         responses=PROBLEM_RESPONSES,
     )
     app.state.settings = settings
+    app.state.relay = None  # the events relay, once the lifespan has started it
     app.state.engine = engine
     app.state.read_engine = read_engine
     app.state.sessionmaker = create_sessionmaker(engine)
@@ -247,6 +255,20 @@ def create_service_app(
     # HEAD outside compression: a HEAD is answered as the GET would be, length included.
     app.add_middleware(HeadMiddleware)
     return app
+
+
+def _relay(settings: ServiceSettings, engine: AsyncEngine, metrics: Metrics) -> Relay | None:
+    """The events relay this process runs (`EVENTS_RELAY`), publishing to the configured broker."""
+    if settings.events_relay == "off":
+        return None
+    publisher = publisher_for(settings.events_broker_url) if settings.events_broker_url else None
+    return Relay(
+        engine,
+        source=settings.service_name,
+        publisher=publisher,
+        metrics=metrics,
+        interval_seconds=settings.events_relay_interval_seconds,
+    )
 
 
 def _sample_pools(app: FastAPI) -> None:

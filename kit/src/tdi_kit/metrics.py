@@ -85,6 +85,16 @@ class Metrics:
             "by table and kind.",
             ["table", "kind"],
         )
+        self.events_published_total = self.counter(
+            "events_published_total",
+            "Events the relay published to the broker (and the broker confirmed).",
+        )
+        self.events_relay_errors = self.counter(
+            "events_relay_errors_total",
+            "Failed rounds of the events relay, by stage: sequence (the database) or publish "
+            "(the broker); it backs off and retries.",
+            ["stage"],
+        )
         self._cpu_seen = 0.0
         # labels() takes a lock and builds a key on every call: keep the children it returns.
         self._counters: dict[tuple[str, str, int], Any] = {}
@@ -142,6 +152,12 @@ class Metrics:
 
     def rows(self, table: str, kind: str, count: int) -> None:
         self.rows_written.labels(self.service, table, kind).inc(count)
+
+    def events_published(self, count: int) -> None:
+        self.events_published_total.labels(self.service).inc(count)
+
+    def events_relay_error(self, stage: str) -> None:
+        self.events_relay_errors.labels(self.service, stage).inc()
 
     def pool(self, pool: str, *, size: int, checked_out: int, overflow: int) -> None:
         self.pool_size.labels(self.service, pool).set(size)

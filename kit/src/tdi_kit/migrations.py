@@ -74,6 +74,9 @@ __all__ = [
 
 log = logging.getLogger("tdi.migrations")
 
+# tdi_kit.events.outbox.TABLE (not imported: the events package imports the database kit).
+EVENTS_TABLE = "events"
+
 # One number for every service's migrations: PostgreSQL's advisory locks are per database, and
 # each service has a database of its own. (The bytes of "tdi-migr", as a signed bigint.)
 MIGRATION_LOCK = int.from_bytes(b"tdi-migr", "big", signed=True)
@@ -298,6 +301,12 @@ def grant_app_role(connection: Connection, role: str, metadata: MetaData) -> Non
         )
     for table in sorted(KIT_TABLES):  # the migrations' records: read, never written
         connection.exec_driver_sql(f"REVOKE INSERT ON {quote(table)} FROM {quoted}")
+    # The outbox (tdi_kit.events): the service adds events and the sequencer and the relay
+    # set their position and published_at, but an event once committed is never taken back.
+    if EVENTS_TABLE in metadata.tables:
+        connection.exec_driver_sql(
+            f"REVOKE DELETE, TRUNCATE ON {quote(EVENTS_TABLE)} FROM {quoted}"
+        )
 
 
 def run_env(metadata: MetaData, default_url: Callable[[], str]) -> None:

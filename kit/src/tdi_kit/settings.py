@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -25,6 +25,8 @@ ENV_EXAMPLE_JWT_SECRET = "a-long-random-secret"
 # §3.2 asks for at least 256 bits).
 MIN_JWT_SECRET_BYTES = 32
 SECRETS_DIR = "/run/secrets"
+# What `EVENTS_BROKER_URL` may name (tdi_kit.events.brokers.publisher_for).
+BROKER_SCHEMES = ("nats", "tls", "amqp", "amqps")
 
 
 class InsecureSettings(SystemExit):
@@ -211,10 +213,27 @@ class ServiceSettings(AppSettings):
     """How long a stored `Idempotency-Key` answer is kept (then purged) for replays."""
     idempotency_purge_interval_seconds: float = Field(3600.0, ge=0)
     """How often each process deletes the expired keys (0: never; `tdi purge-idempotency`)."""
+    events_relay: Literal["embedded", "off"] = "embedded"
+    """`embedded`: each process runs the events relay (`tdi_kit.events.relay`), which sequences
+    committed events every `EVENTS_RELAY_INTERVAL_SECONDS` and publishes them to
+    `EVENTS_BROKER_URL` when set; `off`: none (the feed still sequences when it is read)."""
+    events_relay_interval_seconds: float = Field(0.2, gt=0)
+    """How often the relay looks for new events (a commit of the process that emits one wakes
+    it at once)."""
+    events_broker_url: str | None = None
+    """Where the relay publishes events, at least once: NATS JetStream (`nats://host:4222`) or
+    RabbitMQ (`amqp://user:password@host:5672/`); unset, events are served by the feeds only."""
     database_app_role: str | None = None
     """PostgreSQL: the role the service runs as, when `DATABASE_URL` (for the migrations) names
     the schema's owner. Each migration run grants it rows, not tables: it cannot alter a table or
     disable the ledger's triggers (docs/operations.md, "Database roles")."""
+
+    @field_validator("events_broker_url")
+    @classmethod
+    def _broker_scheme(cls, url: str | None) -> str | None:
+        if url and url.split("://", 1)[0].lower() not in BROKER_SCHEMES:
+            raise ValueError("a broker URL starts with nats:// (JetStream) or amqp:// (RabbitMQ)")
+        return url or None
 
     @model_validator(mode="after")
     def _database_default(self) -> ServiceSettings:

@@ -28,6 +28,9 @@ from tdi_kit import clock
 from tdi_kit.db import Uuid
 
 TABLE = "events"
+# The session's `info` key `emit` sets: the relay (`tdi_kit.events.relay`) is woken when that
+# session commits, rather than at its next round.
+WAKE = "tdi_events_wake"
 
 # SQLite gives an INTEGER PRIMARY KEY the rowid's autoincrement; PostgreSQL a BIGINT identity.
 _SEQ = BigInteger().with_variant(Integer(), "sqlite")
@@ -133,3 +136,4 @@ async def emit(session: AsyncSession, events: Event | Iterable[Event]) -> None:
     rows = [events.row()] if isinstance(events, Event) else [e.row() for e in events]
     if rows:
         await session.execute(insert(_outbox), rows)
+        session.info[WAKE] = True

@@ -8,8 +8,7 @@ from contracts.actions.routes import router as actions
 from contracts.amendments.routes import router as amendments
 from contracts.contracts.routes import router as contracts
 from contracts.events import EVENT_TYPES
-from contracts.models import events as events_table
-from contracts.models import idempotency_keys
+from contracts.models import idempotency_keys, outbox
 from contracts.settings import ContractsSettings
 from tdi_kit.app import ServiceApp, create_service_app
 from tdi_kit.clients import ServiceClient
@@ -59,7 +58,7 @@ def create_app(
         routers=[contracts, amendments, actions],
         migrations=MIGRATIONS,
         idempotency=idempotency_keys,
-        events=events_table,
+        events=outbox,
         event_types=EVENT_TYPES,
         clients=[registry, funding],
         openapi_tags=[

@@ -11,8 +11,7 @@ from funding.disbursements.routes import router as disbursements
 from funding.envelopes.routes import router as envelopes
 from funding.events import EVENT_TYPES
 from funding.ledger.routes import router as ledger
-from funding.models import LedgerEntry, idempotency_keys
-from funding.models import events as events_table
+from funding.models import LedgerEntry, idempotency_keys, outbox
 from funding.reported.routes import router as reported
 from funding.settings import FundingSettings
 from tdi_kit.app import ServiceApp, create_service_app
@@ -58,7 +57,7 @@ def create_app(
         routers=[conventions, envelopes, allocations, disbursements, balances, ledger, reported],
         migrations=MIGRATIONS,
         idempotency=idempotency_keys,
-        events=events_table,
+        events=outbox,
         event_types=EVENT_TYPES,
         counted=[LedgerEntry.__tablename__],
         clients=[

@@ -46,7 +46,8 @@ class Base(DeclarativeBase):
 
 
 idempotency_keys = idempotency_table(Base.metadata)
-events = events_table(Base.metadata)
+# The outbox: each change's events, committed with it (tdi_kit.events).
+outbox = events_table(Base.metadata)
 # Our copy of the registry's organisation names, shown beside codes (tdi_kit.copies).
 organisations = organisations_table(Base.metadata)
 

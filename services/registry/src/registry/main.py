@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 
+from registry.events import EVENT_TYPES
 from registry.geography.routes import router as geography
-from registry.models import idempotency_keys
+from registry.models import idempotency_keys, outbox
 from registry.organisations.routes import router as organisations
 from registry.programme.routes import router as programme
 from registry.settings import RegistrySettings
@@ -50,6 +51,8 @@ def create_app(
         routers=[territories, geography, organisations, programme, webhooks],
         migrations=MIGRATIONS,
         idempotency=idempotency_keys,
+        events=outbox,
+        event_types=EVENT_TYPES,
     )
     app.state.event_types = suite_event_types() if event_types is None else event_types
     app.state.webhook_resolver = webhook_resolver

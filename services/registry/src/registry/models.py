@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from tdi_kit.db import StoredDocument, Uuid, new_metadata
+from tdi_kit.events import events_table
 from tdi_kit.idempotency import idempotency_table
 
 
@@ -31,6 +32,8 @@ class Base(DeclarativeBase):
 
 
 idempotency_keys = idempotency_table(Base.metadata)
+# The outbox: each change's events, committed with it (tdi_kit.events).
+outbox = events_table(Base.metadata)
 
 
 class Region(Base):

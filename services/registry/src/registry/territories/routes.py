@@ -155,9 +155,9 @@ async def get_territory(code: CodePath, request: Request, rows: RowsDep, caller:
     response_model=TerritoryRead,
     responses=problem_responses(401, 403, 409, 413),
 )
-async def create_territory(payload: TerritoryCreate, session: SessionDep, _: Writer) -> Any:
+async def create_territory(payload: TerritoryCreate, session: SessionDep, caller: Writer) -> Any:
     """Create a territory (scope `registry:write`); Idempotency-Key makes a retry safe."""
-    territory = await service.create(session, payload=payload)
+    territory = await service.create(session, payload=payload, actor_org=caller.org)
     return document_response(
         territory.document, territory.etag, 201, Location=f"/api/v1/territories/{territory.code}"
     )
@@ -168,20 +168,22 @@ async def update_territory(
     code: CodePath,
     payload: TerritoryUpdate,
     session: SessionDep,
-    _: Writer,
+    caller: Writer,
     if_match: IfMatch = None,
 ) -> Any:
     """Rename a territory or change its status; needs If-Match."""
-    territory = await service.update(session, code=code, payload=payload, if_match=if_match)
+    territory = await service.update(
+        session, code=code, payload=payload, if_match=if_match, actor_org=caller.org
+    )
     return document_response(territory.document, territory.etag)
 
 
 @router.post("/territories/{code}/archive", response_model=TerritoryRead, responses=WRITE_PROBLEMS)
 async def archive_territory(
-    code: CodePath, session: SessionDep, _: Writer, if_match: IfMatch = None
+    code: CodePath, session: SessionDep, caller: Writer, if_match: IfMatch = None
 ) -> Any:
     """Archive a territory: it stays readable, and read-only until restored; needs If-Match."""
-    territory = await service.archive(session, code=code, if_match=if_match)
+    territory = await service.archive(session, code=code, if_match=if_match, actor_org=caller.org)
     return document_response(territory.document, territory.etag)
 
 
@@ -192,13 +194,18 @@ async def add_territory_member(
     code: CodePath,
     siren: SirenPath,
     session: SessionDep,
-    _: Writer,
+    caller: Writer,
     if_match: IfMatch = None,
     payload: MemberWrite | None = None,
 ) -> Any:
     """Add a groupement to a territory (409 if another territory of the phase holds it)."""
     territory = await service.put_member(
-        session, code=code, siren=siren, payload=payload or MemberWrite(), if_match=if_match
+        session,
+        code=code,
+        siren=siren,
+        payload=payload or MemberWrite(),
+        if_match=if_match,
+        actor_org=caller.org,
     )
     return document_response(territory.document, territory.etag)
 
@@ -207,10 +214,12 @@ async def add_territory_member(
     "/territories/{code}/members/{siren}", response_model=TerritoryRead, responses=WRITE_PROBLEMS
 )
 async def remove_territory_member(
-    code: CodePath, siren: SirenPath, session: SessionDep, _: Writer, if_match: IfMatch = None
+    code: CodePath, siren: SirenPath, session: SessionDep, caller: Writer, if_match: IfMatch = None
 ) -> Any:
     """Remove a groupement from a territory; needs If-Match."""
-    territory = await service.remove_member(session, code=code, siren=siren, if_match=if_match)
+    territory = await service.remove_member(
+        session, code=code, siren=siren, if_match=if_match, actor_org=caller.org
+    )
     return document_response(territory.document, territory.etag)
 
 
@@ -221,11 +230,13 @@ async def set_territory_governance(
     code: CodePath,
     payload: GovernanceWrite,
     session: SessionDep,
-    _: Writer,
+    caller: Writer,
     if_match: IfMatch = None,
 ) -> Any:
     """Replace the binôme, the chef de projet and the operators' referents; needs If-Match."""
-    territory = await service.set_governance(session, code=code, payload=payload, if_match=if_match)
+    territory = await service.set_governance(
+        session, code=code, payload=payload, if_match=if_match, actor_org=caller.org
+    )
     return document_response(territory.document, territory.etag)
 
 

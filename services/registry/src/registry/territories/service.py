@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from registry import events
 from registry.models import (
     Commune,
     Groupement,
@@ -31,6 +32,7 @@ from registry.territories import queries
 from registry.territories.documents import refresh
 from tdi_kit.conditional import check_if_match
 from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
+from tdi_kit.events import emit
 from tdi_kit.pagination import ListParams, RowsPage, Sort, parse_sort, read_page
 from tdi_kit.rowlists import RowList
 from tdi_kit.rowreader import RowReader
@@ -65,7 +67,9 @@ async def _phase_number(rows: RowReader, phase: str) -> int:
     return await current_phase(rows) or 0
 
 
-async def create(session: AsyncSession, *, payload: TerritoryCreate) -> Territory:
+async def create(
+    session: AsyncSession, *, payload: TerritoryCreate, actor_org: str | None = None
+) -> Territory:
     if (payload.phase == 2) != payload.code.startswith("ti-"):
         raise Unprocessable.field(
             "body", "code", "phase-2 codes start with `ti-` (ti-2708); phase-1 codes do not (2708)"
@@ -90,33 +94,54 @@ async def create(session: AsyncSession, *, payload: TerritoryCreate) -> Territor
                 session, territory, siren=siren, coverage=None, field=("body", f"members.{i}")
             )
     await refresh(session, territory)
+    await emit(session, events.territory_created(territory, actor_org=actor_org))
     return territory
 
 
 async def update(
-    session: AsyncSession, *, code: str, payload: TerritoryUpdate, if_match: str | None
+    session: AsyncSession,
+    *,
+    code: str,
+    payload: TerritoryUpdate,
+    if_match: str | None,
+    actor_org: str | None = None,
 ) -> Territory:
     # An archived territory is read-only: the one change it takes is being restored.
     restoring = payload.status == "active"
     territory = await _for_write(session, code, if_match, allow_archived=restoring)
+    before = events.record(territory)
     if payload.name is not None:
         territory.name = payload.name
     if payload.status is not None:
         territory.status = payload.status
     await refresh(session, territory)
+    await emit(session, events.territory_changed(territory, before=before, actor_org=actor_org))
     return territory
 
 
-async def archive(session: AsyncSession, *, code: str, if_match: str | None) -> Territory:
+async def archive(
+    session: AsyncSession, *, code: str, if_match: str | None, actor_org: str | None = None
+) -> Territory:
     return await update(
-        session, code=code, payload=TerritoryUpdate(status="archived"), if_match=if_match
+        session,
+        code=code,
+        payload=TerritoryUpdate(status="archived"),
+        if_match=if_match,
+        actor_org=actor_org,
     )
 
 
 async def put_member(
-    session: AsyncSession, *, code: str, siren: str, payload: MemberWrite, if_match: str | None
+    session: AsyncSession,
+    *,
+    code: str,
+    siren: str,
+    payload: MemberWrite,
+    if_match: str | None,
+    actor_org: str | None = None,
 ) -> Territory:
     territory = await _for_write(session, code, if_match)
+    before = events.record(territory)
     existing = next((m for m in territory.members if m.siren == siren), None)
     if existing is not None:
         existing.coverage = payload.coverage
@@ -125,26 +150,47 @@ async def put_member(
             session, territory, siren=siren, coverage=payload.coverage, field=("path", "siren")
         )
     await refresh(session, territory)
+    what = "added" if existing is None else "changed"
+    await emit(
+        session,
+        events.member_event(what, territory, siren=siren, before=before, actor_org=actor_org),
+    )
     return territory
 
 
 async def remove_member(
-    session: AsyncSession, *, code: str, siren: str, if_match: str | None
+    session: AsyncSession,
+    *,
+    code: str,
+    siren: str,
+    if_match: str | None,
+    actor_org: str | None = None,
 ) -> Territory:
     territory = await _for_write(session, code, if_match)
+    before = events.record(territory)
     member = next((m for m in territory.members if m.siren == siren), None)
     if member is None:
         raise NotFound("member", f"{siren} in territory {code}")
     territory.members.remove(member)
     await session.flush()
     await refresh(session, territory)
+    await emit(
+        session,
+        events.member_event("removed", territory, siren=siren, before=before, actor_org=actor_org),
+    )
     return territory
 
 
 async def set_governance(
-    session: AsyncSession, *, code: str, payload: GovernanceWrite, if_match: str | None
+    session: AsyncSession,
+    *,
+    code: str,
+    payload: GovernanceWrite,
+    if_match: str | None,
+    actor_org: str | None = None,
 ) -> Territory:
     territory = await _for_write(session, code, if_match)
+    before = events.record(territory)
     codes = [r.organisation_code for r in payload.referents]
     if len(set(codes)) != len(codes):
         raise Unprocessable.field("body", "referents", "one referent per organisation")
@@ -187,6 +233,7 @@ async def set_governance(
             )
         )
     await refresh(session, territory)
+    await emit(session, events.governance_changed(territory, before=before, actor_org=actor_org))
     return territory
 
 

@@ -1,15 +1,9 @@
-"""The registry's own webhook events (to merge into `registry.events.EVENT_TYPES`)."""
+"""The registry's own webhook event (its type is in `registry.events.EVENT_TYPES`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from registry.models import WebhookSubscription
 from tdi_kit.events import Event
-
-WEBHOOK_EVENT_TYPES: Mapping[str, str] = {
-    "webhook.disabled": "A webhook subscription was disabled after deliveries failed in a row.",
-}
 
 
 def webhook_disabled(subscription: WebhookSubscription) -> Event:

@@ -11,7 +11,6 @@ import importlib
 from collections.abc import Iterable, Mapping
 from functools import cache
 
-from registry.webhooks.events import WEBHOOK_EVENT_TYPES
 from tdi_kit.errors import Unprocessable
 
 SERVICES = ("registry", "funding", "contracts")
@@ -19,7 +18,7 @@ SERVICES = ("registry", "funding", "contracts")
 
 @cache
 def suite_event_types() -> Mapping[str, str]:
-    known: dict[str, str] = dict(WEBHOOK_EVENT_TYPES)
+    known: dict[str, str] = {}
     for service in SERVICES:
         try:
             module = importlib.import_module(f"{service}.events")

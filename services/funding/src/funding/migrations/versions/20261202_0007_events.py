@@ -1,24 +1,29 @@
-"""events: the outbox (TEMPORARY, lead's test copy; helper ev writes the real one)
+"""events: the outbox every change writes its event to (issue 14)
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-12-02 13:00:00
+Create Date: 2026-12-02 13:10:00
+
+Each write commits its events with its change (`tdi_kit.events.emit`); the sequencer gives
+them their feed position, the relay publishes them to a broker when one is configured. The app
+role may read, add and update (position, published_at) events, never delete one.
 """
 
-import sqlalchemy as sa
+from collections.abc import Sequence
+
 from alembic import op
 
-from tdi_kit.events import events_table
+from tdi_kit.events.migration import create_events_table, drop_events_table
 
-revision = "0007"
-down_revision = "0006"
-branch_labels = None
-depends_on = None
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    events_table(sa.MetaData()).create(op.get_bind())
+    create_events_table(op)
 
 
 def downgrade() -> None:
-    op.drop_table("events")
+    drop_events_table(op)

@@ -1,7 +1,7 @@
 """webhooks: subscriptions, deliveries and the dispatcher's feed cursors
 
 Revision ID: 0005
-Revises: 0004 (0004_events; "0003" on the hook branch until it is merged after the events one)
+Revises: 0004
 Create Date: 2026-12-02 13:10:00
 
 """
@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-# TODO(merge): "0004" once 0004_events is merged (the hook branch was cut before it).
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
