@@ -4,7 +4,7 @@ default), woken by the commits that emit events; `off` runs none (issue 14)."""
 from __future__ import annotations
 
 import pytest
-from events_testing import eventually
+from outbox_testing import eventually
 from pydantic import ValidationError
 from sqlalchemy import select
 

@@ -7,7 +7,7 @@ import asyncio
 import uuid
 
 import pytest
-from events_testing import change, commit_changes, count, outbox, outbox_database, records, rows
+from outbox_testing import change, commit_changes, count, outbox, outbox_database, records, rows
 from sqlalchemy import select
 
 from tdi_kit.db import create_sessionmaker

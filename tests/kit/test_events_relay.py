@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 import pytest
-from events_testing import broker_or_skip, commit_changes, eventually, outbox_database, rows
+from outbox_testing import broker_or_skip, commit_changes, eventually, outbox_database, rows
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tdi_kit.events.brokers import (
