@@ -229,6 +229,8 @@ def test_production_without_a_secret_to_mint_the_feed_token_stops_naming_the_set
         RegistrySettings(**production)
     assert RegistrySettings(**production, webhook_feed_token="t").webhook_require_https
     assert RegistrySettings(**production, webhooks_dispatcher="external").jwt_secret is None
+    # Reading the broker, the dispatcher needs no token for the feeds.
+    assert RegistrySettings(**production, events_broker_url="nats://nats:4222").jwt_secret is None
 
 
 def test_tdi_webhooks_runs_the_dispatcher_alone() -> None:

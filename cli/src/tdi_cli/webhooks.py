@@ -2,7 +2,8 @@
 
 For a deployment that sets `REGISTRY_WEBHOOKS_DISPATCHER=external` (the registry's processes
 then only store subscriptions): run as many of these as the deliveries need, each with the
-registry's settings (database, feed URLs, token); they share the due deliveries through leases.
+registry's settings (database; feed URLs and token, or the broker's URL); they share the due
+deliveries through leases, and a broker's consumer shares the events between them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import signal
 
 from registry.settings import RegistrySettings
-from registry.webhooks.dispatcher import Dispatcher, feed_source, run_until_cancelled
+from registry.webhooks.dispatcher import Dispatcher, event_source, run_until_cancelled
 from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.observability import configure_logging
 
@@ -31,11 +32,16 @@ async def _run(settings: RegistrySettings) -> None:
     )
     sessionmaker = create_sessionmaker(engine)
     dispatcher = Dispatcher(sessionmaker=sessionmaker, settings=settings)
-    task = asyncio.create_task(run_until_cancelled(dispatcher, feed_source(settings, sessionmaker)))
+    source = event_source(settings, sessionmaker)
+    task = asyncio.create_task(run_until_cancelled(dispatcher, source))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, task.cancel)
-    log.info("webhooks dispatcher started (feeds: %s)", ", ".join(settings.webhook_feed_urls))
+    if settings.events_broker_url:
+        read_from = f"broker consumer {settings.webhook_broker_consumer}"
+    else:
+        read_from = "feeds: " + ", ".join(settings.webhook_feed_urls)
+    log.info("webhooks dispatcher started (%s)", read_from)
     try:
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -207,6 +207,8 @@ class NatsSource:
                 await message.ack()
 
     async def close(self) -> None:
+        # What was not acked is the broker's again (redelivered after `ack_wait`).
+        self._pending = {}
         nc, self._nc, self._sub, self._js = self._nc, None, None, None
         if nc is not None:
             with contextlib.suppress(Exception):
@@ -290,6 +292,11 @@ class RabbitSource:
         if self._connection is not None:
             return
         self._connection = await aio_pika.connect(self.url, timeout=CONNECT_TIMEOUT_SECONDS)
+        # A connection lost ends `batches` (with an error) rather than leaving it waiting for
+        # messages that will never come; bound to this connection's inbox, so that closing it
+        # on purpose after a new inbox is made tells nothing to the new one.
+        inbox = self._inbox
+        self._connection.close_callbacks.add(lambda *_: inbox.put_nowait(None))
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=self.batch)
         exchange = await _exchange(channel)
@@ -312,8 +319,10 @@ class RabbitSource:
             # A moment for the rest of a burst, so that a batch is more than one event.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.linger_seconds):
-                    while len(messages) < self.batch:
+                    while len(messages) < self.batch and messages[-1] is not None:
                         messages.append(await self._inbox.get())
+            if any(message is None for message in messages):
+                raise ConnectionError("the connection to RabbitMQ was closed")
             events = []
             for message in messages:
                 event = EventRead.model_validate_json(message.body)
@@ -328,6 +337,8 @@ class RabbitSource:
                 await message.ack()
 
     async def close(self) -> None:
+        # The messages received and not acked are the broker's again once the channel closes.
+        self._inbox, self._pending = asyncio.Queue(), {}
         connection, self._connection, self._queue = self._connection, None, None
         if connection is not None:
             with contextlib.suppress(Exception):

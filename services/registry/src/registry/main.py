@@ -13,7 +13,7 @@ from registry.organisations.routes import router as organisations
 from registry.programme.routes import router as programme
 from registry.settings import RegistrySettings
 from registry.territories.routes import router as territories
-from registry.webhooks.dispatcher import Dispatcher, feed_source, run_until_cancelled
+from registry.webhooks.dispatcher import Dispatcher, event_source, run_until_cancelled
 from registry.webhooks.routes import router as webhooks
 from registry.webhooks.types import suite_event_types
 from tdi_kit.app import ServiceApp, create_service_app
@@ -72,7 +72,7 @@ def _embed_dispatcher(app: ServiceApp, settings: RegistrySettings, resolver: Res
             dispatcher = Dispatcher(
                 sessionmaker=app.state.sessionmaker, settings=settings, resolver=resolver
             )
-            source = feed_source(settings, app.state.sessionmaker)
+            source = event_source(settings, app.state.sessionmaker)
             task = asyncio.create_task(run_until_cancelled(dispatcher, source))
             app.state.webhooks_dispatcher = task
             try:

@@ -51,6 +51,10 @@ class RegistrySettings(ServiceSettings):
     """The services whose events feeds (`GET /api/v1/events`) the dispatcher reads (JSON)."""
     webhook_feed_wait_seconds: float = Field(25.0, ge=0, le=30)
     """How long each read of a feed waits for new events (long polling)."""
+    webhook_broker_consumer: str = Field("tdi-webhooks", pattern=r"^[A-Za-z0-9_-]+$")
+    """The durable consumer (NATS JetStream) or queue (RabbitMQ) the dispatcher reads the events
+    from when `EVENTS_BROKER_URL` is set (then the feeds are not read); every dispatcher of a
+    deployment shares it."""
     webhook_feed_token: SecretStr | None = None
     """The bearer token (admin scope) the dispatcher reads the feeds with. Unset, it mints
     short-lived ones with `JWT_SECRET`; production with only public keys or a JWKS URL needs it
@@ -61,6 +65,7 @@ class RegistrySettings(ServiceSettings):
         if (
             self.environment == "production"
             and self.webhooks_dispatcher == "embedded"
+            and not self.events_broker_url  # the broker needs no token
             and self.jwt_secret is None
             and self.webhook_feed_token is None
         ):

@@ -15,6 +15,7 @@ came of it: delivered; due again after the next step of the backoff; or given up
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -35,6 +36,7 @@ from tdi_kit import clock
 from tdi_kit.auth import mint_token
 from tdi_kit.db import WRITE_OPTIONS
 from tdi_kit.events import emit
+from tdi_kit.events.brokers import source_for
 from tdi_kit.events.schema import EventRead
 from tdi_kit.events.source import EventSource, FeedSource
 from tdi_kit.events.webhooks.backoff import next_delay
@@ -119,19 +121,36 @@ class Dispatcher:
         return len(rows)
 
     async def _intake(self, source: EventSource) -> None:
-        async for events in source.batches():
-            pause = 1.0
-            while True:
-                try:
-                    # Both again after a failure: `take` makes no delivery twice.
-                    await self.take(events)
-                    await source.ack(events)
-                    break
-                except Exception as exc:
-                    # Not acked until written: the batch is retried, never skipped.
-                    log.warning("webhooks: cannot record deliveries (%s); retrying", exc)
-                    await asyncio.sleep(pause)
-                    pause = min(pause * 2, 30.0)
+        pause = 1.0
+        while True:
+            try:
+                async with contextlib.aclosing(source.batches()) as batches:  # type: ignore[type-var]
+                    async for events in batches:
+                        await self._take_until_written(events)
+                        await source.ack(events)
+                        pause = 1.0
+                return
+            except Exception as exc:
+                # A broker away or a connection lost: read again, on a new connection, after a
+                # growing pause. What was taken but not acked comes again: `take` skips it.
+                log.warning(
+                    "webhooks: cannot read the events (%s); reading again in %.0f s", exc, pause
+                )
+                await _close(source)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
+
+    async def _take_until_written(self, events: list[EventRead]) -> None:
+        pause = 1.0
+        while True:
+            try:
+                await self.take(events)
+                return
+            except Exception as exc:
+                # Not acked until written: the batch is retried, never skipped.
+                log.warning("webhooks: cannot record deliveries (%s); retrying", exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
 
     # -- attempts --------------------------------------------------------------------------
 
@@ -335,10 +354,31 @@ def feed_source(
     )
 
 
-async def run_until_cancelled(dispatcher: Dispatcher, source: FeedSource) -> None:
+def event_source(
+    settings: RegistrySettings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> EventSource:
+    """Where the dispatcher reads the events: the broker the services publish to when
+    `EVENTS_BROKER_URL` is set (the durable consumer or queue `WEBHOOK_BROKER_CONSUMER`, shared
+    by every dispatcher), the services' feeds otherwise."""
+    if settings.events_broker_url:
+        return source_for(settings.events_broker_url, name=settings.webhook_broker_consumer)
+    return feed_source(settings, sessionmaker)
+
+
+async def _close(source: EventSource) -> None:
+    """Drop a broker consumer's connection (the next read makes a new one); a feed has none."""
+    close = getattr(source, "close", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()
+
+
+async def run_until_cancelled(dispatcher: Dispatcher, source: EventSource) -> None:
     try:
         await dispatcher.run(source)
     finally:
-        for client in source.feeds.values():
-            await client.aclose()
+        if isinstance(source, FeedSource):
+            for client in source.feeds.values():
+                await client.aclose()
+        await _close(source)
         await dispatcher.aclose()
