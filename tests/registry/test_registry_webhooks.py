@@ -3,6 +3,9 @@ targets refused, the delivery log and redelivery."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import httpx
 import pytest
 from webhooks_testing import (
@@ -238,3 +241,17 @@ def test_tdi_webhooks_runs_the_dispatcher_alone() -> None:
     from tdi_cli.webhooks import cmd_webhooks
 
     assert parser().parse_args(["webhooks"]).func is cmd_webhooks
+    assert str(parser().parse_args(["webhooks", "--heartbeat", "/tmp/a"]).heartbeat) == "/tmp/a"
+
+
+async def test_tdi_webhooks_touches_its_heartbeat_while_it_runs(tmp_path: Path) -> None:
+    from tdi_cli import webhooks
+
+    alive = tmp_path / "alive"
+    task = asyncio.create_task(asyncio.sleep(5))
+    beat = asyncio.create_task(webhooks._beat(alive, task))
+    await asyncio.sleep(0.05)
+    assert alive.exists()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await asyncio.wait_for(beat, timeout=1)  # it stops with the dispatcher

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from pathlib import Path
 
 from registry.settings import RegistrySettings
 from registry.webhooks.dispatcher import Dispatcher, event_source, run_until_cancelled
@@ -22,7 +23,19 @@ from tdi_kit.observability import configure_logging
 log = logging.getLogger("tdi.webhooks")
 
 
-async def _run(settings: RegistrySettings) -> None:
+# Touched while the dispatcher runs: an exec probe (deploy/kubernetes, docker-compose.yml) tells
+# a wedged process (its event loop blocked) from a live one by the file's age.
+HEARTBEAT_SECONDS = 10.0
+
+
+async def _beat(path: Path, task: asyncio.Task[None]) -> None:
+    while not task.done():
+        with contextlib.suppress(OSError):  # a probe failing says so; the dispatcher goes on
+            await asyncio.to_thread(path.touch)
+        await asyncio.wait({task}, timeout=HEARTBEAT_SECONDS)
+
+
+async def _run(settings: RegistrySettings, heartbeat: Path | None = None) -> None:
     engine = create_engine(
         settings.database_url,
         pool_size=max(2, settings.webhook_concurrency // 4),
@@ -42,22 +55,31 @@ async def _run(settings: RegistrySettings) -> None:
     else:
         read_from = "feeds: " + ", ".join(settings.webhook_feed_urls)
     log.info("webhooks dispatcher started (%s)", read_from)
+    beat = asyncio.create_task(_beat(heartbeat, task)) if heartbeat else None
     try:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     finally:
+        if beat is not None:
+            beat.cancel()
         await engine.dispose()
 
 
 def cmd_webhooks(args: argparse.Namespace) -> None:
     settings = RegistrySettings()
     configure_logging("webhooks", level=settings.log_level, as_json=settings.log_json)
-    asyncio.run(_run(settings))
+    asyncio.run(_run(settings, args.heartbeat))
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     webhooks = sub.add_parser(
         "webhooks",
         help="run the webhooks dispatcher alone (REGISTRY_WEBHOOKS_DISPATCHER=external)",
+    )
+    webhooks.add_argument(
+        "--heartbeat",
+        type=Path,
+        default=None,
+        help=f"a file touched every {HEARTBEAT_SECONDS:.0f} s while it runs (for a liveness probe)",
     )
     webhooks.set_defaults(func=cmd_webhooks)
