@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -87,3 +89,51 @@ def test_the_image_runs_as_a_non_root_user() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert "USER 10001" in text
     assert "FROM python:3.11-slim" in text
+
+
+def test_compose_runs_the_webhooks_dispatcher_as_a_service_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from registry.settings import RegistrySettings
+
+    services = compose_config()["services"]
+    assert services["registry"]["environment"]["REGISTRY_WEBHOOKS_DISPATCHER"] == "external"
+    webhooks = services["webhooks"]
+    command = webhooks["command"]
+    assert command[:2] == ["tdi", "webhooks"]
+    heartbeat = command[command.index("--heartbeat") + 1]
+    assert heartbeat in " ".join(webhooks["healthcheck"]["test"])
+    assert webhooks.get("stop_grace_period")
+    for name, value in webhooks["environment"].items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("REGISTRY_JWT_SECRET", "x" * 48)  # .env.example's placeholder is refused
+    settings = RegistrySettings()
+    assert settings.webhooks_dispatcher == "external"
+    assert settings.environment == "production"
+    assert settings.events_broker_url is None  # no broker unless TDI_EVENTS_BROKER_URL is set
+    for service, url in settings.webhook_feed_urls.items():
+        # Each feed at its service's name and port, which it waits to be healthy.
+        assert url == f"http://{service}:{services[service]['expose'][0]}"
+        assert webhooks["depends_on"][service]["condition"] == "service_healthy"
+
+
+def test_compose_broker_profile_runs_nats_jetstream_and_wires_every_relay_to_it() -> None:
+    assert "nats" not in compose_config()["services"]  # optional: not there by default
+    result = subprocess.run(
+        [tool("docker-compose"), "--env-file", str(ROOT / ".env.example")]
+        + ["--profile", "broker", "config", "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "TDI_EVENTS_BROKER_URL": "nats://nats:4222"},
+    )
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    nats = services["nats"]
+    assert nats["image"].startswith("nats:2")
+    assert "-js" in nats["command"]
+    assert nats["expose"] == ["4222"]
+    for app, prefix in [*((s, s.upper()) for s in APPS[:3]), ("webhooks", "REGISTRY")]:
+        assert services[app]["environment"][f"{prefix}_EVENTS_BROKER_URL"] == "nats://nats:4222"
