@@ -120,8 +120,10 @@ def test_compose_runs_the_webhooks_dispatcher_as_a_service_of_its_own(
 def test_compose_broker_profile_runs_nats_jetstream_and_wires_every_relay_to_it() -> None:
     assert "nats" not in compose_config()["services"]  # optional: not there by default
     result = subprocess.run(
-        [tool("docker-compose"), "--env-file", str(ROOT / ".env.example")]
-        + ["--profile", "broker", "config", "--format", "json"],
+        [
+            *(tool("docker-compose"), "--env-file", str(ROOT / ".env.example")),
+            *("--profile", "broker", "config", "--format", "json"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -10,6 +10,8 @@ paths the architecture needs, and a connection budget that the database servers 
 from __future__ import annotations
 
 import functools
+import ipaddress
+import json
 import re
 import shlex
 from collections.abc import Iterator
@@ -42,6 +44,7 @@ SETTINGS = {
     "funding": FundingSettings,
     "contracts": ContractsSettings,
     "gateway": GatewaySettings,
+    "webhooks": RegistrySettings,  # `tdi webhooks`: the registry's settings
 }
 SERVICES = ("registry", "funding", "contracts")
 APPS = (*SERVICES, "gateway")
@@ -209,6 +212,8 @@ def test_apps_and_jobs_run_what_compose_runs() -> None:
         for key, value in services[app]["environment"].items():
             if key.endswith(("_DATABASE_URL", "_JWT_SECRET")):
                 continue  # files from Kubernetes Secrets (next test)
+            if key.endswith("_EVENTS_BROKER_URL"):
+                continue  # compose's is empty unless set; a cluster's comes with its broker
             assert kube_env.get(key) == value, f"{app}: {key}"
     for service in SERVICES:
         (container,) = pod_spec(find(objects, "Job", f"{service}-migrate"))["containers"]
@@ -357,8 +362,21 @@ def test_only_the_gateway_is_reachable_from_outside() -> None:
 
 
 class Pod:
-    def __init__(self, name: str, namespace: str, labels: dict[str, str], ports: set) -> None:
+    def __init__(
+        self,
+        name: str,
+        namespace: str,
+        labels: dict[str, str],
+        ports: set,
+        address: str = "10.42.0.10",  # in the cluster's pod network
+    ) -> None:
         self.name, self.namespace, self.labels, self.ports = name, namespace, labels, ports
+        self.address = ipaddress.ip_address(address)
+
+    @property
+    def outside(self) -> bool:
+        """Not a pod of the cluster: no pod or namespace selector names it."""
+        return self.namespace == ""
 
 
 def _pods(objects: tuple[dict[str, Any], ...], namespace: str) -> list[Pod]:
@@ -382,6 +400,15 @@ def _world(name: str) -> list[Pod]:
         Pod("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, dns),
         Pod("ingress-controller", "ingress-nginx", {"app": "ingress-nginx"}, {(443, "TCP")}),
         Pod("prometheus", "monitoring", {"app": "prometheus"}, {(9090, "TCP")}),
+        # An events broker, where one is run (any namespace, labelled for the policies).
+        Pod("broker", "messaging", {"tdi-broker": "true"}, {(4222, "TCP"), (5672, "TCP")}),
+        # Beyond the cluster: a subscriber's receiver on the internet (IPv4 and IPv6), and what
+        # the webhooks must never reach: the cloud's metadata service, a private network.
+        Pod("receiver", "", {}, {(443, "TCP"), (80, "TCP")}, "93.184.215.14"),
+        Pod("receiver-v6", "", {}, {(443, "TCP"), (80, "TCP")}, "2606:2800:21f::1"),
+        Pod("metadata", "", {}, {(80, "TCP")}, "169.254.169.254"),
+        Pod("private-network", "", {}, {(443, "TCP"), (80, "TCP")}, "192.168.1.20"),
+        Pod("carrier-nat", "", {}, {(443, "TCP")}, "100.64.3.4"),
     ]
     if name == "production":
         for obj in rendered("optional/cloudnative-pg"):
@@ -416,7 +443,14 @@ def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
 
 
 def _peer(peer: dict[str, Any], policy_namespace: str, pod: Pod) -> bool:
-    assert "ipBlock" not in peer, "the evaluator only knows pod and namespace selectors"
+    if "ipBlock" in peer:
+        block = peer["ipBlock"]
+        network = ipaddress.ip_network(block["cidr"])
+        if pod.address.version != network.version or pod.address not in network:
+            return False
+        return not any(pod.address in ipaddress.ip_network(e) for e in block.get("except", []))
+    if pod.outside:
+        return False
     if "namespaceSelector" in peer:
         namespace_labels = {"kubernetes.io/metadata.name": pod.namespace}
         if not _matches(peer["namespaceSelector"], namespace_labels):
@@ -462,10 +496,25 @@ def _expected_paths(name: str, world: list[Pod]) -> set[tuple[str, str, int]]:
     """The paths the architecture needs, no more: derived from compose's URLs, not restated."""
     services = compose_config()["services"]
     calls = set()
-    for app in APPS:
+    for app in (*APPS, "webhooks"):
         for value in services[app]["environment"].values():
-            if m := re.fullmatch(r"(?:http|redis)://(\w+):(\d+)(?:/\d+)?", str(value)):
-                calls.add((app, m[1], int(m[2])))
+            urls = [str(value)]
+            if str(value).startswith("{"):  # the dispatcher's feeds: a JSON object of URLs
+                urls = [str(v) for v in json.loads(value).values()]
+            for url in urls:
+                if m := re.fullmatch(r"(?:http|redis)://(\w+):(\d+)(?:/\d+)?", url):
+                    calls.add((app, m[1], int(m[2])))
+    # Every service relays its events, and the dispatcher reads them, from a broker when one is
+    # configured (EVENTS_BROKER_URL: NATS or RabbitMQ).
+    for app in (*SERVICES, "webhooks"):
+        assert "events_broker_url" in SETTINGS[app].model_fields
+        calls |= {(app, "broker", 4222), (app, "broker", 5672)}
+    # The dispatcher's receivers: http(s) URLs on the internet (the registry refuses others).
+    calls |= {
+        ("webhooks", receiver, port)
+        for receiver in ("receiver", "receiver-v6")
+        for port in (443, 80)
+    }
     ports = {app: flag(app_container(overlay(name), app)["command"], "--port") for app in APPS}
     paths = set(calls)
     paths.add(("ingress-controller", "gateway", ports["gateway"]))
@@ -477,6 +526,8 @@ def _expected_paths(name: str, world: list[Pod]) -> set[tuple[str, str, int]]:
         else:
             paths.add((service, f"{service}-pooler-rw", 5432))
             paths.add((f"{service}-migrate", f"{service}-db", 5432))
+    # The dispatcher works in the registry's database, as the registry does.
+    paths.add(("webhooks", "postgres" if name == "single-node" else "registry-pooler-rw", 5432))
     return paths
 
 
@@ -568,6 +619,24 @@ def _pods_at_most(objects: tuple[dict[str, Any], ...], app: str) -> int:
     return find(objects, "HorizontalPodAutoscaler", app)["spec"]["maxReplicas"] + surge
 
 
+def _webhooks_connections(objects: tuple[dict[str, Any], ...]) -> int:
+    """The webhooks Deployment's connections to the registry's database: its pods at most
+    (replicas and the surge) times what `tdi webhooks` opens (pool and overflow)."""
+    import inspect
+
+    from tdi_cli import webhooks
+
+    deployment = find(objects, "Deployment", "webhooks")
+    pods = (
+        deployment["spec"]["replicas"] + deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
+    )
+    source = inspect.getsource(webhooks._run)
+    assert "pool_size=max(2, settings.webhook_concurrency // 4)" in source
+    assert "max_overflow=2" in source
+    concurrency = RegistrySettings.model_fields["webhook_concurrency"].default
+    return int(pods * (max(2, concurrency // 4) + 2))
+
+
 def _workers(objects: tuple[dict[str, Any], ...], app: str) -> int:
     return flag(app_container(objects, app)["command"], "--workers", default=1)
 
@@ -590,6 +659,7 @@ def test_connection_budget_fits_the_single_node_server(monkeypatch: pytest.Monke
         + _job_connections()
         for s in SERVICES
     )
+    demand += _webhooks_connections(objects)
     assert demand <= max_connections - reserved - RESERVE, (demand, max_connections)
 
 
@@ -613,6 +683,8 @@ def test_connection_budget_fits_each_cloudnative_pg_cluster(
             * _workers(objects, service)
             * _per_process(objects, service, monkeypatch)
         )
+        if service == "registry":  # the dispatcher goes through the registry's pooler too
+            clients += _webhooks_connections(objects)
         assert clients <= int(bouncer["parameters"]["max_client_conn"]), service
         # Server: what the poolers open, plus the migrate Job straight to the primary.
         server = int(bouncer["parameters"]["default_pool_size"]) * pooler["spec"]["instances"]
@@ -663,3 +735,76 @@ def test_behind_pgbouncer_the_services_turn_asyncpgs_statement_cache_off(
     # Straight to PostgreSQL (single node), asyncpg keeps its cache.
     single = overlay("single-node")
     assert _settings_of(single, "registry", monkeypatch).database_statement_cache_size is None
+
+
+# --- the webhooks dispatcher ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_the_webhooks_deployment_runs_what_compose_runs_two_replicas_sharing(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    objects = overlay(name)
+    compose = compose_config()["services"]["webhooks"]
+    deployment = find(objects, "Deployment", "webhooks")
+    # Two, fixed: leases share the due deliveries, a broker's consumer the events.
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert not [
+        o
+        for o in objects
+        if o["kind"] == "HorizontalPodAutoscaler" and o["metadata"]["name"] == "webhooks"
+    ]
+    pdb = find(objects, "PodDisruptionBudget", "webhooks")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert find(objects, "NetworkPolicy", "webhooks")["spec"]["ingress"] == []  # serves nothing
+    registry_env = {e["name"]: e["value"] for e in app_container(objects, "registry")["env"]}
+    assert registry_env["REGISTRY_WEBHOOKS_DISPATCHER"] == "external"
+
+    spec = pod_spec(deployment)
+    (container,) = spec["containers"]
+    assert container["command"] == compose["command"]
+    heartbeat = container["command"][container["command"].index("--heartbeat") + 1]
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert heartbeat in " ".join(container[probe]["exec"]["command"]), probe
+    kube_env = {e["name"]: e["value"] for e in container["env"]}
+    for key, value in compose["environment"].items():
+        if not key.endswith(("_DATABASE_URL", "_JWT_SECRET", "_EVENTS_BROKER_URL")):
+            assert kube_env.get(key) == value, key
+    assert set(kube_env) <= {f"REGISTRY_{k.upper()}" for k in RegistrySettings.model_fields}
+
+    # Its secrets are the registry's service role's database URL and the JWT secret (to mint
+    # the tokens it reads the feeds with), as files the settings read.
+    files = _secret_files(spec, container)
+    assert files == {
+        "REGISTRY_DATABASE_URL": ("registry-database", "url"),
+        "REGISTRY_JWT_SECRET": ("tdi-jwt", "secret"),
+    }
+    (tmp_path / "..data").mkdir()
+    for file_name, (secret, key) in files.items():
+        (tmp_path / "..data" / file_name).write_text(_file_value(secret, key))
+        (tmp_path / file_name).symlink_to(Path("..data") / file_name)
+    for key, value in kube_env.items():
+        monkeypatch.setenv(key, value)
+    settings = RegistrySettings(_secrets_dir=tmp_path)
+    assert settings.environment == "production"
+    assert settings.webhooks_dispatcher == "external"
+    assert settings.database_url == normalise_database_url(_file_value("registry-database", "url"))
+    # An attempt in flight ends within its time limit before the pod is killed.
+    assert spec["terminationGracePeriodSeconds"] >= settings.webhook_timeout_seconds + 5
+
+
+def test_the_webhooks_reach_public_addresses_only_on_http_ports() -> None:
+    """The evaluator's ipBlock, and the rule itself: no private, link-local or CGNAT range."""
+    policies = [o for o in overlay("production") if o["kind"] == "NetworkPolicy"]
+    world = {p.name: p for p in _world("production")}
+    webhooks = world["webhooks"]
+    assert _allowed(policies, webhooks, world["receiver"], (443, "TCP"))
+    assert _allowed(policies, webhooks, world["receiver-v6"], (80, "TCP"))
+    assert not _allowed(policies, webhooks, world["receiver"], (22, "TCP"))
+    for internal in ("metadata", "private-network", "carrier-nat"):
+        assert not _allowed(policies, webhooks, world[internal], (443, "TCP")), internal
+        assert not _allowed(policies, webhooks, world[internal], (80, "TCP")), internal
+    for app in APPS:  # the others reach nothing outside
+        assert not _allowed(policies, world[app], world["receiver"], (443, "TCP")), app
