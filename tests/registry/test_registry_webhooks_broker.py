@@ -193,6 +193,71 @@ async def test_events_relayed_to_the_broker_reach_the_receiver_signed_once_a_rep
         await withdrawn.delete()
 
 
+async def emit_and_relay(suite: Suite, url: str, service: str, codes: list[str]) -> list[Event]:
+    """A service's changes, each with its event, then a round of its relay to the broker."""
+    made = [
+        Event(
+            type="territory.changed",
+            subject_kind="territory",
+            subject_id=code,
+            payload={"record": {"code": code}, "changed": ["name"]},
+        )
+        for code in codes
+    ]
+    async with suite.app.state.sessionmaker() as session, session.begin():
+        await emit(session, made)
+    relay = Relay(suite.app.state.engine, source=service, publisher=publisher_for(url))
+    try:
+        await relay.round()
+    finally:
+        await relay.stop()
+    return made
+
+
+@pytest.mark.parametrize(("url", "port", "what"), BROKERS)
+async def test_a_connection_to_the_broker_lost_is_made_again_and_nothing_is_missed(
+    client: httpx.AsyncClient,
+    suite: Suite,
+    receiver: Receiver,
+    url: str,
+    port: int,
+    what: str,
+) -> None:
+    broker_or_skip(port, what)
+    service = f"wh{uuid.uuid4().hex[:10]}"
+    await subscribe(client, receiver.url, ["territory.*"])
+    settings = suite.app.state.settings.model_copy(update={"webhook_poll_seconds": 0.05})
+    inner = consumer(url, f"test-{service}", service)
+    await inner.declare()
+    dispatcher = Dispatcher(
+        sessionmaker=suite.app.state.sessionmaker, settings=settings, resolver=suite.names
+    )
+    task = asyncio.create_task(run_until_cancelled(dispatcher, inner))
+    try:
+        first = await emit_and_relay(suite, url, service, ["A1"])
+        await until(lambda: len(receiver.received) >= 1)
+        # The connection goes, under the consumer's feet (a broker restarted, a network cut).
+        if isinstance(inner, NatsSource):
+            await inner._nc.close()
+        else:
+            await inner._connection.close()
+        later = await emit_and_relay(suite, url, service, ["B1", "B2"])
+        await until(lambda: len(receiver.received) >= 3)
+        await asyncio.sleep(0.3)
+        ids = sorted(orjson.loads(body)["id"] for body, _ in receiver.received)
+        assert ids == sorted(str(e.id) for e in first + later)
+        assert not task.done()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        withdrawn = consumer(url, f"test-{service}", service)
+        await withdrawn.declare()
+        if isinstance(withdrawn, NatsSource) and withdrawn._js is not None:
+            with contextlib.suppress(Exception):
+                await withdrawn._js.purge_stream(STREAM, subject=f"{SUBJECT_PREFIX}.{service}.>")
+        await withdrawn.delete()
+
+
 async def test_a_broker_away_never_stops_the_dispatcher(
     suite: Suite, caplog: pytest.LogCaptureFixture
 ) -> None:
