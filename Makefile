@@ -61,6 +61,7 @@ format: install
 # docs/settings.md, the table of every setting, from the settings classes (tests check it).
 settings-doc: install
 	.venv/bin/python scripts/settings_doc.py
+	.venv/bin/python scripts/event_types_doc.py
 
 bench: install
 	.venv/bin/python -m bench

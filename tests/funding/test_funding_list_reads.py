@@ -1,5 +1,5 @@
 """Funding's lists: each page answers the total the caller may see, in one statement whatever
-its size, read through the driver (the list of allocations) or a session (the others)."""
+its size, read through the driver (envelopes still through a session)."""
 
 from __future__ import annotations
 

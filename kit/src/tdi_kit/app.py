@@ -136,13 +136,15 @@ def create_service_app(
         purger = None
         if settings.idempotency_purge_interval_seconds > 0:
             purger = asyncio.create_task(
-                purge_periodically(
-                    lambda: purge_expired(
-                        app.state.sessionmaker,
-                        idempotency,
-                        retention=dt.timedelta(hours=settings.idempotency_retention_hours),
-                    ),
-                    interval=settings.idempotency_purge_interval_seconds,
+                tracing.untraced(
+                    purge_periodically(
+                        lambda: purge_expired(
+                            app.state.sessionmaker,
+                            idempotency,
+                            retention=dt.timedelta(hours=settings.idempotency_retention_hours),
+                        ),
+                        interval=settings.idempotency_purge_interval_seconds,
+                    )
                 )
             )
         app.state.metrics.start()

@@ -12,7 +12,8 @@ built after it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, TypeVar
 
 from tdi_kit import observability
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from sqlalchemy.ext.asyncio import AsyncEngine
     from starlette.types import ASGIApp
+
+T = TypeVar("T")
 
 _installed: TracerProvider | None = None
 _providers: dict[tuple[str, str], TracerProvider] = {}
@@ -121,3 +124,14 @@ def httpx_client(client: httpx.AsyncClient, provider: TracerProvider) -> None:
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
     HTTPXClientInstrumentor.instrument_client(client, tracer_provider=provider)
+
+
+async def untraced(work: Awaitable[T]) -> T:
+    """Await `work` (a background loop: the events relay, the webhooks dispatcher, a purge)
+    outside every trace: its polls, several a second, are no request's, and would otherwise
+    flood the traces with spans of their own. The task's context carries the suppression to
+    every statement and call the loop makes."""
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    with suppress_instrumentation():
+        return await work

@@ -18,6 +18,7 @@ from registry.webhooks.routes import router as webhooks
 from registry.webhooks.types import suite_event_types
 from tdi_kit.app import ServiceApp, create_service_app
 from tdi_kit.events.webhooks.targets import Resolver, system_resolver
+from tdi_kit.tracing import untraced
 
 MIGRATIONS = "registry:migrations"
 
@@ -73,7 +74,7 @@ def _embed_dispatcher(app: ServiceApp, settings: RegistrySettings, resolver: Res
                 sessionmaker=app.state.sessionmaker, settings=settings, resolver=resolver
             )
             source = event_source(settings, app.state.sessionmaker)
-            task = asyncio.create_task(run_until_cancelled(dispatcher, source))
+            task = asyncio.create_task(untraced(run_until_cancelled(dispatcher, source)))
             app.state.webhooks_dispatcher = task
             try:
                 yield
