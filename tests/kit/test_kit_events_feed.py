@@ -184,7 +184,8 @@ async def test_a_stream_yields_events_and_resumes_from_last_event_id(app, monkey
     await commit(app, [event(subject_id="a1"), event("allocation.updated", "a1")])
 
     async def later() -> None:
-        await asyncio.sleep(0.8)  # past a heartbeat
+        # Past a heartbeat once the stream is open (on a loaded machine that takes a while).
+        await asyncio.sleep(2.5)
         await commit(app, [event(subject_id="a2")])
 
     writer = asyncio.create_task(later())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -137,7 +138,8 @@ def create_service_app(
         if settings.idempotency_purge_interval_seconds > 0:
             purger = asyncio.create_task(
                 tracing.untraced(
-                    purge_periodically(
+                    functools.partial(
+                        purge_periodically,
                         lambda: purge_expired(
                             app.state.sessionmaker,
                             idempotency,

@@ -12,8 +12,8 @@ built after it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tdi_kit import observability
 
@@ -126,12 +126,13 @@ def httpx_client(client: httpx.AsyncClient, provider: TracerProvider) -> None:
     HTTPXClientInstrumentor.instrument_client(client, tracer_provider=provider)
 
 
-async def untraced(work: Awaitable[T]) -> T:
-    """Await `work` (a background loop: the events relay, the webhooks dispatcher, a purge)
+async def untraced(work: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """`work(*args)` (a background loop: the events relay, the webhooks dispatcher, a purge)
     outside every trace: its polls, several a second, are no request's, and would otherwise
     flood the traces with spans of their own. The task's context carries the suppression to
-    every statement and call the loop makes."""
+    every statement and call the loop makes. (The coroutine is made here, not by the caller:
+    a task cancelled before it starts leaves no coroutine never awaited.)"""
     from opentelemetry.instrumentation.utils import suppress_instrumentation
 
     with suppress_instrumentation():
-        return await work
+        return await work(*args)

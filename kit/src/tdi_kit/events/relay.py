@@ -78,7 +78,7 @@ class Relay:
     def start(self) -> None:
         """Run in the background, woken early by the commits of this process that emit events."""
         _RELAYS[self.engine.sync_engine] = self
-        self._task = asyncio.create_task(untraced(self.run()), name=f"events-relay-{self.source}")
+        self._task = asyncio.create_task(untraced(self.run), name=f"events-relay-{self.source}")
 
     async def stop(self) -> None:
         _RELAYS.pop(self.engine.sync_engine, None)

@@ -74,7 +74,7 @@ def _embed_dispatcher(app: ServiceApp, settings: RegistrySettings, resolver: Res
                 sessionmaker=app.state.sessionmaker, settings=settings, resolver=resolver
             )
             source = event_source(settings, app.state.sessionmaker)
-            task = asyncio.create_task(untraced(run_until_cancelled(dispatcher, source)))
+            task = asyncio.create_task(untraced(run_until_cancelled, dispatcher, source))
             app.state.webhooks_dispatcher = task
             try:
                 yield
