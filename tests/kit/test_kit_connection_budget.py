@@ -127,10 +127,10 @@ async def test_under_load_the_process_never_holds_more_connections_than_its_budg
                 )
             case 1:  # a hot read, through the driver-level reader
                 return await client.get(f"{API}/territories/{code}")
-            case 2:  # a list, through a session
-                return await client.get(f"{API}/territories", params={"limit": 5})
+            case 2:  # a read through a session (the reads' engine on PostgreSQL; no seed: 404)
+                return await client.get(f"{API}/organisations/bpifrance")
             case _:
-                return await client.get(f"{API}/regions")
+                return await client.get(f"{API}/regions/{(11, 27, 84)[i % 3]}")
 
     watcher = asyncio.create_task(watch())
     try:
@@ -163,8 +163,9 @@ async def test_the_pool_gauges_sample_every_pool_of_the_budget(
         )
         assert created.status_code == 201, created.text
         assert (await client.get(f"{API}/territories/ti-6999")).status_code == 200
-        # The regions are still read through a session (the reads' engine on PostgreSQL).
-        assert (await client.get(f"{API}/regions")).status_code == 200
+        # A Région by code is still read through a session (the reads' engine on PostgreSQL);
+        # this database holds no seed: the session reads, and finds none.
+        assert (await client.get(f"{API}/regions/84")).status_code == 404
         exposed = (await client.get("/metrics")).text
     pools: dict[str, dict[str, float]] = {}
     for name, pool, value in re.findall(
