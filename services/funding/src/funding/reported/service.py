@@ -47,7 +47,12 @@ def read_row(row: Sequence[Any]) -> ReportedFigureRead:
 
 def summary(figures: Sequence[ReportedFigure]) -> Reported:
     """The latest figure of each money measure, null where none was published."""
-    reads = sorted((read(f) for f in figures), key=lambda f: (f.as_of or "", f.code))
+    return summary_of([read(f) for f in figures])
+
+
+def summary_of(figures: Sequence[ReportedFigureRead]) -> Reported:
+    """`summary` of figures as served (a record's, or a row the driver read)."""
+    reads = sorted(figures, key=lambda f: (f.as_of or "", f.code))
 
     def latest(measure: str) -> ReportedFigureRead | None:
         found = [f for f in reads if f.measure == measure]
