@@ -215,7 +215,7 @@ async def test_envelopes_read_in_three_statements_and_a_tranche_in_one_whatever_
             assert all(len(e["tranches"]) == 2 for e in r.json()["items"])
             assert len(statements) == 3, (size, statements)
         for path, expected in [
-            ("/api/v1/envelopes/test-envelope", 3),
+            ("/api/v1/envelopes/test-envelope", 2),
             ("/api/v1/envelopes/test-envelope/tranches/2025", 1),
         ]:
             statements.clear()

@@ -110,7 +110,6 @@ READ_COLUMNS = (
     .scalar_subquery()
     .label("part_codes"),
 )
-BY_CODE = select(*READ_COLUMNS).where(Envelope.code == bindparam("code"))
 
 _CODES: BindParameter[Any] = bindparam("codes", expanding=True)
 # The sums an envelope shows are the ledger's, as the database keeps them (`balance_sums`,
@@ -147,6 +146,17 @@ TRANCHE = (
     .outerjoin(BalanceSum, _EVERY)
     .where(Envelope.code == bindparam("code"))
     .group_by(Envelope.code, *_TRANCHE[2:])
+)
+# One envelope's row beside each line of `TRANCHES` (once, tranche NULL, when it has none):
+# a read by code reads both in one statement. Grouped by the primary keys, on which the other
+# columns depend (PostgreSQL cannot group by a JSON column).
+BY_CODE = (
+    select(*READ_COLUMNS, *TRANCHES.selected_columns)
+    .select_from(Envelope)
+    .outerjoin(Tranche, Tranche.envelope_code == Envelope.code)
+    .outerjoin(BalanceSum, _EVERY)
+    .where(Envelope.code == bindparam("code"))
+    .group_by(Envelope.code, Tranche.id, BalanceSum.funder_code)
 )
 # The figures reported about these envelopes, and about their conventions as a whole.
 FIGURES = select(*FIGURE_COLUMNS).where(

@@ -67,22 +67,36 @@ def tranche_read(year: int, last_year: int | None, note: str, sums: Sequence[Any
     )
 
 
-async def render(rows: Rows, found: Sequence[Sequence[Any]]) -> list[EnvelopeRead]:
+async def render(
+    rows: Rows, found: Sequence[Sequence[Any]], lines: Sequence[Sequence[Any]] | None = None
+) -> list[EnvelopeRead]:
     """These rows of `queries.READ_COLUMNS` as served: two statements more, whatever their
-    number (the tranches with their sums and funders; the reported figures)."""
+    number (the tranches with their sums and funders; the reported figures), or one when the
+    caller has read their `lines` of `queries.TRANCHES` already."""
     envelopes = [dict(zip(_NAMES, row, strict=True)) for row in found]
     if not envelopes:
         return []
     codes = [e["code"] for e in envelopes]
     conventions = sorted({e["convention_code"] for e in envelopes if e["convention_code"]})
-    # Rows by tranche and funder: a tranche's figures add its funders' up, an envelope's
-    # funders add their tranches' up.
+    if lines is None:
+        lines = await rows.all(queries.TRANCHES, codes=codes)
+    tranches, funders, names = _tranches(lines)
+    figures = [
+        reported.read_row(row)
+        for row in await rows.all(queries.FIGURES, codes=codes, conventions=conventions)
+    ]
+    return [_read(e, tranches, funders, names, figures) for e in envelopes]
+
+
+def _tranches(
+    found: Sequence[Sequence[Any]],
+) -> tuple[dict[str, list[TrancheRead]], dict[str, dict[str | None, int]], dict[str, str]]:
+    """Rows by tranche and funder: a tranche's figures add its funders' up, an envelope's
+    funders add their tranches' up."""
     lines: dict[uuid.UUID, tuple[str, int, int | None, str, list[int]]] = {}
     funders: dict[str, dict[str | None, int]] = {}
     names: dict[str, str] = {}
-    for tranche_id, code, year, last_year, note, funder, *sums, name in await rows.all(
-        queries.TRANCHES, codes=codes
-    ):
+    for tranche_id, code, year, last_year, note, funder, *sums, name in found:
         line = lines.setdefault(tranche_id, (code, year, last_year, note, [0, 0, 0]))
         for i, figure in enumerate(sums):
             line[4][i] += int(figure)
@@ -96,11 +110,7 @@ async def render(rows: Rows, found: Sequence[Sequence[Any]]) -> list[EnvelopeRea
     tranches: dict[str, list[TrancheRead]] = {}
     for code, year, last_year, note, sums in lines.values():
         tranches.setdefault(code, []).append(tranche_read(year, last_year, note, sums))
-    figures = [
-        reported.read_row(row)
-        for row in await rows.all(queries.FIGURES, codes=codes, conventions=conventions)
-    ]
-    return [_read(e, tranches, funders, names, figures) for e in envelopes]
+    return tranches, funders, names
 
 
 def _read(
@@ -165,9 +175,12 @@ def _split(joined: str | None) -> list[str]:
 
 
 async def by_code(rows: Rows, code: str) -> EnvelopeRead:
-    """One envelope as served: three statements."""
+    """One envelope as served: two statements (its row beside each of its tranche lines, then
+    the reported figures)."""
     found = await rows.all(queries.BY_CODE, code=code)
-    return (await render(rows, [or_not_found(found[0] if found else None, "envelope", code)]))[0]
+    envelope = or_not_found(found[0] if found else None, "envelope", code)[: len(_NAMES)]
+    lines = [row[len(_NAMES) :] for row in found if row[len(_NAMES)] is not None]
+    return (await render(rows, [envelope], lines))[0]
 
 
 async def tranche(rows: Rows, *, code: str, year: int) -> TrancheRead:
