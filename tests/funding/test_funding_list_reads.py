@@ -1,5 +1,6 @@
 """Funding's lists: each page answers the total the caller may see, in one statement whatever
-its size, read through the driver (envelopes still through a session)."""
+its size (envelopes: three, with their tranches, funders and reported figures), read through
+the driver."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from funding_cases import ADMIN, BDT, BPI, K, M, allocate, allocation_body, make
 from sqlalchemy import event
 from suite_testing import all_pages
 
+from funding.models import Envelope, EnvelopeTheme, Tranche
 from tdi_kit.app import ServiceApp
 
 
@@ -173,3 +175,90 @@ async def test_every_read_by_key_and_list_is_one_or_two_statements_whatever_the_
                 assert len(statements) == expected, (path, size, statements)
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_envelopes_read_in_three_statements_and_a_tranche_in_one_whatever_the_page_size(
+    client: httpx.AsyncClient, funding_app: ServiceApp
+) -> None:
+    await make_envelope(client, tranches={2024: 10 * M, 2025: 5 * M})
+    # 500 envelopes more, stored as they stand (no ledger): what is counted is statements.
+    async with funding_app.state.sessionmaker() as session:
+        session.add_all(
+            Envelope(
+                code=f"bulk-{i:03}",
+                operator_code="bpifrance",
+                name=f"Bulk {i}",
+                kind="grant",
+                theme_set="innovation",
+                start_year=2024,
+                end_year=2025,
+                sources=[],
+                themes=[EnvelopeTheme(theme="innovation")],
+                tranches=[Tranche(year=2024, note=""), Tranche(year=2025, note="")],
+            )
+            for i in range(500)
+        )
+        await session.commit()
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    engine = funding_app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for size in (10, 100, 500):
+            statements.clear()
+            r = await client.get("/api/v1/envelopes", params={"limit": size, "kind": "grant"})
+            assert r.status_code == 200 and len(r.json()["items"]) == size, r.text
+            assert all(len(e["tranches"]) == 2 for e in r.json()["items"])
+            assert len(statements) == 3, (size, statements)
+        for path, expected in [
+            ("/api/v1/envelopes/test-envelope", 2),
+            ("/api/v1/envelopes/test-envelope/tranches/2025", 1),
+        ]:
+            statements.clear()
+            assert (await client.get(path)).status_code == 200
+            assert len(statements) == expected, (path, statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_an_envelope_reads_as_its_writes_answered_it(client: httpx.AsyncClient) -> None:
+    # A write renders its rows through its session, a read through the driver: one rendering,
+    # so the same bytes and the same ETag, funders and tranche sums included.
+    created = await make_envelope(client, tranches={2024: 10 * M, 2025: 5 * M})
+    url = "/api/v1/envelopes/test-envelope"
+    r = await client.post(
+        f"{url}/tranches/2024/adjustments",
+        json={"delta_cents": 2 * M, "funder_code": "regions", "reason": "Top-up"},
+        headers=BPI,
+    )
+    assert r.status_code == 200, r.text
+    read = await client.get(f"{url}/tranches/2024")
+    assert read.content == r.content and read.headers["etag"] == r.headers["etag"]
+    assert read.json()["amount_cents"] == 12 * M
+    await allocate(client, amount_cents=3 * M)
+    before = await client.get(url)
+    assert before.json()["version"] == created["version"]
+    r = await client.patch(
+        url,
+        json={"themes": ["numerique", "innovation"]},
+        headers={**ADMIN, "If-Match": before.headers["etag"]},
+    )
+    assert r.status_code == 200, r.text
+    read = await client.get(url)
+    assert read.content == r.content and read.headers["etag"] == r.headers["etag"]
+    assert read.json()["themes"] == ["innovation", "numerique"]
+    assert read.json()["totals"]["committed_cents"] == 3 * M
+    assert {f["funder_code"]: f["amount_cents"] for f in read.json()["funders"]} == {
+        None: 15 * M,
+        "regions": 2 * M,
+    }
+    listed = (await client.get("/api/v1/envelopes", params={"operator": "bpifrance"})).json()
+    assert [e for e in listed["items"] if e["code"] == "test-envelope"] == [read.json()]
+    r = await client.get(f"{url}/tranches/2031")
+    assert r.status_code == 404 and "2031" in r.json()["detail"]
+    r = await client.get("/api/v1/envelopes/no-such-envelope/tranches/2024")
+    assert r.status_code == 404 and "no-such-envelope" in r.json()["detail"]

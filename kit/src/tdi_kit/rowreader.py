@@ -321,6 +321,24 @@ class SessionRowReader:
         return None
 
 
+class InSession:
+    """The reads of a `RowReader` (`all(stmt, **params)`) run in a session the caller holds: a
+    write renders its answer from the rows it has just flushed, through the same function
+    that renders a read's rows from the driver, so that the two answers cannot differ."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def all(self, stmt: Select[*tuple[Any, ...]], **params: Any) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in (await self.session.execute(stmt, params)).all()]
+
+
+class Rows(Protocol):
+    """What a rendering reads rows with: a `RowReader`, or `InSession` in a write."""
+
+    async def all(self, stmt: Select[*tuple[Any, ...]], **params: Any) -> list[tuple[Any, ...]]: ...
+
+
 async def _rows(request: Request) -> RowReader:
     rows: RowReader = request.app.state.rows
     return rows

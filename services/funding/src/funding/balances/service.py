@@ -24,7 +24,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.balances import queries
-from funding.envelopes.service import funder_label
+from funding.envelopes.reads import funder_label
 from funding.references import organisation_names
 from funding.reported import service as reported
 from funding.schemas import BalanceBreakdowns, BalanceRead, BalanceReport, Overlap

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from funding.access import Writer
-from funding.envelopes import service
+from funding.envelopes import reads, service
 from funding.references import OwnersDep
 from funding.schemas import (
     PROBLEMS,
@@ -26,6 +26,7 @@ from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response, write_response
 from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
+from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["envelopes"], responses=PROBLEMS)
 CodePath = Annotated[Code, Path()]
@@ -66,7 +67,7 @@ def _csv_row(envelope: EnvelopeRead) -> dict[str, Any]:
 async def list_envelopes(
     request: Request,
     response: Response,
-    session: SessionDep,
+    rows: RowsDep,
     params: ListParamsDep,
     operator: Annotated[OrganisationCode | None, Query()] = None,
     kind: Annotated[Kind | None, Query()] = None,
@@ -97,7 +98,7 @@ async def list_envelopes(
         request,
         response,
         params,
-        await service.envelopes(session, params=params, filters=filters),
+        await service.envelopes(rows, params=params, filters=filters),
         model=EnvelopeRead,
         filename="envelopes",
         columns=CSV_COLUMNS,
@@ -106,10 +107,9 @@ async def list_envelopes(
 
 
 @router.get("/envelopes/{code}", response_model=EnvelopeRead)
-async def get_envelope(code: CodePath, session: SessionDep) -> Any:
+async def get_envelope(code: CodePath, rows: RowsDep) -> Any:
     """One envelope: rules, tranches and their figures (the ledger's sums)."""
-    found = await service.envelope(session, code=code)
-    return read_response(await service.read(session, found))
+    return read_response(await reads.by_code(rows, code))
 
 
 @router.post("/envelopes", status_code=status.HTTP_201_CREATED, response_model=EnvelopeRead)
@@ -142,9 +142,9 @@ async def update_envelope(
 
 
 @router.get("/envelopes/{code}/tranches/{year}", response_model=TrancheRead)
-async def get_tranche(code: CodePath, year: YearPath, session: SessionDep) -> Any:
+async def get_tranche(code: CodePath, year: YearPath, rows: RowsDep) -> Any:
     """One tranche: amount, committed, disbursed, available."""
-    return read_response(await service.tranche(session, code=code, year=year))
+    return read_response(await reads.tranche(rows, code=code, year=year))
 
 
 @router.post(

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding import events, rules
 from funding.access import check_operates
-from funding.envelopes import checks, queries
+from funding.envelopes import checks, queries, reads
 from funding.ledger import entries
 from funding.ledger import service as ledger
 from funding.ledger.entries import Actor
 from funding.models import Envelope, EnvelopeTheme, Tranche
-from funding.references import Owners, organisation_names
-from funding.reported import service as reported
+from funding.references import Owners
 from funding.schemas import (
-    COLLECTIVE_FUNDERS,
     Adjustment,
     EnvelopeCreate,
     EnvelopeRead,
     EnvelopeUpdate,
-    FunderShare,
     Rules,
-    Totals,
     TrancheCreate,
     TrancheRead,
 )
@@ -33,7 +29,8 @@ from tdi_kit.conditional import check_if_match
 from tdi_kit.documents import etag_of
 from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
 from tdi_kit.events import emit
-from tdi_kit.pagination import ListParams, paginate, parse_sort
+from tdi_kit.pagination import ListParams, parse_sort, read_page
+from tdi_kit.rowreader import InSession, RowReader
 
 
 def rules_of(envelope: Envelope) -> Rules:
@@ -70,101 +67,21 @@ def theme_set(themes: Sequence[str]) -> str:
     return ",".join(sorted(set(themes)))
 
 
-def funder_label(code: str | None, names: Mapping[str, str] | None = None) -> str:
-    """A collective funder's label, an organisation's name in the registry, or the code."""
-    if code is None:
-        return "non publié"
-    return COLLECTIVE_FUNDERS.get(code) or (names or {}).get(code, code)
-
-
-def funder_shares(
-    amounts: dict[str | None, int], names: Mapping[str, str] | None = None
-) -> list[FunderShare]:
-    """Each funder's net endowments; a funder whose share came to 0 (a correction) is left out."""
-    return [
-        FunderShare(funder_code=code, funder_label=funder_label(code, names), amount_cents=amount)
-        for code, amount in sorted(amounts.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
-        if amount != 0
-    ]
-
-
-def _tranche_read(tranche: Tranche, sums: tuple[int, int, int]) -> TrancheRead:
-    amount, committed, disbursed = sums
-    return TrancheRead(
-        year=tranche.year,
-        last_year=tranche.last_year,
-        note=tranche.note,
-        amount_cents=amount,
-        committed_cents=committed,
-        disbursed_cents=disbursed,
-        available_cents=amount - committed,
-    )
-
-
-async def reads(session: AsyncSession, envelopes: Sequence[Envelope]) -> list[EnvelopeRead]:
-    """Envelopes as served, their tranches' figures summed from the ledger in one query."""
-    sums = await ledger.sums_by_tranche(session, [t.id for e in envelopes for t in e.tranches])
-    codes = [e.code for e in envelopes]
-    funders = await ledger.amounts_by_funder(session, codes)
-    figures = await reported.of_envelopes(session, envelopes)
-    parts = await queries.parts_of(session, codes)
-    names = await organisation_names(
-        session, [e.operator_code for e in envelopes] + [f for e in funders.values() for f in e]
-    )
-    out = []
-    for envelope in envelopes:
-        tranches = [_tranche_read(t, sums.get(t.id, (0, 0, 0))) for t in envelope.tranches]
-        amount = sum(t.amount_cents for t in tranches)
-        committed = sum(t.committed_cents for t in tranches)
-        out.append(
-            EnvelopeRead(
-                code=envelope.code,
-                operator_code=envelope.operator_code,
-                operator_name=names.get(envelope.operator_code),
-                convention_code=envelope.convention_code,
-                part_of=envelope.part_of,
-                parts=parts.get(envelope.code, []),
-                name=envelope.name,
-                kind=envelope.kind,
-                themes=sorted(t.theme for t in envelope.themes),
-                description=envelope.description,
-                start_year=envelope.start_year,
-                end_year=envelope.end_year,
-                rules=rules_of(envelope),
-                sources=envelope.sources,
-                tranches=tranches,
-                totals=Totals(
-                    amount_cents=amount,
-                    committed_cents=committed,
-                    disbursed_cents=sum(t.disbursed_cents for t in tranches),
-                    available_cents=amount - committed,
-                ),
-                funders=funder_shares(funders.get(envelope.code, {}), names),
-                reported=reported.summary(figures.get(envelope.code, [])),
-                is_demo=envelope.is_demo,
-                version=envelope.version,
-                created_at=envelope.created_at,
-                updated_at=envelope.updated_at,
-            )
-        )
-    return out
-
-
 async def read(session: AsyncSession, envelope: Envelope) -> EnvelopeRead:
-    return (await reads(session, [envelope]))[0]
+    """What a write answers: the rows it has flushed, rendered as a read renders its own."""
+    return await reads.by_code(InSession(session), envelope.code)
 
 
 async def envelopes(
-    session: AsyncSession, *, params: ListParams, filters: dict[str, object]
+    rows: RowReader, *, params: ListParams, filters: dict[str, object]
 ) -> tuple[list[EnvelopeRead], str | None, int]:
+    """A page of envelopes through the driver: three statements whatever its size."""
     sort = parse_sort(
         params.sort, allowed=queries.SORTABLE, default="code", unique=("code", Envelope.code)
     )
-    # The route names its query parameters as queries.envelopes' keywords, each typed there;
-    # mypy cannot match a dict's keys to keywords.
-    stmt = queries.envelopes(**filters)  # type: ignore[arg-type]
-    items, next_cursor, total = await paginate(session, stmt, sort=sort, params=params)
-    return await reads(session, items), next_cursor, total
+    stmt, values = queries.kept_list(filters)
+    page = await read_page(rows, stmt, sort=sort, params=params, values=values)
+    return await reads.render(rows, page.rows), page.next_cursor, page.total
 
 
 async def envelope(session: AsyncSession, *, code: str, for_update: bool = False) -> Envelope:
@@ -173,15 +90,6 @@ async def envelope(session: AsyncSession, *, code: str, for_update: bool = False
     return or_not_found(
         await (queries.lock if for_update else queries.by_code)(session, code), "envelope", code
     )
-
-
-async def tranche(session: AsyncSession, *, code: str, year: int) -> TrancheRead:
-    found = await envelope(session, code=code)
-    for t in found.tranches:
-        if t.year == year:
-            sums = await ledger.sums_by_tranche(session, [t.id])
-            return _tranche_read(t, sums.get(t.id, (0, 0, 0)))
-    raise NotFound("tranche", f"{year} of envelope {code}")
 
 
 async def check_nesting(session: AsyncSession, envelope: Envelope) -> None:
@@ -370,8 +278,7 @@ async def add_tranche(
     opened = await open_tranche(session, found, payload, actor=Actor.of(caller))
     await session.refresh(found, ["tranches"])
     await check_nesting(session, found)
-    sums = await ledger.sums_by_tranche(session, [opened.id])
-    answer = _tranche_read(opened, sums.get(opened.id, (0, 0, 0)))
+    answer = await reads.tranche(InSession(session), code=code, year=opened.year)
     await emit(
         session,
         events.read_event(
@@ -428,7 +335,7 @@ async def adjust(
     )
     await session.flush()
     await check_nesting(session, found)
-    answer = await tranche(session, code=code, year=year)
+    answer = await reads.tranche(InSession(session), code=code, year=year)
     await emit(
         session,
         events.read_event(

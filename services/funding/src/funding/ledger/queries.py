@@ -33,38 +33,6 @@ async def append(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
         records.written(session, LedgerEntry.__tablename__, (e.get("kind", "") for e in entries))
 
 
-async def sums_by_tranche(
-    session: AsyncSession, tranche_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, tuple[int, int, int]]:
-    ids = list(tranche_ids)
-    if not ids:
-        return {}
-    stmt = (
-        select(LedgerEntry.tranche_id, *SUMS)
-        .where(LedgerEntry.tranche_id.in_(ids))
-        .group_by(LedgerEntry.tranche_id)
-    )
-    return {row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in await session.execute(stmt)}
-
-
-async def amounts_by_funder(
-    session: AsyncSession, envelope_codes: Iterable[str]
-) -> dict[str, dict[str | None, int]]:
-    """Each envelope's endowments (net of cuts) per funder."""
-    codes = list(envelope_codes)
-    if not codes:
-        return {}
-    stmt = (
-        select(LedgerEntry.envelope_code, LedgerEntry.funder_code, SUMS[0])
-        .where(LedgerEntry.envelope_code.in_(codes), LedgerEntry.kind == "endowment")
-        .group_by(LedgerEntry.envelope_code, LedgerEntry.funder_code)
-    )
-    out: dict[str, dict[str | None, int]] = {}
-    for code, funder, amount in await session.execute(stmt):
-        out.setdefault(code, {})[funder] = int(amount)
-    return out
-
-
 async def amounts_by_envelope(
     session: AsyncSession, envelope_codes: Iterable[str]
 ) -> dict[str, int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,13 +24,6 @@ async def append(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
     await queries.append(session, entries)
 
 
-async def sums_by_tranche(
-    session: AsyncSession, tranche_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, tuple[int, int, int]]:
-    """(amount, committed, disbursed) of each tranche, summed from the ledger."""
-    return await queries.sums_by_tranche(session, tranche_ids)
-
-
 async def entries(
     rows: RowReader,
     *,
@@ -50,13 +42,6 @@ async def entries(
     )
     page = await read_page(rows, stmt, sort=sort, params=params)
     return queries.READ.read_all(page.rows), page.next_cursor, page.total
-
-
-async def amounts_by_funder(
-    session: AsyncSession, envelope_codes: list[str]
-) -> dict[str, dict[str | None, int]]:
-    """Each envelope's endowments per funder (None: the record does not name one)."""
-    return await queries.amounts_by_funder(session, envelope_codes)
 
 
 async def amounts_by_envelope(session: AsyncSession, envelope_codes: list[str]) -> dict[str, int]:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import Select, bindparam, or_, select
 
 from funding.models import Convention, Envelope, EnvelopeTheme, ReportedFigure
 
@@ -57,42 +54,6 @@ def figures(
     if is_demo is not None:
         stmt = stmt.where(ReportedFigure.is_demo == is_demo)
     return stmt
-
-
-async def of_envelopes(
-    session: AsyncSession, codes: Iterable[str]
-) -> dict[str, list[ReportedFigure]]:
-    return await _grouped(session, ReportedFigure.envelope_code, codes)
-
-
-async def of_conventions(
-    session: AsyncSession, codes: Iterable[str]
-) -> dict[str, list[ReportedFigure]]:
-    """Figures about a whole convention (not one of its envelopes)."""
-    return await _grouped(
-        session, ReportedFigure.convention_code, codes, ReportedFigure.envelope_code.is_(None)
-    )
-
-
-async def _grouped(
-    session: AsyncSession,
-    column: InstrumentedAttribute[str | None],
-    codes: Iterable[str],
-    *where: ColumnElement[bool],
-) -> dict[str, list[ReportedFigure]]:
-    """The figures whose `column` is one of `codes`, by that code, oldest first."""
-    wanted = list(codes)
-    if not wanted:
-        return {}
-    stmt = (
-        select(ReportedFigure)
-        .where(column.in_(wanted), *where)
-        .order_by(ReportedFigure.as_of, ReportedFigure.code)
-    )
-    out: dict[str, list[ReportedFigure]] = {}
-    for figure in await session.scalars(stmt):
-        out.setdefault(getattr(figure, column.key) or "", []).append(figure)
-    return out
 
 
 # One figure, run with its `code` (`RowReader.all`): compiled once.

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from funding.models import Envelope, ReportedFigure
+from funding.models import ReportedFigure
 from funding.reported import queries
 from funding.schemas import MEASURE_LABELS, Reported, ReportedFigureRead
 from tdi_kit.errors import or_not_found
@@ -45,9 +45,9 @@ def read_row(row: Sequence[Any]) -> ReportedFigureRead:
     return read_values(dict(zip(queries.NAMES, row, strict=True)))
 
 
-def summary(figures: Sequence[ReportedFigure]) -> Reported:
+def summary_of(figures: Sequence[ReportedFigureRead]) -> Reported:
     """The latest figure of each money measure, null where none was published."""
-    reads = sorted((read(f) for f in figures), key=lambda f: (f.as_of or "", f.code))
+    reads = sorted(figures, key=lambda f: (f.as_of or "", f.code))
 
     def latest(measure: str) -> ReportedFigureRead | None:
         found = [f for f in reads if f.measure == measure]
@@ -59,21 +59,6 @@ def summary(figures: Sequence[ReportedFigure]) -> Reported:
         disbursed=latest("disbursed"),
         figures=reads,
     )
-
-
-async def of_envelopes(
-    session: AsyncSession, envelopes: Sequence[Envelope]
-) -> dict[str, list[ReportedFigure]]:
-    """Each envelope's figures: its own and those of its convention (which cover all the
-    convention's envelopes, and say so in their `scope`)."""
-    own = await queries.of_envelopes(session, [e.code for e in envelopes])
-    conventions = await queries.of_conventions(
-        session, {e.convention_code for e in envelopes if e.convention_code}
-    )
-    return {
-        e.code: [*own.get(e.code, []), *conventions.get(e.convention_code or "", [])]
-        for e in envelopes
-    }
 
 
 async def matching(session: AsyncSession, filters: dict[str, Any]) -> list[ReportedFigureRead]:
