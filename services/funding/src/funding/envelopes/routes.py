@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, status
 
 from funding.access import Writer
 from funding.envelopes import service
@@ -25,7 +25,8 @@ from funding.schemas import (
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response, write_response
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
+from tdi_kit.listing import ListingDep
+from tdi_kit.pagination import CSV_RESPONSE, Page
 
 router = APIRouter(tags=["envelopes"], responses=PROBLEMS)
 CodePath = Annotated[Code, Path()]
@@ -64,10 +65,8 @@ def _csv_row(envelope: EnvelopeRead) -> dict[str, Any]:
 
 @router.get("/envelopes", response_model=Page[EnvelopeRead], responses=CSV_RESPONSE)
 async def list_envelopes(
-    request: Request,
-    response: Response,
+    listing: ListingDep,
     session: SessionDep,
-    params: ListParamsDep,
     operator: Annotated[OrganisationCode | None, Query()] = None,
     kind: Annotated[Kind | None, Query()] = None,
     theme: Annotated[Theme | None, Query()] = None,
@@ -93,15 +92,9 @@ async def list_envelopes(
         "part_of": part_of,
         "is_demo": is_demo,
     }
-    return page_answer(
-        request,
-        response,
-        params,
-        await service.envelopes(session, params=params, filters=filters),
-        model=EnvelopeRead,
-        filename="envelopes",
-        columns=CSV_COLUMNS,
-        row=_csv_row,
+    found = await service.envelopes(session, params=listing.params, filters=filters)
+    return listing.page(
+        found, model=EnvelopeRead, filename="envelopes", columns=CSV_COLUMNS, row=_csv_row
     )
 
 
