@@ -6,7 +6,7 @@ import inspect
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from starlette.responses import Response
 
 from contracts.actions import service
@@ -26,6 +26,7 @@ from contracts.schemas import (
     Priority,
     Theme,
 )
+from contracts.schemas.paths import ActionId, ChildId, ContractId
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import conditional_document
 from tdi_kit.documents import document_response as _document
@@ -34,9 +35,6 @@ from tdi_kit.pagination import ListParamsDep, Page, documents_answer
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["actions"])
-ActionId = Annotated[uuid.UUID, Path(description="The action's UUID.")]
-ContractId = Annotated[uuid.UUID, Path(description="The contract's UUID.")]
-ChildId = Annotated[uuid.UUID, Path()]
 CSV_COLUMNS = [
     "id",
     "contract_id",

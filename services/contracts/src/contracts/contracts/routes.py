@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from pydantic import Field
 from starlette.responses import Response
 
@@ -30,6 +29,7 @@ from contracts.schemas import (
     TerritoryPlan,
     Theme,
 )
+from contracts.schemas.paths import ContractId, SignatoryId, TerritoryCodePath
 from tdi_kit.app import problem_responses
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import conditional_document
@@ -39,9 +39,6 @@ from tdi_kit.pagination import ListParamsDep, Page, documents_answer
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["contracts"])
-ContractId = Annotated[uuid.UUID, Path(description="The contract's UUID.")]
-TerritoryCodePath = Annotated[TerritoryCode, Path(description="The territory's code.")]
-SignatoryId = Annotated[uuid.UUID, Path(description="The signatory's UUID.")]
 CSV_COLUMNS = [
     "id",
     "territory_code",

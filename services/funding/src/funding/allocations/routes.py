@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 
 from funding.access import Writer
 from funding.allocations import bulk, changes, service
@@ -22,6 +22,7 @@ from funding.schemas import (
     OrganisationCode,
     TerritoryCode,
 )
+from funding.schemas.paths import IdPath
 from tdi_kit.auth import OPTIONAL_BEARER, CallerDep
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
@@ -32,7 +33,6 @@ from tdi_kit.pagination import CSV_RESPONSE, Page
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["allocations"], responses=PROBLEMS)
-IdPath = Annotated[uuid.UUID, Path()]
 
 
 @router.get(

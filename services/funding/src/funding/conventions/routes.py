@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from funding.access import Writer
 from funding.conventions import service
 from funding.references import OwnersDep
 from funding.schemas import (
     PROBLEMS,
-    Code,
     ConventionCreate,
     ConventionRead,
     ConventionUpdate,
     OrganisationCode,
 )
+from funding.schemas.paths import CodePath
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response, write_response
@@ -25,7 +25,6 @@ from tdi_kit.pagination import CSV_RESPONSE, Page
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["conventions"], responses=PROBLEMS)
-CodePath = Annotated[Code, Path()]
 
 
 @router.get("/conventions", response_model=Page[ConventionRead], responses=CSV_RESPONSE)

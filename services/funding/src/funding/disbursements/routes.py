@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Request, status
 
 from funding.access import Writer
 from funding.allocations import bulk
@@ -17,6 +16,7 @@ from funding.schemas import (
     DisbursementRead,
     DisbursementRow,
 )
+from funding.schemas.paths import IdPath
 from tdi_kit.auth import OPTIONAL_BEARER, CallerDep
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import write_response
@@ -27,7 +27,6 @@ from tdi_kit.rowreader import RowsDep
 # Tagged with allocations too, as they were when these routes lived there: a payment is an
 # allocation's.
 router = APIRouter(tags=["allocations"], responses=PROBLEMS)
-IdPath = Annotated[uuid.UUID, Path()]
 
 
 @router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from funding.access import Writer
 from funding.envelopes import service
@@ -22,6 +22,7 @@ from funding.schemas import (
     TrancheCreate,
     TrancheRead,
 )
+from funding.schemas.paths import CodePath, YearPath
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response, write_response
@@ -29,8 +30,6 @@ from tdi_kit.listing import ListingDep
 from tdi_kit.pagination import CSV_RESPONSE, Page
 
 router = APIRouter(tags=["envelopes"], responses=PROBLEMS)
-CodePath = Annotated[Code, Path()]
-YearPath = Annotated[int, Path(ge=2000, le=2100)]
 CSV_COLUMNS = [
     "code",
     "operator_code",
