@@ -59,10 +59,11 @@ class Listing:
         columns: Sequence[str],
         row: Callable[[Any], Mapping[str, Any]],
         documents: Sequence[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         """`documents_answer` of a page of stored documents (its rows' first column, unless
-        `documents` gives them rewritten)."""
+        `documents` gives them rewritten); `extra` adds members to the page."""
         return documents_answer(
             self.request,
             self.params,
@@ -72,6 +73,7 @@ class Listing:
             filename=filename,
             columns=columns,
             row=row,
+            extra=extra,
             headers=headers,
         )
 
