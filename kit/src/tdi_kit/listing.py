@@ -26,10 +26,6 @@ class Listing:
     response: Response
     params: ListParams
 
-    @property
-    def csv(self) -> bool:
-        return self.params.format == "csv"
-
     def page(
         self,
         found: tuple[Sequence[Any], str | None, int],
@@ -58,23 +54,20 @@ class Listing:
         filename: str,
         columns: Sequence[str],
         row: Callable[[Any], Mapping[str, Any]],
-        documents: Sequence[str] | None = None,
         extra: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
     ) -> Response:
-        """`documents_answer` of a page of stored documents (its rows' first column, unless
-        `documents` gives them rewritten); `extra` adds members to the page."""
+        """`documents_answer` of a page of stored documents (its rows' first column); `extra`
+        adds members to the page."""
         return documents_answer(
             self.request,
             self.params,
-            [r[0] for r in page.rows] if documents is None else documents,
+            [r[0] for r in page.rows],
             page.next_cursor,
             page.total,
             filename=filename,
             columns=columns,
             row=row,
             extra=extra,
-            headers=headers,
         )
 
 
