@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.models import Envelope, EnvelopeTheme, Tranche
 from tdi_kit.db import lock_by_id
+from tdi_kit.rowlists import where_given
 
 SORTABLE = {
     "code": Envelope.code,
@@ -28,16 +29,14 @@ def envelopes(
     is_demo: bool | None,
     part_of: str | None = None,
 ) -> Select[Any]:
-    stmt = select(Envelope)
-    for column, value in (
+    stmt = where_given(
+        select(Envelope),
         (Envelope.operator_code, operator),
         (Envelope.kind, kind),
         (Envelope.convention_code, convention),
         (Envelope.is_demo, is_demo),
         (Envelope.part_of, part_of),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
+    )
     if theme is not None:
         stmt = stmt.where(
             Envelope.code.in_(
