@@ -1,4 +1,10 @@
-"""The `events` table's creating migration step, one line in each service's migration.
+"""The `events` table's creating migration, whole: each service's events migration names only
+its own revision and imports `upgrade` and `downgrade` from here.
+
+The outbox every change writes its event to (issue 14): each write commits its events with its
+change (`tdi_kit.events.emit`); the sequencer gives them their feed position, the relay
+publishes them to a broker when one is configured. The app role may read, add and update
+(position, published_at) events, never delete one.
 
 Frozen with the migrations that call it (registry 0004, funding 0006/0007, contracts 0005): it
 writes out the very schema `tdi_kit.events.outbox.events_table` declares today. Change the table
@@ -53,3 +59,17 @@ def drop_events_table(op: Any) -> None:
     op.drop_index("ix_events_unsequenced", table_name=TABLE)
     op.drop_index("ix_events_subject", table_name=TABLE)
     op.drop_table(TABLE)
+
+
+def upgrade() -> None:
+    """The migration's upgrade: alembic's `op` is only bound while a migration runs."""
+    from alembic import op
+
+    create_events_table(op)
+
+
+def downgrade() -> None:
+    """The migration's downgrade."""
+    from alembic import op
+
+    drop_events_table(op)

@@ -18,10 +18,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding import rules
-from funding.models import Allocation, Disbursement, Envelope
-from tdi_kit.events import Event
+from funding.models import Allocation, Convention, Disbursement, Envelope
+from tdi_kit.events import Event, emit
 
 EVENT_TYPES: Mapping[str, str] = {
     "convention.created": "A convention de mobilisation was recorded.",
@@ -192,6 +193,40 @@ def read_event(
         version=version,
         actor_org=actor_org,
         payload=payload,
+    )
+
+
+async def emit_read(
+    session: AsyncSession,
+    type_: str,
+    subject_id: str,
+    record: BaseModel,
+    *,
+    actor_org: str | None,
+    version: int | None = None,
+    changed: list[str] | None = None,
+) -> None:
+    """Emit a public record's event (`read_event`) in the write's transaction; its subject's
+    kind is the type's first word (`tranche.opened`: a tranche's)."""
+    kind = type_.partition(".")[0]
+    event = read_event(
+        type_, kind, subject_id, record, version=version, actor_org=actor_org, changed=changed
+    )
+    await emit(session, event)
+
+
+async def emit_versioned(
+    session: AsyncSession,
+    type_: str,
+    row: Convention | Envelope,
+    record: BaseModel,
+    *,
+    actor_org: str | None,
+    changed: list[str] | None = None,
+) -> None:
+    """`emit_read` of a record named by its code, at the version the write left it."""
+    await emit_read(
+        session, type_, row.code, record, actor_org=actor_org, version=row.version, changed=changed
     )
 
 

@@ -52,7 +52,19 @@ outbox = events_table(Base.metadata)
 organisations = organisations_table(Base.metadata)
 
 
-class Convention(Base):
+class PublicRecord:
+    """The last columns of a record the API publishes whole and changes under `If-Match`: its
+    sources, whether it is invented for demonstrations, its version and its times (a mixin's
+    columns follow the table's own, as they always have in these tables)."""
+
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+
+
+class Convention(PublicRecord, Base):
     """A convention de mobilisation: what an operator committed to the programme."""
 
     __tablename__ = "conventions"
@@ -66,14 +78,9 @@ class Convention(Base):
     period_end: Mapped[dt.date | None] = mapped_column(Date)
     commitments: Mapped[str] = mapped_column(Text, default="")
     documents: Mapped[list[str]] = mapped_column(JSON, default=list)
-    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
-    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
 
-class Envelope(Base):
+class Envelope(PublicRecord, Base):
     """Money an operator sets aside for the programme, in annual tranches, with award rules."""
 
     __tablename__ = "envelopes"
@@ -100,11 +107,6 @@ class Envelope(Base):
     min_eligible_spending_cents: Mapped[int | None] = mapped_column(BigInteger)
     examined_by: Mapped[str | None] = mapped_column(String(64))
     rules_text: Mapped[str] = mapped_column(Text, default="")
-    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
-    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
     themes: Mapped[list[EnvelopeTheme]] = relationship(
         cascade="all, delete-orphan", order_by="EnvelopeTheme.theme", lazy="selectin"

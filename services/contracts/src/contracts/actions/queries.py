@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.contracts.queries import shared_filters
-from contracts.models import Action, ActionTheme, Amendment, PlanLine
+from contracts.contracts.queries import action_conditions, shared_filters
+from contracts.models import Action, Amendment
 
 SORTABLE = {
     "code": Action.code,
@@ -42,18 +42,8 @@ def filtered(
     stmt = shared_filters(
         stmt, Action, territory=territory, region=region, phase=phase, status=status
     )
-    if axis is not None:
-        stmt = stmt.where(Action.axis == axis)
-    if priority is not None:
-        stmt = stmt.where(Action.priority == priority)
-    if theme is not None:
-        stmt = stmt.where(
-            exists().where(ActionTheme.action_id == Action.id, ActionTheme.theme == theme)
-        )
-    if financer is not None:
-        stmt = stmt.where(
-            exists().where(PlanLine.action_id == Action.id, PlanLine.financer_code == financer)
-        )
+    for test in action_conditions(axis=axis, priority=priority, theme=theme, financer=financer):
+        stmt = stmt.where(test)
     if contract is not None:
         stmt = stmt.where(Action.contract_id == contract)
     return shared_filters(stmt, Action, is_demo=is_demo, q=q)

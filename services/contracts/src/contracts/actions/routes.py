@@ -6,7 +6,7 @@ import inspect
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from starlette.responses import Response
 
 from contracts.actions import service
@@ -26,17 +26,16 @@ from contracts.schemas import (
     Priority,
     Theme,
 )
+from contracts.schemas.paths import ActionId, ChildId, ContractId
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import conditional_document
 from tdi_kit.documents import document_response as _document
 from tdi_kit.identifiers import OrganisationCode, RegionCode, TerritoryCode
-from tdi_kit.pagination import ListParamsDep, Page, documents_answer
+from tdi_kit.listing import ListingDep
+from tdi_kit.pagination import Page
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["actions"])
-ActionId = Annotated[uuid.UUID, Path(description="The action's UUID.")]
-ContractId = Annotated[uuid.UUID, Path(description="The contract's UUID.")]
-ChildId = Annotated[uuid.UUID, Path()]
 CSV_COLUMNS = [
     "id",
     "contract_id",
@@ -63,11 +62,7 @@ def _response(action: Action, status_code: int = 200, **headers: str) -> Respons
     return _document(action.document, action.etag, status_code, **headers)
 
 
-@router.get("/actions", response_model=Page[ActionRead], responses=LIST)
-async def list_actions(
-    request: Request,
-    rows: RowsDep,
-    params: ListParamsDep,
+async def _action_filters(
     territory: Annotated[TerritoryCode | None, Query(description="Territory code.")] = None,
     region: Annotated[RegionCode | None, Query(description="Region code.")] = None,
     phase: Annotated[int | None, Query(ge=1, le=2, description="Programme phase.")] = None,
@@ -85,29 +80,24 @@ async def list_actions(
     q: Annotated[
         str | None, Query(max_length=200, description="Words in the code, title, owner, themes.")
     ] = None,
+) -> dict[str, Any]:
+    """The list's filters, named as `queries.filtered` takes them."""
+    # Called with nothing but its parameters: locals() is exactly the filters, by name.
+    return dict(locals())
+
+
+@router.get("/actions", response_model=Page[ActionRead], responses=LIST)
+async def list_actions(
+    # The filters first: the operation lists its query parameters in this order.
+    filters: Annotated[dict[str, Any], Depends(_action_filters)],
+    listing: ListingDep,
+    rows: RowsDep,
 ) -> Any:
     """Fiches-actions; sort on `code`, `title`, `budget_cents`, `status`, `territory_code`,
     `phase`, `updated_at`."""
-    filters = {
-        "territory": territory,
-        "region": region,
-        "phase": phase,
-        "status": status,
-        "axis": axis,
-        "priority": priority,
-        "theme": theme,
-        "financer": financer,
-        "contract": contract,
-        "is_demo": is_demo,
-        "q": q,
-    }
-    page = await service.list_documents(rows, params=params, filters=filters)
-    return documents_answer(
-        request,
-        params,
-        [row[0] for row in page.rows],
-        page.next_cursor,
-        page.total,
+    page = await service.list_documents(rows, params=listing.params, filters=filters)
+    return listing.documents(
+        page,
         filename="actions",
         columns=CSV_COLUMNS,
         row=_csv_row,

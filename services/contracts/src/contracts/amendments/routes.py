@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from contracts.access import sees_subject
 from contracts.amendments import service
@@ -21,6 +20,7 @@ from contracts.schemas import (
     ContractDetail,
     HistoryEntryRead,
 )
+from contracts.schemas.paths import ContractId, Number, Version
 from tdi_kit.auth import OPTIONAL_BEARER, Caller, CallerDep
 from tdi_kit.clock import utc
 from tdi_kit.conditional import etag_for
@@ -30,9 +30,6 @@ from tdi_kit.pagination import ListParamsDep, Page, page_response
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["amendments and history"])
-ContractId = Annotated[uuid.UUID, Path(description="The contract's UUID.")]
-Number = Annotated[int, Path(ge=1, le=1_000_000, description="The amendment's number.")]
-Version = Annotated[int, Path(ge=1, le=1_000_000_000, description="A version of the contract.")]
 
 
 @router.get(

@@ -7,6 +7,9 @@ contract is served as its document with its actions' documents spliced in.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
 
 from contracts.contracts.lifecycle import REQUIRED_ROLES
 from contracts.models import Action, Contract
@@ -25,7 +28,28 @@ from tdi_kit.clock import utc
 from tdi_kit.conditional import etag_for
 from tdi_kit.text import fold
 
-# Their signatures make a contract signed; the others (operators, industrialists) co-sign.
+
+def _index(record: Action | Contract, parts: Iterable[str]) -> None:
+    """The list's sort key (the folded title) and search text (the folded words of `parts`)."""
+    record.title_key = fold(record.title)[:300]
+    record.search_text = " ".join(fold(part) for part in parts if part)
+
+
+def _record_members(record: Action | Contract) -> dict[str, Any]:
+    """The members every stored document ends with: demo flag, sources, version and times."""
+    return {
+        "is_demo": record.is_demo,
+        "sources": list(record.sources or []),
+        "version": record.version,
+        "created_at": utc(record.created_at),
+        "updated_at": utc(record.updated_at),
+    }
+
+
+def _store(record: Action | Contract, document: BaseModel) -> None:
+    """The document as served, and its ETag."""
+    record.document = document.model_dump_json()
+    record.etag = etag_for(record.document.encode())
 
 
 def owner_of(action: Action) -> Owner | None:
@@ -52,18 +76,16 @@ def render_action(action: Action, names: Mapping[str, str] | None = None) -> Non
     """Refresh the action's search text, document and ETag from its record; `names` are the
     registry's names of the organisations it shows (contracts.contracts.organisations)."""
     names = names or {}
-    action.title_key = fold(action.title)[:300]
-    action.search_text = " ".join(
-        fold(part)
-        for part in (
+    _index(
+        action,
+        (
             action.code,
             action.title,
             action.description or "",
             action.owner_organisation_code or "",
             action.owner_name or "",
             " ".join(t.theme for t in action.themes),
-        )
-        if part
+        ),
     )
     document = ActionRead(
         id=action.id,
@@ -102,14 +124,9 @@ def render_action(action: Action, names: Mapping[str, str] | None = None) -> Non
             MilestoneRead(id=m.id, label=m.label, due_on=m.due_on, done_on=m.done_on)
             for m in sorted(action.milestones, key=lambda m: m.position)
         ],
-        is_demo=action.is_demo,
-        sources=list(action.sources or []),
-        version=action.version,
-        created_at=utc(action.created_at),
-        updated_at=utc(action.updated_at),
+        **_record_members(action),
     )
-    action.document = document.model_dump_json()
-    action.etag = etag_for(action.document.encode())
+    _store(action, document)
 
 
 def render_contract(
@@ -123,17 +140,15 @@ def render_contract(
     names = names or {}
     actions = list(actions)
     territory = contract.territory
-    contract.title_key = fold(contract.title)[:300]
-    contract.search_text = " ".join(
-        fold(part)
-        for part in (
+    _index(
+        contract,
+        (
             contract.territory_code,
             territory.name,
             contract.title,
             " ".join(contract.enjeux or []),
             " ".join(s.name or s.organisation_code or "" for s in contract.signatories),
-        )
-        if part
+        ),
     )
     document = ContractRead(
         id=contract.id,
@@ -171,14 +186,9 @@ def render_contract(
         ),
         planned_cents=sum(line.amount_cents for a in actions for line in a.plan_lines),
         amendment_count=amendment_count,
-        is_demo=contract.is_demo,
-        sources=list(contract.sources or []),
-        version=contract.version,
-        created_at=utc(contract.created_at),
-        updated_at=utc(contract.updated_at),
+        **_record_members(contract),
     )
-    contract.document = document.model_dump_json()
-    contract.etag = etag_for(contract.document.encode())
+    _store(contract, document)
 
 
 def detail(contract_document: str, action_documents: Iterable[str]) -> str:

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.contracts.lifecycle import live_slot
@@ -46,22 +46,29 @@ def filtered(
     )
     if kind is not None:
         stmt = stmt.where(Contract.kind == kind)
-    action_tests = []
-    if axis is not None:
-        action_tests.append(Action.axis == axis)
-    if priority is not None:
-        action_tests.append(Action.priority == priority)
-    if theme is not None:
-        action_tests.append(
-            exists().where(ActionTheme.action_id == Action.id, ActionTheme.theme == theme)
-        )
-    if financer is not None:
-        action_tests.append(
-            exists().where(PlanLine.action_id == Action.id, PlanLine.financer_code == financer)
-        )
+    action_tests = action_conditions(axis=axis, priority=priority, theme=theme, financer=financer)
     if action_tests:
         stmt = stmt.where(exists().where(Action.contract_id == Contract.id, *action_tests))
     return shared_filters(stmt, Contract, is_demo=is_demo, q=q)
+
+
+def action_conditions(
+    *, axis: str | None, priority: str | None, theme: str | None, financer: str | None
+) -> list[ColumnElement[bool]]:
+    """The tests of an action that both lists filter on (a contract's: one of its actions passes
+    them all); the themes and financers are an EXISTS on an indexed table."""
+    tests: list[ColumnElement[bool]] = []
+    if axis is not None:
+        tests.append(Action.axis == axis)
+    if priority is not None:
+        tests.append(Action.priority == priority)
+    if theme is not None:
+        tests.append(exists().where(ActionTheme.action_id == Action.id, ActionTheme.theme == theme))
+    if financer is not None:
+        tests.append(
+            exists().where(PlanLine.action_id == Action.id, PlanLine.financer_code == financer)
+        )
+    return tests
 
 
 def shared_filters(

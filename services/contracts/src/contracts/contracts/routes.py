@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import Field
 from starlette.responses import Response
 
@@ -30,18 +29,17 @@ from contracts.schemas import (
     TerritoryPlan,
     Theme,
 )
+from contracts.schemas.paths import ContractId, SignatoryId, TerritoryCodePath
 from tdi_kit.app import problem_responses
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import conditional_document
 from tdi_kit.documents import document_response as _document
 from tdi_kit.identifiers import OrganisationCode, RegionCode, TerritoryCode
-from tdi_kit.pagination import ListParamsDep, Page, documents_answer
+from tdi_kit.listing import ListingDep
+from tdi_kit.pagination import Page
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["contracts"])
-ContractId = Annotated[uuid.UUID, Path(description="The contract's UUID.")]
-TerritoryCodePath = Annotated[TerritoryCode, Path(description="The territory's code.")]
-SignatoryId = Annotated[uuid.UUID, Path(description="The signatory's UUID.")]
 CSV_COLUMNS = [
     "id",
     "territory_code",
@@ -86,11 +84,7 @@ async def _answer(
     return _document(body, contract.etag, status_code, **headers)
 
 
-@router.get("/contracts", response_model=ContractPage, responses=LIST)
-async def list_contracts(
-    request: Request,
-    rows: RowsDep,
-    params: ListParamsDep,
+async def _contract_filters(
     territory: Annotated[TerritoryCode | None, Query(description="Territory code.")] = None,
     region: Annotated[RegionCode | None, Query(description="Region code.")] = None,
     phase: Annotated[int | None, Query(ge=1, le=2, description="Programme phase.")] = None,
@@ -111,30 +105,25 @@ async def list_contracts(
     q: Annotated[
         str | None, Query(max_length=200, description="Words in the title, territory, enjeux.")
     ] = None,
+) -> dict[str, Any]:
+    """The list's filters, named as `queries.filtered` takes them."""
+    # Called with nothing but its parameters: locals() is exactly the filters, by name.
+    return dict(locals())
+
+
+@router.get("/contracts", response_model=ContractPage, responses=LIST)
+async def list_contracts(
+    # The filters first: the operation lists its query parameters in this order.
+    filters: Annotated[dict[str, Any], Depends(_contract_filters)],
+    listing: ListingDep,
+    rows: RowsDep,
 ) -> Any:
     """Protocoles and contracts with their signatories (not their actions): those on record,
     a partial list (`coverage`); sort on `territory_code`, `title`, `signed_on`, `status`,
     `kind`, `phase`, `updated_at`."""
-    filters = {
-        "territory": territory,
-        "region": region,
-        "phase": phase,
-        "status": status,
-        "kind": kind,
-        "axis": axis,
-        "priority": priority,
-        "theme": theme,
-        "financer": financer,
-        "is_demo": is_demo,
-        "q": q,
-    }
-    page = await service.list_documents(rows, params=params, filters=filters)
-    return documents_answer(
-        request,
-        params,
-        [row[0] for row in page.rows],
-        page.next_cursor,
-        page.total,
+    page = await service.list_documents(rows, params=listing.params, filters=filters)
+    return listing.documents(
+        page,
         filename="contracts",
         columns=CSV_COLUMNS,
         row=_csv_row,

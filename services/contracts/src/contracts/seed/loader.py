@@ -8,9 +8,10 @@ changed and left as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -222,9 +223,9 @@ async def _sync_action(
         action = Action(
             id=action_id,
             themes=[ActionTheme(theme=t) for t in item.themes],
-            plan_lines=_lines(item),
-            indicators=_indicators(item),
-            milestones=_milestones(item),
+            plan_lines=_children(PlanLine, item.plan_lines),
+            indicators=_children(Indicator, item.indicators),
+            milestones=_children(Milestone, item.milestones),
             version=0,
             **wanted,
         )
@@ -248,9 +249,9 @@ async def _sync_action(
             before=themes,
             after=sorted(item.themes),
         )
-    _replace(changes, action, "plan_lines", action.plan_lines, _lines(item), _line)
-    _replace(changes, action, "indicators", action.indicators, _indicators(item), _indicator)
-    _replace(changes, action, "milestones", action.milestones, _milestones(item), _milestone)
+    for name, model, key in _CHILDREN:
+        fresh = _children(model, getattr(item, name))
+        _replace(changes, action, name, getattr(action, name), fresh, key)
     return False
 
 
@@ -289,37 +290,21 @@ def _milestone(x: Milestone) -> tuple[Any, ...]:
     return (x.label, x.due_on, x.done_on)
 
 
-def _lines(item: ActionRecord) -> list[PlanLine]:
+_Child = TypeVar("_Child", PlanLine, Indicator, Milestone)
+
+
+def _children(model: type[_Child], records: Sequence[Any]) -> list[_Child]:
+    """An action's plan lines, indicators or milestones from the seed's records, which name their
+    fields as the models name their columns."""
     return [
-        PlanLine(
-            id=uuid.uuid4(),
-            position=i,
-            financer_code=x.financer_code,
-            financer_name=x.financer_name,
-            label=x.label,
-            amount_cents=x.amount_cents,
-        )
-        for i, x in enumerate(item.plan_lines)
+        model(id=uuid.uuid4(), position=i, **dataclasses.asdict(x)) for i, x in enumerate(records)
     ]
 
 
-def _indicators(item: ActionRecord) -> list[Indicator]:
-    return [
-        Indicator(
-            id=uuid.uuid4(),
-            position=i,
-            label=x.label,
-            unit=x.unit,
-            target=x.target,
-            actual=x.actual,
-            as_of=x.as_of,
-        )
-        for i, x in enumerate(item.indicators)
-    ]
-
-
-def _milestones(item: ActionRecord) -> list[Milestone]:
-    return [
-        Milestone(id=uuid.uuid4(), position=i, label=x.label, due_on=x.due_on, done_on=x.done_on)
-        for i, x in enumerate(item.milestones)
-    ]
+# Each kind of an action's records: its attribute (on the action and on the seed's record), its
+# model, and what of a row the seed compares.
+_CHILDREN: tuple[tuple[str, type[Any], Callable[[Any], tuple[Any, ...]]], ...] = (
+    ("plan_lines", PlanLine, _line),
+    ("indicators", Indicator, _indicator),
+    ("milestones", Milestone, _milestone),
+)

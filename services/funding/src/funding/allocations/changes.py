@@ -9,7 +9,6 @@ written in the same transaction as the totals.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,15 +23,12 @@ from funding.ledger.entries import Actor
 from funding.models import Allocation, AllocationRegion, Envelope
 from funding.references import Owners
 from funding.schemas import AllocationUpdate, Cancellation
+from tdi_kit import clock
 from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.documents import etag_of
 from tdi_kit.errors import Conflict, NotFound, Unprocessable
 from tdi_kit.events import emit
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 async def _for_write(
@@ -47,6 +43,24 @@ async def _for_write(
     check_allocates(caller, envelope)
     check_if_match(if_match, etag_of(await service.read(session, found)), what="allocation")
     return found, envelope
+
+
+async def _changed(
+    session: AsyncSession,
+    kind: str,
+    found: Allocation,
+    envelope: Envelope,
+    caller: Caller,
+    *,
+    changed: list[str] | None = None,
+) -> Allocation:
+    """Flush the change, and emit its `allocation.<kind>` event in the same transaction."""
+    await session.flush()
+    event = events.allocation_event(
+        kind, found, examined_by=envelope.examined_by, actor_org=caller.org, changed=changed
+    )
+    await emit(session, event)
+    return found
 
 
 async def update(
@@ -93,19 +107,8 @@ async def update(
         found.regions.extend(AllocationRegion(region_code=r) for r in regions if r not in held)
     rules.check_allocation_award_rules(envelope, found)
     found.version += 1
-    found.updated_at = _now()
-    await session.flush()
-    await emit(
-        session,
-        events.allocation_event(
-            "changed",
-            found,
-            examined_by=envelope.examined_by,
-            actor_org=caller.org,
-            changed=sorted(changes),
-        ),
-    )
-    return found
+    found.updated_at = clock.now()
+    return await _changed(session, "changed", found, envelope, caller, changed=sorted(changes))
 
 
 async def commit(
@@ -122,7 +125,7 @@ async def commit(
     rules.check_commitment(tranche, amount_cents=found.amount_cents)
     tranche.committed_cents += found.amount_cents
     found.status = "committed"
-    found.committed_at = found.updated_at = _now()
+    found.committed_at = found.updated_at = clock.now()
     found.version += 1
     await ledger.append(
         session,
@@ -139,14 +142,7 @@ async def commit(
             )
         ],
     )
-    await session.flush()
-    await emit(
-        session,
-        events.allocation_event(
-            "committed", found, examined_by=envelope.examined_by, actor_org=caller.org
-        ),
-    )
-    return found
+    return await _changed(session, "committed", found, envelope, caller)
 
 
 async def cancel(
@@ -182,13 +178,6 @@ async def cancel(
         )
     found.status = "cancelled"
     found.cancel_reason = payload.reason
-    found.cancelled_at = found.updated_at = _now()
+    found.cancelled_at = found.updated_at = clock.now()
     found.version += 1
-    await session.flush()
-    await emit(
-        session,
-        events.allocation_event(
-            "cancelled", found, examined_by=envelope.examined_by, actor_org=caller.org
-        ),
-    )
-    return found
+    return await _changed(session, "cancelled", found, envelope, caller)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, status
 
 from funding.access import Writer
 from funding.allocations import bulk, changes, service
@@ -22,16 +22,17 @@ from funding.schemas import (
     OrganisationCode,
     TerritoryCode,
 )
+from funding.schemas.paths import IdPath
 from tdi_kit.auth import OPTIONAL_BEARER, CallerDep
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response, write_response
 from tdi_kit.identifiers import RegionCode, Siren
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
+from tdi_kit.listing import ListingDep
+from tdi_kit.pagination import CSV_RESPONSE, Page
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["allocations"], responses=PROBLEMS)
-IdPath = Annotated[uuid.UUID, Path()]
 
 
 @router.get(
@@ -41,10 +42,8 @@ IdPath = Annotated[uuid.UUID, Path()]
     openapi_extra=OPTIONAL_BEARER,
 )
 async def list_allocations(
-    request: Request,
-    response: Response,
+    listing: ListingDep,
     rows: RowsDep,
-    params: ListParamsDep,
     caller: CallerDep,
     envelope: Annotated[Code | None, Query()] = None,
     operator: Annotated[OrganisationCode | None, Query()] = None,
@@ -71,15 +70,8 @@ async def list_allocations(
         "beneficiary_siren": beneficiary_siren,
         "reference": reference,
     }
-    return page_answer(
-        request,
-        response,
-        params,
-        await service.allocations(rows, caller=caller, params=params, filters=filters),
-        model=AllocationRead,
-        filename="allocations",
-        row=_csv_row,
-    )
+    found = await service.allocations(rows, caller=caller, params=listing.params, filters=filters)
+    return listing.page(found, model=AllocationRead, filename="allocations", row=_csv_row)
 
 
 def _csv_row(read: AllocationRead) -> dict[str, Any]:

@@ -11,7 +11,6 @@ transaction as the tranche's total. Changing one allocation (update, commit, can
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,10 +37,6 @@ from tdi_kit.errors import Conflict, NotFound, Problem, Unprocessable, or_not_fo
 from tdi_kit.events import emit
 from tdi_kit.pagination import ListParams, parse_sort, read_page
 from tdi_kit.rowreader import RowReader
-
-
-def _now() -> dt.datetime:
-    return clock.now()
 
 
 def regions_of(codes: list[str]) -> list[CodeName]:
@@ -149,7 +144,7 @@ async def create_many(
         return outcome
 
     who = actor or Actor.of(caller)
-    now = _now()
+    now = clock.now()
     allocations, movements = [], []
     regions: list[dict[str, Any]] = []
     for row in checked:

@@ -53,52 +53,60 @@ MOVEMENT_COLUMNS = (
 def movements() -> Subquery:
     """Every movement once, and every nested envelope's endowments carved out of its parent."""
     last_year = func.coalesce(Tranche.last_year, Tranche.year)
-    own = (
-        select(
-            LedgerEntry.envelope_code,
-            Envelope.operator_code,
-            Envelope.theme_set,
-            Tranche.year,
-            last_year,
-            LedgerEntry.funder_code,
-            LedgerEntry.territory_code,
-            LedgerEntry.allocation_id,
-            LedgerEntry.is_demo,
-            LedgerEntry.amount_delta_cents,
-            LedgerEntry.committed_delta_cents,
-            LedgerEntry.disbursed_delta_cents,
-        )
-        .join(Tranche, Tranche.id == LedgerEntry.tranche_id)
-        .join(Envelope, Envelope.code == LedgerEntry.envelope_code)
+    e = LedgerEntry
+    own = _rows(
+        e,
+        last_year,
+        [e.funder_code, e.territory_code, e.allocation_id, e.is_demo],
+        [e.amount_delta_cents, e.committed_delta_cents, e.disbursed_delta_cents],
     )
-    parent = aliased(Envelope)
-    part = aliased(Envelope)
     zero = literal(0, BigInteger)
-    carved = (
-        select(
-            parent.code,
-            parent.operator_code,
-            parent.theme_set,
-            Tranche.year,
-            last_year,
-            LedgerEntry.funder_code,
-            null(),
-            null(),
-            LedgerEntry.is_demo,
-            -LedgerEntry.amount_delta_cents,
-            zero,
-            zero,
-        )
-        .join(Tranche, Tranche.id == LedgerEntry.tranche_id)
-        .join(part, part.code == LedgerEntry.envelope_code)
-        .join(parent, parent.code == part.part_of)
-        .where(LedgerEntry.amount_delta_cents != 0)
+    carved = _rows(
+        e,
+        last_year,
+        [e.funder_code, null(), null(), e.is_demo],
+        [-e.amount_delta_cents, zero, zero],
+        e.amount_delta_cents != 0,
+        carved=True,
     )
     union = union_all(own, carved).subquery("raw")
     # Name the columns once, whatever each dialect called them in the union.
     return select(
         *(column.label(name) for column, name in zip(union.c, MOVEMENT_COLUMNS, strict=True))
     ).subquery("movements")
+
+
+def _rows(
+    source: Any,
+    last_year: Any,
+    middle: list[Any],
+    moves: list[Any],
+    *where: Any,
+    carved: bool = False,
+) -> Select[Any]:
+    """One side of the movements' union, from `source` (the ledger, or the kept sums: it has
+    `envelope_code` and `tranche_id`): envelope, operator, theme set, year, last year, `middle`
+    columns, then `moves` (amount, committed, disbursed). `carved`: the movements of an envelope
+    that is part of another, under the whole's code, operator and themes (the caller gives the
+    amount's opposite, and zeros): what a part holds is carved out of its whole, never added."""
+    if not carved:
+        head = [source.envelope_code, Envelope.operator_code, Envelope.theme_set]
+        return (
+            select(*head, Tranche.year, last_year, *middle, *moves)
+            .join(Tranche, Tranche.id == source.tranche_id)
+            .join(Envelope, Envelope.code == source.envelope_code)
+            .where(*where)
+        )
+    parent = aliased(Envelope)
+    part = aliased(Envelope)
+    return (
+        select(parent.code, parent.operator_code, parent.theme_set, Tranche.year, last_year)
+        .add_columns(*middle, *moves)
+        .join(Tranche, Tranche.id == source.tranche_id)
+        .join(part, part.code == source.envelope_code)
+        .join(parent, parent.code == part.part_of)
+        .where(*where)
+    )
 
 
 def _dims(m: Subquery) -> dict[str, list[tuple[str, Any]]]:
@@ -222,60 +230,29 @@ def kept_movements(region: str | None) -> Subquery:
     last_year = func.coalesce(Tranche.last_year, Tranche.year)
     funder = func.nullif(s.funder_code, "")
     scope = s.region_code == (region or "")
-    own = (
-        select(
-            s.envelope_code,
-            Envelope.operator_code,
-            Envelope.theme_set,
-            Tranche.year,
-            last_year,
-            funder,
-            s.is_demo,
-            s.amount_cents,
-            s.committed_cents,
-            s.disbursed_cents,
-        )
-        .join(Tranche, Tranche.id == s.tranche_id)
-        .join(Envelope, Envelope.code == s.envelope_code)
-        .where(scope)
+    own = _rows(
+        s,
+        last_year,
+        [funder, s.is_demo],
+        [s.amount_cents, s.committed_cents, s.disbursed_cents],
+        scope,
     )
     if region is not None:
         union = own.subquery("raw")
     else:
-        parent = aliased(Envelope)
-        part = aliased(Envelope)
         zero = literal(0, BigInteger)
-        carved = (
-            select(
-                parent.code,
-                parent.operator_code,
-                parent.theme_set,
-                Tranche.year,
-                last_year,
-                funder,
-                s.is_demo,
-                -s.amount_cents,
-                zero,
-                zero,
-            )
-            .join(Tranche, Tranche.id == s.tranche_id)
-            .join(part, part.code == s.envelope_code)
-            .join(parent, parent.code == part.part_of)
-            .where(scope, s.amount_moves > 0)
+        carved = _rows(
+            s,
+            last_year,
+            [funder, s.is_demo],
+            [-s.amount_cents, zero, zero],
+            scope,
+            s.amount_moves > 0,
+            carved=True,
         )
         union = union_all(own, carved).subquery("raw")
-    names = (
-        "envelope_code",
-        "operator_code",
-        "theme_set",
-        "year",
-        "last_year",
-        "funder_code",
-        "is_demo",
-        "amount_cents",
-        "committed_cents",
-        "disbursed_cents",
-    )
+    # The kept sums are per tranche and funder: no territory, no allocation.
+    names = [n for n in MOVEMENT_COLUMNS if n not in ("territory_code", "allocation_id")]
     return select(
         *(column.label(name) for column, name in zip(union.c, names, strict=True))
     ).subquery("kept")

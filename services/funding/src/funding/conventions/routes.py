@@ -4,49 +4,43 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, status
 
 from funding.access import Writer
 from funding.conventions import service
 from funding.references import OwnersDep
 from funding.schemas import (
     PROBLEMS,
-    Code,
     ConventionCreate,
     ConventionRead,
     ConventionUpdate,
     OrganisationCode,
 )
+from funding.schemas.paths import CodePath
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response, write_response
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
+from tdi_kit.listing import ListingDep
+from tdi_kit.pagination import CSV_RESPONSE, Page
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["conventions"], responses=PROBLEMS)
-CodePath = Annotated[Code, Path()]
 
 
 @router.get("/conventions", response_model=Page[ConventionRead], responses=CSV_RESPONSE)
 async def list_conventions(
-    request: Request,
-    response: Response,
+    listing: ListingDep,
     rows: RowsDep,
-    params: ListParamsDep,
     operator: Annotated[OrganisationCode | None, Query()] = None,
     is_demo: Annotated[
         bool | None, Query(description="true: demo records only; false: real ones only.")
     ] = None,
 ) -> Any:
     """Conventions de mobilisation; sort on `code`, `signed_on`."""
-    return page_answer(
-        request,
-        response,
-        params,
-        await service.conventions(rows, params=params, operator=operator, is_demo=is_demo),
-        model=ConventionRead,
-        filename="conventions",
+    found = await service.conventions(
+        rows, params=listing.params, operator=operator, is_demo=is_demo
     )
+    return listing.page(found, model=ConventionRead, filename="conventions")
 
 
 @router.get("/conventions/{code}", response_model=ConventionRead)

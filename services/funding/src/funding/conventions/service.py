@@ -17,7 +17,6 @@ from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.documents import etag_of
 from tdi_kit.errors import Conflict, Unprocessable, or_not_found
-from tdi_kit.events import emit
 from tdi_kit.pagination import ListParams, parse_sort, read_page
 from tdi_kit.rowreader import RowReader
 
@@ -69,16 +68,12 @@ async def create(
     convention = Convention(**payload.model_dump(), is_demo=False, version=1)
     session.add(convention)
     await session.flush()
-    await emit(
+    await events.emit_versioned(
         session,
-        events.read_event(
-            "convention.created",
-            "convention",
-            convention.code,
-            await read(session, convention),
-            version=convention.version,
-            actor_org=caller.org,
-        ),
+        "convention.created",
+        convention,
+        await read(session, convention),
+        actor_org=caller.org,
     )
     return convention
 
@@ -106,16 +101,12 @@ async def update(
     convention.version += 1
     convention.updated_at = clock.now()
     await session.flush()
-    await emit(
+    await events.emit_versioned(
         session,
-        events.read_event(
-            "convention.changed",
-            "convention",
-            convention.code,
-            await read(session, convention),
-            version=convention.version,
-            actor_org=caller.org,
-            changed=sorted(changes),
-        ),
+        "convention.changed",
+        convention,
+        await read(session, convention),
+        actor_org=caller.org,
+        changed=sorted(changes),
     )
     return convention

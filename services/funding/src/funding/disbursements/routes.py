@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Request, status
 
 from funding.access import Writer
 from funding.allocations import bulk
@@ -17,16 +16,17 @@ from funding.schemas import (
     DisbursementRead,
     DisbursementRow,
 )
+from funding.schemas.paths import IdPath
 from tdi_kit.auth import OPTIONAL_BEARER, CallerDep
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import write_response
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
+from tdi_kit.listing import ListingDep
+from tdi_kit.pagination import CSV_RESPONSE, Page
 from tdi_kit.rowreader import RowsDep
 
 # Tagged with allocations too, as they were when these routes lived there: a payment is an
 # allocation's.
 router = APIRouter(tags=["allocations"], responses=PROBLEMS)
-IdPath = Annotated[uuid.UUID, Path()]
 
 
 @router.get(
@@ -38,23 +38,15 @@ IdPath = Annotated[uuid.UUID, Path()]
 )
 async def list_disbursements(
     allocation_id: IdPath,
-    request: Request,
-    response: Response,
+    listing: ListingDep,
     rows: RowsDep,
-    params: ListParamsDep,
     caller: CallerDep,
 ) -> Any:
     """An allocation's disbursements; sort on `created_at`, `amount_cents`."""
-    return page_answer(
-        request,
-        response,
-        params,
-        await service.disbursements(
-            rows, caller=caller, allocation_id=allocation_id, params=params
-        ),
-        model=DisbursementRead,
-        filename=f"disbursements-{allocation_id}",
+    found = await service.disbursements(
+        rows, caller=caller, allocation_id=allocation_id, params=listing.params
     )
+    return listing.page(found, model=DisbursementRead, filename=f"disbursements-{allocation_id}")
 
 
 @router.post(

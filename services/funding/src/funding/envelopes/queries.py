@@ -12,6 +12,7 @@ from funding.models import BalanceSum, Envelope, EnvelopeTheme, ReportedFigure, 
 from funding.references import organisation_name
 from funding.reported.queries import COLUMNS as FIGURE_COLUMNS
 from tdi_kit.db import lock_by_id
+from tdi_kit.rowlists import where_given
 
 SORTABLE = {
     "code": Envelope.code,
@@ -34,16 +35,14 @@ def envelopes(
 ) -> Select[Any]:
     """`selected`: the records (the default), or `READ_COLUMNS` for a read through the driver;
     each filter a value, or a `bindparam` in a kept statement (`kept_list`)."""
-    stmt = select(*selected)
-    for column, value in (
+    stmt = where_given(
+        select(*selected),
         (Envelope.operator_code, operator),
         (Envelope.kind, kind),
         (Envelope.convention_code, convention),
         (Envelope.is_demo, is_demo),
         (Envelope.part_of, part_of),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
+    )
     if theme is not None:
         stmt = stmt.where(
             Envelope.code.in_(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, status
 
 from funding.access import Writer
 from funding.envelopes import reads, service
@@ -22,15 +22,15 @@ from funding.schemas import (
     TrancheCreate,
     TrancheRead,
 )
+from funding.schemas.paths import CodePath, YearPath
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response, write_response
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
+from tdi_kit.listing import ListingDep
+from tdi_kit.pagination import CSV_RESPONSE, Page
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["envelopes"], responses=PROBLEMS)
-CodePath = Annotated[Code, Path()]
-YearPath = Annotated[int, Path(ge=2000, le=2100)]
 CSV_COLUMNS = [
     "code",
     "operator_code",
@@ -65,10 +65,8 @@ def _csv_row(envelope: EnvelopeRead) -> dict[str, Any]:
 
 @router.get("/envelopes", response_model=Page[EnvelopeRead], responses=CSV_RESPONSE)
 async def list_envelopes(
-    request: Request,
-    response: Response,
+    listing: ListingDep,
     rows: RowsDep,
-    params: ListParamsDep,
     operator: Annotated[OrganisationCode | None, Query()] = None,
     kind: Annotated[Kind | None, Query()] = None,
     theme: Annotated[Theme | None, Query()] = None,
@@ -94,15 +92,9 @@ async def list_envelopes(
         "part_of": part_of,
         "is_demo": is_demo,
     }
-    return page_answer(
-        request,
-        response,
-        params,
-        await service.envelopes(rows, params=params, filters=filters),
-        model=EnvelopeRead,
-        filename="envelopes",
-        columns=CSV_COLUMNS,
-        row=_csv_row,
+    found = await service.envelopes(rows, params=listing.params, filters=filters)
+    return listing.page(
+        found, model=EnvelopeRead, filename="envelopes", columns=CSV_COLUMNS, row=_csv_row
     )
 
 

@@ -28,7 +28,6 @@ from tdi_kit.auth import Caller
 from tdi_kit.conditional import check_if_match
 from tdi_kit.documents import etag_of
 from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
-from tdi_kit.events import emit
 from tdi_kit.pagination import ListParams, parse_sort, read_page
 from tdi_kit.rowreader import InSession, RowReader
 
@@ -139,22 +138,18 @@ async def create(
     return created
 
 
+# The columns an envelope takes as they were sent: all but the rules, themes and tranches, which
+# are stored apart.
+_COPIED = sorted(EnvelopeCreate.model_fields.keys() - {"rules", "themes", "tranches"})
+
+
 async def insert(
     session: AsyncSession, *, payload: EnvelopeCreate, actor: Actor, is_demo: bool = False
 ) -> Envelope:
     """Store a checked envelope with its tranches, each endowment a ledger entry."""
     envelope = Envelope(
-        code=payload.code,
-        operator_code=payload.operator_code,
-        convention_code=payload.convention_code,
-        part_of=payload.part_of,
-        name=payload.name,
-        kind=payload.kind,
+        **{name: getattr(payload, name) for name in _COPIED},
         theme_set=theme_set(payload.themes),
-        description=payload.description,
-        start_year=payload.start_year,
-        end_year=payload.end_year,
-        sources=payload.sources,
         is_demo=is_demo,
         version=1,
         themes=[EnvelopeTheme(theme=t) for t in dict.fromkeys(payload.themes)],
@@ -166,16 +161,8 @@ async def insert(
     for t in payload.tranches:
         await open_tranche(session, envelope, t, actor=actor)
     await session.refresh(envelope, ["tranches"])
-    await emit(
-        session,
-        events.read_event(
-            "envelope.created",
-            "envelope",
-            envelope.code,
-            await read(session, envelope),
-            version=envelope.version,
-            actor_org=actor.org,
-        ),
+    await events.emit_versioned(
+        session, "envelope.created", envelope, await read(session, envelope), actor_org=actor.org
     )
     return envelope
 
@@ -249,17 +236,13 @@ async def update(
     found.updated_at = clock.now()
     await session.flush()
     await check_nesting(session, found)
-    await emit(
+    await events.emit_versioned(
         session,
-        events.read_event(
-            "envelope.changed",
-            "envelope",
-            found.code,
-            await read(session, found),
-            version=found.version,
-            actor_org=caller.org,
-            changed=sorted(changes),
-        ),
+        "envelope.changed",
+        found,
+        await read(session, found),
+        actor_org=caller.org,
+        changed=sorted(changes),
     )
     return found
 
@@ -279,16 +262,12 @@ async def add_tranche(
     await session.refresh(found, ["tranches"])
     await check_nesting(session, found)
     answer = await reads.tranche(InSession(session), code=code, year=opened.year)
-    await emit(
+    await events.emit_read(
         session,
-        events.read_event(
-            "tranche.opened",
-            "tranche",
-            events.tranche_id(found, opened.year),
-            answer,
-            version=None,
-            actor_org=caller.org,
-        ),
+        "tranche.opened",
+        events.tranche_id(found, opened.year),
+        answer,
+        actor_org=caller.org,
     )
     return answer
 
@@ -336,16 +315,12 @@ async def adjust(
     await session.flush()
     await check_nesting(session, found)
     answer = await reads.tranche(InSession(session), code=code, year=year)
-    await emit(
+    await events.emit_read(
         session,
-        events.read_event(
-            "tranche.adjusted",
-            "tranche",
-            events.tranche_id(code, year),
-            answer,
-            version=None,
-            actor_org=who.org,
-            changed=["amount_cents"],
-        ),
+        "tranche.adjusted",
+        events.tranche_id(code, year),
+        answer,
+        actor_org=who.org,
+        changed=["amount_cents"],
     )
     return answer

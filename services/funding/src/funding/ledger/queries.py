@@ -14,6 +14,7 @@ from funding.models import Envelope, LedgerEntry
 from funding.schemas import LedgerEntryRead
 from tdi_kit import records
 from tdi_kit.readcolumns import ReadColumns
+from tdi_kit.rowlists import where_given
 
 SORTABLE = {"id": LedgerEntry.id, "at": LedgerEntry.at}
 # What a movement is read as: its own columns, through the driver.
@@ -64,7 +65,8 @@ def entries(
         stmt = stmt.where(
             or_(LedgerEntry.operator_code == visible_to, LedgerEntry.envelope_code.in_(examined))
         )
-    for column, value in (
+    return where_given(
+        stmt,
         (LedgerEntry.envelope_code, envelope),
         (LedgerEntry.year, year),
         (LedgerEntry.operator_code, operator),
@@ -72,7 +74,4 @@ def entries(
         (LedgerEntry.territory_code, territory),
         (LedgerEntry.kind, kind),
         (LedgerEntry.is_demo, is_demo),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    return stmt
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query
 
 from funding.ledger import service
 from funding.schemas import (
@@ -17,7 +17,8 @@ from funding.schemas import (
     TerritoryCode,
 )
 from tdi_kit.auth import CallerDep
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
+from tdi_kit.listing import ListingDep
+from tdi_kit.pagination import CSV_RESPONSE, Page
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["ledger"], responses=PROBLEMS)
@@ -25,10 +26,8 @@ router = APIRouter(tags=["ledger"], responses=PROBLEMS)
 
 @router.get("/ledger", response_model=Page[LedgerEntryRead], responses=CSV_RESPONSE)
 async def list_ledger(
-    request: Request,
-    response: Response,
+    listing: ListingDep,
     rows: RowsDep,
-    params: ListParamsDep,
     caller: CallerDep,
     envelope: Annotated[Code | None, Query()] = None,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
@@ -50,11 +49,5 @@ async def list_ledger(
         "kind": kind,
         "is_demo": is_demo,
     }
-    return page_answer(
-        request,
-        response,
-        params,
-        await service.entries(rows, caller=caller, params=params, filters=filters),
-        model=LedgerEntryRead,
-        filename="ledger",
-    )
+    found = await service.entries(rows, caller=caller, params=listing.params, filters=filters)
+    return listing.page(found, model=LedgerEntryRead, filename="ledger")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query
 
 from funding.reported import service
 from funding.schemas import PROBLEMS, Code, Measure, OrganisationCode, ReportedFigureRead
 from tdi_kit.documents import read_response
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, page_answer
+from tdi_kit.listing import ListingDep
+from tdi_kit.pagination import CSV_RESPONSE, Page
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["reported figures"], responses=PROBLEMS)
@@ -17,10 +18,8 @@ router = APIRouter(tags=["reported figures"], responses=PROBLEMS)
 
 @router.get("/reported-figures", response_model=Page[ReportedFigureRead], responses=CSV_RESPONSE)
 async def list_reported_figures(
-    request: Request,
-    response: Response,
+    listing: ListingDep,
     rows: RowsDep,
-    params: ListParamsDep,
     envelope: Annotated[Code | None, Query()] = None,
     operator: Annotated[
         OrganisationCode | None,
@@ -34,14 +33,8 @@ async def list_reported_figures(
     """Figures of the public record (value, measure, as-of date, source, caveat), apart from
     the ledger; sort on `code`, `as_of`."""
     filters = {"envelope": envelope, "operator": operator, "measure": measure, "is_demo": is_demo}
-    return page_answer(
-        request,
-        response,
-        params,
-        await service.figures(rows, params=params, filters=filters),
-        model=ReportedFigureRead,
-        filename="reported-figures",
-    )
+    found = await service.figures(rows, params=listing.params, filters=filters)
+    return listing.page(found, model=ReportedFigureRead, filename="reported-figures")
 
 
 @router.get("/reported-figures/{code}", response_model=ReportedFigureRead)

@@ -21,19 +21,18 @@ from registry.schemas import (
     TerritoryStatus,
     TerritoryUpdate,
 )
+from registry.schemas.paths import CodePath, SirenPath
 from registry.territories import contacts, service
 from tdi_kit.app import problem_responses
 from tdi_kit.auth import OPTIONAL_BEARER, CallerDep
 from tdi_kit.conditional import IfMatch, none_match
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import document_response
-from tdi_kit.identifiers import DepartmentCode, Insee, RegionCode, Siren, TerritoryCode
+from tdi_kit.identifiers import DepartmentCode, Insee, RegionCode, Siren
 from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, documents_answer
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["territories"])
-CodePath = Annotated[TerritoryCode, Path()]
-SirenPath = Annotated[Siren, Path()]
 
 
 class GeoJSONResponse(JSONResponse):

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from registry.access import WebhookManager
+from registry.schemas.paths import WebhookId
 from registry.schemas.webhooks import (
     DeliveryRead,
     WebhookCreate,
@@ -24,7 +25,6 @@ from tdi_kit.pagination import ListParamsDep, Page, list_answer
 
 router = APIRouter(tags=["webhooks"])
 
-WebhookId = Annotated[uuid.UUID, Path(description="The subscription's id.")]
 READ_PROBLEMS = problem_responses(401, 403, 404)
 WRITE_PROBLEMS = problem_responses(401, 403, 404, 413)
 
