@@ -142,7 +142,20 @@ class NatsPublisher:
                 await nc.close()
 
 
-class NatsSource:
+class _Acks:
+    """A consumer's messages received and not yet acked, by event id: `ack` settles those of
+    the events the dispatcher has written its deliveries for (NATS and RabbitMQ alike)."""
+
+    _pending: dict[str, Any]
+
+    async def ack(self, events: list[EventRead]) -> None:
+        for event in events:
+            message = self._pending.pop(str(event.id), None)
+            if message is not None:
+                await message.ack()
+
+
+class NatsSource(_Acks):
     """The events of every service (or those of `subjects`) from JetStream, through the durable
     pull consumer `durable`: what is not acknowledged is delivered again (after `ack_wait`)."""
 
@@ -199,12 +212,6 @@ class NatsSource:
                 events.append(event)
             if events:
                 yield events
-
-    async def ack(self, events: list[EventRead]) -> None:
-        for event in events:
-            message = self._pending.pop(str(event.id), None)
-            if message is not None:
-                await message.ack()
 
     async def close(self) -> None:
         # What was not acked is the broker's again (redelivered after `ack_wait`).
@@ -264,7 +271,7 @@ class RabbitPublisher:
                 await connection.close()
 
 
-class RabbitSource:
+class RabbitSource(_Acks):
     """The events of every service from RabbitMQ, through the durable queue `queue` bound to the
     exchange for every routing key (or those of `bindings`): what is not acknowledged is
     delivered again when the consumer reconnects."""
@@ -329,12 +336,6 @@ class RabbitSource:
                 self._pending[str(event.id)] = message
                 events.append(event)
             yield events
-
-    async def ack(self, events: list[EventRead]) -> None:
-        for event in events:
-            message = self._pending.pop(str(event.id), None)
-            if message is not None:
-                await message.ack()
 
     async def close(self) -> None:
         # The messages received and not acked are the broker's again once the channel closes.
