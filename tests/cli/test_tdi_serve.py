@@ -173,3 +173,48 @@ def test_every_line_on_stdout_is_json_with_request_and_trace_ids(tmp_path: Path)
     assert error["request_id"] == failed_id
     assert error["trace_id"] == access["/api/v1/regions"]["trace_id"]
     assert error["exception"].startswith("Traceback") and error["error"]
+
+
+def test_a_stop_ends_long_polls_and_streams_at_once(tmp_path: Path) -> None:
+    """SIGTERM: an open long poll answers its page and an event stream ends within moments, not
+    after its wait or uvicorn's graceful timeout (which would cancel them with an error)."""
+    env = _env(tmp_path)
+    _migrate(env)
+    answers: dict[str, object] = {}
+
+    def long_poll(url: str) -> None:
+        answer = httpx.get(url + "/api/v1/events", params={"wait": 25}, timeout=90)
+        answers["poll"] = (answer.status_code, answer.json()["items"], time.monotonic())
+
+    def stream(url: str) -> None:
+        headers = {"Accept": "text/event-stream"}
+        with httpx.stream("GET", url + "/api/v1/events", headers=headers, timeout=90) as answer:
+            answers["stream_status"] = answer.status_code
+            for _ in answer.iter_bytes():
+                pass
+        answers["stream"] = time.monotonic()
+
+    with serving(env, "--timeout-graceful-shutdown", "30") as served:
+        threads = [
+            threading.Thread(target=long_poll, args=(served.url,), daemon=True),
+            threading.Thread(target=stream, args=(served.url,), daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.5)  # both requests are in and waiting
+        assert not answers.get("poll")
+        stopped = time.monotonic()
+        served.process.send_signal(signal.SIGTERM)
+        served.process.wait(timeout=20)
+        exited = time.monotonic()
+        for thread in threads:
+            thread.join(timeout=10)
+    status, items, answered = answers["poll"]  # type: ignore[misc]
+    assert status == 200 and items == []
+    assert answered - stopped < 5
+    assert answers["stream_status"] == 200
+    assert answers["stream"] - stopped < 5  # type: ignore[operator]
+    assert exited - stopped < 10
+    log = "".join(served.lines)
+    assert "graceful shutdown exceeded" not in log
+    assert "Task cancelled" not in log

@@ -187,3 +187,23 @@ async def test_the_merged_stream_yields_events_and_resumes_from_last_event_id(
             "f",
             "c",
         ]
+
+
+async def test_a_long_poll_answers_at_once_when_the_gateway_is_told_to_stop(feeds, servers) -> None:
+    """uvicorn told to stop (tdi_kit.draining sets the event): the merged long poll answers what
+    it has, its cursor where it was, instead of holding the drain for its whole wait."""
+    async with running_gateway(**servers) as (app, gateway):
+        start = await end_of(gateway)
+        draining = app.api.state.draining  # set by the lifespan
+
+        async def stop_later() -> None:
+            await asyncio.sleep(0.5)
+            draining.set()
+
+        began = time.monotonic()
+        stopper = asyncio.create_task(stop_later())
+        answer = await gateway.get(FEED, params={"cursor": start, "wait": 20})
+        await stopper
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["items"] == [] and answer.json()["next_cursor"] == start
+        assert time.monotonic() - began < 5

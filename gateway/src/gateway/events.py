@@ -117,6 +117,10 @@ class Feeds:
         self.settings: GatewaySettings = request.app.state.settings
         self.instance = request.url.path
         self.filters = filters
+        # Set when uvicorn is told to stop (tdi_kit.draining): long polls answer what they have.
+        self.draining: asyncio.Event = (
+            getattr(request.app.state, "draining", None) or asyncio.Event()
+        )
         authorization = request.headers.get("authorization")
         self.headers = {"Authorization": authorization} if authorization else {}
 
@@ -158,9 +162,14 @@ class Feeds:
         }
         results: dict[str, ServicePage | Problem] = {}
         pending = set(tasks)
+        drained = asyncio.create_task(self.draining.wait())
         try:
-            while pending:
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            while pending and not (first and self.draining.is_set()):
+                done, pending = await asyncio.wait(
+                    pending | {drained}, return_when=asyncio.FIRST_COMPLETED
+                )
+                pending.discard(drained)
+                done.discard(drained)
                 for task in done:
                     error = task.exception()
                     if error is not None and not isinstance(error, Problem):
@@ -169,6 +178,7 @@ class Feeds:
                 if first and any(isinstance(r, ServicePage) and r.events for r in results.values()):
                     break
         finally:
+            drained.cancel()
             # A long poll cut short: its service's position stays where it was.
             for task in pending:
                 task.cancel()
@@ -294,6 +304,8 @@ async def _stream(feeds: Feeds, positions: Positions) -> AsyncIterator[bytes]:
         if merged.served:
             quiet_since = time.monotonic()
             continue
+        if feeds.draining.is_set():
+            return  # the gateway is stopping: the client resumes with Last-Event-ID elsewhere
         if time.monotonic() - quiet_since >= beat:
             yield HEARTBEAT
             quiet_since = time.monotonic()

@@ -41,6 +41,7 @@ from gateway.web import install as install_page
 from tdi_kit import tracing
 from tdi_kit.app import EXPOSED_HEADERS
 from tdi_kit.compression import CompressionMiddleware
+from tdi_kit.draining import on_exit_signal
 from tdi_kit.errors import Problem, Unauthorized, install_error_handlers
 from tdi_kit.head import HeadMiddleware
 from tdi_kit.observability import RequestContextMiddleware, configure_logging
@@ -196,7 +197,10 @@ def _api(gateway: GatewayApp) -> FastAPI:
         gc.collect()
         gc.freeze()
         gateway.metrics.start()
+        # The merged feed's long polls and streams end as soon as uvicorn is told to stop.
+        undo_drain = on_exit_signal(api.state.draining.set)
         yield
+        undo_drain()
         # Graceful shutdown: uvicorn has drained in-flight requests before this runs.
         gateway.metrics.stop()
         await gateway.services.close()
@@ -210,6 +214,7 @@ def _api(gateway: GatewayApp) -> FastAPI:
         responses=PROBLEM_RESPONSES,
     )
     api.state.settings = gateway.settings
+    api.state.draining = asyncio.Event()  # set when uvicorn is told to stop
     api.state.services = gateway.services
     api.state.metrics = gateway.metrics
     api.state.openapi = OpenAPIMerger(api, gateway.services, gateway.settings)

@@ -27,6 +27,7 @@ from tdi_kit.compression import CompressionMiddleware
 from tdi_kit.conditional import ConditionalGetMiddleware
 from tdi_kit.db import create_engine, create_sessionmaker
 from tdi_kit.deadline import DeadlineMiddleware
+from tdi_kit.draining import on_exit_signal
 from tdi_kit.errors import Problem, install_error_handlers
 from tdi_kit.events.brokers import publisher_for
 from tdi_kit.events.feed import Wakeup, events_router, wake_on_events
@@ -150,10 +151,15 @@ def create_service_app(
                 )
             )
         app.state.metrics.start()
+        # Long polls and event streams end as soon as uvicorn is told to stop (not after its
+        # graceful timeout, with an error): see tdi_kit.draining.
+        undo_drain = on_exit_signal(app.state.wakeup.close) if app.state.wakeup else None
         relay = app.state.relay = _relay(settings, engine, metrics)
         if relay is not None:
             relay.start()
         yield
+        if undo_drain is not None:
+            undo_drain()
         if relay is not None:
             await relay.stop()
         if purger is not None:
@@ -204,8 +210,9 @@ def create_service_app(
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     long_polls: frozenset[str] = frozenset()
+    app.state.wakeup = None
     if events is not None:
-        wakeup = Wakeup()
+        wakeup = app.state.wakeup = Wakeup()
         # Events this process commits wake its long polls: served without the poll's delay.
         wake_on_events(engine, wakeup)
         app.include_router(

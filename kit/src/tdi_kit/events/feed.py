@@ -75,10 +75,18 @@ class EventsPage(BaseModel):
 
 
 class Wakeup:
-    """Wakes the long polls of this process when it commits (any commit: they read again)."""
+    """Wakes the long polls of this process when it commits (any commit: they read again).
+
+    Closed when the server is told to stop (`tdi_kit.draining`): every wait returns at once, and
+    long polls and streams answer what they have instead of holding the drain."""
 
     def __init__(self) -> None:
         self.waiting: set[asyncio.Future[None]] = set()
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+        self.notify()
 
     def notify(self, *_: Any) -> None:
         for future in list(self.waiting):
@@ -86,6 +94,8 @@ class Wakeup:
             future.get_loop().call_soon_threadsafe(_settle, future)
 
     async def wait(self, seconds: float) -> None:
+        if self.closed:
+            return
         future = asyncio.get_running_loop().create_future()
         self.waiting.add(future)
         try:
@@ -246,7 +256,7 @@ def events_router(
             )
         found = await page(after, limit)
         deadline = time.monotonic() + wait
-        while not found.events and (left := deadline - time.monotonic()) > 0:
+        while not found.events and not wake.closed and (left := deadline - time.monotonic()) > 0:
             await wake.wait(min(POLL_SECONDS if poll_seconds is None else poll_seconds, left))
             found = await page(found.next_position, limit)
         next_cursor = encode_cursor(found.next_position)
@@ -278,6 +288,8 @@ async def _stream(
         if found.events:
             quiet_since = time.monotonic()
             continue
+        if wake.closed:
+            return  # the server is stopping: the client resumes with Last-Event-ID elsewhere
         if time.monotonic() - quiet_since >= beat:
             yield HEARTBEAT
             quiet_since = time.monotonic()
