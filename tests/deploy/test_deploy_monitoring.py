@@ -73,6 +73,7 @@ def test_the_declared_series_are_those_the_registry_exposes() -> None:
     metrics.pool("engine", size=1, checked_out=0, overflow=0)
     metrics.events_published(1)
     metrics.events_relay_error("publish")
+    metrics.events_backlog(3, 12.5)
     metrics.sample()
     exposed: dict[str, set[str]] = {}
     for family in metrics.registry.collect():

@@ -190,6 +190,10 @@ async def test_a_broker_away_is_retried_with_a_back_off_and_events_are_still_seq
             # Writes go on while the broker is away, and are sequenced for the feed.
             await commit_changes(engine, "a", 1)
             await eventually(sequenced, within=5)
+            # The backlog's gauge grows while the broker is away: 4 events wait.
+            backlog = metrics.events_unpublished.labels("probe")
+            await eventually(lambda: backlog._value.get() == 4, within=5)
+            assert metrics.events_unpublished_age.labels("probe")._value.get() >= 0
         finally:
             await relay.stop()
         assert all(r.published_at is None for r in await rows(engine))
@@ -203,3 +207,50 @@ async def test_without_a_broker_the_relay_sequences_and_marks_nothing_published(
         await commit_changes(engine, "a", 2)
         assert await Relay(engine, source="probe").round() == (2, 0)
         assert [(r.position, r.published_at) for r in await rows(engine)] == [(1, None), (2, None)]
+
+
+async def test_the_backlog_gauge_empties_once_the_broker_has_the_events() -> None:
+    broker_or_skip(4222, "NATS JetStream")
+    metrics = Metrics("probe")
+    source = f"backlog{uuid.uuid4().hex[:8]}"
+    async with outbox_database("events_backlog") as engine, consumer(NATS_URL, source):
+        await commit_changes(engine, "a", 3)
+        relay = Relay(engine, source=source, publisher=publisher_for(NATS_URL), metrics=metrics)
+        assert (await relay.sequence(), await relay.backlog()) == (3, (3, pytest.approx(0, abs=60)))
+        relay.start()
+        try:
+            published = metrics.events_published_total.labels("probe")
+            await eventually(lambda: published._value.get() == 3, within=15)
+            await eventually(
+                lambda: metrics.events_unpublished.labels("probe")._value.get() == 0, within=5
+            )
+        finally:
+            await relay.stop()
+        assert await relay.backlog() == (0, 0.0)
+        assert metrics.events_unpublished_age.labels("probe")._value.get() == 0
+
+
+async def test_a_relay_round_reads_the_backlog_through_its_index() -> None:
+    """The relay's read of what to publish uses `ix_events_unpublished`: a round reads the
+    backlog, not the service's whole history of published events."""
+    from sqlalchemy import text
+
+    from tdi_kit.events.outbox import TABLE
+
+    async with outbox_database("events_unpublished_plan") as engine:
+        await commit_changes(engine, "a", 3)
+        relay = Relay(engine, source="probe")
+        await relay.sequence()
+        async with engine.connect() as connection:
+            statement = relay._next_statement().compile(
+                connection.sync_connection, compile_kwargs={"literal_binds": True}
+            )
+            if engine.dialect.name == "postgresql":
+                await connection.execute(text("SET enable_seqscan = off"))
+                plan = (await connection.execute(text(f"EXPLAIN {statement}"))).scalars().all()
+            else:
+                plan = [
+                    row[-1]
+                    for row in await connection.execute(text(f"EXPLAIN QUERY PLAN {statement}"))
+                ]
+        assert any("ix_events_unpublished" in line for line in plan), (TABLE, plan)

@@ -156,21 +156,20 @@ class Feeds:
     async def _ask(
         self, positions: Positions, limit: int, wait: float, *, first: bool = False
     ) -> dict[str, ServicePage | Problem]:
-        tasks = {
+        tasks: dict[asyncio.Future[Any], str] = {
             asyncio.create_task(self.one(name, positions[name], limit, wait)): name
             for name in SOURCES
         }
         results: dict[str, ServicePage | Problem] = {}
         pending = set(tasks)
-        drained = asyncio.create_task(self.draining.wait())
+        # A long poll also ends when the gateway is told to stop (what came so far is answered).
+        drained: asyncio.Future[Any] = asyncio.ensure_future(self.draining.wait())
+        watched = {drained} if first else set()
         try:
-            while pending and not (first and self.draining.is_set()):
-                done, pending = await asyncio.wait(
-                    pending | {drained}, return_when=asyncio.FIRST_COMPLETED
-                )
-                pending.discard(drained)
-                done.discard(drained)
-                for task in done:
+            while pending and not (first and drained.done()):
+                done, _ = await asyncio.wait(pending | watched, return_when=asyncio.FIRST_COMPLETED)
+                for task in done - watched:
+                    pending.discard(task)
                     error = task.exception()
                     if error is not None and not isinstance(error, Problem):
                         raise error

@@ -95,6 +95,18 @@ class Metrics:
             "(the broker); it backs off and retries.",
             ["stage"],
         )
+        # The same figure in every worker (they share the database): the largest, not the sum.
+        self.events_unpublished = self.gauge(
+            "events_unpublished",
+            "Sequenced events the broker has not confirmed yet: the relay's backlog (services "
+            "with a broker only).",
+            mode="livemax",
+        )
+        self.events_unpublished_age = self.gauge(
+            "events_unpublished_oldest_seconds",
+            "How long ago the oldest event of the relay's backlog happened (0: no backlog).",
+            mode="livemax",
+        )
         self._cpu_seen = 0.0
         # labels() takes a lock and builds a key on every call: keep the children it returns.
         self._counters: dict[tuple[str, str, int], Any] = {}
@@ -158,6 +170,10 @@ class Metrics:
 
     def events_relay_error(self, stage: str) -> None:
         self.events_relay_errors.labels(self.service, stage).inc()
+
+    def events_backlog(self, count: int, oldest_seconds: float) -> None:
+        self.events_unpublished.labels(self.service).set(count)
+        self.events_unpublished_age.labels(self.service).set(oldest_seconds)
 
     def pool(self, pool: str, *, size: int, checked_out: int, overflow: int) -> None:
         self.pool_size.labels(self.service, pool).set(size)

@@ -71,6 +71,13 @@ def events_table(metadata: MetaData) -> Table:
             postgresql_where=text("position IS NULL"),
             sqlite_where=text("position IS NULL"),
         ),
+        # What the relay has to publish (migration step: tdi_kit.events.unpublished_index).
+        Index(
+            "ix_events_unpublished",
+            "position",
+            postgresql_where=text("position IS NOT NULL AND published_at IS NULL"),
+            sqlite_where=text("position IS NOT NULL AND published_at IS NULL"),
+        ),
     )
 
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import weakref
 from typing import Any
 
-from sqlalchemy import MetaData, select, text, update
+from sqlalchemy import MetaData, func, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -97,7 +98,8 @@ class Relay:
         while True:
             try:
                 await self.round()
-            except Exception as exc:  # (a cancellation, BaseException, stops the loop)
+            except Exception as exc:
+                await self._gauge_backlog()  # (a cancellation, BaseException, stops the loop)
                 self.failures += 1
                 delay = min(
                     self.max_backoff_seconds, self.interval_seconds * 2 ** min(self.failures, 16)
@@ -118,6 +120,7 @@ class Relay:
                 await asyncio.sleep(delay)
                 continue
             self.rounds += 1
+            await self._gauge_backlog()
             if self.failures:
                 log.info("events relay: recovered after %d failed rounds", self.failures)
                 self.failures = 0
@@ -180,17 +183,17 @@ class Relay:
             self.metrics.events_published(len(rows))
         return len(rows)
 
-    async def _next(self, connection: AsyncConnection) -> list[Any]:
-        return list(
-            (
-                await connection.execute(
-                    select(_events)
-                    .where(_events.c.position.is_not(None), _events.c.published_at.is_(None))
-                    .order_by(_events.c.position)
-                    .limit(self.batch)
-                )
-            ).all()
+    def _next_statement(self) -> Any:
+        # The terms of `ix_events_unpublished`'s WHERE, for the database to read that index.
+        return (
+            select(_events)
+            .where(_events.c.position.is_not(None), _events.c.published_at.is_(None))
+            .order_by(_events.c.position)
+            .limit(self.batch)
         )
+
+    async def _next(self, connection: AsyncConnection) -> list[Any]:
+        return list((await connection.execute(self._next_statement())).all())
 
     async def _publish(self, rows: list[Any]) -> None:
         assert self.publisher is not None
@@ -202,6 +205,31 @@ class Relay:
             .where(_events.c.seq.in_([row.seq for row in rows]))
             .values(published_at=clock.now())
         )
+
+    async def backlog(self) -> tuple[int, float]:
+        """How many sequenced events wait for the broker, and the age in seconds of the oldest
+        (read through `ix_events_unpublished`: the backlog's size, not the history's)."""
+        async with self.engine.connect() as connection:
+            count, oldest = (
+                await connection.execute(
+                    select(func.count(), func.min(_events.c.occurred_at)).where(
+                        _events.c.position.is_not(None), _events.c.published_at.is_(None)
+                    )
+                )
+            ).one()
+        if oldest is None:
+            return 0, 0.0
+        if oldest.tzinfo is None:  # SQLite hands back the stored UTC time without its zone
+            oldest = oldest.replace(tzinfo=dt.UTC)
+        return int(count), max(0.0, (clock.now() - oldest).total_seconds())
+
+    async def _gauge_backlog(self) -> None:
+        if self.publisher is None or self.metrics is None:
+            return  # without a broker nothing is ever published: no backlog to speak of
+        try:
+            self.metrics.events_backlog(*await self.backlog())
+        except Exception as exc:  # the database away: the relay's own error says so
+            log.debug("events relay: backlog not measured (%s)", exc)
 
     def _count_error(self, stage: str) -> None:
         if self.metrics is not None:

@@ -1,0 +1,15 @@
+"""events: an index of what the relay has yet to publish
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-02 17:00:00
+
+A relay round reads only the backlog, not the whole history; the step:
+`tdi_kit.events.unpublished_index`.
+"""
+
+from tdi_kit.events.unpublished_index import downgrade, upgrade
+
+__all__ = ["downgrade", "upgrade"]
+revision, down_revision = "0006", "0005"
+branch_labels = depends_on = None
