@@ -123,11 +123,7 @@ async def create_action(
     write: WriteDep,
 ) -> Any:
     """Add a fiche-action to a draft contract (a signed one changes through an amendment)."""
-    action = await service.create(
-        write,
-        contract_id=contract_id,
-        payload=payload,
-    )
+    action = await service.create(write, contract_id=contract_id, payload=payload)
     return _response(action, 201, Location=f"/api/v1/actions/{action.id}")
 
 
@@ -138,11 +134,7 @@ async def update_action(
     write: WriteDep,
 ) -> Any:
     """Change an action; on a signed contract only `status` (follow-up) without an amendment."""
-    action = await service.patch(
-        write,
-        action_id=action_id,
-        payload=payload,
-    )
+    action = await service.patch(write, action_id=action_id, payload=payload)
     return _response(action)
 
 
