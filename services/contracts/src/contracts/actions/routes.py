@@ -26,7 +26,7 @@ from contracts.schemas import (
     Priority,
     Theme,
 )
-from contracts.schemas.paths import ActionId, ChildId, ContractId
+from contracts.schemas.paths import ActionId, ChildId, ContractId, DemoFilter
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import conditional_document
 from tdi_kit.documents import document_response as _document
@@ -74,9 +74,7 @@ async def _action_filters(
         OrganisationCode | None, Query(description="Organisation code of a financer.")
     ] = None,
     contract: Annotated[uuid.UUID | None, Query(description="Actions of one contract.")] = None,
-    is_demo: Annotated[
-        bool | None, Query(description="true: demo data only; false: real only.")
-    ] = None,
+    is_demo: DemoFilter = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Words in the code, title, owner, themes.")
     ] = None,

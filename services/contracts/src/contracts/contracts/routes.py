@@ -29,7 +29,7 @@ from contracts.schemas import (
     TerritoryPlan,
     Theme,
 )
-from contracts.schemas.paths import ContractId, SignatoryId, TerritoryCodePath
+from contracts.schemas.paths import ContractId, DemoFilter, SignatoryId, TerritoryCodePath
 from tdi_kit.app import problem_responses
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import conditional_document
@@ -99,9 +99,7 @@ async def _contract_filters(
         OrganisationCode | None,
         Query(description="Having an action this organisation co-finances."),
     ] = None,
-    is_demo: Annotated[
-        bool | None, Query(description="true: demo data only; false: real only.")
-    ] = None,
+    is_demo: DemoFilter = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Words in the title, territory, enjeux.")
     ] = None,
