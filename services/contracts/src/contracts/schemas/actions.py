@@ -31,6 +31,7 @@ from contracts.schemas.common import (
 )
 from tdi_kit.clock import Timestamp
 from tdi_kit.identifiers import OrganisationCode, Siren
+from tdi_kit.schemas import one_of
 
 
 class Owner(Write):
@@ -42,8 +43,7 @@ class Owner(Write):
 
     @model_validator(mode="after")
     def _one_identity(self) -> Owner:
-        if (self.organisation_code is None) == (self.name is None):
-            raise ValueError("give either organisation_code or name")
+        one_of(self, "organisation_code", "name")
         if self.siren is not None and self.name is None:
             raise ValueError("a SIREN goes with a name")
         return self

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from contracts.schemas.common import REGISTRY_NAME, Cents, Measure, Name, Unit, Write, not_null
 from tdi_kit.identifiers import OrganisationCode
+from tdi_kit.schemas import one_of
 
 
 class PlanLineWrite(Write):
@@ -22,8 +23,7 @@ class PlanLineWrite(Write):
 
     @model_validator(mode="after")
     def _one_financer(self) -> PlanLineWrite:
-        if (self.financer_code is None) == (self.financer_name is None):
-            raise ValueError("give either financer_code or financer_name")
+        one_of(self, "financer_code", "financer_name")
         return self
 
 
