@@ -15,7 +15,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 
-from tdi_kit.pagination import ListParams, ListParamsDep, RowsPage, documents_answer, page_answer
+from tdi_kit.listanswers import documents_answer, page_answer
+from tdi_kit.pagination import ListParams, ListParamsDep, RowsPage
 
 
 @dataclass(frozen=True)

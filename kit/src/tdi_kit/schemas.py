@@ -62,3 +62,11 @@ def not_null(model: BaseModel, *names: str) -> None:
     for name in names:
         if name in model.model_fields_set and getattr(model, name) is None:
             raise ValueError(f"{name} cannot be null")
+
+
+def one_of(model: BaseModel, first: str, second: str, message: str | None = None) -> None:
+    """Two fields of which a write gives exactly one (an organisation by code, or a name):
+    raises ValueError (a 422 in a validator) with `message`, by default "give either <first>
+    or <second>", when both or neither are given."""
+    if (getattr(model, first) is None) == (getattr(model, second) is None):
+        raise ValueError(message or f"give either {first} or {second}")

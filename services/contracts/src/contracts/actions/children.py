@@ -1,9 +1,10 @@
 """The records an action holds (plan lines, indicators, milestones), in one table.
 
-Each kind says its schemas, its model, where an action keeps its rows, who may edit them and
-what a change must keep true; one set of operations (`add_child`, `update_child`,
-`remove_child`) serves the direct endpoints (`service.post_child`, ...) and the amendments
-(`add_plan_line`, `update_indicator`, ... changes) alike, so a rule holds on both paths.
+Each kind says its schemas, its model (an action keeps its rows under the kind's plural,
+`action.plan_lines`...), who may edit them and what a change must keep true; one set of
+operations (`add_child`, `update_child`, `remove_child`) serves the direct endpoints
+(`service.post_child`, ...) and the amendments (`add_plan_line`, `update_indicator`, ...
+changes) alike, so a rule holds on both paths.
 
 Who may edit them (see `contracts.access`): a plan line, the State and the Régions, or the
 operator that is its financer (before and after the change); an indicator, the State and the
@@ -23,14 +24,7 @@ from contracts.actions import rules
 from contracts.contracts.changes import ChangeSet
 from contracts.models import Action, Indicator, Milestone, PlanLine
 from contracts.references import References
-from contracts.schemas import (
-    IndicatorUpdate,
-    IndicatorWrite,
-    MilestoneUpdate,
-    MilestoneWrite,
-    PlanLineUpdate,
-    PlanLineWrite,
-)
+from contracts.schemas import children as forms
 
 Child = PlanLine | Indicator | Milestone
 
@@ -38,16 +32,15 @@ Child = PlanLine | Indicator | Milestone
 @dataclass(frozen=True)
 class ChildKind:
     target: str  # in the history and in amendments' ops: `plan_line`, `add_plan_line`, ...
-    noun: str  # in a 404: "plan line"
-    field: str  # an amendment names the record `<field>` (added) or `<field>_id` (changed)
     model: type[Child]
     write: type[BaseModel]
     update: type[BaseModel]
-    rows: Callable[[Action], list[Any]]
     # Who may edit: raises Forbidden; given the row's financer (plan lines) as it stands.
     guard: Callable[[ChangeSet, Action, str | None], Awaitable[None]]
-    # What the record keeps of itself in the history when removed.
-    summary: Callable[[Any], dict[str, Any]]
+    # An amendment names the record `<field>` (added) or `<field>_id` (changed); None: `target`.
+    field_name: str | None = None
+    # What the record keeps of itself in the history when removed: by default, its label.
+    summary: Callable[[Any], dict[str, Any]] = lambda row: {"label": row.label}
     # The registry checks of a new record, of the updates of one (which it may complete), and
     # what the action must hold after either.
     check_new: Callable[[References, Any], Awaitable[None]] = lambda references, payload: _none()
@@ -55,6 +48,20 @@ class ChildKind:
         lambda changes, row, updates, references: _none()
     )
     check: Callable[[Action, Any], None] = lambda action, row: None
+
+    @property
+    def noun(self) -> str:
+        """In a 404: "plan line"."""
+        return self.target.replace("_", " ")
+
+    @property
+    def field(self) -> str:
+        return self.field_name or self.target
+
+    def rows(self, action: Action) -> list[Any]:
+        """Where the action keeps them: `action.plan_lines`, `action.indicators`, ..."""
+        rows: list[Any] = getattr(action, f"{self.target}s")
+        return rows
 
     def find(self, action: Action, child_id: uuid.UUID) -> Any | None:
         return next((row for row in self.rows(action) if row.id == child_id), None)
@@ -76,7 +83,7 @@ async def _milestone_guard(changes: ChangeSet, action: Action, financer: str | N
     changes.editor.require_full(f"the milestones of action {action.code}")
 
 
-async def _check_new_line(references: References, payload: PlanLineWrite) -> None:
+async def _check_new_line(references: References, payload: forms.PlanLineWrite) -> None:
     await check_financer(references, payload.financer_code, field="financer_code")
 
 
@@ -95,14 +102,12 @@ def _check_line(action: Action, line: PlanLine) -> None:
 
 
 PLAN_LINE = ChildKind(
-    target="plan_line",
-    noun="plan line",
-    field="line",
-    model=PlanLine,
-    write=PlanLineWrite,
-    update=PlanLineUpdate,
-    rows=lambda action: action.plan_lines,
-    guard=_plan_line_guard,
+    "plan_line",
+    PlanLine,
+    forms.PlanLineWrite,
+    forms.PlanLineUpdate,
+    _plan_line_guard,
+    field_name="line",
     summary=lambda line: {
         "financer_code": line.financer_code,
         "financer_name": line.financer_name,
@@ -113,26 +118,10 @@ PLAN_LINE = ChildKind(
     check=_check_line,
 )
 INDICATOR = ChildKind(
-    target="indicator",
-    noun="indicator",
-    field="indicator",
-    model=Indicator,
-    write=IndicatorWrite,
-    update=IndicatorUpdate,
-    rows=lambda action: action.indicators,
-    guard=_indicator_guard,
-    summary=lambda indicator: {"label": indicator.label},
+    "indicator", Indicator, forms.IndicatorWrite, forms.IndicatorUpdate, _indicator_guard
 )
 MILESTONE = ChildKind(
-    target="milestone",
-    noun="milestone",
-    field="milestone",
-    model=Milestone,
-    write=MilestoneWrite,
-    update=MilestoneUpdate,
-    rows=lambda action: action.milestones,
-    guard=_milestone_guard,
-    summary=lambda milestone: {"label": milestone.label},
+    "milestone", Milestone, forms.MilestoneWrite, forms.MilestoneUpdate, _milestone_guard
 )
 KINDS = {kind.target: kind for kind in (PLAN_LINE, INDICATOR, MILESTONE)}
 

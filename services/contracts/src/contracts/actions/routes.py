@@ -26,7 +26,7 @@ from contracts.schemas import (
     Priority,
     Theme,
 )
-from contracts.schemas.paths import ActionId, ChildId, ContractId
+from contracts.schemas.paths import ActionId, ChildId, ContractId, DemoFilter
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import conditional_document
 from tdi_kit.documents import document_response as _document
@@ -74,9 +74,7 @@ async def _action_filters(
         OrganisationCode | None, Query(description="Organisation code of a financer.")
     ] = None,
     contract: Annotated[uuid.UUID | None, Query(description="Actions of one contract.")] = None,
-    is_demo: Annotated[
-        bool | None, Query(description="true: demo data only; false: real only.")
-    ] = None,
+    is_demo: DemoFilter = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Words in the code, title, owner, themes.")
     ] = None,
@@ -123,11 +121,7 @@ async def create_action(
     write: WriteDep,
 ) -> Any:
     """Add a fiche-action to a draft contract (a signed one changes through an amendment)."""
-    action = await service.create(
-        write,
-        contract_id=contract_id,
-        payload=payload,
-    )
+    action = await service.create(write, contract_id=contract_id, payload=payload)
     return _response(action, 201, Location=f"/api/v1/actions/{action.id}")
 
 
@@ -138,11 +132,7 @@ async def update_action(
     write: WriteDep,
 ) -> Any:
     """Change an action; on a signed contract only `status` (follow-up) without an amendment."""
-    action = await service.patch(
-        write,
-        action_id=action_id,
-        payload=payload,
-    )
+    action = await service.patch(write, action_id=action_id, payload=payload)
     return _response(action)
 
 

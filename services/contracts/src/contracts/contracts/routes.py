@@ -29,7 +29,7 @@ from contracts.schemas import (
     TerritoryPlan,
     Theme,
 )
-from contracts.schemas.paths import ContractId, SignatoryId, TerritoryCodePath
+from contracts.schemas.paths import ContractId, DemoFilter, SignatoryId, TerritoryCodePath
 from tdi_kit.app import problem_responses
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import conditional_document
@@ -99,9 +99,7 @@ async def _contract_filters(
         OrganisationCode | None,
         Query(description="Having an action this organisation co-finances."),
     ] = None,
-    is_demo: Annotated[
-        bool | None, Query(description="true: demo data only; false: real only.")
-    ] = None,
+    is_demo: DemoFilter = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Words in the title, territory, enjeux.")
     ] = None,
@@ -170,11 +168,7 @@ async def update_contract(
     write: WriteDep,
 ) -> Any:
     """Change a draft's title, enjeux, period or place (a signed one: through an amendment)."""
-    contract = await service.update(
-        write,
-        contract_id=contract_id,
-        payload=payload,
-    )
+    contract = await service.update(write, contract_id=contract_id, payload=payload)
     return await _answer(write.session, contract)
 
 
@@ -190,11 +184,7 @@ async def add_signatory(
     write: WriteDep,
 ) -> Any:
     """Add a signatory to a draft; answers the contract."""
-    contract = await service.add_signatory(
-        write,
-        contract_id=contract_id,
-        payload=payload,
-    )
+    contract = await service.add_signatory(write, contract_id=contract_id, payload=payload)
     return await _answer(write.session, contract, 201)
 
 
@@ -210,9 +200,7 @@ async def remove_signatory(
 ) -> Any:
     """Remove a signatory from a draft; answers the contract."""
     contract = await service.remove_signatory(
-        write,
-        contract_id=contract_id,
-        signatory_id=signatory_id,
+        write, contract_id=contract_id, signatory_id=signatory_id
     )
     return await _answer(write.session, contract)
 
@@ -230,10 +218,7 @@ async def record_signature(
 ) -> Any:
     """Record a signature; the last one required (State, Région, EPCIs) makes it signed."""
     contract = await service.sign(
-        write,
-        contract_id=contract_id,
-        signatory_id=signatory_id,
-        payload=payload,
+        write, contract_id=contract_id, signatory_id=signatory_id, payload=payload
     )
     return await _answer(write.session, contract)
 
@@ -243,11 +228,7 @@ def _transition_route(move: str, doc: str) -> None:
         contract_id: ContractId,
         write: WriteDep,
     ) -> Any:
-        contract = await service.transition(
-            write,
-            contract_id=contract_id,
-            move=move,
-        )
+        contract = await service.transition(write, contract_id=contract_id, move=move)
         return await _answer(write.session, contract)
 
     endpoint.__doc__ = doc

@@ -26,11 +26,12 @@ from contracts.schemas.common import (
     Priority,
     Theme,
     Title,
+    Update,
     Write,
-    not_null,
 )
 from tdi_kit.clock import Timestamp
 from tdi_kit.identifiers import OrganisationCode, Siren
+from tdi_kit.schemas import one_of
 
 
 class Owner(Write):
@@ -42,8 +43,7 @@ class Owner(Write):
 
     @model_validator(mode="after")
     def _one_identity(self) -> Owner:
-        if (self.organisation_code is None) == (self.name is None):
-            raise ValueError("give either organisation_code or name")
+        one_of(self, "organisation_code", "name")
         if self.siren is not None and self.name is None:
             raise ValueError("a SIREN goes with a name")
         return self
@@ -66,9 +66,15 @@ class ActionWrite(Write):
     milestones: list[MilestoneWrite] = Field(default_factory=list, max_length=50)
 
 
-class ActionUpdate(Write):
+class ActionUpdate(Update):
     """Fields to change; absent fields stay as they are, null clears an optional one."""
 
+    not_null_fields = (
+        "code",
+        "title",
+        "themes",
+        "status",
+    )
     code: ActionCode | None = None
     title: Title | None = None
     description: LongText | None = None
@@ -78,11 +84,6 @@ class ActionUpdate(Write):
     owner: Owner | None = None
     status: ActionStatus | None = None
     budget_cents: Cents | None = None
-
-    @model_validator(mode="after")
-    def _checks(self) -> ActionUpdate:
-        not_null(self, "code", "title", "themes", "status")
-        return self
 
 
 class OwnerRead(BaseModel):

@@ -7,8 +7,9 @@ import uuid
 
 from pydantic import BaseModel, Field, model_validator
 
-from contracts.schemas.common import REGISTRY_NAME, Cents, Measure, Name, Unit, Write, not_null
+from contracts.schemas.common import REGISTRY_NAME, Cents, Measure, Name, Unit, Update, Write
 from tdi_kit.identifiers import OrganisationCode
+from tdi_kit.schemas import one_of
 
 
 class PlanLineWrite(Write):
@@ -22,22 +23,18 @@ class PlanLineWrite(Write):
 
     @model_validator(mode="after")
     def _one_financer(self) -> PlanLineWrite:
-        if (self.financer_code is None) == (self.financer_name is None):
-            raise ValueError("give either financer_code or financer_name")
+        one_of(self, "financer_code", "financer_name")
         return self
 
 
-class PlanLineUpdate(Write):
+class PlanLineUpdate(Update):
+    not_null_fields = ("amount_cents",)
+
     financer_code: OrganisationCode | None = None
     financer_name: Name | None = None
     label: Name | None = None
     amount_cents: Cents | None = None
     allocation_id: uuid.UUID | None = None
-
-    @model_validator(mode="after")
-    def _checks(self) -> PlanLineUpdate:
-        not_null(self, "amount_cents")
-        return self
 
 
 class PlanLineRead(BaseModel):
@@ -60,17 +57,14 @@ class IndicatorWrite(Write):
     as_of: dt.date | None = None
 
 
-class IndicatorUpdate(Write):
+class IndicatorUpdate(Update):
+    not_null_fields = ("label",)
+
     label: Name | None = None
     unit: Unit | None = None
     target: Measure | None = None
     actual: Measure | None = None
     as_of: dt.date | None = None
-
-    @model_validator(mode="after")
-    def _checks(self) -> IndicatorUpdate:
-        not_null(self, "label")
-        return self
 
 
 class IndicatorRead(BaseModel):
@@ -88,15 +82,12 @@ class MilestoneWrite(Write):
     done_on: dt.date | None = None
 
 
-class MilestoneUpdate(Write):
+class MilestoneUpdate(Update):
+    not_null_fields = ("label",)
+
     label: Name | None = None
     due_on: dt.date | None = None
     done_on: dt.date | None = None
-
-    @model_validator(mode="after")
-    def _checks(self) -> MilestoneUpdate:
-        not_null(self, "label")
-        return self
 
 
 class MilestoneRead(BaseModel):

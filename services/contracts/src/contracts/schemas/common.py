@@ -3,9 +3,9 @@ vocabularies and the base of writes (the generic pieces from tdi_kit.schemas).""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from tdi_kit.app import problem_responses
 from tdi_kit.pagination import CSV_RESPONSE
@@ -68,6 +68,18 @@ Phase = Literal[1, 2]
 
 class Write(WriteModel):
     pass
+
+
+class Update(Write):
+    """A partial update: absent fields stay as they are; null clears an optional field, and is
+    refused (422, `<name> cannot be null`) for those in `not_null_fields`."""
+
+    not_null_fields: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _not_null(self) -> Update:
+        not_null(self, *self.not_null_fields)
+        return self
 
 
 # Names copied from the registry, its owner, when a write names the organisation (see

@@ -19,9 +19,9 @@ from contracts.schemas.common import (
     Phase,
     Role,
     Title,
+    Update,
     Write,
     Year,
-    not_null,
 )
 from tdi_kit.clock import Timestamp
 from tdi_kit.identifiers import OrganisationCode, Siren, TerritoryCode
@@ -84,18 +84,18 @@ class ContractWrite(Write):
         return self
 
 
-class ContractUpdate(Write):
+class ContractUpdate(Update):
+    not_null_fields = (
+        "title",
+        "enjeux",
+    )
+
     title: Title | None = None
     enjeux: list[Enjeu] | None = Field(default=None, max_length=30)
     start_year: Year | None = None
     end_year: Year | None = None
     signature_place: Name | None = None
     notes: LongText | None = None
-
-    @model_validator(mode="after")
-    def _checks(self) -> ContractUpdate:
-        not_null(self, "title", "enjeux")
-        return self
 
 
 class ContractRead(BaseModel):

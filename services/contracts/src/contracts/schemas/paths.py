@@ -1,12 +1,13 @@
 """The path parameters of the contracts API's routes, one type each, with its documentation:
-every routes module names a contract, an action or a signatory the same way."""
+every routes module names a contract, an action or a signatory the same way (and the lists' demo
+filter, a query parameter, the same way too)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Query
 
 from tdi_kit.identifiers import TerritoryCode
 
@@ -18,3 +19,4 @@ ChildId = Annotated[uuid.UUID, Path()]
 TerritoryCodePath = Annotated[TerritoryCode, Path(description="The territory's code.")]
 Number = Annotated[int, Path(ge=1, le=1_000_000, description="The amendment's number.")]
 Version = Annotated[int, Path(ge=1, le=1_000_000_000, description="A version of the contract.")]
+DemoFilter = Annotated[bool | None, Query(description="true: demo data only; false: real only.")]

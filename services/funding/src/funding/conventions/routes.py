@@ -16,7 +16,7 @@ from funding.schemas import (
     ConventionUpdate,
     OrganisationCode,
 )
-from funding.schemas.paths import CodePath
+from funding.schemas.paths import CodePath, DemoFilter
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response, write_response
@@ -32,9 +32,7 @@ async def list_conventions(
     listing: ListingDep,
     rows: RowsDep,
     operator: Annotated[OrganisationCode | None, Query()] = None,
-    is_demo: Annotated[
-        bool | None, Query(description="true: demo records only; false: real ones only.")
-    ] = None,
+    is_demo: DemoFilter = None,
 ) -> Any:
     """Conventions de mobilisation; sort on `code`, `signed_on`."""
     found = await service.conventions(

@@ -67,14 +67,7 @@ async def create(
     await owners.check_organisation(payload.operator_code, field_name="operator_code")
     convention = Convention(**payload.model_dump(), is_demo=False, version=1)
     session.add(convention)
-    await session.flush()
-    await events.emit_versioned(
-        session,
-        "convention.created",
-        convention,
-        await read(session, convention),
-        actor_org=caller.org,
-    )
+    await _emit(session, "convention.created", convention, caller)
     return convention
 
 
@@ -100,13 +93,20 @@ async def update(
         raise Unprocessable.field("body", "period_end", "the period ends before it starts")
     convention.version += 1
     convention.updated_at = clock.now()
-    await session.flush()
-    await events.emit_versioned(
-        session,
-        "convention.changed",
-        convention,
-        await read(session, convention),
-        actor_org=caller.org,
-        changed=sorted(changes),
-    )
+    await _emit(session, "convention.changed", convention, caller, changed=sorted(changes))
     return convention
+
+
+async def _emit(
+    session: AsyncSession,
+    type_: str,
+    convention: Convention,
+    caller: Caller,
+    changed: list[str] | None = None,
+) -> None:
+    """The write's event, carrying the convention as it now reads (flushed first)."""
+    await session.flush()
+    record = await read(session, convention)
+    await events.emit_versioned(
+        session, type_, convention, record, actor_org=caller.org, changed=changed
+    )

@@ -22,7 +22,7 @@ from funding.schemas import (
     TrancheCreate,
     TrancheRead,
 )
-from funding.schemas.paths import CodePath, YearPath
+from funding.schemas.paths import CodePath, DemoFilter, YearPath
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response, write_response
@@ -77,9 +77,7 @@ async def list_envelopes(
     part_of: Annotated[
         Code | None, Query(description="The envelopes that are part of this one.")
     ] = None,
-    is_demo: Annotated[
-        bool | None, Query(description="true: demo records only; false: real ones only.")
-    ] = None,
+    is_demo: DemoFilter = None,
 ) -> Any:
     """Envelopes with their tranches and figures; sort on `code`, `name`, `start_year`,
     `operator`."""

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from funding.reported import service
 from funding.schemas import PROBLEMS, Code, Measure, OrganisationCode, ReportedFigureRead
+from funding.schemas.paths import DemoFilter
 from tdi_kit.documents import read_response
 from tdi_kit.listing import ListingDep
 from tdi_kit.pagination import CSV_RESPONSE, Page
@@ -26,9 +27,7 @@ async def list_reported_figures(
         Query(description="The operator's own figures and those of the envelopes it manages."),
     ] = None,
     measure: Annotated[Measure | None, Query()] = None,
-    is_demo: Annotated[
-        bool | None, Query(description="true: demo records only; false: real ones only.")
-    ] = None,
+    is_demo: DemoFilter = None,
 ) -> Any:
     """Figures of the public record (value, measure, as-of date, source, caveat), apart from
     the ledger; sort on `code`, `as_of`."""

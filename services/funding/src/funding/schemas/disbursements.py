@@ -8,6 +8,7 @@ import uuid
 from pydantic import model_validator
 
 from funding.schemas.common import Cents, Day, Model, Reference, Utc, UuidText, Write
+from tdi_kit.schemas import one_of
 
 
 class DisbursementCreate(Write):
@@ -24,8 +25,12 @@ class DisbursementRow(DisbursementCreate):
 
     @model_validator(mode="after")
     def _one_allocation(self) -> DisbursementRow:
-        if (self.allocation_id is None) == (self.allocation_reference is None):
-            raise ValueError("give exactly one of allocation_id and allocation_reference")
+        one_of(
+            self,
+            "allocation_id",
+            "allocation_reference",
+            "give exactly one of allocation_id and allocation_reference",
+        )
         return self
 
 
