@@ -4,8 +4,9 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-02 17:00:00
 
-A relay round reads only the backlog, not the whole history; the step:
-`tdi_kit.events.unpublished_index`.
+Contracts' relay now reads only the events its broker has not confirmed (each act, signature
+and action change), not the contracts' whole history.
+The step: `tdi_kit.events.unpublished_index`.
 """
 
 from tdi_kit.events.unpublished_index import downgrade, upgrade

@@ -4,8 +4,9 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-02 17:00:00
 
-A relay round reads only the backlog, not the whole history; the step:
-`tdi_kit.events.unpublished_index`.
+Funding writes the most events (one per ledger movement, per row of a bulk push): its relay's
+rounds grew with the ledger's history. Now they read only the backlog.
+The step: `tdi_kit.events.unpublished_index`.
 """
 
 from tdi_kit.events.unpublished_index import downgrade, upgrade

@@ -4,8 +4,9 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-02 17:00:00
 
-A relay round reads only the backlog, not the whole history; the step:
-`tdi_kit.events.unpublished_index`.
+Without it, each round of the relay walked every event the registry ever published to find
+the few waiting; the webhooks' dispatcher, reading the broker, got them that much later.
+The step: `tdi_kit.events.unpublished_index`.
 """
 
 from tdi_kit.events.unpublished_index import downgrade, upgrade
