@@ -42,9 +42,10 @@ def test_a_page_read_for_counts_keeps_only_the_counted_members() -> None:
 
 
 async def test_the_dashboard_is_the_same_bytes_as_with_a_whole_parse(
-    suite: dict[str, str], programme: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    suite: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Same bodies and ETags whether the counted lists are read in part or parsed whole."""
+    """Same bodies and ETags whether the counted lists are read in part or parsed whole (over
+    the seed: the registry's 331 territories, funding's money)."""
     async with running_gateway(**suite) as (_, client):
         fast = [await client.get(url) for url in DASHBOARDS]
     monkeypatch.setattr(gateway.aggregates, "page_decoder", lambda _fields: orjson.loads)
@@ -54,8 +55,7 @@ async def test_the_dashboard_is_the_same_bytes_as_with_a_whole_parse(
         assert a.status_code == b.status_code == 200, (url, a.text)
         assert a.content == b.content, url
         assert a.headers["etag"] == b.headers["etag"], url
-    board = fast[0].json()
-    assert board["territories"]["total"] == 183 and board["actions"]["total"] > 0
+    assert fast[0].json()["territories"]["total"] == 183
 
 
 def test_the_dashboard_counts_the_same_over_the_members_it_reads() -> None:
@@ -86,7 +86,7 @@ def test_the_dashboard_counts_the_same_over_the_members_it_reads() -> None:
 
 
 async def test_a_counted_list_of_another_shape_is_judged_as_before(
-    suite: dict[str, str], programme: dict[str, Any], fake: FakeService, fake_url: str
+    suite: dict[str, str], fake: FakeService, fake_url: str
 ) -> None:
     """An answer that is JSON but no page (the fake echoes the request) is a bad answer naming
     the list, not malformed JSON: it does not count against the service's breaker."""
