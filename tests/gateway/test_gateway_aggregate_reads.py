@@ -114,10 +114,16 @@ async def test_a_counted_list_of_another_shape_is_judged_as_before(
     ],
 )
 async def test_every_part_of_an_aggregate_is_asked_in_one_round(
-    suite: dict[str, str], fake: FakeService, fake_url: str, path: str, slow: set[str]
+    suite: dict[str, str],
+    fake: FakeService,
+    fake_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    slow: set[str],
 ) -> None:
     """The parts are asked at once, each once: three slow parts cost one delay, not three."""
-    fake.mode, fake.delay = "slow", 0.7
+    fake.mode = "slow"
+    monkeypatch.setattr(fake, "delay", 0.7)  # the fake outlives this test: its delay is put back
     urls = {**suite, **dict.fromkeys(slow, fake_url)}
     async with running_gateway(**urls, **TIGHT) as (_, client):
         started = time.monotonic()

@@ -158,7 +158,7 @@ def page_decoder(fields: tuple[str, ...]) -> Callable[[bytes], Any]:
     ValueError, and then parsed whole (`ServiceClient.get_json`)."""
     item = TypedDict("item", dict.fromkeys(fields, Any), total=False)  # type: ignore[misc]
     # The functional form: the item type is made here, at run time (so is the page's).
-    members = {"items": list[item], "next_cursor": Any}  # type: ignore[valid-type]
+    members = {"items": list[item], "next_cursor": Any}
     page = TypedDict("page", members, total=False)  # type: ignore[misc]
     return msgspec.json.Decoder(page).decode
 
