@@ -24,13 +24,14 @@ from __future__ import annotations
 import csv
 import statistics
 import time
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from bench.gateway import CODE, DOSSIER, suite
 from bench.harness.databases import postgres_version, usable_backends
-from bench.harness.load import REPO, Result, Server
+from bench.harness.load import REPO, Result, Server, process_cpu
 from bench.harness.runner import Context, Section, markdown_table
 
 NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
@@ -142,8 +143,9 @@ def _parts(servers: dict[str, Server]) -> dict[str, dict[str, str]]:
     }
 
 
-async def _latencies(ctx: Context, urls: dict[str, str]) -> dict[str, Result]:
-    """One connection; every URL once per round, the rounds interleaved; median p50 kept."""
+async def _latencies(ctx: Context, urls: dict[str, str], gateway_pid: int) -> dict[str, Result]:
+    """One connection; every URL once per round, the rounds interleaved; median p50 kept; the
+    gateway's CPU (its process's user + system time) while the aggregate is measured."""
     async with httpx.AsyncClient(timeout=60) as client:
         for name, url in urls.items():
             r = await client.get(url)
@@ -157,7 +159,11 @@ async def _latencies(ctx: Context, urls: dict[str, str]) -> dict[str, Result]:
             kwargs: dict[str, Any] = {"headers": {}, "connections": 1}
             if ctx.warmup > 0:
                 await ctx.loadgen.run(urls[name], duration=ctx.warmup, **kwargs)
-            runs[name].append(await ctx.loadgen.run(urls[name], duration=ctx.duration, **kwargs))
+            before = process_cpu(gateway_pid)
+            result = await ctx.loadgen.run(urls[name], duration=ctx.duration, **kwargs)
+            if name.startswith("the "):  # the aggregate, through the gateway
+                result = replace(result, server_cpu=process_cpu(gateway_pid) - before)
+            runs[name].append(result)
     return {
         name: Result(
             requests=sum(r.requests for r in rs),
@@ -165,6 +171,7 @@ async def _latencies(ctx: Context, urls: dict[str, str]) -> dict[str, Result]:
             p50_ms=statistics.median(r.p50_ms for r in rs),
             p99_ms=statistics.median(r.p99_ms for r in rs),
             errors=sum(r.errors for r in rs),
+            server_cpu=sum(r.server_cpu for r in rs),
         )
         for name, rs in runs.items()
     }
@@ -219,8 +226,8 @@ async def _one_backend(ctx: Context, backend: str) -> dict[str, Any]:
             ctx.say(f"{backend}: {volume} demo allocations")
             parts = _parts(servers)
             out["volumes"][volume] = {
-                "dossier": await _latencies(ctx, parts["dossier"]),
-                "dashboard": await _latencies(ctx, parts["dashboard"]),
+                "dossier": await _latencies(ctx, parts["dossier"], servers["gateway"].pid),
+                "dashboard": await _latencies(ctx, parts["dashboard"], servers["gateway"].pid),
             }
         out["compression"] = await _compression(ctx, servers["gateway"].url)
     return out
@@ -247,7 +254,9 @@ def _render(results: dict[str, Any], pg: str | None, load_before: str, load_afte
         "dashboard's money by default as every aggregate does. One connection, sequential "
         "requests: latency, not throughput. Each part asked straight from its service; the "
         "aggregate through the gateway, which asks every part concurrently. p50 is the median "
-        "over the rounds of each run's p50. Machine load average (1, 5, 15 min): "
+        "over the rounds of each run's p50; the gateway's CPU per aggregate is its process's "
+        "user + system time over the aggregate's measured runs, divided by their requests. "
+        "Machine load average (1, 5, 15 min): "
         f"{load_before} at the start, {load_after} at the end: the machine is shared, compare "
         "ratios within a table.",
         "",
@@ -272,6 +281,7 @@ def _render(results: dict[str, Any], pg: str | None, load_before: str, load_afte
                             f"{r.p50_ms:.2f}",
                             f"{r.p99_ms:.2f}",
                             f"**{factor:.2f} ×** (goal ≤ {goal})" if name == whole else "",
+                            f"{r.cpu_us_per_request:,.0f}" if name == whole else "",
                         ]
                     )
                 verdicts.append(
@@ -280,7 +290,14 @@ def _render(results: dict[str, Any], pg: str | None, load_before: str, load_afte
                 )
         lines.append(
             markdown_table(
-                ["demo allocations", "request", "p50 ms", "p99 ms", "aggregate / slowest part"],
+                [
+                    "demo allocations",
+                    "request",
+                    "p50 ms",
+                    "p99 ms",
+                    "aggregate / slowest part",
+                    "gateway CPU µs / request",
+                ],
                 rows,
             )
         )

@@ -37,6 +37,10 @@ from tdi_kit.identifiers import RegionCode
 
 router = APIRouter(tags=["aggregates"])
 MONEY_BREAKDOWNS = ("operator", "funder", "theme", "year", "envelope")
+# The members each count reads: the lists are read for these alone (`Call.every`).
+TERRITORY_FIELDS = ("phase", "status", "region_code", "region_name")
+CONTRACT_FIELDS = ("status", "kind")
+ACTION_FIELDS = ("phase", "axis", "priority", "status")
 
 
 class Count(BaseModel):
@@ -132,10 +136,24 @@ async def get_dashboard(
     demo = {"include_demo": "true" if include_demo else "false"}
     results = await call.parts(
         {
-            "territories": call.every(services.registry, "/api/v1/territories", **where),
+            "territories": call.every(
+                services.registry, "/api/v1/territories", fields=TERRITORY_FIELDS, **where
+            ),
             "programme": call.one(services.registry, "/api/v1/programme"),
-            "contracts": call.every(services.contracts, "/api/v1/contracts", **where, **real_only),
-            "actions": call.every(services.contracts, "/api/v1/actions", **where, **real_only),
+            "contracts": call.every(
+                services.contracts,
+                "/api/v1/contracts",
+                fields=CONTRACT_FIELDS,
+                **where,
+                **real_only,
+            ),
+            "actions": call.every(
+                services.contracts,
+                "/api/v1/actions",
+                fields=ACTION_FIELDS,
+                **where,
+                **real_only,
+            ),
             "money": call.one(services.funding, "/api/v1/balances/breakdowns", **where, **demo),
         }
     )
