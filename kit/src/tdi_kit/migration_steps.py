@@ -200,7 +200,8 @@ def create_table(table: str, spec: str) -> None:
         word, _, rest = line.partition(" ")
         if word == "check":
             name, _, condition = rest.partition(":")
-            checks.append(sa.CheckConstraint(condition.strip(), name=op.f(f"ck_{table}_{name.strip()}")))
+            name = op.f(f"ck_{table}_{name.strip()}")
+            checks.append(sa.CheckConstraint(condition.strip(), name=name))
         elif word == "references":
             column, _, target = rest.partition("->")
             target, *cascade = target.split()
@@ -227,4 +228,3 @@ def create_table(table: str, spec: str) -> None:
     indexes(table, *indexed)
     for name, names in composite:
         op.create_index(name, table, names, unique=False)
-
