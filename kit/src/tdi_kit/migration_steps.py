@@ -178,11 +178,13 @@ def create_table(table: str, spec: str) -> None:
     `bigint`, `float`, `bool`, `date`, `time` (with time zone), `uuid`, `json`, `bytes`,
     `serial`; flags `null` (nullable), `pk` (in the primary key, `pk_<table>`, in column order),
     `ix` (`ix_<table>_<column>`), `now` (defaults to the database's `now()`), `autoincrement`,
-    `no-autoincrement`. Then, one a line:
+    `no-autoincrement`. Where a column stands, `versioned` (or `versioned now`) and
+    `stored_document` stand for the columns these steps above return. Then, one a line:
     - `check <name>: <SQL>`: `ck_<table>_<name>`;
     - `references <column> -> <table>.<column> [cascade]`: as `foreign_key` names it
       (`cascade`: ON DELETE CASCADE);
     - `unique <column>, ...`: `uq_<table>_<columns>`;
+    - `index <column>`: `ix_<table>_<column>` (as the flag `ix`, for a column of a group);
     - `index <name>: <column>, ...`: an index on several columns.
     The constraints are written checks first, then references, then unique ones, each kind in
     the order given (the order `CREATE TABLE` lists them in).
@@ -209,8 +211,15 @@ def create_table(table: str, spec: str) -> None:
         elif word == "unique":
             uniques.append([c.strip() for c in rest.split(",")])
         elif word == "index":
-            name, _, names = rest.partition(":")
-            composite.append((name.strip(), [c.strip() for c in names.split(",")]))
+            name, several, names = rest.partition(":")
+            if several:
+                composite.append((name.strip(), [c.strip() for c in names.split(",")]))
+            else:
+                indexed.append(name.strip())
+        elif word == "versioned":
+            columns.extend(versioned(now_by_default=rest == "now"))
+        elif word == "stored_document":
+            columns.extend(stored_document())
         else:
             kind, *flags = rest.split()
             columns.append(_column(word, kind, set(flags)))

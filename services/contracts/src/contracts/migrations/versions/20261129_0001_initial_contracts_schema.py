@@ -43,13 +43,11 @@ def upgrade() -> None:
         live_slot        str40  null
         title_key        str300 ix
         search_text      text
-        version          int
-        created_at       time
-        updated_at       time   ix
-        document         text
-        etag             str40
+        versioned
+        stored_document
         references territory_code -> territories.code
         unique live_slot
+        index updated_at
         index ix_contracts_territory_code_kind_id: territory_code, kind, id
         """,
     )
@@ -83,14 +81,12 @@ def upgrade() -> None:
         sources                  json
         title_key                str300 ix
         search_text              text
-        version                  int
-        created_at               time
-        updated_at               time   ix
-        document                 text
-        etag                     str40
+        versioned
+        stored_document
         references contract_id -> contracts.id
         references territory_code -> territories.code
         unique contract_id, code
+        index updated_at
         index ix_actions_territory_code_code_id: territory_code, code, id
         """,
     )

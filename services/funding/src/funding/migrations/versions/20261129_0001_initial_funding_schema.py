@@ -29,9 +29,7 @@ def upgrade() -> None:
         documents      json
         sources        json
         is_demo        bool
-        version        int
-        created_at     time
-        updated_at     time
+        versioned
         """,
     )
     create_idempotency_keys()
@@ -54,9 +52,7 @@ def upgrade() -> None:
         rules_text                   text
         sources                      json
         is_demo                      bool
-        version                      int
-        created_at                   time
-        updated_at                   time
+        versioned
         check period: start_year <= end_year
         references convention_code -> conventions.code
         """,

@@ -38,11 +38,8 @@ def upgrade() -> None:
         chef_de_projet_name           str200 null
         chef_de_projet_email          str200 null
         chef_de_projet_employer       str200 null
-        version                       int
-        created_at                    time   now
-        updated_at                    time   now
-        document                      text
-        etag                          str40
+        versioned now
+        stored_document
         """,
     )
     create_table(
