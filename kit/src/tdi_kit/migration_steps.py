@@ -125,6 +125,23 @@ def rename_codes(table: str, owner: str, column: str, renamed: dict[str, str]) -
         )
 
 
+def join_codes(table: str, column: str, *, link: str, owner: str, code: str) -> None:
+    """Set `table.column` of each row that `link` names (by `link.owner`, matching
+    `table.code`) to the codes `link.code` holds for it, sorted and joined by commas (a record's
+    set of codes as one key, as the service writes it)."""
+    from alembic import op
+
+    connection = op.get_bind()
+    held: dict[str, set[str]] = {}
+    for key, value in connection.execute(sa.text(f"SELECT {owner}, {code} FROM {link}")):
+        held.setdefault(key, set()).add(value)
+    for key, values in held.items():
+        connection.execute(
+            sa.text(f"UPDATE {table} SET {column} = :codes WHERE code = :key"),
+            {"codes": ",".join(sorted(values)), "key": key},
+        )
+
+
 def foreign_key(
     table: str, column: str, target: str, *, ondelete: str | None = None
 ) -> sa.ForeignKeyConstraint:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from tdi_kit.migration_steps import create_table, indexes
+from tdi_kit.migration_steps import create_table, indexes, join_codes
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
@@ -46,7 +46,9 @@ def upgrade() -> None:
         "envelopes",
         sa.Column("theme_set", sa.String(length=800), nullable=False, server_default=""),
     )
-    _fill_theme_sets()
+    join_codes(
+        "envelopes", "theme_set", link="envelope_themes", owner="envelope_code", code="theme"
+    )
 
     op.add_column("tranches", sa.Column("last_year", sa.Integer(), nullable=True))
     if not sqlite:
@@ -81,20 +83,6 @@ def upgrade() -> None:
         references convention_code -> conventions.code
         """,
     )
-
-
-def _fill_theme_sets() -> None:
-    bind = op.get_bind()
-    themes: dict[str, list[str]] = {}
-    for code, theme in bind.execute(
-        sa.text("SELECT envelope_code, theme FROM envelope_themes ORDER BY envelope_code, theme")
-    ):
-        themes.setdefault(code, []).append(theme)
-    for code, names in themes.items():
-        bind.execute(
-            sa.text("UPDATE envelopes SET theme_set = :theme_set WHERE code = :code"),
-            {"theme_set": ",".join(names), "code": code},
-        )
 
 
 def downgrade() -> None:
