@@ -252,5 +252,5 @@ def create_table(table: str, spec: str) -> None:
     ]
     op.create_table(table, *columns, *constraints)
     indexes(table, *indexed)
-    for name, names in composite:
-        op.create_index(name, table, names, unique=False)
+    for index, indexed_together in composite:
+        op.create_index(index, table, indexed_together, unique=False)
