@@ -1,5 +1,6 @@
 """What every service's migrations write alike, called from inside a migration script (Alembic's
-`op` is bound there): the idempotency table, the served records' columns, the common steps.
+`op` is bound there): the idempotency table, the served records' columns, a table declared
+one line a column (`create_table`), the common steps.
 
 Each produces the very schema its callers wrote out before: change one only through a new
 migration, never in place (`tests/test_migrations.py` compares every service's models with the
