@@ -1,5 +1,6 @@
 """What every service's migrations write alike, called from inside a migration script (Alembic's
-`op` is bound there): the idempotency table, the served records' columns, the common steps.
+`op` is bound there): the idempotency table, the served records' columns, a table declared
+one line a column (`create_table`), the common steps.
 
 Each produces the very schema its callers wrote out before: change one only through a new
 migration, never in place (`tests/test_migrations.py` compares every service's models with the
@@ -8,6 +9,7 @@ schema its migrations build).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -124,10 +126,132 @@ def rename_codes(table: str, owner: str, column: str, renamed: dict[str, str]) -
         )
 
 
-def foreign_key(table: str, column: str, target: str) -> sa.ForeignKeyConstraint:
+def join_codes(table: str, column: str, *, link: str, owner: str, code: str) -> None:
+    """Set `table.column` of each row that `link` names (by `link.owner`, matching
+    `table.code`) to the codes `link.code` holds for it, sorted and joined by commas (a record's
+    set of codes as one key, as the service writes it)."""
+    from alembic import op
+
+    connection = op.get_bind()
+    held: dict[str, set[str]] = {}
+    for key, value in connection.execute(sa.text(f"SELECT {owner}, {code} FROM {link}")):
+        held.setdefault(key, set()).add(value)
+    for key, values in held.items():
+        connection.execute(
+            sa.text(f"UPDATE {table} SET {column} = :codes WHERE code = :key"),
+            {"codes": ",".join(sorted(values)), "key": key},
+        )
+
+
+def foreign_key(
+    table: str, column: str, target: str, *, ondelete: str | None = None
+) -> sa.ForeignKeyConstraint:
     """`table.column` references `target` (`"departments.code"`), under the naming convention's
     name (`fk_<table>_<column>_<target table>`), as a model's `ForeignKey` declares it."""
     from alembic import op
 
     name = op.f(f"fk_{table}_{column}_{target.split('.')[0]}")
-    return sa.ForeignKeyConstraint([column], [target], name=name)
+    return sa.ForeignKeyConstraint([column], [target], name=name, ondelete=ondelete)
+
+
+# A table as its migration declares it: one line a column, `<name> <type> [flags]`, then its
+# constraints, one a line. Frozen like the migrations that call it: what a spec means never
+# changes (a new meaning takes a new word), or the schemas they built would.
+_TYPES: dict[str, Callable[[], Any]] = {
+    "text": sa.Text,
+    "int": sa.Integer,
+    "bigint": sa.BigInteger,
+    "float": sa.Float,
+    "bool": sa.Boolean,
+    "date": sa.Date,
+    "time": lambda: sa.DateTime(timezone=True),
+    "uuid": sa.Uuid,
+    "json": sa.JSON,
+    "bytes": sa.LargeBinary,
+    # A 64-bit counter, SQLite's rowid there (it only autoincrements an INTEGER key).
+    "serial": lambda: sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+}
+_FLAGS = {"null", "pk", "ix", "now", "autoincrement", "no-autoincrement"}
+
+
+def _column(name: str, kind: str, flags: set[str]) -> sa.Column[Any]:
+    unknown = flags - _FLAGS
+    if unknown:
+        raise ValueError(f"column {name}: unknown flags {sorted(unknown)}")
+    column_type = sa.String(length=int(kind[3:])) if kind.startswith("str") else _TYPES[kind]()
+    options: dict[str, Any] = {"nullable": "null" in flags}
+    if "now" in flags:
+        options["server_default"] = sa.func.now()
+    if kind == "serial" or "autoincrement" in flags:
+        options["autoincrement"] = True
+    elif "no-autoincrement" in flags:
+        options["autoincrement"] = False
+    return sa.Column(name, column_type, **options)
+
+
+def create_table(table: str, spec: str) -> None:
+    """Create `table` as `spec` declares it, then its indexes.
+
+    Columns, one a line, in order: `<name> <type> [flags]`; types `str<length>`, `text`, `int`,
+    `bigint`, `float`, `bool`, `date`, `time` (with time zone), `uuid`, `json`, `bytes`,
+    `serial`; flags `null` (nullable), `pk` (in the primary key, `pk_<table>`, in column order),
+    `ix` (`ix_<table>_<column>`), `now` (defaults to the database's `now()`), `autoincrement`,
+    `no-autoincrement`. Where a column stands, `versioned` (or `versioned now`) and
+    `stored_document` stand for the columns these steps above return. Then, one a line:
+    - `check <name>: <SQL>`: `ck_<table>_<name>`;
+    - `references <column> -> <table>.<column> [cascade]`: as `foreign_key` names it
+      (`cascade`: ON DELETE CASCADE);
+    - `unique <column>, ...`: `uq_<table>_<columns>`;
+    - `index <column>`: `ix_<table>_<column>` (as the flag `ix`, for a column of a group);
+    - `index <name>: <column>, ...`: an index on several columns.
+    The constraints are written checks first, then references, then unique ones, each kind in
+    the order given (the order `CREATE TABLE` lists them in).
+    """
+    from alembic import op
+
+    columns: list[sa.Column[Any]] = []
+    checks: list[sa.Constraint] = []
+    references: list[tuple[str, str, str | None]] = []
+    uniques: list[list[str]] = []
+    primary: list[str] = []
+    indexed: list[str] = []
+    composite: list[tuple[str, list[str]]] = []
+    for line in filter(None, (raw.strip() for raw in spec.splitlines())):
+        word, _, rest = line.partition(" ")
+        if word == "check":
+            name, _, condition = rest.partition(":")
+            name = op.f(f"ck_{table}_{name.strip()}")
+            checks.append(sa.CheckConstraint(condition.strip(), name=name))
+        elif word == "references":
+            column, _, target = rest.partition("->")
+            target, *cascade = target.split()
+            references.append((column.strip(), target, "CASCADE" if cascade else None))
+        elif word == "unique":
+            uniques.append([c.strip() for c in rest.split(",")])
+        elif word == "index":
+            name, several, names = rest.partition(":")
+            if several:
+                composite.append((name.strip(), [c.strip() for c in names.split(",")]))
+            else:
+                indexed.append(name.strip())
+        elif word == "versioned":
+            columns.extend(versioned(now_by_default=rest == "now"))
+        elif word == "stored_document":
+            columns.extend(stored_document())
+        else:
+            kind, *flags = rest.split()
+            columns.append(_column(word, kind, set(flags)))
+            if "pk" in flags:
+                primary.append(word)
+            if "ix" in flags:
+                indexed.append(word)
+    constraints: list[sa.Constraint] = [
+        *checks,
+        *(foreign_key(table, c, target, ondelete=d) for c, target, d in references),
+        sa.PrimaryKeyConstraint(*primary, name=op.f(f"pk_{table}")),
+        *(sa.UniqueConstraint(*u, name=op.f(f"uq_{table}_{'_'.join(u)}")) for u in uniques),
+    ]
+    op.create_table(table, *columns, *constraints)
+    indexes(table, *indexed)
+    for index, indexed_together in composite:
+        op.create_index(index, table, indexed_together, unique=False)

@@ -99,37 +99,9 @@ REGION_COUNCIL_NAMES = {
     "94": "Collectivité de Corse",
 }
 
-# code, name, kind, website (left empty where not certain). SIRENs are deliberately left empty.
-NATIONAL_ORGANISATIONS = (
-    ("anct", "Agence nationale de la cohésion des territoires", "state", "https://anct.gouv.fr"),
-    ("dge", "Direction générale des entreprises", "state", "https://www.entreprises.gouv.fr"),
-    (
-        "banque-des-territoires",
-        "Banque des Territoires (groupe Caisse des Dépôts)",
-        "operator",
-        "https://www.banquedesterritoires.fr",
-    ),
-    ("bpifrance", "Bpifrance", "operator", "https://www.bpifrance.fr"),
-    ("business-france", "Business France", "operator", "https://www.businessfrance.fr"),
-    (
-        "france-travail",
-        "France Travail (ex-Pôle emploi)",
-        "operator",
-        "https://www.francetravail.fr",
-    ),
-    ("ademe", "ADEME", "operator", "https://www.ademe.fr"),
-    ("cerema", "Cerema", "operator", "https://www.cerema.fr"),
-    ("apec", "Apec", "partner", "https://www.apec.fr"),
-    ("uimm", "UIMM (Union des industries et métiers de la métallurgie)", "partner", ""),
-    ("regions-de-france", "Régions de France", "partner", "https://regions-france.org"),
-    (
-        "intercommunalites-de-france",
-        "Intercommunalités de France",
-        "partner",
-        "https://www.intercommunalites.fr",
-    ),
-    ("france-industrie", "France Industrie", "partner", ""),
-)
+# The programme's national organisations: code, name, kind, website (left empty where not
+# certain). SIRENs are deliberately left empty.
+NATIONAL_ORGANISATIONS = SEED_DIR / "national_organisations.csv"
 
 GROUPEMENT_NATURES = {"CC", "CA", "CU", "METRO", "MET69"}
 PHASE1_CODE = re.compile(r"^\d{4}$")
@@ -517,7 +489,9 @@ def write_geojson(path: Path, features: list[dict]) -> int:
 
 
 def build_organisations(regions: list[tuple[str, str]]) -> list[tuple[str, ...]]:
-    rows = [(code, name, kind, "", "", site) for code, name, kind, site in NATIONAL_ORGANISATIONS]
+    with NATIONAL_ORGANISATIONS.open(encoding="utf-8", newline="") as handle:
+        national = list(csv.DictReader(handle))
+    rows = [(o["code"], o["name"], o["kind"], "", "", o["website"]) for o in national]
     for region, name in regions:
         rows.append(
             (f"prefecture-{region}", f"Préfecture de la région {name}", "state", region, "", "")

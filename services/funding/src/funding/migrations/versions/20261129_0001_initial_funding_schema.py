@@ -6,211 +6,168 @@ Create Date: 2026-11-29 01:11:46.908892
 
 """
 
-import sqlalchemy as sa
 from alembic import op
 
-from tdi_kit.migration_steps import (
-    create_idempotency_keys,
-    drop_tables,
-    foreign_key,
-    indexes,
-    versioned,
-)
+from tdi_kit.migration_steps import create_idempotency_keys, create_table, drop_tables
 
 revision = "0001"
 down_revision = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "conventions",
-        sa.Column("code", sa.String(length=64), nullable=False),
-        sa.Column("operator_code", sa.String(length=64), nullable=False),
-        sa.Column("title", sa.String(length=300), nullable=False),
-        sa.Column("signed_on", sa.Date(), nullable=True),
-        sa.Column("place", sa.String(length=200), nullable=True),
-        sa.Column("period_start", sa.Date(), nullable=True),
-        sa.Column("period_end", sa.Date(), nullable=True),
-        sa.Column("commitments", sa.Text(), nullable=False),
-        sa.Column("documents", sa.JSON(), nullable=False),
-        sa.Column("sources", sa.JSON(), nullable=False),
-        sa.Column("is_demo", sa.Boolean(), nullable=False),
-        *versioned(),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_conventions")),
+        """
+        code           str64  pk
+        operator_code  str64  ix
+        title          str300
+        signed_on      date   null
+        place          str200 null
+        period_start   date   null
+        period_end     date   null
+        commitments    text
+        documents      json
+        sources        json
+        is_demo        bool
+        versioned
+        """,
     )
-    indexes("conventions", "operator_code")
-
     create_idempotency_keys()
-    op.create_table(
+    create_table(
         "envelopes",
-        sa.Column("code", sa.String(length=64), nullable=False),
-        sa.Column("operator_code", sa.String(length=64), nullable=False),
-        sa.Column("convention_code", sa.String(length=64), nullable=True),
-        sa.Column("name", sa.String(length=300), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("start_year", sa.Integer(), nullable=False),
-        sa.Column("end_year", sa.Integer(), nullable=False),
-        sa.Column("max_rate_percent", sa.Integer(), nullable=True),
-        sa.Column("cap_per_project_cents", sa.BigInteger(), nullable=True),
-        sa.Column("cap_waivable", sa.Boolean(), nullable=False),
-        sa.Column("min_eligible_spending_cents", sa.BigInteger(), nullable=True),
-        sa.Column("examined_by", sa.String(length=64), nullable=True),
-        sa.Column("rules_text", sa.Text(), nullable=False),
-        sa.Column("sources", sa.JSON(), nullable=False),
-        sa.Column("is_demo", sa.Boolean(), nullable=False),
-        *versioned(),
-        sa.CheckConstraint("start_year <= end_year", name=op.f("ck_envelopes_period")),
-        foreign_key("envelopes", "convention_code", "conventions.code"),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_envelopes")),
+        """
+        code                         str64  pk
+        operator_code                str64  ix
+        convention_code              str64  null ix
+        name                         str300
+        kind                         str16  ix
+        description                  text
+        start_year                   int
+        end_year                     int
+        max_rate_percent             int    null
+        cap_per_project_cents        bigint null
+        cap_waivable                 bool
+        min_eligible_spending_cents  bigint null
+        examined_by                  str64  null
+        rules_text                   text
+        sources                      json
+        is_demo                      bool
+        versioned
+        check period: start_year <= end_year
+        references convention_code -> conventions.code
+        """,
     )
-    indexes("envelopes", "convention_code", "kind", "operator_code")
-
-    op.create_table(
+    create_table(
         "envelope_themes",
-        sa.Column("envelope_code", sa.String(length=64), nullable=False),
-        sa.Column("theme", sa.String(length=48), nullable=False),
-        foreign_key("envelope_themes", "envelope_code", "envelopes.code"),
-        sa.PrimaryKeyConstraint("envelope_code", "theme", name=op.f("pk_envelope_themes")),
+        """
+        envelope_code  str64  pk
+        theme          str48  pk ix
+        references envelope_code -> envelopes.code
+        """,
     )
-    indexes("envelope_themes", "theme")
-
-    op.create_table(
+    create_table(
         "tranches",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("envelope_code", sa.String(length=64), nullable=False),
-        sa.Column("year", sa.Integer(), nullable=False),
-        sa.Column("note", sa.Text(), nullable=False),
-        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
-        sa.Column("committed_cents", sa.BigInteger(), nullable=False),
-        sa.Column("disbursed_cents", sa.BigInteger(), nullable=False),
-        sa.CheckConstraint(
-            "committed_cents <= amount_cents", name=op.f("ck_tranches_not_over_committed")
-        ),
-        sa.CheckConstraint(
-            "disbursed_cents <= committed_cents", name=op.f("ck_tranches_not_over_disbursed")
-        ),
-        sa.CheckConstraint("disbursed_cents >= 0", name=op.f("ck_tranches_disbursed_not_negative")),
-        foreign_key("tranches", "envelope_code", "envelopes.code"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_tranches")),
-        sa.UniqueConstraint("envelope_code", "year", name=op.f("uq_tranches_envelope_code_year")),
+        """
+        id               uuid   pk
+        envelope_code    str64
+        year             int
+        note             text
+        amount_cents     bigint
+        committed_cents  bigint
+        disbursed_cents  bigint
+        check not_over_committed: committed_cents <= amount_cents
+        check not_over_disbursed: disbursed_cents <= committed_cents
+        check disbursed_not_negative: disbursed_cents >= 0
+        references envelope_code -> envelopes.code
+        unique envelope_code, year
+        """,
     )
-    op.create_table(
+    create_table(
         "allocations",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("tranche_id", sa.Uuid(), nullable=False),
-        sa.Column("envelope_code", sa.String(length=64), nullable=False),
-        sa.Column("year", sa.Integer(), nullable=False),
-        sa.Column("operator_code", sa.String(length=64), nullable=False),
-        sa.Column("territory_code", sa.String(length=16), nullable=False),
-        sa.Column("action_id", sa.Uuid(), nullable=True),
-        sa.Column("title", sa.String(length=300), nullable=False),
-        sa.Column("beneficiary_name", sa.String(length=200), nullable=False),
-        sa.Column("beneficiary_siren", sa.String(length=9), nullable=True),
-        sa.Column("reference", sa.String(length=100), nullable=True),
-        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
-        sa.Column("eligible_spending_cents", sa.BigInteger(), nullable=True),
-        sa.Column("cap_waiver", sa.String(length=200), nullable=True),
-        sa.Column("decision_date", sa.Date(), nullable=True),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("disbursed_cents", sa.BigInteger(), nullable=False),
-        sa.Column("released_cents", sa.BigInteger(), nullable=False),
-        sa.Column("cancel_reason", sa.String(length=500), nullable=True),
-        sa.Column("is_demo", sa.Boolean(), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("created_by", sa.String(length=255), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("committed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint("amount_cents > 0", name=op.f("ck_allocations_amount_positive")),
-        sa.CheckConstraint(
-            "disbursed_cents + released_cents <= amount_cents",
-            name=op.f("ck_allocations_not_over_spent"),
-        ),
-        foreign_key("allocations", "tranche_id", "tranches.id"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_allocations")),
-        sa.UniqueConstraint(
-            "operator_code", "reference", name=op.f("uq_allocations_operator_code_reference")
-        ),
+        """
+        id                       uuid   pk
+        tranche_id               uuid   ix
+        envelope_code            str64  ix
+        year                     int
+        operator_code            str64  ix
+        territory_code           str16  ix
+        action_id                uuid   null ix
+        title                    str300
+        beneficiary_name         str200
+        beneficiary_siren        str9   null ix
+        reference                str100 null
+        amount_cents             bigint
+        eligible_spending_cents  bigint null
+        cap_waiver               str200 null
+        decision_date            date   null
+        status                   str20  ix
+        disbursed_cents          bigint
+        released_cents           bigint
+        cancel_reason            str500 null
+        is_demo                  bool
+        version                  int
+        created_at               time
+        created_by               str255
+        updated_at               time
+        committed_at             time   null
+        cancelled_at             time   null
+        check amount_positive: amount_cents > 0
+        check not_over_spent: disbursed_cents + released_cents <= amount_cents
+        references tranche_id -> tranches.id
+        unique operator_code, reference
+        index ix_allocations_created_at_id: created_at, id
+        """,
     )
-    indexes("allocations", "action_id", "beneficiary_siren")
-    op.create_index(
-        "ix_allocations_created_at_id", "allocations", ["created_at", "id"], unique=False
-    )
-    indexes(
-        "allocations", "envelope_code", "operator_code", "status", "territory_code", "tranche_id"
-    )
-
-    op.create_table(
+    create_table(
         "allocation_regions",
-        sa.Column("allocation_id", sa.Uuid(), nullable=False),
-        sa.Column("region_code", sa.String(length=3), nullable=False),
-        foreign_key("allocation_regions", "allocation_id", "allocations.id"),
-        sa.PrimaryKeyConstraint("allocation_id", "region_code", name=op.f("pk_allocation_regions")),
+        """
+        allocation_id  uuid  pk
+        region_code    str3  pk ix
+        references allocation_id -> allocations.id
+        """,
     )
-    indexes("allocation_regions", "region_code")
-
-    op.create_table(
+    create_table(
         "disbursements",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("allocation_id", sa.Uuid(), nullable=False),
-        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
-        sa.Column("paid_on", sa.Date(), nullable=True),
-        sa.Column("reference", sa.String(length=100), nullable=True),
-        sa.Column("is_demo", sa.Boolean(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("created_by", sa.String(length=255), nullable=False),
-        sa.CheckConstraint("amount_cents > 0", name=op.f("ck_disbursements_amount_positive")),
-        foreign_key("disbursements", "allocation_id", "allocations.id"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_disbursements")),
+        """
+        id             uuid   pk
+        allocation_id  uuid
+        amount_cents   bigint
+        paid_on        date   null
+        reference      str100 null
+        is_demo        bool
+        created_at     time
+        created_by     str255
+        check amount_positive: amount_cents > 0
+        references allocation_id -> allocations.id
+        index ix_disbursements_allocation_id_created_at: allocation_id, created_at
+        """,
     )
-    op.create_index(
-        "ix_disbursements_allocation_id_created_at",
-        "disbursements",
-        ["allocation_id", "created_at"],
-        unique=False,
-    )
-
-    op.create_table(
+    create_table(
         "ledger_entries",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("effective_on", sa.Date(), nullable=True),
-        sa.Column("actor", sa.String(length=255), nullable=False),
-        sa.Column("actor_org", sa.String(length=64), nullable=True),
-        sa.Column("request_id", sa.String(length=128), nullable=True),
-        sa.Column("tranche_id", sa.Uuid(), nullable=False),
-        sa.Column("envelope_code", sa.String(length=64), nullable=False),
-        sa.Column("year", sa.Integer(), nullable=False),
-        sa.Column("operator_code", sa.String(length=64), nullable=False),
-        sa.Column("allocation_id", sa.Uuid(), nullable=True),
-        sa.Column("disbursement_id", sa.Uuid(), nullable=True),
-        sa.Column("territory_code", sa.String(length=16), nullable=True),
-        sa.Column("amount_delta_cents", sa.BigInteger(), nullable=False),
-        sa.Column("committed_delta_cents", sa.BigInteger(), nullable=False),
-        sa.Column("disbursed_delta_cents", sa.BigInteger(), nullable=False),
-        sa.Column("note", sa.Text(), nullable=False),
-        sa.Column("is_demo", sa.Boolean(), nullable=False),
-        foreign_key("ledger_entries", "allocation_id", "allocations.id"),
-        foreign_key("ledger_entries", "disbursement_id", "disbursements.id"),
-        foreign_key("ledger_entries", "tranche_id", "tranches.id"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_entries")),
-    )
-    indexes(
-        "ledger_entries",
-        "allocation_id",
-        "envelope_code",
-        "kind",
-        "operator_code",
-        "territory_code",
-        "tranche_id",
+        """
+        id                     serial pk
+        kind                   str16  ix
+        at                     time
+        effective_on           date   null
+        actor                  str255
+        actor_org              str64  null
+        request_id             str128 null
+        tranche_id             uuid   ix
+        envelope_code          str64  ix
+        year                   int
+        operator_code          str64  ix
+        allocation_id          uuid   null ix
+        disbursement_id        uuid   null
+        territory_code         str16  null ix
+        amount_delta_cents     bigint
+        committed_delta_cents  bigint
+        disbursed_delta_cents  bigint
+        note                   text
+        is_demo                bool
+        references allocation_id -> allocations.id
+        references disbursement_id -> disbursements.id
+        references tranche_id -> tranches.id
+        """,
     )
 
     _protect_ledger()

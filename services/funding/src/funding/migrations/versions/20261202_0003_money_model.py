@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from tdi_kit.migration_steps import foreign_key, indexes
+from tdi_kit.migration_steps import create_table, indexes, join_codes
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
@@ -46,7 +46,9 @@ def upgrade() -> None:
         "envelopes",
         sa.Column("theme_set", sa.String(length=800), nullable=False, server_default=""),
     )
-    _fill_theme_sets()
+    join_codes(
+        "envelopes", "theme_set", link="envelope_themes", owner="envelope_code", code="theme"
+    )
 
     op.add_column("tranches", sa.Column("last_year", sa.Integer(), nullable=True))
     if not sqlite:
@@ -58,45 +60,29 @@ def upgrade() -> None:
     op.add_column("ledger_entries", sa.Column("funder_code", sa.String(length=64), nullable=True))
     indexes("ledger_entries", "funder_code")
 
-    op.create_table(
+    create_table(
         "reported_figures",
-        sa.Column("code", sa.String(length=64), nullable=False),
-        sa.Column("label", sa.String(length=300), nullable=False),
-        sa.Column("measure", sa.String(length=16), nullable=False),
-        sa.Column("value_cents", sa.BigInteger(), nullable=True),
-        sa.Column("count", sa.Integer(), nullable=True),
-        sa.Column("as_of", sa.String(length=10), nullable=True),
-        sa.Column("envelope_code", sa.String(length=64), nullable=True),
-        sa.Column("convention_code", sa.String(length=64), nullable=True),
-        sa.Column("operator_code", sa.String(length=64), nullable=True),
-        sa.Column("source_title", sa.String(length=500), nullable=False),
-        sa.Column("source_url", sa.String(length=500), nullable=True),
-        sa.Column("caveat", sa.Text(), nullable=False),
-        sa.Column("is_demo", sa.Boolean(), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "(value_cents IS NULL) <> (count IS NULL)", name=op.f("ck_reported_figures_one_value")
-        ),
-        foreign_key("reported_figures", "envelope_code", "envelopes.code"),
-        foreign_key("reported_figures", "convention_code", "conventions.code"),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_reported_figures")),
+        """
+        code             str64  pk
+        label            str300
+        measure          str16  ix
+        value_cents      bigint null
+        count            int    null
+        as_of            str10  null
+        envelope_code    str64  null ix
+        convention_code  str64  null ix
+        operator_code    str64  null ix
+        source_title     str500
+        source_url       str500 null
+        caveat           text
+        is_demo          bool
+        version          int
+        updated_at       time
+        check one_value: (value_cents IS NULL) <> (count IS NULL)
+        references envelope_code -> envelopes.code
+        references convention_code -> conventions.code
+        """,
     )
-    indexes("reported_figures", "convention_code", "envelope_code", "measure", "operator_code")
-
-
-def _fill_theme_sets() -> None:
-    bind = op.get_bind()
-    themes: dict[str, list[str]] = {}
-    for code, theme in bind.execute(
-        sa.text("SELECT envelope_code, theme FROM envelope_themes ORDER BY envelope_code, theme")
-    ):
-        themes.setdefault(code, []).append(theme)
-    for code, names in themes.items():
-        bind.execute(
-            sa.text("UPDATE envelopes SET theme_set = :theme_set WHERE code = :code"),
-            {"theme_set": ",".join(names), "code": code},
-        )
 
 
 def downgrade() -> None:

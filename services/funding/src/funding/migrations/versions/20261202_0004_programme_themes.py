@@ -17,10 +17,7 @@ Reversible: the downgrade gives the two themes their old codes back (funding use
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
-
-from tdi_kit.migration_steps import rename_codes
+from tdi_kit.migration_steps import join_codes, rename_codes
 
 revision: str = "0004"
 down_revision: str | Sequence[str] | None = "0003"
@@ -32,17 +29,9 @@ RENAMED = {"reconversion-de-friches": "friche", "transports-et-mobilite": "mobil
 
 def _rename(renamed: dict[str, str]) -> None:
     rename_codes("envelope_themes", "envelope_code", "theme", renamed)
-    connection = op.get_bind()
-    themes: dict[str, list[str]] = {}
-    for code, theme in connection.execute(
-        sa.text("SELECT envelope_code, theme FROM envelope_themes")
-    ):
-        themes.setdefault(code, []).append(theme)
-    for code, held in themes.items():
-        connection.execute(
-            sa.text("UPDATE envelopes SET theme_set = :theme_set WHERE code = :code"),
-            {"theme_set": ",".join(sorted(set(held))), "code": code},
-        )
+    join_codes(
+        "envelopes", "theme_set", link="envelope_themes", owner="envelope_code", code="theme"
+    )
 
 
 def upgrade() -> None:

@@ -12,8 +12,9 @@ rows per envelope instead of grouping the whole ledger. Filled here from the led
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
+
+from tdi_kit.migration_steps import create_table, drop_tables
 
 revision: str = "0006"
 down_revision: str | Sequence[str] | None = "0005"
@@ -31,26 +32,20 @@ _COLUMNS = (
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "balance_sums",
-        sa.Column("region_code", sa.String(length=3), nullable=False),
-        sa.Column("tranche_id", sa.Uuid(), nullable=False),
-        sa.Column("funder_code", sa.String(length=64), nullable=False),
-        sa.Column("is_demo", sa.Boolean(), nullable=False),
-        sa.Column("envelope_code", sa.String(length=64), nullable=False),
-        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
-        sa.Column("committed_cents", sa.BigInteger(), nullable=False),
-        sa.Column("disbursed_cents", sa.BigInteger(), nullable=False),
-        sa.Column("amount_moves", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tranche_id"], ["tranches.id"], name=op.f("fk_balance_sums_tranche_id_tranches")
-        ),
-        sa.PrimaryKeyConstraint(
-            "region_code", "tranche_id", "funder_code", "is_demo", name=op.f("pk_balance_sums")
-        ),
-    )
-    op.create_index(
-        op.f("ix_balance_sums_envelope_code"), "balance_sums", ["envelope_code"], unique=False
+        """
+        region_code      str3   pk
+        tranche_id       uuid   pk
+        funder_code      str64  pk
+        is_demo          bool   pk
+        envelope_code    str64  ix
+        amount_cents     bigint
+        committed_cents  bigint
+        disbursed_cents  bigint
+        amount_moves     bigint
+        references tranche_id -> tranches.id
+        """,
     )
     op.execute(
         f"INSERT INTO balance_sums ({_COLUMNS}) "
@@ -69,5 +64,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_balance_sums_envelope_code"), table_name="balance_sums")
-    op.drop_table("balance_sums")
+    drop_tables("balance_sums")

@@ -6,17 +6,7 @@ Create Date: 2026-11-29 00:58:31.021825
 
 """
 
-import sqlalchemy as sa
-from alembic import op
-
-from tdi_kit.migration_steps import (
-    create_idempotency_keys,
-    drop_tables,
-    foreign_key,
-    indexes,
-    stored_document,
-    versioned,
-)
+from tdi_kit.migration_steps import create_idempotency_keys, create_table, drop_tables
 
 revision = "0001"
 down_revision = None
@@ -24,163 +14,152 @@ down_revision = None
 
 def upgrade() -> None:
     create_idempotency_keys()
-    op.create_table(
+    create_table(
         "regions",
-        sa.Column("code", sa.String(length=3), nullable=False),
-        sa.Column("name", sa.String(length=100), nullable=False),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_regions")),
+        """
+        code  str3  pk
+        name  str100
+        """,
     )
-    op.create_table(
+    create_table(
         "territories",
-        sa.Column("code", sa.String(length=16), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("phase", sa.Integer(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("search_text", sa.Text(), nullable=False),
-        sa.Column("name_key", sa.String(length=200), nullable=False),
-        sa.Column("phase1_overlaps", sa.JSON(), nullable=False),
-        sa.Column("binome_elected_name", sa.String(length=200), nullable=True),
-        sa.Column("binome_elected_mandate", sa.String(length=200), nullable=True),
-        sa.Column("binome_industrialist_name", sa.String(length=200), nullable=True),
-        sa.Column("binome_industrialist_company", sa.String(length=200), nullable=True),
-        sa.Column("chef_de_projet_name", sa.String(length=200), nullable=True),
-        sa.Column("chef_de_projet_email", sa.String(length=200), nullable=True),
-        sa.Column("chef_de_projet_employer", sa.String(length=200), nullable=True),
-        *versioned(now_by_default=True),
-        *stored_document(),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_territories")),
+        """
+        code                          str16  pk
+        name                          str200
+        phase                         int    ix
+        status                        str16
+        search_text                   text
+        name_key                      str200 ix
+        phase1_overlaps               json
+        binome_elected_name           str200 null
+        binome_elected_mandate        str200 null
+        binome_industrialist_name     str200 null
+        binome_industrialist_company  str200 null
+        chef_de_projet_name           str200 null
+        chef_de_projet_email          str200 null
+        chef_de_projet_employer       str200 null
+        versioned now
+        stored_document
+        """,
     )
-    indexes("territories", "name_key", "phase")
-
-    op.create_table(
+    create_table(
         "departments",
-        sa.Column("code", sa.String(length=3), nullable=False),
-        sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("region_code", sa.String(length=3), nullable=False),
-        foreign_key("departments", "region_code", "regions.code"),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_departments")),
+        """
+        code         str3   pk
+        name         str100
+        region_code  str3   ix
+        references region_code -> regions.code
+        """,
     )
-    indexes("departments", "region_code")
-
-    op.create_table(
+    create_table(
         "organisations",
-        sa.Column("code", sa.String(length=64), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("region_code", sa.String(length=3), nullable=True),
-        sa.Column("siren", sa.String(length=9), nullable=True),
-        sa.Column("website", sa.String(length=300), nullable=True),
-        sa.Column("search_text", sa.String(length=300), nullable=False),
-        foreign_key("organisations", "region_code", "regions.code"),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_organisations")),
+        """
+        code         str64  pk
+        name         str200
+        kind         str16  ix
+        region_code  str3   null
+        siren        str9   null
+        website      str300 null
+        search_text  str300
+        references region_code -> regions.code
+        """,
     )
-    indexes("organisations", "kind")
-
-    op.create_table(
+    create_table(
         "territory_communes",
-        sa.Column("territory_code", sa.String(length=16), nullable=False),
-        sa.Column("insee", sa.String(length=5), nullable=False),
-        foreign_key("territory_communes", "territory_code", "territories.code"),
-        sa.PrimaryKeyConstraint("territory_code", "insee", name=op.f("pk_territory_communes")),
+        """
+        territory_code  str16  pk
+        insee           str5   pk ix
+        references territory_code -> territories.code
+        """,
     )
-    indexes("territory_communes", "insee")
-
-    op.create_table(
+    create_table(
         "territory_outlines",
-        sa.Column("territory_code", sa.String(length=16), nullable=False),
-        sa.Column("geometry", sa.Text(), nullable=False),
-        foreign_key("territory_outlines", "territory_code", "territories.code"),
-        sa.PrimaryKeyConstraint("territory_code", name=op.f("pk_territory_outlines")),
+        """
+        territory_code  str16  pk
+        geometry        text
+        references territory_code -> territories.code
+        """,
     )
-    op.create_table(
+    create_table(
         "territory_regions",
-        sa.Column("territory_code", sa.String(length=16), nullable=False),
-        sa.Column("region_code", sa.String(length=3), nullable=False),
-        foreign_key("territory_regions", "region_code", "regions.code"),
-        foreign_key("territory_regions", "territory_code", "territories.code"),
-        sa.PrimaryKeyConstraint("territory_code", "region_code", name=op.f("pk_territory_regions")),
+        """
+        territory_code  str16  pk
+        region_code     str3   pk ix
+        references region_code -> regions.code
+        references territory_code -> territories.code
+        """,
     )
-    indexes("territory_regions", "region_code")
-
-    op.create_table(
+    create_table(
         "groupements",
-        sa.Column("siren", sa.String(length=9), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("nature", sa.String(length=8), nullable=False),
-        sa.Column("seat_department_code", sa.String(length=3), nullable=True),
-        sa.Column("region_code", sa.String(length=3), nullable=True),
-        sa.Column("population", sa.Integer(), nullable=True),
-        sa.Column("search_text", sa.String(length=300), nullable=False),
-        foreign_key("groupements", "region_code", "regions.code"),
-        foreign_key("groupements", "seat_department_code", "departments.code"),
-        sa.PrimaryKeyConstraint("siren", name=op.f("pk_groupements")),
+        """
+        siren                 str9   pk
+        name                  str200
+        kind                  str16  ix
+        nature                str8
+        seat_department_code  str3   null
+        region_code           str3   null ix
+        population            int    null
+        search_text           str300
+        references region_code -> regions.code
+        references seat_department_code -> departments.code
+        """,
     )
-    indexes("groupements", "kind", "region_code")
-
-    op.create_table(
+    create_table(
         "territory_departments",
-        sa.Column("territory_code", sa.String(length=16), nullable=False),
-        sa.Column("department_code", sa.String(length=3), nullable=False),
-        foreign_key("territory_departments", "department_code", "departments.code"),
-        foreign_key("territory_departments", "territory_code", "territories.code"),
-        sa.PrimaryKeyConstraint(
-            "territory_code", "department_code", name=op.f("pk_territory_departments")
-        ),
+        """
+        territory_code   str16  pk
+        department_code  str3   pk ix
+        references department_code -> departments.code
+        references territory_code -> territories.code
+        """,
     )
-    indexes("territory_departments", "department_code")
-
-    op.create_table(
+    create_table(
         "territory_referents",
-        sa.Column("territory_code", sa.String(length=16), nullable=False),
-        sa.Column("organisation_code", sa.String(length=64), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("email", sa.String(length=200), nullable=True),
-        foreign_key("territory_referents", "organisation_code", "organisations.code"),
-        foreign_key("territory_referents", "territory_code", "territories.code"),
-        sa.PrimaryKeyConstraint(
-            "territory_code", "organisation_code", name=op.f("pk_territory_referents")
-        ),
+        """
+        territory_code     str16  pk
+        organisation_code  str64  pk
+        name               str200
+        email              str200 null
+        references organisation_code -> organisations.code
+        references territory_code -> territories.code
+        """,
     )
-    op.create_table(
+    create_table(
         "communes",
-        sa.Column("insee", sa.String(length=5), nullable=False),
-        sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("department_code", sa.String(length=3), nullable=False),
-        sa.Column("siren", sa.String(length=9), nullable=True),
-        sa.Column("epci_siren", sa.String(length=9), nullable=True),
-        sa.Column("population", sa.Integer(), nullable=True),
-        sa.Column("search_text", sa.String(length=200), nullable=False),
-        foreign_key("communes", "department_code", "departments.code"),
-        foreign_key("communes", "epci_siren", "groupements.siren"),
-        sa.PrimaryKeyConstraint("insee", name=op.f("pk_communes")),
-        sa.UniqueConstraint("siren", name=op.f("uq_communes_siren")),
+        """
+        insee            str5   pk
+        name             str100
+        department_code  str3   ix
+        siren            str9   null
+        epci_siren       str9   null ix
+        population       int    null
+        search_text      str200
+        references department_code -> departments.code
+        references epci_siren -> groupements.siren
+        unique siren
+        """,
     )
-    indexes("communes", "department_code", "epci_siren")
-
-    op.create_table(
+    create_table(
         "groupement_departments",
-        sa.Column("siren", sa.String(length=9), nullable=False),
-        sa.Column("department_code", sa.String(length=3), nullable=False),
-        foreign_key("groupement_departments", "department_code", "departments.code"),
-        foreign_key("groupement_departments", "siren", "groupements.siren"),
-        sa.PrimaryKeyConstraint("siren", "department_code", name=op.f("pk_groupement_departments")),
+        """
+        siren            str9   pk
+        department_code  str3   pk ix
+        references department_code -> departments.code
+        references siren -> groupements.siren
+        """,
     )
-    indexes("groupement_departments", "department_code")
-
-    op.create_table(
+    create_table(
         "territory_members",
-        sa.Column("territory_code", sa.String(length=16), nullable=False),
-        sa.Column("siren", sa.String(length=9), nullable=False),
-        sa.Column("phase", sa.Integer(), nullable=False),
-        sa.Column("coverage", sa.Float(), nullable=True),
-        foreign_key("territory_members", "siren", "groupements.siren"),
-        foreign_key("territory_members", "territory_code", "territories.code"),
-        sa.PrimaryKeyConstraint("territory_code", "siren", name=op.f("pk_territory_members")),
-        sa.UniqueConstraint("phase", "siren", name="uq_territory_members_phase_siren"),
+        """
+        territory_code  str16  pk
+        siren           str9   pk ix
+        phase           int
+        coverage        float  null
+        references siren -> groupements.siren
+        references territory_code -> territories.code
+        unique phase, siren
+        """,
     )
-    with op.batch_alter_table("territory_members", schema=None) as batch_op:
-        batch_op.create_index("ix_territory_members_siren", ["siren"], unique=False)
 
 
 def downgrade() -> None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from tdi_kit.migration_steps import drop_tables, foreign_key, indexes
+from tdi_kit.migration_steps import create_table, drop_tables
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
@@ -20,37 +20,38 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "programme_phases",
-        sa.Column("phase", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("starts_on", sa.Date(), nullable=False),
-        sa.Column("ends_on", sa.Date(), nullable=False),
-        sa.Column("source_title", sa.String(length=300), nullable=False),
-        sa.Column("source_url", sa.String(length=300), nullable=True),
-        sa.Column("caveat", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("phase", name=op.f("pk_programme_phases")),
+        """
+        phase         int    pk no-autoincrement
+        name          str200
+        starts_on     date
+        ends_on       date
+        source_title  str300
+        source_url    str300 null
+        caveat        text   null
+        """,
     )
-    op.create_table(
+    create_table(
         "programme_milestones",
-        sa.Column("code", sa.String(length=80), nullable=False),
-        sa.Column("date", sa.Date(), nullable=False),
-        sa.Column("date_precision", sa.String(length=8), nullable=False),
-        sa.Column("phase", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("measure", sa.String(length=48), nullable=False),
-        sa.Column("value", sa.BigInteger(), nullable=True),
-        sa.Column("amount_cents", sa.BigInteger(), nullable=True),
-        sa.Column("organisation_code", sa.String(length=64), nullable=True),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("source_title", sa.String(length=300), nullable=False),
-        sa.Column("source_url", sa.String(length=300), nullable=True),
-        sa.Column("caveat", sa.Text(), nullable=True),
-        foreign_key("programme_milestones", "organisation_code", "organisations.code"),
-        foreign_key("programme_milestones", "phase", "programme_phases.phase"),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_programme_milestones")),
+        """
+        code               str80  pk
+        date               date   ix
+        date_precision     str8
+        phase              int    ix
+        kind               str16  ix
+        measure            str48  ix
+        value              bigint null
+        amount_cents       bigint null
+        organisation_code  str64  null
+        description        text
+        source_title       str300
+        source_url         str300 null
+        caveat             text   null
+        references organisation_code -> organisations.code
+        references phase -> programme_phases.phase
+        """,
     )
-    indexes("programme_milestones", "date", "kind", "measure", "phase")
 
     with op.batch_alter_table("territories", schema=None) as batch_op:
         batch_op.add_column(sa.Column("region_code", sa.String(length=3), nullable=True))

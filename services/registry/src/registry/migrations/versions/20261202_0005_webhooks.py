@@ -8,8 +8,7 @@ Create Date: 2026-12-02 13:10:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from tdi_kit.migration_steps import create_table, drop_tables
 
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"
@@ -18,82 +17,56 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "webhook_subscriptions",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("organisation_code", sa.String(length=64), nullable=False),
-        sa.Column("url", sa.String(length=2048), nullable=False),
-        sa.Column("event_types", sa.JSON(), nullable=False),
-        sa.Column("description", sa.String(length=500), nullable=True),
-        sa.Column("enabled", sa.Boolean(), nullable=False),
-        sa.Column("secret", sa.String(length=100), nullable=False),
-        sa.Column("consecutive_failures", sa.Integer(), nullable=False),
-        sa.Column("disabled_reason", sa.String(length=500), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["organisation_code"],
-            ["organisations.code"],
-            name=op.f("fk_webhook_subscriptions_organisation_code_organisations"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_subscriptions")),
+        """
+        id                    uuid    pk
+        organisation_code     str64   ix
+        url                   str2048
+        event_types           json
+        description           str500  null
+        enabled               bool
+        secret                str100
+        consecutive_failures  int
+        disabled_reason       str500  null
+        created_at            time
+        updated_at            time
+        references organisation_code -> organisations.code
+        """,
     )
-    op.create_index(
-        op.f("ix_webhook_subscriptions_organisation_code"),
-        "webhook_subscriptions",
-        ["organisation_code"],
-    )
-    op.create_table(
+    create_table(
         "webhook_deliveries",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("subscription_id", sa.Uuid(), nullable=False),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("event_type", sa.String(length=64), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("round_start", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("last_attempt_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("response_code", sa.Integer(), nullable=True),
-        sa.Column("latency_ms", sa.Integer(), nullable=True),
-        sa.Column("error", sa.String(length=500), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["subscription_id"],
-            ["webhook_subscriptions.id"],
-            name=op.f("fk_webhook_deliveries_subscription_id_webhook_subscriptions"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
-        sa.UniqueConstraint(
-            "subscription_id",
-            "event_id",
-            name=op.f("uq_webhook_deliveries_subscription_id_event_id"),
-        ),
+        """
+        id               uuid   pk
+        subscription_id  uuid
+        event_id         uuid
+        event_type       str64
+        body             text
+        status           str16
+        attempts         int
+        round_start      int
+        next_attempt_at  time   null
+        last_attempt_at  time   null
+        response_code    int    null
+        latency_ms       int    null
+        error            str500 null
+        created_at       time
+        delivered_at     time   null
+        references subscription_id -> webhook_subscriptions.id cascade
+        unique subscription_id, event_id
+        index ix_webhook_deliveries_due: status, next_attempt_at
+        index ix_webhook_deliveries_log: subscription_id, created_at
+        """,
     )
-    op.create_index(
-        "ix_webhook_deliveries_due", "webhook_deliveries", ["status", "next_attempt_at"]
-    )
-    op.create_index(
-        "ix_webhook_deliveries_log", "webhook_deliveries", ["subscription_id", "created_at"]
-    )
-    op.create_table(
+    create_table(
         "webhook_feed_cursors",
-        sa.Column("source", sa.String(length=32), nullable=False),
-        sa.Column("cursor", sa.String(length=200), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("source", name=op.f("pk_webhook_feed_cursors")),
+        """
+        source      str32  pk
+        cursor      str200
+        updated_at  time
+        """,
     )
 
 
 def downgrade() -> None:
-    op.drop_table("webhook_feed_cursors")
-    op.drop_index("ix_webhook_deliveries_log", table_name="webhook_deliveries")
-    op.drop_index("ix_webhook_deliveries_due", table_name="webhook_deliveries")
-    op.drop_table("webhook_deliveries")
-    op.drop_index(
-        op.f("ix_webhook_subscriptions_organisation_code"), table_name="webhook_subscriptions"
-    )
-    op.drop_table("webhook_subscriptions")
+    drop_tables("webhook_feed_cursors", "webhook_deliveries", "webhook_subscriptions")
