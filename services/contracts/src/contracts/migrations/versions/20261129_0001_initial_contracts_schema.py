@@ -1,10 +1,4 @@
-"""initial contracts schema: contracts, signatories, fiches-actions, amendments, history
-
-Revision ID: 0001
-Revises: (none)
-Create Date: 2026-11-29 01:22:22.678128
-
-"""
+"""initial contracts schema: contracts, signatories, fiches-actions, amendments, history"""
 
 from tdi_kit.migration_steps import create_idempotency_keys, create_table, drop_tables
 

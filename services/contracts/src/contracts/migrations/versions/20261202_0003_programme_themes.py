@@ -1,8 +1,5 @@
 """programme themes: actions speak the programme's one theme vocabulary
 
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-02 10:00:00
 
 Funding and contracts named the same themes two ways; the programme now has one vocabulary
 (`tdi_kit/vocabulary/vocabularies.json`), and writes refuse any other code. Actions' themes were
@@ -26,17 +23,14 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 from tdi_kit.migration_steps import rename_codes
 
-revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0003", "0002"
+branch_labels = depends_on = None
 
 RENAMED = {
     "reconversion-de-friches": "friche",

@@ -1,8 +1,5 @@
 """organisation names: our copy of the registry's names, for documents to show beside codes
 
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-02 10:05:00
 
 Documents show an organisation's name beside its code (a signatory's, an owner's, a financer's).
 The registry owns those names: `organisations` keeps our copy, refreshed whenever a write names
@@ -20,7 +17,7 @@ Reversible: the downgrade drops the table and the names from the stored document
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,10 +25,8 @@ from alembic import op
 
 from tdi_kit.copies import REGISTRY_ORGANISATIONS_20261202, create_organisations_copy
 
-revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0004", "0003"
+branch_labels = depends_on = None
 
 # The registry's seed (services/registry/src/registry/seed/data/organisations.csv) on this day.
 REGISTRY_ORGANISATIONS = REGISTRY_ORGANISATIONS_20261202

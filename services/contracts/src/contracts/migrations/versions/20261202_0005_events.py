@@ -1,8 +1,5 @@
 """events: the outbox every change writes its event to (issue 14)
 
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-02 13:10:00
 
 The contracts service's outbox; the step itself is `tdi_kit.events.migration`.
 """

@@ -1,8 +1,5 @@
 """events: an index of what the relay has yet to publish
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-02 17:00:00
 
 Contracts' relay now reads only the events its broker has not confirmed (each act, signature
 and action change), not the contracts' whole history.

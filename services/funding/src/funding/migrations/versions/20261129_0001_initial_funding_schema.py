@@ -1,10 +1,4 @@
-"""initial funding schema
-
-Revision ID: 0001
-Revises: (none)
-Create Date: 2026-11-29 01:11:46.908892
-
-"""
+"""initial funding schema"""
 
 from alembic import op
 

@@ -1,8 +1,5 @@
 """money model: funders, nesting, periods, theme sets, reported figures
 
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-02 06:20:00
 
 - `envelopes.part_of`: an envelope can be part of another (Rebond industriel within phase 2);
 - `envelopes.theme_set`: the envelope's themes as one key, filled here from `envelope_themes`;
@@ -16,17 +13,13 @@ triggers): there the new column carries its REFERENCES inline, and the tranche p
 by the service only.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
 from tdi_kit.migration_steps import create_table, indexes, join_codes
 
-revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0003", "0002"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,5 @@
 """programme themes: envelopes speak the programme's one theme vocabulary
 
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-02 10:00:00
 
 Funding and contracts named the same themes two ways; the programme now has one vocabulary
 (`tdi_kit/vocabulary/vocabularies.json`). Funding's two codes with a synonym in contracts take
@@ -15,14 +12,10 @@ Reversible: the downgrade gives the two themes their old codes back (funding use
 `friche` nor `mobilite` before).
 """
 
-from collections.abc import Sequence
-
 from tdi_kit.migration_steps import join_codes, rename_codes
 
-revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0004", "0003"
+branch_labels = depends_on = None
 
 RENAMED = {"reconversion-de-friches": "friche", "transports-et-mobilite": "mobilite"}
 

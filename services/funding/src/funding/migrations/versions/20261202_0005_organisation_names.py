@@ -1,8 +1,5 @@
 """organisation names: our copy of the registry's names, shown beside operator and funder codes
 
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-02 10:15:00
 
 Envelopes show their operator's name (`operator_name`) and each funder's (`funders[].funder_label`)
 beside the codes. The registry owns those names: `organisations` keeps our copy, refreshed
@@ -13,16 +10,12 @@ Filled here with the organisations the registry's seed lists on this day (a snap
 the migration: a later rename reaches this copy through the next write naming it).
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 from tdi_kit.copies import REGISTRY_ORGANISATIONS_20261202, create_organisations_copy
 
-revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0005", "0004"
+branch_labels = depends_on = None
 
 # The registry's seed (services/registry/src/registry/seed/data/organisations.csv) on this day.
 REGISTRY_ORGANISATIONS = REGISTRY_ORGANISATIONS_20261202

@@ -1,8 +1,5 @@
 """balance sums: the ledger's sums kept by the database, for the dashboard's breakdowns
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-02 13:05:00
 
 `balance_sums` holds the ledger's sums per tranche, funder and demo flag, for every movement
 (`region_code` '') and for the movements of each Région's allocations. Each ledger write adds
@@ -10,16 +7,12 @@ its entries to it in the same transaction (funding.balances.sums), so the breakd
 rows per envelope instead of grouping the whole ledger. Filled here from the ledger as it is.
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 from tdi_kit.migration_steps import create_table, drop_tables
 
-revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0006", "0005"
+branch_labels = depends_on = None
 
 _SUMS = """
     SUM(l.amount_delta_cents), SUM(l.committed_delta_cents), SUM(l.disbursed_delta_cents),

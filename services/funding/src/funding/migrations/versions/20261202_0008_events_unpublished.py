@@ -1,8 +1,5 @@
 """events: an index of what the relay has yet to publish
 
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-02 17:00:00
 
 Funding writes the most events (one per ledger movement, per row of a bulk push): its relay's
 rounds grew with the ledger's history. Now they read only the backlog.

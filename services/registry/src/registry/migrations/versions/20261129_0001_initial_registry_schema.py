@@ -1,10 +1,4 @@
-"""initial registry schema
-
-Revision ID: 0001
-Revises: (none)
-Create Date: 2026-11-29 00:58:31.021825
-
-"""
+"""initial registry schema"""
 
 from tdi_kit.migration_steps import create_idempotency_keys, create_table, drop_tables
 

@@ -1,22 +1,12 @@
-"""territories' official Région; the programme's phases and milestones
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-02 06:40:00
-
-"""
-
-from collections.abc import Sequence
+"""territories' official Région; the programme's phases and milestones"""
 
 import sqlalchemy as sa
 from alembic import op
 
 from tdi_kit.migration_steps import create_table, drop_tables
 
-revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0003", "0002"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -1,19 +1,9 @@
-"""webhooks: subscriptions, deliveries and the dispatcher's feed cursors
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-02 13:10:00
-
-"""
-
-from collections.abc import Sequence
+"""webhooks: subscriptions, deliveries and the dispatcher's feed cursors"""
 
 from tdi_kit.migration_steps import create_table, drop_tables
 
-revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0005", "0004"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,5 @@
 """events: an index of what the relay has yet to publish
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-02 17:00:00
 
 Without it, each round of the relay walked every event the registry ever published to find
 the few waiting; the webhooks' dispatcher, reading the broker, got them that much later.
