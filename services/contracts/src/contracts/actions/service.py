@@ -54,8 +54,12 @@ def sort_for(params: ListParams) -> Sort:
     )
 
 
-async def get_document(session: AsyncSession, *, action_id: uuid.UUID) -> tuple[str, str]:
-    return or_not_found(await queries.document(session, action_id), "action", action_id)
+async def get_document(rows: RowReader, *, action_id: uuid.UUID) -> tuple[str, str]:
+    """The action's stored document and ETag, read by key through the driver (`queries.BY_ID`)."""
+    found = await rows.all(queries.BY_ID, id=action_id)
+    if not found:
+        raise NotFound("action", action_id)
+    return found[0][0], found[0][1]
 
 
 async def list_documents(
