@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.actions import queries, rules
@@ -66,8 +66,12 @@ async def list_documents(
     rows: RowReader, *, params: ListParams, filters: dict[str, Any]
 ) -> RowsPage:
     """A page of stored documents (one column) and the total, through the driver."""
-    stmt = queries.filtered(select(Action.document), **filters)
-    return await read_page(rows, stmt, sort=sort_for(params), params=params)
+    stmt, values = contract_queries.kept_list("actions", _documents, filters)
+    return await read_page(rows, stmt, sort=sort_for(params), params=params, values=values)
+
+
+def _documents(**filters: Any) -> Select[Any]:
+    return queries.filtered(select(Action.document), **filters)
 
 
 # Operations (shared with amendments) ---------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -60,6 +61,28 @@ def filtered(
     if action_tests:
         stmt = stmt.where(exists().where(Action.contract_id == Contract.id, *action_tests))
     return shared_filters(stmt, Contract, is_demo=is_demo, q=q)
+
+
+# The lists' kept statements, one per list and shape (which filters are given): a request binds
+# its values in (`tdi_kit.pagination.read_page(values=...)`) rather than building, and hashing,
+# a statement of its own, as funding's allocations do.
+_LISTS: dict[tuple[str, frozenset[str]], Select[Any]] = {}
+
+
+def kept_list(
+    name: str, build: Callable[..., Select[Any]], filters: dict[str, Any]
+) -> tuple[Select[Any], dict[str, Any] | None]:
+    """The kept statement `build(**filters)` of list `name` for this shape of filters, and the
+    values it binds (named after the filters); a text search is built per request (each word
+    is a LIKE pattern escaped from its text), with no values."""
+    values = {key: value for key, value in filters.items() if value is not None}
+    if "q" in values:
+        return build(**filters), None
+    shape = (name, frozenset(values))
+    stmt = _LISTS.get(shape)
+    if stmt is None:
+        stmt = _LISTS[shape] = build(**{key: bindparam(key) for key in values})
+    return stmt, values
 
 
 def action_conditions(

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,8 +49,12 @@ async def list_documents(
     rows: RowReader, *, params: ListParams, filters: dict[str, Any]
 ) -> RowsPage:
     """A page of stored documents (one column) and the total, through the driver."""
-    stmt = queries.filtered(select(Contract.document), **filters)
-    return await read_page(rows, stmt, sort=sort_for(params), params=params)
+    stmt, values = queries.kept_list("contracts", _documents, filters)
+    return await read_page(rows, stmt, sort=sort_for(params), params=params, values=values)
+
+
+def _documents(**filters: Any) -> Select[Any]:
+    return queries.filtered(select(Contract.document), **filters)
 
 
 async def get_detail(rows: RowReader, *, contract_id: uuid.UUID) -> tuple[str, str]:
