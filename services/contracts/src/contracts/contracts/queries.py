@@ -142,7 +142,7 @@ def shared_filters(
 # ALL of the contracts' and the actions' rows, `part` 0 and 1, in the order the answer lists them.
 
 
-def _parts(contracts: Select[Any], actions: Select[Any]) -> Select[Any]:
+def _parts(contracts: Select[*tuple[Any, ...]], actions: Select[*tuple[Any, ...]]) -> Select[Any]:
     """Contract rows then action rows: (part, owning contract id, document, ETag), ordered by
     `key` (contracts: their kind, actions: their code) then id, as the answers list them."""
     both = union_all(contracts, actions).subquery()
@@ -151,7 +151,7 @@ def _parts(contracts: Select[Any], actions: Select[Any]) -> Select[Any]:
     )
 
 
-def _contract_rows(*where: ColumnElement[bool]) -> Select[Any]:
+def _contract_rows(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
     return select(
         literal_column("0").label("part"),
         Contract.kind.label("key"),
@@ -162,7 +162,7 @@ def _contract_rows(*where: ColumnElement[bool]) -> Select[Any]:
     ).where(*where)
 
 
-def _action_rows(*where: ColumnElement[bool]) -> Select[Any]:
+def _action_rows(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
     return select(
         literal_column("1"),
         Action.code,
