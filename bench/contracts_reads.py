@@ -14,18 +14,9 @@ bytes (request ids aside). Not a section of `python -m bench`: it compares two t
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import re
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
+from bench.harness import trees
 
-REPO = Path(__file__).resolve().parent.parent
-TIMES, ROUNDS = 300, 2
+TIMES = 300
 TERRITORY = "ti-2708"
 
 
@@ -108,93 +99,16 @@ async def _measure(url: str) -> dict[str, list[object]]:
         checked += [f"/api/v1/actions?territory={code}" for code in territories]
         answers: dict[str, list[object]] = {}
         for path in [*paths.values(), *checked]:
-            r = await c.get(path)
-            body = re.sub(r'"request_id":"[0-9a-f]+"', "", r.text)
-            answers[path] = [r.status_code, r.headers.get("etag"), body]
-            if r.headers.get("etag"):  # and the same 304 to a conditional read
-                again = await c.get(path, headers={"If-None-Match": r.headers["etag"]})
+            answers[path] = found = await trees.answer(c, path)
+            if found[1]:  # and the same 304 to a conditional read
+                again = await c.get(path, headers={"If-None-Match": found[1]})
                 answers[f"{path} (If-None-Match)"] = [again.status_code, again.text]
-        figures: dict[str, list[int]] = {}
-        for name, path in paths.items():
-            for _ in range(30):
-                (await c.get(path)).raise_for_status()
-            cpu, wall = time.process_time(), time.perf_counter()
-            for _ in range(TIMES):
-                (await c.get(path)).raise_for_status()
-            figures[name] = [
-                round((time.process_time() - cpu) / TIMES * 1e6),
-                round((time.perf_counter() - wall) / TIMES * 1e6),
-            ]
-        print(json.dumps(figures))
+        await trees.timed(c, paths, TIMES, warm_up=30)
     return answers
 
 
-def _compare(old_rev: str, backends: dict[str, str], work: Path) -> None:
-    old = work / "old"
-    old.mkdir()
-    archive = subprocess.run(
-        ["git", "archive", old_rev, "services/contracts/src"],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-    trees = {"old": old / "services/contracts/src", "new": REPO / "services/contracts/src"}
-    for backend, url in backends.items():
-        asyncio.run(_seed(url))
-        runs: dict[str, list[dict[str, list[int]]]] = {"old": [], "new": []}
-        for _ in range(ROUNDS):
-            for tree, src in trees.items():
-                env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{REPO}"}
-                done = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "bench.contracts_reads",
-                        "--measure",
-                        url,
-                        str(work / f"{backend}-{tree}.json"),
-                    ],
-                    env=env,
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                )
-                runs[tree].append(json.loads(done.stdout.strip().splitlines()[-1]))
-        old_answers = json.loads((work / f"{backend}-old.json").read_text())
-        new_answers = json.loads((work / f"{backend}-new.json").read_text())
-        differ = [path for path in old_answers if old_answers[path] != new_answers.get(path)]
-        print(f"{backend}: {len(old_answers)} answers, identical (bytes, ETags): {not differ}")
-        for path in differ[:10]:
-            print(f"  differs: {path}")
-        print("| read | before CPU µs | after CPU µs | before wall µs | after wall µs |")
-        print("| --- | ---: | ---: | ---: | ---: |")
-        for name in runs["old"][0]:
-            b = min(r[name] for r in runs["old"])
-            a = min(r[name] for r in runs["new"])
-            print(f"| {name} | {b[0]:,} | {a[0]:,} | {b[1]:,} | {a[1]:,} |")
-
-
 def main() -> None:
-    if sys.argv[1] == "--measure":
-        answers = asyncio.run(_measure(sys.argv[2]))
-        Path(sys.argv[3]).write_text(json.dumps(answers, sort_keys=True))
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        backends = {"sqlite": f"sqlite+aiosqlite:///{work / 'contracts.db'}"}
-        if len(sys.argv) > 2:
-            base = sys.argv[2]
-            name = f"contracts_reads_{os.getpid()}"
-            admin = base.replace("postgresql+asyncpg://", "postgresql://")
-            subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], check=True)
-            backends["postgresql"] = base.rsplit("/", 1)[0] + f"/{name}"
-            try:
-                _compare(sys.argv[1], backends, work)
-            finally:
-                subprocess.run(["psql", admin, "-qc", f"DROP DATABASE {name}"], check=True)
-        else:
-            _compare(sys.argv[1], backends, work)
+    trees.main("bench.contracts_reads", "contracts", _seed, _measure)
 
 
 if __name__ == "__main__":
