@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.contracts.queries import action_conditions, shared_filters
@@ -49,11 +49,9 @@ def filtered(
     return shared_filters(stmt, Action, is_demo=is_demo, q=q)
 
 
-async def document(session: AsyncSession, action_id: uuid.UUID) -> tuple[str, str] | None:
-    row = (
-        await session.execute(select(Action.document, Action.etag).where(Action.id == action_id))
-    ).first()
-    return None if row is None else (row[0], row[1])
+# Kept and run with its value through the driver (`RowReader.all(BY_ID, id=...)`): compiled once,
+# no session, as the registry's territory by code.
+BY_ID = select(Action.document, Action.etag).where(Action.id == bindparam("id"))
 
 
 async def contract_id_of(session: AsyncSession, action_id: uuid.UUID) -> tuple[bool, Any]:
@@ -71,16 +69,6 @@ async def for_update(session: AsyncSession, action_id: uuid.UUID) -> Action | No
 async def of_contract(session: AsyncSession, contract_id: uuid.UUID) -> list[Action]:
     stmt = select(Action).where(Action.contract_id == contract_id).order_by(Action.code)
     return list(await session.scalars(stmt))
-
-
-async def of_territory(session: AsyncSession, code: str) -> list[tuple[uuid.UUID | None, str]]:
-    """A territory's actions (contract id, document), in the order of a contract's detail."""
-    stmt = (
-        select(Action.contract_id, Action.document)
-        .where(Action.territory_code == code)
-        .order_by(Action.code, Action.id)
-    )
-    return [(row[0], row[1]) for row in await session.execute(stmt)]
 
 
 async def documents_of_contract(session: AsyncSession, contract_id: uuid.UUID) -> list[str]:

@@ -27,7 +27,6 @@ from contracts.schemas import (
     Theme,
 )
 from contracts.schemas.paths import ActionId, ChildId, ContractId, DemoFilter
-from tdi_kit.db import SessionDep
 from tdi_kit.documents import conditional_document
 from tdi_kit.documents import document_response as _document
 from tdi_kit.identifiers import OrganisationCode, RegionCode, TerritoryCode
@@ -103,9 +102,9 @@ async def list_actions(
 
 
 @router.get("/actions/{action_id}", response_model=ActionRead, responses=READ_ONE)
-async def get_action(action_id: ActionId, request: Request, session: SessionDep) -> Any:
+async def get_action(action_id: ActionId, request: Request, rows: RowsDep) -> Any:
     """One fiche-action with its co-financing plan, indicators and milestones."""
-    body, etag = await service.get_document(session, action_id=action_id)
+    body, etag = await service.get_document(rows, action_id=action_id)
     return conditional_document(request, body, etag)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.actions import queries, rules
@@ -54,16 +54,24 @@ def sort_for(params: ListParams) -> Sort:
     )
 
 
-async def get_document(session: AsyncSession, *, action_id: uuid.UUID) -> tuple[str, str]:
-    return or_not_found(await queries.document(session, action_id), "action", action_id)
+async def get_document(rows: RowReader, *, action_id: uuid.UUID) -> tuple[str, str]:
+    """The action's stored document and ETag, read by key through the driver (`queries.BY_ID`)."""
+    found = await rows.all(queries.BY_ID, id=action_id)
+    if not found:
+        raise NotFound("action", action_id)
+    return found[0][0], found[0][1]
 
 
 async def list_documents(
     rows: RowReader, *, params: ListParams, filters: dict[str, Any]
 ) -> RowsPage:
     """A page of stored documents (one column) and the total, through the driver."""
-    stmt = queries.filtered(select(Action.document), **filters)
-    return await read_page(rows, stmt, sort=sort_for(params), params=params)
+    stmt, values = contract_queries.kept_list("actions", _documents, filters)
+    return await read_page(rows, stmt, sort=sort_for(params), params=params, values=values)
+
+
+def _documents(**filters: Any) -> Select[Any]:
+    return queries.filtered(select(Action.document), **filters)
 
 
 # Operations (shared with amendments) ---------------------------------------------------------

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.contracts.lifecycle import live_slot
@@ -50,6 +61,28 @@ def filtered(
     if action_tests:
         stmt = stmt.where(exists().where(Action.contract_id == Contract.id, *action_tests))
     return shared_filters(stmt, Contract, is_demo=is_demo, q=q)
+
+
+# The lists' kept statements, one per list and shape (which filters are given): a request binds
+# its values in (`tdi_kit.pagination.read_page(values=...)`) rather than building, and hashing,
+# a statement of its own, as funding's allocations do.
+_LISTS: dict[tuple[str, frozenset[str]], Select[Any]] = {}
+
+
+def kept_list(
+    name: str, build: Callable[..., Select[Any]], filters: dict[str, Any]
+) -> tuple[Select[Any], dict[str, Any] | None]:
+    """The kept statement `build(**filters)` of list `name` for this shape of filters, and the
+    values it binds (named after the filters); a text search is built per request (each word
+    is a LIKE pattern escaped from its text), with no values."""
+    values = {key: value for key, value in filters.items() if value is not None}
+    if "q" in values:
+        return build(**filters), None
+    shape = (name, frozenset(values))
+    stmt = _LISTS.get(shape)
+    if stmt is None:
+        stmt = _LISTS[shape] = build(**{key: bindparam(key) for key in values})
+    return stmt, values
 
 
 def action_conditions(
@@ -104,14 +137,52 @@ def shared_filters(
     return stmt
 
 
-async def of_territory(session: AsyncSession, code: str) -> list[tuple[uuid.UUID, str]]:
-    """A territory's contracts (id, document) in the list's default order."""
-    stmt = (
-        select(Contract.id, Contract.document)
-        .where(Contract.territory_code == code)
-        .order_by(Contract.kind, Contract.id)
+# Reads by key, kept and run with their values through the driver (`RowReader.all(stmt, ...)`):
+# compiled once, no session, one statement (one round trip on PostgreSQL) each. Each is a UNION
+# ALL of the contracts' and the actions' rows, `part` 0 and 1, in the order the answer lists them.
+
+
+def _parts(contracts: Select[*tuple[Any, ...]], actions: Select[*tuple[Any, ...]]) -> Select[Any]:
+    """Contract rows then action rows: (part, owning contract id, document, ETag), ordered by
+    `key` (contracts: their kind, actions: their code) then id, as the answers list them."""
+    both = union_all(contracts, actions).subquery()
+    return select(both.c.part, both.c.owner, both.c.document, both.c.etag).order_by(
+        both.c.part, both.c.key, both.c.id
     )
-    return [(row[0], row[1]) for row in await session.execute(stmt)]
+
+
+def _contract_rows(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    return select(
+        literal_column("0").label("part"),
+        Contract.kind.label("key"),
+        Contract.id.label("id"),
+        Contract.id.label("owner"),
+        Contract.document.label("document"),
+        Contract.etag.label("etag"),
+    ).where(*where)
+
+
+def _action_rows(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    return select(
+        literal_column("1"),
+        Action.code,
+        Action.id,
+        Action.contract_id,
+        Action.document,
+        null(),
+    ).where(*where)
+
+
+# A territory's contracts (by kind, then id) and its actions (by code, then id), `code` bound.
+PLAN = _parts(
+    _contract_rows(Contract.territory_code == bindparam("code")),
+    _action_rows(Action.territory_code == bindparam("code")),
+)
+# One contract and its actions (by code, unique in a contract), `id` bound.
+DETAIL = _parts(
+    _contract_rows(Contract.id == bindparam("id")),
+    _action_rows(Action.contract_id == bindparam("id")),
+)
 
 
 async def document(session: AsyncSession, contract_id: uuid.UUID) -> tuple[str, str] | None:

@@ -142,9 +142,9 @@ async def create_contract(payload: ContractWrite, write: CreationDep) -> Any:
 
 
 @router.get("/contracts/{contract_id}", response_model=ContractDetail, responses=READ_ONE)
-async def get_contract(contract_id: ContractId, request: Request, session: SessionDep) -> Any:
+async def get_contract(contract_id: ContractId, request: Request, rows: RowsDep) -> Any:
     """One contract with its signatories and fiches-actions."""
-    body, etag = await service.get_detail(session, contract_id=contract_id)
+    body, etag = await service.get_detail(rows, contract_id=contract_id)
     return conditional_document(request, body, etag)
 
 
@@ -154,11 +154,11 @@ async def get_contract(contract_id: ContractId, request: Request, session: Sessi
     responses=problem_responses(304),
     tags=["contracts"],
 )
-async def get_territory_plan(code: TerritoryCodePath, session: SessionDep) -> Any:
+async def get_territory_plan(code: TerritoryCodePath, rows: RowsDep) -> Any:
     """A territory's contracts with their signatories and fiches-actions, and its fiches-actions
     in no contract, in one answer (what a dossier shows; empty lists for a territory with
     none)."""
-    return Response(await service.territory_plan(session, code=code), media_type="application/json")
+    return Response(await service.territory_plan(rows, code=code), media_type="application/json")
 
 
 @router.patch("/contracts/{contract_id}", response_model=ContractDetail, responses=UPDATE)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +29,7 @@ from contracts.models import Contract, Signatory
 from contracts.references import References, TerritoryFacts
 from contracts.schemas import ContractUpdate, ContractWrite, SignatoryWrite, SignatureWrite
 from tdi_kit import clock
-from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
+from tdi_kit.errors import Conflict, NotFound, Unprocessable
 from tdi_kit.pagination import ListParams, RowsPage, Sort, parse_sort, read_page
 from tdi_kit.rowreader import RowReader
 
@@ -49,29 +49,37 @@ async def list_documents(
     rows: RowReader, *, params: ListParams, filters: dict[str, Any]
 ) -> RowsPage:
     """A page of stored documents (one column) and the total, through the driver."""
-    stmt = queries.filtered(select(Contract.document), **filters)
-    return await read_page(rows, stmt, sort=sort_for(params), params=params)
+    stmt, values = queries.kept_list("contracts", _documents, filters)
+    return await read_page(rows, stmt, sort=sort_for(params), params=params, values=values)
 
 
-async def get_detail(session: AsyncSession, *, contract_id: uuid.UUID) -> tuple[str, str]:
-    """The contract with its signatories and actions, and its ETag."""
-    found = or_not_found(await queries.document(session, contract_id), "contract", contract_id)
-    document, etag = found
-    return detail(document, await action_queries.documents_of_contract(session, contract_id)), etag
+def _documents(**filters: Any) -> Select[Any]:
+    return queries.filtered(select(Contract.document), **filters)
 
 
-async def territory_plan(session: AsyncSession, *, code: str) -> str:
-    """A territory's contracts, each with its actions, and its actions in no contract: two
-    indexed SELECTs whose stored documents are joined as they are, never decoded."""
-    by_contract: dict[uuid.UUID | None, list[str]] = {}
-    for contract_id, document in await action_queries.of_territory(session, code):
-        by_contract.setdefault(contract_id, []).append(document)
-    contracts = [
-        detail(document, by_contract.get(contract_id, ()))
-        for contract_id, document in await queries.of_territory(session, code)
-    ]
+async def get_detail(rows: RowReader, *, contract_id: uuid.UUID) -> tuple[str, str]:
+    """The contract with its signatories and actions, and its ETag: one statement through the
+    driver (`queries.DETAIL`)."""
+    found = await rows.all(queries.DETAIL, id=contract_id)
+    if not found or found[0][0] != 0:
+        raise NotFound("contract", contract_id)
+    return detail(found[0][2], (row[2] for row in found[1:])), found[0][3]
+
+
+async def territory_plan(rows: RowReader, *, code: str) -> str:
+    """A territory's contracts, each with its actions, and its actions in no contract: one
+    indexed statement (`queries.PLAN`) whose stored documents are joined as they are, never
+    decoded."""
+    contracts: list[tuple[Any, str]] = []
+    by_contract: dict[Any, list[str]] = {}
+    for part, owner, document, _etag in await rows.all(queries.PLAN, code=code):
+        if part == 0:
+            contracts.append((owner, document))
+        else:
+            by_contract.setdefault(owner, []).append(document)
+    plans = [detail(document, by_contract.get(owner, ())) for owner, document in contracts]
     return (
-        f'{{"territory_code":{orjson.dumps(code).decode()},"contracts":[{",".join(contracts)}],'
+        f'{{"territory_code":{orjson.dumps(code).decode()},"contracts":[{",".join(plans)}],'
         f'"actions_without_contract":[{",".join(by_contract.get(None, ()))}]}}'
     )
 
