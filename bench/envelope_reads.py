@@ -14,6 +14,7 @@ ids aside). Not a section of `python -m bench`: it compares two trees.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -94,7 +96,16 @@ async def _measure(url: str) -> dict[str, list[object]]:
     return answers
 
 
-def _compare(old_rev: str, backends: dict[str, str], work: Path) -> None:
+def _compare(
+    old_rev: str,
+    backends: dict[str, str],
+    work: Path,
+    *,
+    module: str = "bench.envelope_reads",
+    seed: Callable[[str], Awaitable[None]] = _seed,
+) -> None:
+    """`module --measure` in fresh processes, old tree and new, on each backend seeded by
+    `seed` (this module's reads, or another module's that shares the comparison)."""
     old = work / "old"
     old.mkdir()
     archive = subprocess.run(
@@ -106,7 +117,7 @@ def _compare(old_rev: str, backends: dict[str, str], work: Path) -> None:
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
     trees = {"old": old / "services/funding/src", "new": REPO / "services/funding/src"}
     for backend, url in backends.items():
-        asyncio.run(_seed(url))
+        asyncio.run(seed(url))
         runs: dict[str, list[dict[str, list[int]]]] = {"old": [], "new": []}
         for _ in range(ROUNDS):
             for tree, src in trees.items():
@@ -115,7 +126,7 @@ def _compare(old_rev: str, backends: dict[str, str], work: Path) -> None:
                     [
                         sys.executable,
                         "-m",
-                        "bench.envelope_reads",
+                        module,
                         "--measure",
                         url,
                         str(work / f"{backend}-{tree}.json"),
@@ -138,26 +149,33 @@ def _compare(old_rev: str, backends: dict[str, str], work: Path) -> None:
             print(f"| {name} | {b[0]:,} | {a[0]:,} | {b[1]:,} | {a[1]:,} |")
 
 
-def main() -> None:
+def main(
+    *,
+    module: str = "bench.envelope_reads",
+    seed: Callable[[str], Awaitable[None]] = _seed,
+    measure: Callable[[str], Awaitable[dict[str, list[object]]]] = _measure,
+) -> None:
+    """The command line of a comparison of two trees (`module`'s docstring)."""
     if sys.argv[1] == "--measure":
-        answers = asyncio.run(_measure(sys.argv[2]))
+        answers = asyncio.run(measure(sys.argv[2]))
         Path(sys.argv[3]).write_text(json.dumps(answers, sort_keys=True))
         return
+    compare = functools.partial(_compare, module=module, seed=seed)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         backends = {"sqlite": f"sqlite+aiosqlite:///{work / 'funding.db'}"}
         if len(sys.argv) > 2:
             base = sys.argv[2]
-            name = f"envelope_reads_{os.getpid()}"
+            name = f"{module.rsplit('.', 1)[-1]}_{os.getpid()}"
             admin = base.replace("postgresql+asyncpg://", "postgresql://")
             subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], check=True)
             backends["postgresql"] = base.rsplit("/", 1)[0] + f"/{name}"
             try:
-                _compare(sys.argv[1], backends, work)
+                compare(sys.argv[1], backends, work)
             finally:
                 subprocess.run(["psql", admin, "-qc", f"DROP DATABASE {name}"], check=True)
         else:
-            _compare(sys.argv[1], backends, work)
+            compare(sys.argv[1], backends, work)
 
 
 if __name__ == "__main__":

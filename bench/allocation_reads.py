@@ -1,0 +1,114 @@
+"""Funding's allocation reads, one tree against another: CPU µs per request in process.
+
+    .venv/bin/python -m bench.allocation_reads OLD_REV [POSTGRES_URL]
+
+As `bench.envelope_reads` (whose comparison this shares): funding migrated and seeded once per
+backend, its facts and demo plus 1,000 generated allocations over 60 territories (×10 today's
+data, `bench.lists.prepare_funding`); then each tree's app in fresh processes, through
+`httpx.ASGITransport` in a loop. Measured: a 100-allocation page, one territory's allocations,
+one allocation by id. Every answer compared (bytes and ETags) covers anonymous, operator,
+examiner and admin callers, so that the never-committed allocations each may see are in it,
+with sorts, cursors and the CSV export.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from bench.envelope_reads import main as compare_main
+from tdi_kit.auth import mint_token
+from tdi_kit.settings import DEV_JWT_SECRET
+
+TIMES = 200
+TERRITORY = "ti-2708"
+GENERATED = 1_000
+
+
+def _bearer(*scopes: str, org: str | None = None) -> dict[str, str]:
+    token = mint_token(
+        secret=DEV_JWT_SECRET, sub="bench", scopes=list(scopes), org=org, ttl_seconds=7200
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+CALLERS = {
+    "anonymous": {},
+    "admin": _bearer("admin"),
+    "bpifrance": _bearer("funding:write", org="bpifrance"),
+    "bdt": _bearer("funding:write", org="banque-des-territoires"),
+    "anct": _bearer("funding:write", org="anct"),
+}
+
+
+async def _seed(url: str) -> None:
+    from bench.lists import prepare_funding
+
+    territories = [TERRITORY, *(f"ti-{n:04d}" for n in range(1000, 1059))]
+    await prepare_funding(url, GENERATED, territories)
+
+
+async def _measure(url: str) -> dict[str, list[object]]:
+    import httpx
+
+    from funding.main import create_app
+    from funding.settings import FundingSettings
+
+    app = create_app(FundingSettings(database_url=url, environment="test", log_level="WARNING"))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as c,
+    ):
+        admin = CALLERS["admin"]
+        every = (await c.get("/api/v1/allocations?format=csv", headers=admin)).text
+        ids = re.findall(r"^([0-9a-f-]{36}),", every, flags=re.M)
+        one = (await c.get("/api/v1/allocations?limit=1")).json()["items"][0]["id"]
+        paths = {
+            "GET /allocations?limit=100": "/api/v1/allocations?limit=100",
+            f"GET /allocations?territory={TERRITORY}": (
+                f"/api/v1/allocations?territory={TERRITORY}&limit=100"
+            ),
+            "GET /allocations/{id}": f"/api/v1/allocations/{one}",
+        }
+        checked = [
+            "/api/v1/allocations?limit=1000",
+            "/api/v1/allocations?limit=7&sort=-amount_cents",
+            "/api/v1/allocations?limit=1000&sort=territory_code,-year",
+            "/api/v1/allocations?format=csv",
+            "/api/v1/allocations?status=proposed&limit=1000",
+            "/api/v1/allocations?status=cancelled&limit=1000",
+            f"/api/v1/allocations?territory={TERRITORY}&limit=1000",
+            "/api/v1/allocations?region=27&limit=3",
+            "/api/v1/allocations?is_demo=false&limit=1000",
+            *(f"/api/v1/allocations/{i}" for i in ids),
+        ]
+        answers: dict[str, list[object]] = {}
+        for who, headers in CALLERS.items():
+            for path in [*paths.values(), *checked]:
+                r = await c.get(path, headers=headers)
+                body = re.sub(r'"request_id":"[0-9a-f]+"', "", r.text)
+                answers[f"{who} {path}"] = [r.status_code, r.headers.get("etag"), body]
+                # The next page, through the cursor the answer gave.
+                cursor = r.json().get("next_cursor") if "limit=7" in path else None
+                if cursor:
+                    r = await c.get(path, params={"cursor": cursor}, headers=headers)
+                    answers[f"{who} {path} next"] = [r.status_code, r.headers.get("etag"), r.text]
+        figures: dict[str, list[int]] = {}
+        for name, path in paths.items():
+            for _ in range(20):
+                (await c.get(path)).raise_for_status()
+            cpu, wall = time.process_time(), time.perf_counter()
+            for _ in range(TIMES):
+                (await c.get(path)).raise_for_status()
+            figures[name] = [
+                round((time.process_time() - cpu) / TIMES * 1e6),
+                round((time.perf_counter() - wall) / TIMES * 1e6),
+            ]
+        print(json.dumps(figures))
+    return answers
+
+
+if __name__ == "__main__":
+    compare_main(module="bench.allocation_reads", seed=_seed, measure=_measure)
