@@ -4,7 +4,7 @@
 
 Funding migrated and seeded once per backend (a SQLite file; a database created on
 POSTGRES_URL's server), then, in turn and in fresh processes, funding's app of OLD_REV (its
-`services/funding/src`, from `git archive`) and of the working tree, called through
+`services/funding/src` and `kit/src`, from `git archive`) and of the working tree, called through
 `httpx.ASGITransport` in a loop: CPU time of the process (`time.process_time`) and wall-clock
 time per request, after a warm-up. Each process also records every envelope's and tranche's
 answer with its ETag; the script says whether the two trees answered the same bytes (request
@@ -109,19 +109,21 @@ def _compare(
     old = work / "old"
     old.mkdir()
     archive = subprocess.run(
-        ["git", "archive", old_rev, "services/funding/src"],
+        ["git", "archive", old_rev, "services/funding/src", "kit/src"],
         cwd=REPO,
         check=True,
         capture_output=True,
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-    trees = {"old": old / "services/funding/src", "new": REPO / "services/funding/src"}
+    # Each tree with its own kit, ahead of the one the virtualenv installs.
+    trees = {"old": old, "new": REPO}
     for backend, url in backends.items():
         asyncio.run(seed(url))
         runs: dict[str, list[dict[str, list[int]]]] = {"old": [], "new": []}
         for _ in range(ROUNDS):
             for tree, src in trees.items():
-                env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{REPO}"}
+                path = [src / "services/funding/src", src / "kit/src", REPO]
+                env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path))}
                 done = subprocess.run(
                     [
                         sys.executable,
