@@ -96,7 +96,7 @@ async def _measure(url: str) -> dict[str, list[object]]:
                 # The next page, through the cursor the answer gave.
                 cursor = r.json().get("next_cursor") if "limit=7" in path else None
                 if cursor:
-                    r = await c.get(path, params={"cursor": cursor}, headers=headers)
+                    r = await c.get(f"{path}&cursor={cursor}", headers=headers)
                     answers[f"{who} {path} next"] = [r.status_code, r.headers.get("etag"), r.text]
         figures: dict[str, list[int]] = {}
         for name, path in paths.items():
