@@ -13,16 +13,13 @@ with sorts, cursors and the CSV export.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
-import time
 
+from bench.envelope_reads import funding_client, timed
 from bench.envelope_reads import main as compare_main
 from tdi_kit.auth import mint_token
 from tdi_kit.settings import DEV_JWT_SECRET
 
-TIMES = 200
 TERRITORY = "ti-2708"
 GENERATED = 1_000
 
@@ -51,17 +48,7 @@ async def _seed(url: str) -> None:
 
 
 async def _measure(url: str) -> dict[str, list[object]]:
-    import httpx
-
-    from funding.main import create_app
-    from funding.settings import FundingSettings
-
-    app = create_app(FundingSettings(database_url=url, environment="test", log_level="WARNING"))
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://t") as c,
-    ):
+    async with funding_client(url) as c:
         admin = CALLERS["admin"]
         every = (await c.get("/api/v1/allocations?limit=1000", headers=admin)).json()["items"]
         # Read by id: the seed's and demo's allocations and a few generated ones (every one of
@@ -99,31 +86,8 @@ async def _measure(url: str) -> dict[str, list[object]]:
                 if cursor:
                     r = await c.get(f"{path}&cursor={cursor}", headers=headers)
                     answers[f"{who} {path} next"] = [r.status_code, r.headers.get("etag"), r.text]
-        figures: dict[str, list[int]] = {}
-        for name, path in paths.items():
-            for _ in range(20):
-                (await c.get(path)).raise_for_status()
-            await _settle()
-            cpu, wall = time.process_time(), time.perf_counter()
-            for _ in range(TIMES):
-                (await c.get(path)).raise_for_status()
-            figures[name] = [
-                round((time.process_time() - cpu) / TIMES * 1e6),
-                round((time.perf_counter() - wall) / TIMES * 1e6),
-            ]
-        print(json.dumps(figures))
+        await timed(c, paths)
     return answers
-
-
-async def _settle() -> None:
-    """Wait for the threads that compress large answers at brotli's best, once per ETag
-    (`tdi_kit.compression`): seconds of CPU for the 1,000-item pages compared above, which
-    `time.process_time` would count against whichever reads are measured next."""
-    while True:
-        cpu = time.process_time()
-        await asyncio.sleep(0.2)
-        if time.process_time() - cpu < 0.005:
-            return
 
 
 if __name__ == "__main__":
