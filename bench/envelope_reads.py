@@ -13,6 +13,10 @@ ids aside). Not a section of `python -m bench`: it compares two trees.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 from bench.harness import trees
 
 TIMES = 200
@@ -32,7 +36,9 @@ async def _seed(url: str) -> None:
     await engine.dispose()
 
 
-async def _measure(url: str) -> dict[str, list[object]]:
+@asynccontextmanager
+async def funding_client(url: str) -> AsyncIterator[Any]:
+    """An httpx client of funding's app on `url`, in process, its lifespan running."""
     import httpx
 
     from funding.main import create_app
@@ -44,6 +50,11 @@ async def _measure(url: str) -> dict[str, list[object]]:
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://t") as c,
     ):
+        yield c
+
+
+async def _measure(url: str) -> dict[str, list[object]]:
+    async with funding_client(url) as c:
         listed = (await c.get("/api/v1/envelopes", params={"limit": 100})).json()["items"]
         big = max(listed, key=lambda e: len(e["tranches"]) + len(e["funders"]))
         paths = {

@@ -5,8 +5,9 @@ driver (`tdi_kit.pagination.read_page`: no session, no ORM object), turns each r
 item's JSON members with the list's own `item` function, and encodes the whole page in one
 orjson call. The bytes are the ones the route's `response_model=Page[Model]` documents, as long
 as `item` returns the model's fields in the model's order with JSON-ready values: orjson writes
-text, numbers, `null`, lists and dates exactly as pydantic's `model_dump_json` does; a datetime
-must be given as its RFC 3339 text (`tdi_kit.clock.rfc3339`), since the two spell UTC apart.
+text, numbers, `null`, lists, UUIDs and dates exactly as pydantic's `model_dump_json` does; a
+datetime must be given as its RFC 3339 text (`tdi_kit.clock.rfc3339`), since the two spell UTC
+apart, or in UTC with `json_option=TIMESTAMPS`.
 
     MILESTONES = RowList(sortable=SORTABLE, default="date", unique=("code", M.code),
                          item=milestone_item, columns=CSV_COLUMNS, csv_row=flat_source)
@@ -40,6 +41,11 @@ from tdi_kit.text import search_terms
 S = TypeVar("S", bound=Select[Any])
 Item = Callable[[tuple[Any, ...]], dict[str, Any]]
 
+# orjson's options that spell a datetime as pydantic's `Timestamp` does (`tdi_kit.clock`),
+# RFC 3339 in UTC with `Z`: a naive one (SQLite's) is UTC, an aware one must be UTC already
+# (asyncpg's always are). An item may then give its datetimes as they are read, not as text.
+TIMESTAMPS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+
 
 @dataclass(frozen=True)
 class RowList:
@@ -48,7 +54,8 @@ class RowList:
     `sortable`: the `sort` names and their columns (`parse_sort`); `default`: the order when the
     caller gives none; `unique`: the key that ends every order. `item`: a row of the list's
     statement as the item's JSON members. `columns`: the CSV's columns; `csv_row`: an item as
-    a CSV row, when the CSV flattens a member (the item itself otherwise).
+    a CSV row, when the CSV flattens a member (the item itself otherwise). `json_option`:
+    orjson's options for the page, `TIMESTAMPS` to give the items' datetimes as they are.
     """
 
     sortable: Mapping[str, Any]
@@ -57,6 +64,7 @@ class RowList:
     item: Item
     columns: Sequence[str]
     csv_row: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None
+    json_option: int = 0
 
     @classmethod
     def of_columns(
@@ -82,10 +90,18 @@ class RowList:
             params.sort, allowed=self.sortable, default=self.default, unique=self.unique
         )
 
-    async def page(self, rows: RowReader, stmt: Any, *, params: ListParams) -> RowsPage:
+    async def page(
+        self,
+        rows: RowReader,
+        stmt: Any,
+        *,
+        params: ListParams,
+        values: Mapping[str, Any] | None = None,
+    ) -> RowsPage:
         """The page `params` asks for of `stmt` (its columns are what `item` reads), and the
-        total of its filters; every row for a CSV export."""
-        return await read_page(rows, stmt, sort=self.sort(params), params=params)
+        total of its filters; every row for a CSV export. `values`: those of a kept statement
+        (`read_page`)."""
+        return await read_page(rows, stmt, sort=self.sort(params), params=params, values=values)
 
     def answer(
         self,
@@ -105,7 +121,10 @@ class RowList:
                 columns=self.columns,
                 filename=filename,
             )
-        body = orjson.dumps({"items": items, "next_cursor": page.next_cursor, "total": page.total})
+        body = orjson.dumps(
+            {"items": items, "next_cursor": page.next_cursor, "total": page.total},
+            option=self.json_option,
+        )
         response = Response(body, media_type="application/json", headers=dict(headers or {}))
         next_link(request, response, page.next_cursor)
         return response

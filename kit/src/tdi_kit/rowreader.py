@@ -245,6 +245,10 @@ class _Prepared:
             _result_processor(column.type, dialect) for column in compiled._result_columns
         ]
         self.plain = not any(self.results)
+        # Only the columns that have a processor are visited per row (a list's row has thirty
+        # columns, a handful of them UUIDs or dates): a call per value cost a page more than
+        # the driver's fetch.
+        self.processed = [(i, p) for i, p in enumerate(self.results) if p is not None]
 
     def statement(
         self, extracted: Any, params: Mapping[str, Any] | None = None
@@ -275,14 +279,16 @@ class _Prepared:
     def typed(self, raw: list[Any]) -> list[tuple[Any, ...]]:
         if self.plain:
             return [tuple(row) for row in raw]
-        processors = self.results
-        return [
-            tuple(
-                value if process is None or value is None else process(value)
-                for value, process in zip(row, processors, strict=True)
-            )
-            for row in raw
-        ]
+        processed = self.processed
+        typed = []
+        for row in raw:
+            values = list(row)
+            for i, process in processed:
+                value = values[i]
+                if value is not None:
+                    values[i] = process(value)
+            typed.append(tuple(values))
+        return typed
 
 
 def _asyncpg_errors() -> tuple[type[Exception], ...]:

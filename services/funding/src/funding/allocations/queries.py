@@ -32,17 +32,43 @@ def allocated_by(org: str | ColumnElement[str]) -> ColumnElement[bool]:
     return (Allocation.operator_code == org) | Allocation.envelope_code.in_(examined)
 
 
-# What a list reads of an allocation, in `AllocationRead`'s terms: its own columns, its regions
-# (sorted by the reader: each database aggregates in its own order) and its operator's name
-# from the copy of the registry's (a subquery in the same statement: no query more per page).
+# What a list reads of an allocation: `AllocationRead`'s fields in its order, those a column
+# holds, and what is computed from them (`funding.allocations.reads`): its regions (sorted by
+# the reader: each database aggregates in its own order) and its operator's name from the copy
+# of the registry's (subqueries in the same statement: no query more per page). Only what is
+# served is read: a column the answer lacks (tranche, author) costs a driver's conversion per row.
+_A = Allocation.__table__.c
 READ_COLUMNS = (
-    *(c for c in Allocation.__table__.columns),
+    _A.id,
+    _A.envelope_code,
+    _A.year,
+    _A.operator_code,
+    organisation_name(Allocation.operator_code).label("operator_name"),
+    _A.territory_code,
     select(func.aggregate_strings(AllocationRegion.region_code, ","))
     .where(AllocationRegion.allocation_id == Allocation.id)
     .correlate(Allocation)
     .scalar_subquery()
     .label("region_codes"),
-    organisation_name(Allocation.operator_code).label("operator_name"),
+    _A.action_id,
+    _A.title,
+    _A.beneficiary_name,
+    _A.beneficiary_siren,
+    _A.reference,
+    _A.amount_cents,
+    _A.eligible_spending_cents,
+    _A.cap_waiver,
+    _A.decision_date,
+    _A.status,
+    _A.disbursed_cents,
+    _A.released_cents,
+    _A.cancel_reason,
+    _A.is_demo,
+    _A.version,
+    _A.created_at,
+    _A.updated_at,
+    _A.committed_at,
+    _A.cancelled_at,
 )
 
 

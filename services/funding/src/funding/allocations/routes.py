@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 
 from funding.access import Writer
-from funding.allocations import bulk, changes, service
+from funding.allocations import bulk, changes, reads, service
 from funding.references import OwnersDep
 from funding.schemas import (
     PROBLEMS,
@@ -26,7 +26,7 @@ from funding.schemas.paths import IdPath
 from tdi_kit.auth import OPTIONAL_BEARER, CallerDep
 from tdi_kit.conditional import IfMatch
 from tdi_kit.db import SessionDep
-from tdi_kit.documents import read_response, write_response
+from tdi_kit.documents import write_response
 from tdi_kit.identifiers import RegionCode, Siren
 from tdi_kit.listing import ListingDep
 from tdi_kit.pagination import CSV_RESPONSE, Page
@@ -70,13 +70,8 @@ async def list_allocations(
         "beneficiary_siren": beneficiary_siren,
         "reference": reference,
     }
-    found = await service.allocations(rows, caller=caller, params=listing.params, filters=filters)
-    return listing.page(found, model=AllocationRead, filename="allocations", row=_csv_row)
-
-
-def _csv_row(read: AllocationRead) -> dict[str, Any]:
-    # A cell holds text: the Régions' names, in the order of `region_codes`.
-    return {**read.model_dump(), "regions": [r.name for r in read.regions]}
+    page = await service.allocations(rows, caller=caller, params=listing.params, filters=filters)
+    return reads.ALLOCATIONS.answer(listing.request, listing.params, page, filename="allocations")
 
 
 @router.get(
@@ -86,7 +81,9 @@ def _csv_row(read: AllocationRead) -> dict[str, Any]:
 )
 async def get_allocation(allocation_id: IdPath, rows: RowsDep, caller: CallerDep) -> Any:
     """One allocation (a proposed one only for its operator or examiner: 404 to others)."""
-    return read_response(await service.read_by_id(rows, caller=caller, allocation_id=allocation_id))
+    return reads.document(
+        await service.read_by_id(rows, caller=caller, allocation_id=allocation_id)
+    )
 
 
 @router.post("/allocations", status_code=status.HTTP_201_CREATED, response_model=AllocationRead)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding import events, rules
 from funding.access import check_allocates, check_allocation_visible, check_visible, private_scope
-from funding.allocations import queries
+from funding.allocations import queries, reads
 from funding.allocations.bulk import Outcome
 from funding.envelopes import queries as envelope_queries
 from funding.ledger import entries
@@ -35,7 +35,7 @@ from tdi_kit.auth import Caller
 from tdi_kit.copies import REGION_NAMES_20261202
 from tdi_kit.errors import Conflict, NotFound, Problem, Unprocessable, or_not_found
 from tdi_kit.events import emit
-from tdi_kit.pagination import ListParams, parse_sort, read_page
+from tdi_kit.pagination import ListParams, RowsPage
 from tdi_kit.rowreader import RowReader
 
 
@@ -325,16 +325,18 @@ async def allocation(
 
 async def read_by_id(
     rows: RowReader, *, caller: Caller | None, allocation_id: uuid.UUID
-) -> AllocationRead:
-    """One allocation as served, read through the driver in one statement (no session: a read
-    by key pays no transaction and no ORM); a private one is a 404 to whoever may not see it."""
+) -> tuple[Any, ...]:
+    """One allocation's row of `queries.READ_COLUMNS` (`reads.document` serves it), read through
+    the driver in one statement (no session: a read by key pays no transaction and no ORM); a
+    private one is a 404 to whoever may not see it."""
     found = await rows.all(queries.BY_ID, id=allocation_id)
     if not found:
         raise NotFound("allocation", allocation_id)
-    read = read_row(found[0][:-1])
-    seen = (read.committed_at, read.operator_code, found[0][-1])
-    _check_seen(caller, seen, asked=allocation_id)
-    return read
+    row = found[0]
+    # `BY_ID`: the read's columns, then the envelope's examiner.
+    status_seen = (row[_COMMITTED_AT], row[_OPERATOR_CODE], row[-1])
+    _check_seen(caller, status_seen, asked=allocation_id)
+    return row
 
 
 async def check_seen(rows: RowReader, *, caller: Caller | None, allocation_id: uuid.UUID) -> None:
@@ -359,38 +361,15 @@ def _check_seen(caller: Caller | None, found: Any, *, asked: uuid.UUID) -> None:
 
 async def allocations(
     rows: RowReader, *, caller: Caller | None, params: ListParams, filters: dict[str, Any]
-) -> tuple[list[AllocationRead], str | None, int]:
-    """A page of allocations the caller may see, read through the driver (no ORM record)."""
-    sort = parse_sort(
-        params.sort, allowed=queries.SORTABLE, default="created_at", unique=("id", Allocation.id)
-    )
+) -> RowsPage:
+    """A page of rows of `queries.READ_COLUMNS` the caller may see, read through the driver (no
+    ORM record); `reads.ALLOCATIONS` answers it."""
     private_for, all_private = private_scope(caller)
     stmt, values = queries.kept_list(
         private_for=private_for, all_private=all_private, filters=filters
     )
-    page = await read_page(rows, stmt, sort=sort, params=params, values=values)
-    return [read_row(row) for row in page.rows], page.next_cursor, page.total
+    return await reads.ALLOCATIONS.page(rows, stmt, params=params, values=values)
 
 
-_COLUMN_NAMES = [c.name for c in Allocation.__table__.columns]
-
-
-def read_row(row: tuple[Any, ...]) -> AllocationRead:
-    """An allocation as served, from a row of `queries.READ_COLUMNS`."""
-    *columns, regions, operator_name = row
-    values = dict(zip(_COLUMN_NAMES, columns, strict=True))
-    committed = 0 if values["status"] == "proposed" else values["amount_cents"]
-    region_codes = sorted(regions.split(",")) if regions else []
-    return AllocationRead.model_validate(
-        {
-            **values,
-            "operator_name": operator_name,
-            "region_codes": region_codes,
-            "regions": regions_of(region_codes),
-            "undisbursed_cents": rules.undisbursed(
-                committed_cents=committed,
-                released_cents=values["released_cents"],
-                disbursed_cents=values["disbursed_cents"],
-            ),
-        }
-    )
+_NAMES = [c.key for c in queries.READ_COLUMNS]
+_COMMITTED_AT, _OPERATOR_CODE = _NAMES.index("committed_at"), _NAMES.index("operator_code")
