@@ -13,32 +13,11 @@ ids aside). Not a section of `python -m bench`: it compares two trees.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import re
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-TIMES, ROUNDS = 200, 2
+from bench.harness import trees
 
-
-async def _seed(url: str) -> None:
-    from bench.gateway import _services
-    from tdi_kit import migrations
-    from tdi_kit.db import create_engine, create_sessionmaker
-
-    funding = next(s for s in _services() if s.name == "funding")
-    engine = create_engine(url)
-    await migrations.upgrade(engine, funding.migrations)
-    async with create_sessionmaker(engine)() as session:
-        await funding.seed(session, say=lambda _line: None)
-        await session.commit()
-    await engine.dispose()
+TIMES = 200
 
 
 async def _measure(url: str) -> dict[str, list[object]]:
@@ -62,7 +41,6 @@ async def _measure(url: str) -> dict[str, list[object]]:
                 f"/api/v1/envelopes/{big['code']}/tranches/{big['tranches'][0]['year']}"
             ),
         }
-        answers: dict[str, list[object]] = {}
         checked = [
             "/api/v1/envelopes?limit=3",
             "/api/v1/envelopes?format=csv",
@@ -75,90 +53,10 @@ async def _measure(url: str) -> dict[str, list[object]]:
             checked += [
                 f"/api/v1/envelopes/{e['code']}/tranches/{t['year']}" for t in e["tranches"]
             ]
-        for path in [*paths.values(), *checked]:
-            r = await c.get(path)
-            body = re.sub(r'"request_id":"[0-9a-f]+"', "", r.text)
-            answers[path] = [r.status_code, r.headers.get("etag"), body]
-        figures: dict[str, list[int]] = {}
-        for name, path in paths.items():
-            for _ in range(20):
-                (await c.get(path)).raise_for_status()
-            cpu, wall = time.process_time(), time.perf_counter()
-            for _ in range(TIMES):
-                (await c.get(path)).raise_for_status()
-            figures[name] = [
-                round((time.process_time() - cpu) / TIMES * 1e6),
-                round((time.perf_counter() - wall) / TIMES * 1e6),
-            ]
-        print(json.dumps(figures))
+        answers = await trees.record(c, [*paths.values(), *checked])
+        print(json.dumps(await trees.timed(c, paths, TIMES)))
     return answers
 
 
-def _compare(old_rev: str, backends: dict[str, str], work: Path) -> None:
-    old = work / "old"
-    old.mkdir()
-    archive = subprocess.run(
-        ["git", "archive", old_rev, "services/funding/src"],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-    trees = {"old": old / "services/funding/src", "new": REPO / "services/funding/src"}
-    for backend, url in backends.items():
-        asyncio.run(_seed(url))
-        runs: dict[str, list[dict[str, list[int]]]] = {"old": [], "new": []}
-        for _ in range(ROUNDS):
-            for tree, src in trees.items():
-                env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{REPO}"}
-                done = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "bench.envelope_reads",
-                        "--measure",
-                        url,
-                        str(work / f"{backend}-{tree}.json"),
-                    ],
-                    env=env,
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                )
-                runs[tree].append(json.loads(done.stdout.strip().splitlines()[-1]))
-        same = (work / f"{backend}-old.json").read_text() == (
-            work / f"{backend}-new.json"
-        ).read_text()
-        print(f"{backend}: answers and ETags identical: {same}")
-        print("| read | before CPU µs | after CPU µs | before wall µs | after wall µs |")
-        print("| --- | ---: | ---: | ---: | ---: |")
-        for name in runs["old"][0]:
-            b = min(r[name] for r in runs["old"])
-            a = min(r[name] for r in runs["new"])
-            print(f"| {name} | {b[0]:,} | {a[0]:,} | {b[1]:,} | {a[1]:,} |")
-
-
-def main() -> None:
-    if sys.argv[1] == "--measure":
-        answers = asyncio.run(_measure(sys.argv[2]))
-        Path(sys.argv[3]).write_text(json.dumps(answers, sort_keys=True))
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        backends = {"sqlite": f"sqlite+aiosqlite:///{work / 'funding.db'}"}
-        if len(sys.argv) > 2:
-            base = sys.argv[2]
-            name = f"envelope_reads_{os.getpid()}"
-            admin = base.replace("postgresql+asyncpg://", "postgresql://")
-            subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], check=True)
-            backends["postgresql"] = base.rsplit("/", 1)[0] + f"/{name}"
-            try:
-                _compare(sys.argv[1], backends, work)
-            finally:
-                subprocess.run(["psql", admin, "-qc", f"DROP DATABASE {name}"], check=True)
-        else:
-            _compare(sys.argv[1], backends, work)
-
-
 if __name__ == "__main__":
-    main()
+    trees.main("bench.envelope_reads", "funding", _measure)

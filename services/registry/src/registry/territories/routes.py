@@ -249,7 +249,8 @@ async def list_territory_communes(
 ) -> Any:
     """Communes covered: phase 1 by its official list, phase 2 through its members."""
     page = await service.communes_of(rows, code=code, params=params)
-    return service.COMMUNES.answer(request, params, page, filename=f"communes-{code}")
+    # Both phases' lists answer alike (`service.COMMUNES`): the first one shapes the answer.
+    return service.COMMUNES[1].answer(request, params, page, filename=f"communes-{code}")
 
 
 @router.get(

@@ -270,18 +270,25 @@ async def covering_groupement(session: AsyncSession, *, siren: str) -> list[Cove
 
 
 # A territory's communes: the commune list's own columns and items, on its own sort keys.
-COMMUNES = RowList.of_columns(
-    CommuneRead,
-    sortable={"insee": Commune.insee, "name": Commune.search_text},
-    default="insee",
-    unique=("insee", Commune.insee),
-)
+# The order and cursors are the same for both phases: `insee`, `name`, ending on `insee`.
+COMMUNES = {
+    phase: RowList.of_columns(
+        CommuneRead,
+        sortable=covered.sortable,
+        default="insee",
+        unique=("insee", covered.sortable["insee"]),
+    )
+    for phase, covered in queries.COMMUNES_OF.items()
+}
 
 
 async def communes_of(rows: RowReader, *, code: str, params: ListParams) -> RowsPage:
     """Two statements whatever the page: the territory's phase (or the 404), then the page."""
     found = or_not_found(await rows.one(queries.PHASE_BY_CODE, code=code), "territory", code)
-    return await COMMUNES.page(rows, queries.communes_of(code, phase=found[0]), params=params)
+    listed, stmt = COMMUNES[found[0]], queries.COMMUNES_OF[found[0]].stmt
+    return await read_page(
+        rows, stmt, sort=listed.sort(params), params=params, values={"code": code}
+    )
 
 
 async def outline(session: AsyncSession, *, code: str) -> tuple[Territory, str]:
