@@ -114,10 +114,11 @@ def _compare(module: str, service: str, old_rev: str, backends: dict[str, str], 
                 done = subprocess.run(
                     [sys.executable, "-m", module, "--measure", url, out],
                     env=env,
-                    check=True,
                     capture_output=True,
                     text=True,
                 )
+                if done.returncode:
+                    sys.exit(f"{tree} tree on {backend} failed:\n{done.stderr[-4000:]}")
                 runs[tree].append(json.loads(done.stdout.strip().splitlines()[-1]))
         same = (work / f"{backend}-old.json").read_text() == (
             work / f"{backend}-new.json"
