@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -103,7 +104,9 @@ def _compare(module: str, service: str, old_rev: str, backends: dict[str, str], 
         ["git", "archive", old_rev, src], cwd=REPO, check=True, capture_output=True
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-    trees = {"old": old / src, "new": REPO / src}
+    # The working tree as it is now: editing it while the bench runs changes no figure.
+    shutil.copytree(REPO / src, work / "new" / src)
+    trees = {"old": old / src, "new": work / "new" / src}
     for backend, url in backends.items():
         asyncio.run(seed(service, url))
         runs: dict[str, list[dict[str, list[int]]]] = {"old": [], "new": []}
