@@ -78,14 +78,16 @@ async def _measure(url: str) -> dict[str, list[object]]:
             "/api/v1/territories?phase=current&sort=-phase,-name&limit=50",
             "/api/v1/territories?region=84&sort=-name&limit=20",
             "/api/v1/territories?q=vallee&sort=-name&limit=10",
-            "/api/v1/communes?limit=1000",
-            "/api/v1/communes?limit=100&sort=-name",
             "/api/v1/communes?department=2A&limit=100",
-            "/api/v1/groupements?limit=500",
             "/api/v1/organisations?limit=100",
         ]:
             checked += await _every_page(c, first)
-        checked += ["/api/v1/territories?format=csv&sort=-name", "/api/v1/communes?format=csv"]
+        checked += [
+            "/api/v1/territories?format=csv&sort=-name",
+            "/api/v1/communes?limit=1000",
+            "/api/v1/communes?limit=100&sort=-name",
+            "/api/v1/groupements?limit=500",
+        ]
         answers = await trees.record(c, [*paths.values(), *checked])
         print(json.dumps(await trees.timed(c, paths, TIMES)))
     return answers

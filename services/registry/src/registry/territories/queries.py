@@ -118,7 +118,7 @@ def _covered_communes(phase: int) -> Any:
     a hash of the union with a scan of all 34,871 communes (25-80 ms a page), even with fresh
     statistics. A commune is one row, so the union removes only true duplicates.
     """
-    code = bindparam("code")
+    code: Any = bindparam("code")
     columns = (*(getattr(Commune, f) for f in CommuneRead.model_fields), Commune.search_text)
     if phase == 1:
         listed = select(TerritoryCommune.insee).where(TerritoryCommune.territory_code == code)

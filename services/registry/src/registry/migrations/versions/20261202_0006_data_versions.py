@@ -1,0 +1,72 @@
+"""data versions: a counter bumped by the database in every transaction that changes the
+register (territories, programme phases and milestones, Régions), and the index that sorts a
+phase's territories by name
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-02 16:30:00
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# What `registry.versions.REGISTER` counts: the tables the programme's answer and the
+# territories' documents are computed from.
+COUNTED = ("territories", "programme_phases", "programme_milestones", "regions")
+BUMP = "UPDATE data_versions SET version = version + 1 WHERE name = 'register'"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "data_versions",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_data_versions")),
+    )
+    op.execute("INSERT INTO data_versions (name, version) VALUES ('register', 1)")
+    op.create_index(
+        op.f("ix_territories_phase_name_key"), "territories", ["phase", "name_key", "code"]
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        # Deferred to the commit: the counter's row is locked last, for the commit's instant,
+        # so two writers never wait on each other's rows while one holds it (no deadlock), and
+        # the bump is part of the transaction it counts.
+        op.execute(
+            "CREATE FUNCTION bump_register_version() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN {BUMP}; RETURN NULL; END $$"
+        )
+        for table in COUNTED:
+            op.execute(
+                f"CREATE CONSTRAINT TRIGGER bump_register_version AFTER INSERT OR UPDATE OR "
+                f"DELETE ON {table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                "EXECUTE FUNCTION bump_register_version()"
+            )
+        return
+    # SQLite: one writer at a time (writes begin IMMEDIATE), so an immediate bump is as safe.
+    for table in COUNTED:
+        for change in ("INSERT", "UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER bump_register_version_{table}_{change.lower()} AFTER {change} "
+                f"ON {table} BEGIN {BUMP}; END"
+            )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in COUNTED:
+            op.execute(f"DROP TRIGGER bump_register_version ON {table}")
+        op.execute("DROP FUNCTION bump_register_version()")
+    else:
+        for table in COUNTED:
+            for change in ("insert", "update", "delete"):
+                op.execute(f"DROP TRIGGER bump_register_version_{table}_{change}")
+    op.drop_index(op.f("ix_territories_phase_name_key"), table_name="territories")
+    op.drop_table("data_versions")
