@@ -263,11 +263,11 @@ class ProgrammeMilestone(Base):
 
 
 class DataVersion(Base):
-    """A counter the database bumps in every transaction that changes what it counts (triggers
-    of migration 0006: the register's territories, the programme's phases and milestones,
-    the Régions' names), committed with the change: an answer computed from those tables and
-    kept under the counter's value is current as long as the counter is (`registry.versions`).
-    """
+    """A value the database changes in every transaction that changes what it follows
+    (triggers of migration 0006: the register's territories, the programme's phases and
+    milestones, the Régions' names), committed with the change and never given twice: an
+    answer computed from those tables and kept under the value is current as long as the value
+    is the database's (`registry.versions`)."""
 
     __tablename__ = "data_versions"
 

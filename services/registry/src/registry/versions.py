@@ -1,11 +1,12 @@
 """Answers kept in memory under the register's data version, checked on every read.
 
-The database bumps `data_versions.register` in the transaction of every change to the tables
-an answer is computed from (migration 0006's triggers), so a kept answer is served only while
-the version it was computed under is still the database's: a read costs one indexed row
-through the driver instead of the answer's statements, and a write committed by any process
-is seen by the next read of every process (the version is read before the answer is computed,
-so an answer is never kept under a version newer than its data).
+The database gives `data_versions.register` a value it never gave before in the transaction
+of every change to the tables an answer is computed from (migration 0006's triggers). A kept
+answer is served only while the version it was computed under is still the database's: a read
+costs one indexed row through the driver instead of the answer's statements, and a write
+committed by any process is seen by the next read of every process. The version is read
+before the answer is computed, so what is kept under it is at least as new as the data it
+names; a change committed in between only makes the next read compute again.
 """
 
 from __future__ import annotations

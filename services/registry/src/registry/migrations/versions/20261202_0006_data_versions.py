@@ -21,7 +21,14 @@ depends_on: str | Sequence[str] | None = None
 # What `registry.versions.REGISTER` counts: the tables the programme's answer and the
 # territories' documents are computed from.
 COUNTED = ("territories", "programme_phases", "programme_milestones", "regions")
-BUMP = "UPDATE data_versions SET version = version + 1 WHERE name = 'register'"
+# A value never given before, not `version + 1`: a transaction rolled back (a test's) could
+# otherwise give the next one a version an answer was already kept under. PostgreSQL draws it
+# from a sequence (never reused, even by a rollback); SQLite from its 64-bit random().
+BUMP = {
+    "postgresql": "UPDATE data_versions SET version = nextval('data_versions_seq') "
+    "WHERE name = 'register'",
+    "sqlite": "UPDATE data_versions SET version = random() WHERE name = 'register'",
+}
 
 
 def upgrade() -> None:
@@ -35,13 +42,15 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_territories_phase_name_key"), "territories", ["phase", "name_key", "code"]
     )
-    if op.get_bind().dialect.name == "postgresql":
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        op.execute("CREATE SEQUENCE data_versions_seq START 2")
         # Deferred to the commit: the counter's row is locked last, for the commit's instant,
         # so two writers never wait on each other's rows while one holds it (no deadlock), and
         # the bump is part of the transaction it counts.
         op.execute(
             "CREATE FUNCTION bump_register_version() RETURNS trigger LANGUAGE plpgsql AS "
-            f"$$ BEGIN {BUMP}; RETURN NULL; END $$"
+            f"$$ BEGIN {BUMP[dialect]}; RETURN NULL; END $$"
         )
         for table in COUNTED:
             op.execute(
@@ -55,7 +64,7 @@ def upgrade() -> None:
         for change in ("INSERT", "UPDATE", "DELETE"):
             op.execute(
                 f"CREATE TRIGGER bump_register_version_{table}_{change.lower()} AFTER {change} "
-                f"ON {table} BEGIN {BUMP}; END"
+                f"ON {table} BEGIN {BUMP[dialect]}; END"
             )
 
 
@@ -64,6 +73,7 @@ def downgrade() -> None:
         for table in COUNTED:
             op.execute(f"DROP TRIGGER bump_register_version ON {table}")
         op.execute("DROP FUNCTION bump_register_version()")
+        op.execute("DROP SEQUENCE data_versions_seq")
     else:
         for table in COUNTED:
             for change in ("insert", "update", "delete"):
