@@ -38,6 +38,9 @@ class Kept(Generic[T]):
         self.size = size
         self._kept: OrderedDict[Hashable, tuple[int, T]] = OrderedDict()
 
+    def clear(self) -> None:
+        self._kept.clear()
+
     async def get(self, rows: RowReader, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
         current = await version(rows)
         if current is None:  # no counter (a database not migrated to 0006): nothing is kept

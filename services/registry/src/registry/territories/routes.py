@@ -29,7 +29,7 @@ from tdi_kit.conditional import IfMatch, none_match
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import document_response
 from tdi_kit.identifiers import DepartmentCode, Insee, RegionCode, Siren
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, documents_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, documents_answer, next_link
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["territories"])
@@ -114,22 +114,24 @@ async def list_territories(
         "commune": commune,
         "q": q,
     }
-    page = await service.list_documents(rows, params=params, filters=filters)
-    documents = [row[0] for row in page.rows]
-    if params.format != "csv":  # the CSV has no contacts column
-        full = contacts.sees_contacts(request, caller)
-        documents = contacts.documents_for_caller(documents, full=full)
-    return documents_answer(
-        request,
-        params,
-        documents,
-        page.next_cursor,
-        page.total,
-        filename="territories",
-        columns=CSV_COLUMNS,
-        row=_csv_row,
-        headers=contacts.VARY,
-    )
+    if params.format == "csv":  # every row; the CSV has no contacts column
+        page = await service.list_documents(rows, params=params, filters=filters)
+        return documents_answer(
+            request,
+            params,
+            [row[0] for row in page.rows],
+            page.next_cursor,
+            page.total,
+            filename="territories",
+            columns=CSV_COLUMNS,
+            row=_csv_row,
+            headers=contacts.VARY,
+        )
+    full = contacts.sees_contacts(request, caller)
+    body, next_cursor = await service.page_json(rows, params=params, filters=filters, full=full)
+    response = Response(body, media_type="application/json", headers=contacts.VARY)
+    next_link(request, response, next_cursor)
+    return response
 
 
 @router.get(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from typing import Any
 
 from sqlalchemy import select
@@ -29,13 +28,14 @@ from registry.schemas import (
     TerritoryCreate,
     TerritoryUpdate,
 )
-from registry.territories import queries
+from registry.territories import contacts, queries
 from registry.territories.documents import refresh
 from registry.versions import Kept
 from tdi_kit.conditional import check_if_match
 from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
 from tdi_kit.events import emit
 from tdi_kit.pagination import ListParams, RowsPage, Sort, parse_sort, read_page
+from tdi_kit.pagination import page_json as tdi_page_json
 from tdi_kit.rowlists import RowList
 from tdi_kit.rowreader import RowReader
 
@@ -56,24 +56,38 @@ async def list_documents(
     rows: RowReader, *, params: ListParams, filters: dict[str, Any]
 ) -> RowsPage:
     """A page of stored documents (one column) and the total, read as a territory by code is."""
-    if filters.get("phase") is not None:
-        filters = {**filters, "phase": await _phase_number(rows, filters["phase"])}
-
-    def read() -> Awaitable[RowsPage]:
-        stmt = queries.filtered(select(Territory.document), **filters)
-        return read_page(rows, stmt, sort=sort_for(params), params=params)
-
-    if params.format == "csv" or filters.get("commune") is not None:
-        # A CSV export is read once; the commune filter reads communes, which the register's
-        # data version does not follow (the seed alone writes them).
-        return await read()
-    # Every other filter reads the territories and the tables their writes rewrite with them.
-    return await _PAGES.get(rows, (params, *sorted(filters.items())), read)
+    stmt = queries.filtered(select(Territory.document), **await _resolved(rows, filters))
+    return await read_page(rows, stmt, sort=sort_for(params), params=params)
 
 
-# The dashboard reads every territory (one page of 1,000) on each call: kept under the
-# register's data version, a page costs one indexed row until a territory changes.
-_PAGES: Kept[RowsPage] = Kept(size=16)
+async def page_json(
+    rows: RowReader, *, params: ListParams, filters: dict[str, Any], full: bool
+) -> tuple[bytes, str | None]:
+    """A JSON page of stored documents as a caller sees them (`full`: with the contacts), and
+    the next page's cursor: kept under the register's data version, so that the dashboard's
+    every territory (one page of 1,000) costs one indexed row until a territory changes."""
+    filters = await _resolved(rows, filters)
+
+    async def render() -> tuple[bytes, str | None]:
+        page = await list_documents(rows, params=params, filters=filters)
+        documents = contacts.documents_for_caller([row[0] for row in page.rows], full=full)
+        return tdi_page_json(documents, page.next_cursor, page.total).encode(), page.next_cursor
+
+    if filters.get("commune") is not None:
+        # The commune filter reads communes, which the register's data version does not
+        # follow (the seed alone writes them). Every other filter reads the territories and
+        # the tables their writes rewrite with them.
+        return await render()
+    return await PAGES.get(rows, (params, full, *sorted(filters.items())), render)
+
+
+PAGES: Kept[tuple[bytes, str | None]] = Kept(size=16)
+
+
+async def _resolved(rows: RowReader, filters: dict[str, Any]) -> dict[str, Any]:
+    if filters.get("phase") is None:
+        return filters
+    return {**filters, "phase": await _phase_number(rows, filters["phase"])}
 
 
 async def _phase_number(rows: RowReader, phase: str) -> int:
