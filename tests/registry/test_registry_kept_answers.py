@@ -19,6 +19,7 @@ from registry.main import create_app
 from registry.models import Commune, Territory, TerritoryCommune, TerritoryMember
 from registry.settings import RegistrySettings
 from tdi_kit.app import ServiceApp
+from tdi_kit.conditional import etag_for
 from tdi_kit.db import create_engine
 from tdi_kit.testing import asgi_client, bearer
 
@@ -165,3 +166,18 @@ async def test_each_territorys_communes_are_the_former_statements_in_order(
     names = [(c["name"], c["insee"]) for c in by_name.json()["items"]]
     assert len(names) == 50 and by_name.json()["total"] == 197
     assert "link" in by_name.headers
+
+
+async def test_a_kept_page_of_territories_answers_if_none_match(client: httpx.AsyncClient) -> None:
+    """The kept ETag is the hash of the body, as the conditional middleware gives it."""
+    plain = {"accept-encoding": "identity"}
+    params = {"limit": "100", "phase": "2", "sort": "-name"}
+    r = await client.get(f"{API}/territories", params=params, headers=plain)
+    assert r.headers["etag"] == etag_for(r.content)
+    again = await client.get(
+        f"{API}/territories", params=params, headers={**plain, "If-None-Match": r.headers["etag"]}
+    )
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == r.headers["etag"]
+    assert again.headers["link"] == r.headers["link"]
+    assert again.headers["vary"] == r.headers["vary"] == "Authorization"

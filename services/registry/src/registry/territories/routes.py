@@ -128,8 +128,16 @@ async def list_territories(
             headers=contacts.VARY,
         )
     full = contacts.sees_contacts(request, caller)
-    body, next_cursor = await service.page_json(rows, params=params, filters=filters, full=full)
-    response = Response(body, media_type="application/json", headers=contacts.VARY)
+    body, etag, next_cursor = await service.page_json(
+        rows, params=params, filters=filters, full=full
+    )
+    # The kept ETag, as the conditional middleware would hash it; then it is ours to answer
+    # If-None-Match, with the headers its 304 keeps.
+    headers = {"ETag": etag, **contacts.VARY}
+    if none_match(request.headers.get("if-none-match"), etag):
+        response = Response(status_code=304, headers=headers)
+    else:
+        response = Response(body, media_type="application/json", headers=headers)
     next_link(request, response, next_cursor)
     return response
 

@@ -31,7 +31,7 @@ from registry.schemas import (
 from registry.territories import contacts, queries
 from registry.territories.documents import refresh
 from registry.versions import Kept
-from tdi_kit.conditional import check_if_match
+from tdi_kit.conditional import check_if_match, etag_for
 from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
 from tdi_kit.events import emit
 from tdi_kit.pagination import ListParams, RowsPage, Sort, parse_sort, read_page
@@ -62,16 +62,18 @@ async def list_documents(
 
 async def page_json(
     rows: RowReader, *, params: ListParams, filters: dict[str, Any], full: bool
-) -> tuple[bytes, str | None]:
-    """A JSON page of stored documents as a caller sees them (`full`: with the contacts), and
-    the next page's cursor: kept under the register's data version, so that the dashboard's
-    every territory (one page of 1,000) costs one indexed row until a territory changes."""
+) -> tuple[bytes, str, str | None]:
+    """A JSON page of stored documents as a caller sees them (`full`: with the contacts), its
+    ETag and the next page's cursor: kept under the register's data version, so that the
+    dashboard's every territory (one page of 1,000, 300 KB) costs one indexed row, not its
+    assembly and its hash, until a territory changes."""
     filters = await _resolved(rows, filters)
 
-    async def render() -> tuple[bytes, str | None]:
+    async def render() -> tuple[bytes, str, str | None]:
         page = await list_documents(rows, params=params, filters=filters)
         documents = contacts.documents_for_caller([row[0] for row in page.rows], full=full)
-        return tdi_page_json(documents, page.next_cursor, page.total).encode(), page.next_cursor
+        body = tdi_page_json(documents, page.next_cursor, page.total).encode()
+        return body, etag_for(body), page.next_cursor
 
     if filters.get("commune") is not None:
         # The commune filter reads communes, which the register's data version does not
@@ -81,7 +83,7 @@ async def page_json(
     return await PAGES.get(rows, (params, full, *sorted(filters.items())), render)
 
 
-PAGES: Kept[tuple[bytes, str | None]] = Kept(size=16)
+PAGES: Kept[tuple[bytes, str, str | None]] = Kept(size=16)
 
 
 async def _resolved(rows: RowReader, filters: dict[str, Any]) -> dict[str, Any]:
