@@ -49,13 +49,17 @@ def upgrade() -> None:
         # (a test's, whose commits only release savepoints) sees its own change too. Writers
         # of territories then queue on the counter's row until they commit; each request
         # writes one territory, so none waits for a row another waiting writer holds.
+        op.execute(
+            "CREATE FUNCTION bump_register_version() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN {BUMP[dialect]}; RETURN NULL; END $$"
+        )
         for table in COUNTED:
             op.execute(
                 f"CREATE TRIGGER bump_register_version AFTER INSERT OR UPDATE OR DELETE "
                 f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION bump_register_version()"
             )
         return
-    # SQLite: one writer at a time (writes begin IMMEDIATE), so an immediate bump is as safe.
+    # SQLite: one writer at a time (writes begin IMMEDIATE); a trigger is for each row there.
     for table in COUNTED:
         for change in ("INSERT", "UPDATE", "DELETE"):
             op.execute(
