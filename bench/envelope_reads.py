@@ -23,17 +23,7 @@ TIMES = 200
 
 
 async def _seed(url: str) -> None:
-    from bench.gateway import _services
-    from tdi_kit import migrations
-    from tdi_kit.db import create_engine, create_sessionmaker
-
-    funding = next(s for s in _services() if s.name == "funding")
-    engine = create_engine(url)
-    await migrations.upgrade(engine, funding.migrations)
-    async with create_sessionmaker(engine)() as session:
-        await funding.seed(session, say=lambda _line: None)
-        await session.commit()
-    await engine.dispose()
+    await trees.seed("funding", url)
 
 
 @asynccontextmanager

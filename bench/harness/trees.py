@@ -101,6 +101,21 @@ def _compare(
             print(f"| {name} | {b[0]:,} | {a[0]:,} | {b[1]:,} | {a[1]:,} |")
 
 
+async def seed(name: str, url: str) -> None:
+    """The service `name` migrated and seeded on `url`, as `python -m bench` seeds it."""
+    from bench.gateway import _services
+    from tdi_kit import migrations
+    from tdi_kit.db import create_engine, create_sessionmaker
+
+    service = next(s for s in _services() if s.name == name)
+    engine = create_engine(url)
+    await migrations.upgrade(engine, service.migrations)
+    async with create_sessionmaker(engine)() as session:
+        await service.seed(session, say=lambda _line: None)
+        await session.commit()
+    await engine.dispose()
+
+
 async def answer(client: Any, path: str) -> list[object]:
     """A GET's status, ETag and bytes (its request id aside), as a tree's answers record it."""
     r = await client.get(path)

@@ -111,6 +111,9 @@ class Territory(StoredDocument, Base):
     """
 
     __tablename__ = "territories"
+    # A phase's territories by name (`phase=2&sort=-name`): read in order, no sort of the
+    # documents (SQLite's sorter copied every matching document).
+    __table_args__ = (Index("ix_territories_phase_name_key", "phase", "name_key", "code"),)
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -257,6 +260,19 @@ class ProgrammeMilestone(Base):
     source_title: Mapped[str] = mapped_column(String(300))
     source_url: Mapped[str | None] = mapped_column(String(300))
     caveat: Mapped[str | None] = mapped_column(Text)
+
+
+class DataVersion(Base):
+    """A value the database changes in every transaction that changes what it follows
+    (triggers of migration 0006: the register's territories, the programme's phases and
+    milestones, the Régions' names), committed with the change and never given twice: an
+    answer computed from those tables and kept under the value is current as long as the value
+    is the database's (`registry.versions`)."""
+
+    __tablename__ = "data_versions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class WebhookSubscription(Base):

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from registry.models import ProgrammeMilestone, ProgrammePhase, Region, Territory
@@ -23,8 +22,31 @@ SORTABLE = {
 }
 
 
-async def phases(session: AsyncSession) -> list[ProgrammePhase]:
-    return list(await session.scalars(select(ProgrammePhase).order_by(ProgrammePhase.phase)))
+# A phase as the programme's answer shows it, read through the driver.
+PHASES = select(
+    ProgrammePhase.phase,
+    ProgrammePhase.name,
+    ProgrammePhase.starts_on,
+    ProgrammePhase.ends_on,
+    ProgrammePhase.source_title,
+    ProgrammePhase.source_url,
+    ProgrammePhase.caveat,
+).order_by(ProgrammePhase.phase)
+
+
+@dataclass
+class PhaseRow:
+    phase: int
+    name: str
+    starts_on: dt.date
+    ends_on: dt.date
+    source_title: str
+    source_url: str | None
+    caveat: str | None
+
+
+async def phases(rows: RowReader) -> list[PhaseRow]:
+    return [PhaseRow(*row) for row in await rows.all(PHASES)]
 
 
 @dataclass
@@ -40,20 +62,22 @@ async def phase_dates(rows: RowReader) -> list[PhaseDates]:
     return [PhaseDates(*row) for row in await rows.all(stmt.order_by(ProgrammePhase.phase))]
 
 
-async def counts_by_status(session: AsyncSession) -> list[tuple[int, str, int]]:
+async def counts_by_status(rows: RowReader) -> list[tuple[Any, ...]]:
+    """(phase, status, territories)."""
     stmt = select(Territory.phase, Territory.status, func.count()).group_by(
         Territory.phase, Territory.status
     )
-    return [(p, s, n) for p, s, n in (await session.execute(stmt)).all()]
+    return await rows.all(stmt)
 
 
-async def counts_by_region(session: AsyncSession) -> list[tuple[int, str | None, str | None, int]]:
+async def counts_by_region(rows: RowReader) -> list[tuple[Any, ...]]:
+    """(phase, official Région's code, its name, territories)."""
     stmt = (
         select(Territory.phase, Territory.region_code, Region.name, func.count())
         .outerjoin(Region, Region.code == Territory.region_code)
         .group_by(Territory.phase, Territory.region_code, Region.name)
     )
-    return [(p, c, name, n) for p, c, name, n in (await session.execute(stmt)).all()]
+    return await rows.all(stmt)
 
 
 def milestones(
@@ -87,10 +111,10 @@ def milestones(
     )
 
 
-async def latest_count(session: AsyncSession, phase: int) -> ProgrammeMilestone | None:
-    """The last number of territories the record gives for a phase."""
-    return await session.scalar(
-        select(ProgrammeMilestone)
+async def latest_count(rows: RowReader, phase: int) -> tuple[Any, ...] | None:
+    """The last number of territories the record gives for a phase (`MILESTONE_COLUMNS`)."""
+    found = await rows.all(
+        select(*MILESTONE_COLUMNS)
         .where(
             ProgrammeMilestone.phase == phase,
             ProgrammeMilestone.measure == "territories",
@@ -99,3 +123,4 @@ async def latest_count(session: AsyncSession, phase: int) -> ProgrammeMilestone 
         .order_by(ProgrammeMilestone.date.desc(), ProgrammeMilestone.code.desc())
         .limit(1)
     )
+    return found[0] if found else None

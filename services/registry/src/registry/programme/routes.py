@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator
 
 from registry.programme import service
 from registry.schemas import Measure, MilestoneKind, MilestoneRead, ProgrammeRead
-from tdi_kit.db import SessionDep
 from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page
 from tdi_kit.rowreader import RowsDep
 
@@ -22,9 +21,9 @@ def _day(value: str | None) -> dt.date | None:
 
 
 @router.get("/programme", response_model=ProgrammeRead)
-async def get_programme(session: SessionDep) -> Any:
+async def get_programme(rows: RowsDep) -> Any:
     """The programme's phases: dates, status, territories in the register and as announced."""
-    return await service.programme(session)
+    return Response(await service.programme_json(rows), media_type="application/json")
 
 
 @router.get("/programme/milestones", response_model=Page[MilestoneRead], responses=CSV_RESPONSE)

@@ -6,7 +6,8 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
 from registry.models import ProgrammeMilestone
 from registry.programme import queries
@@ -25,6 +26,7 @@ from registry.schemas import (
     RegionTally,
     Source,
 )
+from registry.versions import Kept
 from tdi_kit.pagination import ListParams, RowsPage
 from tdi_kit.rowlists import RowList
 from tdi_kit.rowreader import RowReader
@@ -46,17 +48,28 @@ async def current_phase(rows: RowReader, *, on: dt.date | None = None) -> int | 
     )
 
 
-async def programme(session: AsyncSession) -> ProgrammeRead:
+async def programme_json(rows: RowReader) -> bytes:
+    """The programme's answer as sent, kept under the register's data version and the day
+    (a phase's status is today's): one indexed row read while nothing changed."""
+    return await _PROGRAMME.get(rows, today(), lambda: _programme_json(rows))
+
+
+async def _programme_json(rows: RowReader) -> bytes:
+    # Encoded as FastAPI encodes a `response_model=ProgrammeRead` answer: the same bytes.
+    return bytes(JSONResponse(jsonable_encoder(await programme(rows))).body)
+
+
+async def programme(rows: RowReader) -> ProgrammeRead:
     on = today()
     by_status: dict[int, dict[str, int]] = defaultdict(dict)
-    for phase, status, n in await queries.counts_by_status(session):
+    for phase, status, n in await queries.counts_by_status(rows):
         by_status[phase][status] = n
     by_region: dict[int, list[RegionTally]] = defaultdict(list)
-    for phase, code, name, n in await queries.counts_by_region(session):
+    for phase, code, name, n in await queries.counts_by_region(rows):
         by_region[phase].append(RegionTally(region_code=code, region_name=name, count=n))
     phases = []
-    for p in await queries.phases(session):
-        announced = await queries.latest_count(session, p.phase)
+    for p in await queries.phases(rows):
+        announced = await queries.latest_count(rows, p.phase)
         status = phase_status(p, on)
         phases.append(
             PhaseRead(
@@ -74,8 +87,12 @@ async def programme(session: AsyncSession) -> ProgrammeRead:
                     by_region=sorted(
                         by_region[p.phase], key=lambda r: (r.region_code is None, r.region_code)
                     ),
-                    announced=announced.value if announced else None,
-                    announced_by=milestone_read(announced) if announced else None,
+                    announced=announced[_VALUE] if announced else None,
+                    announced_by=(
+                        MilestoneRead.model_validate(milestone_item(announced))
+                        if announced
+                        else None
+                    ),
                 ),
             )
         )
@@ -101,6 +118,9 @@ async def milestones(
 
 
 _COLUMN_NAMES = tuple(c.key for c in queries.MILESTONE_COLUMNS)
+_VALUE = _COLUMN_NAMES.index("value")
+# One entry per day asked (today's, and yesterday's around midnight).
+_PROGRAMME: Kept[bytes] = Kept(size=2)
 
 
 def milestone_item(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -123,10 +143,6 @@ def milestone_item(row: tuple[Any, ...]) -> dict[str, Any]:
         "source": {"title": m["source_title"], "url": m["source_url"]},
         "caveat": m["caveat"],
     }
-
-
-def milestone_read(m: ProgrammeMilestone) -> MilestoneRead:
-    return MilestoneRead.model_validate(milestone_item(tuple(getattr(m, k) for k in _COLUMN_NAMES)))
 
 
 _SOURCE_COLUMNS = ("source_title", "source_url")

@@ -29,7 +29,7 @@ from tdi_kit.conditional import IfMatch, none_match
 from tdi_kit.db import SessionDep
 from tdi_kit.documents import document_response
 from tdi_kit.identifiers import DepartmentCode, Insee, RegionCode, Siren
-from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, documents_answer
+from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page, documents_answer, next_link
 from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["territories"])
@@ -114,22 +114,32 @@ async def list_territories(
         "commune": commune,
         "q": q,
     }
-    page = await service.list_documents(rows, params=params, filters=filters)
-    documents = [row[0] for row in page.rows]
-    if params.format != "csv":  # the CSV has no contacts column
-        full = contacts.sees_contacts(request, caller)
-        documents = contacts.documents_for_caller(documents, full=full)
-    return documents_answer(
-        request,
-        params,
-        documents,
-        page.next_cursor,
-        page.total,
-        filename="territories",
-        columns=CSV_COLUMNS,
-        row=_csv_row,
-        headers=contacts.VARY,
+    if params.format == "csv":  # every row; the CSV has no contacts column
+        page = await service.list_documents(rows, params=params, filters=filters)
+        return documents_answer(
+            request,
+            params,
+            [row[0] for row in page.rows],
+            page.next_cursor,
+            page.total,
+            filename="territories",
+            columns=CSV_COLUMNS,
+            row=_csv_row,
+            headers=contacts.VARY,
+        )
+    full = contacts.sees_contacts(request, caller)
+    body, etag, next_cursor = await service.page_json(
+        rows, params=params, filters=filters, full=full
     )
+    # The kept ETag, as the conditional middleware would hash it; then it is ours to answer
+    # If-None-Match, with the headers its 304 keeps.
+    headers = {"ETag": etag, **contacts.VARY}
+    if none_match(request.headers.get("if-none-match"), etag):
+        response = Response(status_code=304, headers=headers)
+    else:
+        response = Response(body, media_type="application/json", headers=headers)
+    next_link(request, response, next_cursor)
+    return response
 
 
 @router.get(
@@ -249,7 +259,8 @@ async def list_territory_communes(
 ) -> Any:
     """Communes covered: phase 1 by its official list, phase 2 through its members."""
     page = await service.communes_of(rows, code=code, params=params)
-    return service.COMMUNES.answer(request, params, page, filename=f"communes-{code}")
+    # Both phases' lists answer alike (`service.COMMUNES`): the first one shapes the answer.
+    return service.COMMUNES[1].answer(request, params, page, filename=f"communes-{code}")
 
 
 @router.get(
