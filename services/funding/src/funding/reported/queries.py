@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import Select, bindparam, or_, select
@@ -58,3 +59,14 @@ def figures(
 
 # One figure, run with its `code` (`RowReader.all`): compiled once.
 BY_CODE = select(*COLUMNS).where(ReportedFigure.code == bindparam("code"))
+
+
+@functools.cache
+def kept_matching(*, by_operator: bool, is_demo: bool | None) -> Select[Any]:
+    """The figures beside the breakdowns (of an operator, bound as `operator`, when
+    `by_operator`), oldest first: built once per shape, run with its values."""
+    return figures(
+        operator=bindparam("operator") if by_operator else None,
+        is_demo=is_demo,
+        selected=COLUMNS,
+    ).order_by(ReportedFigure.as_of, ReportedFigure.code)
