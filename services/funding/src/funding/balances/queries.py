@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     Select,
     Subquery,
     and_,
@@ -313,7 +314,7 @@ def kept_grouped(*, regional: bool, by_operator: bool, include_demo: bool) -> Se
 
 
 # `nested_in_scope` for the envelopes (`codes`) already known to have movements in scope.
-_CODES = bindparam("codes", expanding=True)
+_CODES: BindParameter[Any] = bindparam("codes", expanding=True)
 NESTED_AMONG = (
     select(Envelope.code, Envelope.part_of)
     .where(

@@ -18,13 +18,14 @@ NAMES = tuple(c.key for c in COLUMNS)
 def figures(
     *,
     envelope: str | None = None,
-    operator: str | None = None,
+    operator: Any = None,
     measure: str | None = None,
     theme: str | None = None,
     is_demo: bool | None = None,
     selected: Any = (ReportedFigure,),
 ) -> Select[Any]:
-    """`selected`: the records (the default), or `COLUMNS` for a list read through the driver."""
+    """`selected`: the records (the default), or `COLUMNS` for a list read through the driver;
+    `operator` a value, or a `bindparam` in a kept statement (`kept_matching`)."""
     stmt = select(*selected)
     if envelope is not None:
         # The envelope's own figures, and those of the convention it belongs to.
