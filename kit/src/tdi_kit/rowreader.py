@@ -245,6 +245,9 @@ class _Prepared:
             _result_processor(column.type, dialect) for column in compiled._result_columns
         ]
         self.plain = not any(self.results)
+        # Only the columns that have a processor, by position: most columns of a list have
+        # none, and walking every value of every row cost as much as the processors.
+        self.processed = [(i, p) for i, p in enumerate(self.results) if p is not None]
 
     def statement(
         self, extracted: Any, params: Mapping[str, Any] | None = None
@@ -275,14 +278,16 @@ class _Prepared:
     def typed(self, raw: list[Any]) -> list[tuple[Any, ...]]:
         if self.plain:
             return [tuple(row) for row in raw]
-        processors = self.results
-        return [
-            tuple(
-                value if process is None or value is None else process(value)
-                for value, process in zip(row, processors, strict=True)
-            )
-            for row in raw
-        ]
+        processed = self.processed
+        out = []
+        for row in raw:
+            values = list(row)
+            for i, process in processed:
+                value = values[i]
+                if value is not None:
+                    values[i] = process(value)
+            out.append(tuple(values))
+        return out
 
 
 def _asyncpg_errors() -> tuple[type[Exception], ...]:
