@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from funding_cases import ADMIN, M, allocate, make_envelope
-from sqlalchemy import event
+from funding_cases import ADMIN, M, allocate, make_envelope, selects
 
 from funding.balances import queries
 from funding.seed.demo import load_demo
@@ -64,15 +63,7 @@ async def test_the_breakdowns_read_three_kept_statements_whatever_the_filters(
     client: httpx.AsyncClient, funding_app: ServiceApp
 ) -> None:
     await _movements(client, funding_app)
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    engine = funding_app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with selects(funding_app.state.engine) as statements:
         for scope in SCOPES:
             await client.get("/api/v1/balances/breakdowns", params=scope)  # the shape's first
             built = queries.kept_grouped.cache_info()
@@ -85,5 +76,3 @@ async def test_the_breakdowns_read_three_kept_statements_whatever_the_filters(
             assert len(statements) == expected, (scope, statements)
             # No statement built for this request: its shape's was kept.
             assert queries.kept_grouped.cache_info().misses == built.misses, scope
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
