@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from funding.main import MIGRATIONS
 from funding.seed.loader import load
@@ -80,3 +84,20 @@ async def allocate(
     )
     assert r.status_code == 201, r.text
     return r.json()
+
+
+@contextmanager
+def selects(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The SELECTs `engine` runs while the block runs, as they are run (clear it between
+    requests): what a test of statements per request counts."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)

@@ -41,6 +41,7 @@ from funding.schemas import (
 )
 from tdi_kit.auth import Caller
 from tdi_kit.db import create_engine
+from tdi_kit.rowreader import InSession
 
 ADMIN = Caller(sub="property", org=None, scopes=frozenset({"admin"}))
 ACTOR = Actor("property")
@@ -403,7 +404,7 @@ async def _check_breakdowns(engine: AsyncEngine, specs: list[Spec]) -> None:
         await session.flush()
         for include_demo in (True, False):
             filters = {"include_demo": include_demo}
-            got = await balances.breakdowns(session, filters=filters)
+            got = await balances.breakdowns(InSession(session), filters=filters)
             plain = await _summed_over_records(session, include_demo)
             for dim in balances.BREAKDOWNS:
                 items = getattr(got, f"by_{dim}")
@@ -435,7 +436,7 @@ async def _check_breakdowns(engine: AsyncEngine, specs: list[Spec]) -> None:
             # Of one Région or one operator, the same figures as the report filtered so.
             for scoped in ({"region": "84"}, {"region": "27"}, {"operator": "bpifrance"}):
                 filters = {**scoped, "include_demo": include_demo}
-                got = await balances.breakdowns(session, filters=filters)
+                got = await balances.breakdowns(InSession(session), filters=filters)
                 for dim in balances.BREAKDOWNS:
                     today = await balances.report(session, by=dim, filters=filters)
                     key = lambda i, d=dim: str(_key(d, i))  # noqa: E731

@@ -12,11 +12,12 @@ the model cannot drift apart (a field the table lacks is an error when the servi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import ColumnElement, FromClause
 
 M = TypeVar("M", bound=BaseModel)
@@ -51,4 +52,11 @@ class ReadColumns(Generic[M]):
         return self.model.model_validate(dict(zip(self.names, row, strict=True)))
 
     def read_all(self, rows: Iterable[Sequence[Any]]) -> list[M]:
-        return [self.read(row) for row in rows]
+        """Every row as the model, validated in one call (a page of 100 in a fraction of the
+        time 100 calls take)."""
+        names = self.names
+        return self._many.validate_python([dict(zip(names, row, strict=True)) for row in rows])
+
+    @functools.cached_property
+    def _many(self) -> TypeAdapter[list[M]]:
+        return TypeAdapter(list[self.model])  # type: ignore[name-defined]

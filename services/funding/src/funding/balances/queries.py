@@ -8,13 +8,16 @@ innermost envelope that holds it, and every grouping sums to the same totals.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     Select,
     Subquery,
     and_,
+    bindparam,
     exists,
     func,
     literal,
@@ -33,6 +36,7 @@ from funding.models import (
     LedgerEntry,
     Tranche,
 )
+from funding.references import organisation_name
 
 MOVEMENT_COLUMNS = (
     "envelope_code",
@@ -220,16 +224,18 @@ def nested_in_scope(filters: dict[str, Any]) -> Select[str, str | None]:
     )
 
 
-def kept_movements(region: str | None) -> Subquery:
+def kept_movements(*, regional: bool) -> Subquery:
     """`movements()` already summed: the kept sums (`balance_sums`), one row per tranche, funder
-    and demo flag, each nested envelope's endowments carved out of its parent again.
+    and demo flag, each nested envelope's endowments carved out of its parent again. The scope
+    is bound as `region`: a Région's code, or '' for every movement.
 
-    Of a Région, only the money of its allocations: carve-outs are endowments, in no Région.
+    Of a Région (`regional`), only the money of its allocations: carve-outs are endowments, in
+    no Région.
     """
     s = BalanceSum
     last_year = func.coalesce(Tranche.last_year, Tranche.year)
     funder = func.nullif(s.funder_code, "")
-    scope = s.region_code == (region or "")
+    scope = s.region_code == bindparam("region")
     own = _rows(
         s,
         last_year,
@@ -237,7 +243,7 @@ def kept_movements(region: str | None) -> Subquery:
         [s.amount_cents, s.committed_cents, s.disbursed_cents],
         scope,
     )
-    if region is not None:
+    if regional:
         union = own.subquery("raw")
     else:
         zero = literal(0, BigInteger)
@@ -258,11 +264,33 @@ def kept_movements(region: str | None) -> Subquery:
     ).subquery("kept")
 
 
-def kept_grouped(filters: dict[str, Any]) -> Select[Any]:
+# What a row of `kept_grouped` holds, in order.
+KEPT_COLUMNS = (
+    "operator_code",
+    "funder_code",
+    "theme",
+    "year",
+    "last_year",
+    "envelope_code",
+    "amount_cents",
+    "committed_cents",
+    "disbursed_cents",
+    "operator_name",
+    "funder_name",
+)
+
+
+@functools.cache
+def kept_grouped(*, regional: bool, by_operator: bool, include_demo: bool) -> Select[Any]:
     """The breakdowns' finest grouping (operator, funder, theme set, period, envelope) from the
-    kept sums: the rows of `grouped` by those dimensions, filtered on Région, operator and demo.
+    kept sums: the rows of `grouped` by those dimensions, filtered on Région, operator and demo,
+    with the copy's names of each row's operator and funder (`KEPT_COLUMNS`).
+
+    Built once per shape and kept, run with its values (`RowReader.all`: `region`, and
+    `operator` when `by_operator`): building this union costs several times what the database
+    takes to answer it.
     """
-    m = kept_movements(filters.get("region"))
+    m = kept_movements(regional=regional)
     columns = [
         m.c.operator_code,
         m.c.funder_code,
@@ -272,21 +300,25 @@ def kept_grouped(filters: dict[str, Any]) -> Select[Any]:
         m.c.envelope_code,
     ]
     stmt = select(*columns, *_sums(m)).select_from(m)
-    if filters.get("operator") is not None:
-        stmt = stmt.where(m.c.operator_code == filters["operator"])
-    if not filters.get("include_demo"):
+    if by_operator:
+        stmt = stmt.where(m.c.operator_code == bindparam("operator"))
+    if not include_demo:
         stmt = stmt.where(m.c.is_demo.is_(False))
     plain = [m.c.operator_code, m.c.funder_code, m.c.theme_set, m.c.year, m.c.last_year]
-    return stmt.group_by(*plain, m.c.envelope_code)
-
-
-def nested_among(envelope_codes: list[str]) -> Select[str, str | None]:
-    """`nested_in_scope` for envelopes already known to have movements in scope."""
-    return (
-        select(Envelope.code, Envelope.part_of)
-        .where(
-            Envelope.part_of.is_not(None),
-            or_(Envelope.code.in_(envelope_codes), Envelope.part_of.in_(envelope_codes)),
-        )
-        .order_by(Envelope.code)
+    finest = stmt.group_by(*plain, m.c.envelope_code).subquery("finest")
+    return select(
+        finest,
+        organisation_name(finest.c.operator_code).label("operator_name"),
+        organisation_name(finest.c.funder_code).label("funder_name"),
     )
+
+
+# `nested_in_scope` for the envelopes (`codes`) already known to have movements in scope.
+_CODES: BindParameter[Any] = bindparam("codes", expanding=True)
+NESTED_AMONG = (
+    select(Envelope.code, Envelope.part_of)
+    .where(
+        Envelope.part_of.is_not(None), or_(Envelope.code.in_(_CODES), Envelope.part_of.in_(_CODES))
+    )
+    .order_by(Envelope.code)
+)

@@ -21,6 +21,7 @@ from tdi_kit.db import SessionDep
 from tdi_kit.documents import read_response
 from tdi_kit.identifiers import RegionCode
 from tdi_kit.pagination import CSV_MEDIA_TYPE, CSV_RESPONSE, csv_response
+from tdi_kit.rowreader import RowsDep
 
 router = APIRouter(tags=["balances"], responses=PROBLEMS)
 
@@ -73,7 +74,7 @@ async def get_balances(
 
 @router.get("/balances/breakdowns", response_model=BalanceBreakdowns)
 async def get_balance_breakdowns(
-    session: SessionDep,
+    rows: RowsDep,
     region: Annotated[RegionCode | None, Query()] = None,
     operator: Annotated[OrganisationCode | None, Query()] = None,
     include_demo: Annotated[
@@ -85,4 +86,4 @@ async def get_balance_breakdowns(
     movement is written (the same figures as `/balances?by=` each dimension); demo movements
     only with `include_demo=true`."""
     filters = {"region": region, "operator": operator, "include_demo": include_demo}
-    return read_response(await service.breakdowns(session, filters=filters))
+    return read_response(await service.breakdowns(rows, filters=filters))

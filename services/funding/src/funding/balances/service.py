@@ -20,15 +20,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funding.balances import queries
 from funding.envelopes.reads import funder_label
+from funding.ledger.sums import EVERY_MOVEMENT
 from funding.references import organisation_names
 from funding.reported import service as reported
 from funding.schemas import BalanceBreakdowns, BalanceRead, BalanceReport, Overlap
 from tdi_kit.errors import Unprocessable
+from tdi_kit.rowreader import Rows
 
 DIMENSIONS = queries.DIMENSIONS
 PERIOD_NOTE = (
@@ -96,7 +97,7 @@ def _notes(
     filters: dict[str, Any],
     *,
     spatial: bool,
-    nested: Sequence[Row[str, str | None]],
+    nested: Sequence[Sequence[Any]],
 ) -> list[str]:
     notes = []
     if {"year", "tranche"} & set(dims) and any(i.year is None for i in items):
@@ -190,8 +191,10 @@ def _key_order(key: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple((value is None, value if value is not None else 0) for value in key)
 
 
-async def breakdowns(session: AsyncSession, *, filters: dict[str, Any]) -> BalanceBreakdowns:
-    """Every breakdown of the dashboard from the sums the database keeps (`balance_sums`).
+async def breakdowns(rows: Rows, *, filters: dict[str, Any]) -> BalanceBreakdowns:
+    """Every breakdown of the dashboard from the sums the database keeps (`balance_sums`),
+    through the driver: three kept statements (the finest grouping with its names, the nested
+    envelopes among those it names, the reported figures), none built per request.
 
     The database groups its kept sums by envelope, tranche period and funder at once (operator
     and theme set are the envelope's): a few rows per envelope, read from a few rows per
@@ -201,14 +204,29 @@ async def breakdowns(session: AsyncSession, *, filters: dict[str, Any]) -> Balan
     the records).
     """
     spatial = _is_spatial((), filters)
-    finest = (await session.execute(queries.kept_grouped(filters))).mappings().all()
+    region, operator = filters.get("region"), filters.get("operator")
+    include_demo = bool(filters.get("include_demo"))
+    stmt = queries.kept_grouped(
+        regional=region is not None, by_operator=operator is not None, include_demo=include_demo
+    )
+    values = {"region": region or EVERY_MOVEMENT}
+    if operator is not None:
+        values["operator"] = operator
+    finest = [
+        dict(zip(queries.KEPT_COLUMNS, row, strict=True)) for row in await rows.all(stmt, **values)
+    ]
+    names: dict[str, str] = {}
+    for row in finest:
+        for code, name in (
+            (row["operator_code"], row.pop("operator_name")),
+            (row["funder_code"], row.pop("funder_name")),
+        ):
+            if code and name is not None:
+                names[code] = name
     in_scope = sorted({row["envelope_code"] for row in finest})
-    nested = (await session.execute(queries.nested_among(in_scope))).all() if in_scope else []
+    nested = await rows.all(queries.NESTED_AMONG, codes=in_scope) if in_scope else []
     members: dict[str, list[BalanceRead]] = {}
     notes: list[str] = []
-    names = await organisation_names(
-        session, [r.get("operator_code") for r in finest] + [r.get("funder_code") for r in finest]
-    )
     for dim, columns in BREAKDOWNS.items():
         sums: dict[tuple[Any, ...], list[int]] = {}
         for row in finest:
@@ -232,9 +250,11 @@ async def breakdowns(session: AsyncSession, *, filters: dict[str, Any]) -> Balan
         )
     total = {c: sum(int(row[c]) for row in finest) for c in SUMS}
     return BalanceBreakdowns(
-        include_demo=bool(filters.get("include_demo")),
+        include_demo=include_demo,
         **members,
         totals=_row(total, spatial=spatial, by_funder=False),
         notes=notes,
-        reported=[] if spatial else await _reported(session, filters),
+        reported=[]
+        if spatial
+        else await reported.matching_rows(rows, operator=operator, include_demo=include_demo),
     )

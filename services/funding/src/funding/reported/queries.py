@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import Select, bindparam, or_, select
@@ -17,13 +18,14 @@ NAMES = tuple(c.key for c in COLUMNS)
 def figures(
     *,
     envelope: str | None = None,
-    operator: str | None = None,
+    operator: Any = None,
     measure: str | None = None,
     theme: str | None = None,
     is_demo: bool | None = None,
     selected: Any = (ReportedFigure,),
 ) -> Select[Any]:
-    """`selected`: the records (the default), or `COLUMNS` for a list read through the driver."""
+    """`selected`: the records (the default), or `COLUMNS` for a list read through the driver;
+    `operator` a value, or a `bindparam` in a kept statement (`kept_matching`)."""
     stmt = select(*selected)
     if envelope is not None:
         # The envelope's own figures, and those of the convention it belongs to.
@@ -58,3 +60,14 @@ def figures(
 
 # One figure, run with its `code` (`RowReader.all`): compiled once.
 BY_CODE = select(*COLUMNS).where(ReportedFigure.code == bindparam("code"))
+
+
+@functools.cache
+def kept_matching(*, by_operator: bool, is_demo: bool | None) -> Select[Any]:
+    """The figures beside the breakdowns (of an operator, bound as `operator`, when
+    `by_operator`), oldest first: built once per shape, run with its values."""
+    return figures(
+        operator=bindparam("operator") if by_operator else None,
+        is_demo=is_demo,
+        selected=COLUMNS,
+    ).order_by(ReportedFigure.as_of, ReportedFigure.code)

@@ -15,7 +15,7 @@ from funding.reported import queries
 from funding.schemas import MEASURE_LABELS, Reported, ReportedFigureRead
 from tdi_kit.errors import or_not_found
 from tdi_kit.pagination import ListParams, parse_sort, read_page
-from tdi_kit.rowreader import RowReader
+from tdi_kit.rowreader import RowReader, Rows
 
 
 def scope_of(values: Mapping[str, Any]) -> Any:
@@ -66,6 +66,18 @@ async def matching(session: AsyncSession, filters: dict[str, Any]) -> list[Repor
         queries.ReportedFigure.as_of, queries.ReportedFigure.code
     )
     return [read(f) for f in await session.scalars(stmt)]
+
+
+async def matching_rows(
+    rows: Rows, *, operator: str | None, include_demo: bool
+) -> list[ReportedFigureRead]:
+    """`matching` with only an operator and the demo flag, through the driver (one kept
+    statement): the figures beside the dashboard's breakdowns."""
+    stmt = queries.kept_matching(
+        by_operator=operator is not None, is_demo=None if include_demo else False
+    )
+    values = {} if operator is None else {"operator": operator}
+    return [read_row(row) for row in await rows.all(stmt, **values)]
 
 
 async def figures(
