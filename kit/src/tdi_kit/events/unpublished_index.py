@@ -7,7 +7,7 @@ reads only the backlog, and so does the backlog's gauge (`events_unpublished`). 
 configured, nothing is ever published and the index holds every event, as the table does: no
 round asks for them then.
 
-Frozen with the migrations that call it (registry 0006, funding 0008, contracts 0006).
+Frozen with the migrations that call it (registry 0007, funding 0008, contracts 0006).
 """
 
 from __future__ import annotations

@@ -1,22 +1,13 @@
 """data versions: a counter bumped by the database in every transaction that changes the
 register (territories, programme phases and milestones, Régions), and the index that sorts a
 phase's territories by name
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-02 16:30:00
-
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0006", "0005"
+branch_labels = depends_on = None
 
 # What `registry.versions.REGISTER` counts: the tables the programme's answer and the
 # territories' documents are computed from.

@@ -9,5 +9,5 @@ The step: `tdi_kit.events.unpublished_index`.
 from tdi_kit.events.unpublished_index import downgrade, upgrade
 
 __all__ = ["downgrade", "upgrade"]
-revision, down_revision = "0006", "0005"
+revision, down_revision = "0007", "0006"
 branch_labels = depends_on = None
