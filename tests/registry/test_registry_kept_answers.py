@@ -179,3 +179,23 @@ async def test_a_kept_page_of_territories_answers_if_none_match(client: httpx.As
     assert again.headers["link"] == r.headers["link"]
     assert again.headers["vary"] == r.headers["vary"]
     assert "Authorization" in r.headers["vary"]
+
+
+async def test_two_databases_at_the_same_version_keep_their_own_answers() -> None:
+    """Two apps in one process (a test's, or a tool's) whose databases stand at the same data
+    version never get each other's answer: the answers are kept per reader."""
+    from registry.versions import Kept
+
+    class AtVersion:
+        async def one(self, _stmt: object, **_params: object) -> tuple[int]:
+            return (7,)
+
+    kept: Kept[str] = Kept()
+    first, second = AtVersion(), AtVersion()
+
+    async def answer(value: str) -> str:
+        return value
+
+    assert await kept.get(first, "page", lambda: answer("first's")) == "first's"  # type: ignore[arg-type]
+    assert await kept.get(second, "page", lambda: answer("second's")) == "second's"  # type: ignore[arg-type]
+    assert await kept.get(first, "page", lambda: answer("computed again")) == "first's"  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import bindparam, select
 
@@ -31,27 +32,33 @@ async def version(rows: RowReader, name: str = REGISTER) -> int | None:
 
 
 class Kept(Generic[T]):
-    """The last `size` answers, each under the key it answers and the version it was computed
-    under; one entry per key (a newer version replaces it)."""
+    """The last `size` answers of each database, each under the key it answers and the version
+    it was computed under; one entry per key (a newer version replaces it).
+
+    Kept apart for each reader, that is each app's database: two databases (a test's apps) may
+    stand at the same version with different data."""
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
-        self._kept: OrderedDict[Hashable, tuple[int, T]] = OrderedDict()
+        self._by_reader: WeakKeyDictionary[RowReader, OrderedDict[Hashable, tuple[int, T]]] = (
+            WeakKeyDictionary()
+        )
 
     def clear(self) -> None:
-        self._kept.clear()
+        self._by_reader.clear()
 
     async def get(self, rows: RowReader, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
         current = await version(rows)
         if current is None:  # no counter (a database not migrated to 0006): nothing is kept
             return await compute()
-        found = self._kept.get(key)
+        kept = self._by_reader.setdefault(rows, OrderedDict())
+        found = kept.get(key)
         if found is not None and found[0] == current:
-            self._kept.move_to_end(key)
+            kept.move_to_end(key)
             return found[1]
         value = await compute()
-        self._kept[key] = (current, value)
-        self._kept.move_to_end(key)
-        while len(self._kept) > self.size:
-            self._kept.popitem(last=False)
+        kept[key] = (current, value)
+        kept.move_to_end(key)
+        while len(kept) > self.size:
+            kept.popitem(last=False)
         return value
