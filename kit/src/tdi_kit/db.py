@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -193,7 +194,7 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_timeout: float) -> None:
         # timeout a second process opening it then fails at once ("database is locked").
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor, deadline=time.monotonic() + busy_timeout)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -201,6 +202,22 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_timeout: float) -> None:
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _switch_to_wal(cursor: Any, *, deadline: float) -> None:
+    """WAL mode, which the file keeps once set. Two processes opening a fresh database at once
+    (two migration jobs) both ask for the switch; SQLite refuses one of them at once with
+    "database is locked", without waiting on the busy timeout (each holds a read lock the other's
+    switch needs: it would deadlock). The refused one asks again until the other has switched,
+    which happens only while the file is new: a short blocking sleep at the first connections."""
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError, wrapped or not
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 # Harmless on PostgreSQL (the option is read only by the SQLite begin hook).
