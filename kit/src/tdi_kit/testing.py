@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import NullPool
 
 from tdi_kit.auth import mint_token
+from tdi_kit.db import WRITE_OPTIONS
 from tdi_kit.rowreader import SessionRowReader
 from tdi_kit.settings import DEV_JWT_SECRET, normalise_database_url
 
@@ -74,6 +75,10 @@ async def rolled_back(app: FastAPI, engine: AsyncEngine) -> AsyncIterator[None]:
     """
     original = app.state.sessionmaker, app.state.read_sessionmaker, app.state.rows
     async with engine.connect() as connection:
+        # SQLite: the write lock up front, as the app's writes take it (`WRITE_OPTIONS`): a
+        # deferred transaction that read first fails at once ("database is locked", no busy
+        # wait) when it comes to write after another connection committed.
+        connection = await connection.execution_options(**WRITE_OPTIONS)
         transaction = await connection.begin()
         app.state.sessionmaker = async_sessionmaker(
             bind=connection,
