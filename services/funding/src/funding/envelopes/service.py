@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -182,21 +183,37 @@ async def open_tranche(
     session.add(tranche)
     await session.flush()
     if payload.amount_cents:
-        await ledger.append(
-            session,
-            [
-                entries.endowment(
-                    actor=actor,
-                    tranche=tranche,
-                    operator_code=envelope.operator_code,
-                    amount_cents=payload.amount_cents,
-                    note=f"tranche {payload.year} opened",
-                    is_demo=envelope.is_demo,
-                    funder_code=payload.funder_code,
-                )
-            ],
+        note = f"tranche {payload.year} opened"
+        await _endow(
+            session, envelope, tranche, actor, payload.amount_cents, note, payload.funder_code
         )
     return tranche
+
+
+async def _endow(
+    session: AsyncSession,
+    envelope: Envelope,
+    tranche: Tranche,
+    actor: Actor,
+    amount_cents: int,
+    note: str,
+    funder_code: str | None,
+    effective_on: dt.date | None = None,
+) -> None:
+    """Money put into one of the envelope's tranches (a cut: taken out), in the ledger: the
+    envelope's operator's movement, demo when the envelope is; without `effective_on`, from
+    its recording."""
+    movement = entries.endowment(
+        actor=actor,
+        tranche=tranche,
+        operator_code=envelope.operator_code,
+        amount_cents=amount_cents,
+        note=note,
+        is_demo=envelope.is_demo,
+        funder_code=funder_code,
+        effective_on=effective_on,
+    )
+    await ledger.append(session, [movement])
 
 
 async def update(
@@ -297,20 +314,15 @@ async def adjust(
     # The seed passes its actor, a request its caller: one of the two is always set, which
     # mypy cannot follow.
     who = actor or Actor.of(caller)  # type: ignore[arg-type]
-    await ledger.append(
+    await _endow(
         session,
-        [
-            entries.adjustment(
-                actor=who,
-                tranche=locked,
-                operator_code=found.operator_code,
-                delta_cents=payload.delta_cents,
-                reason=payload.reason,
-                effective_on=payload.effective_on,
-                is_demo=found.is_demo,
-                funder_code=payload.funder_code,
-            )
-        ],
+        found,
+        locked,
+        who,
+        payload.delta_cents,
+        payload.reason,
+        payload.funder_code,
+        payload.effective_on,
     )
     await session.flush()
     await check_nesting(session, found)

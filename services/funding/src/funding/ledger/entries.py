@@ -92,30 +92,6 @@ def endowment(
     )
 
 
-def adjustment(
-    *,
-    actor: Actor,
-    tranche: Tranche,
-    operator_code: str,
-    delta_cents: int,
-    reason: str,
-    effective_on: dt.date | None,
-    is_demo: bool,
-    funder_code: str | None,
-) -> dict[str, Any]:
-    """A top-up or a cut of an open tranche: an endowment that says why and from when."""
-    return endowment(
-        actor=actor,
-        tranche=tranche,
-        operator_code=operator_code,
-        amount_cents=delta_cents,
-        note=reason,
-        is_demo=is_demo,
-        funder_code=funder_code,
-        effective_on=effective_on,
-    )
-
-
 def commitment(
     *,
     actor: Actor,
