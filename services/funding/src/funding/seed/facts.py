@@ -17,7 +17,7 @@ Nothing here is invented. Where the facts leave a gap, the gap stays and a note 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 M = 100_000_000  # one million euros, in cents
@@ -128,6 +128,41 @@ NO_SPLIT = (
     "first year."
 )
 BDT = "banque-des-territoires"
+
+
+def _rebond_industriel(
+    code: str,
+    operator_code: str,
+    name: str,
+    kind: str,
+    theme: str,
+    description: str,
+    endowment: Movement,
+) -> SeedEnvelope:
+    """One of the two envelopes of Rebond industriel (France 2030): its 100 M€ are split between
+    Banque des Territoires and Bpifrance, which share everything else the facts say: a part of
+    the phase-2 budget, 2023-2026 with no annual split, the rules, the sources, and the State
+    (`etat`) as funder of the whole amount."""
+    return SeedEnvelope(
+        {
+            "code": code,
+            "operator_code": operator_code,
+            "convention_code": None,
+            "part_of": "phase-2-2023-2027",
+            "name": f"Rebond industriel (France 2030): {name}",
+            "kind": kind,
+            "themes": [theme],
+            "description": description,
+            "start_year": 2023,
+            "end_year": 2026,
+            "rules": {"text": "About 10 territories a year until 2026."},
+            "sources": ["ANCT", "Localtis"],
+        },
+        [replace(endowment, funder="etat")],
+        {2023: NO_SPLIT},
+        {2023: 2026},
+    )
+
 
 ENVELOPES: list[SeedEnvelope] = [
     SeedEnvelope(
@@ -358,68 +393,28 @@ ENVELOPES: list[SeedEnvelope] = [
         ],
         {2020: "Announced in December 2020; no period or annual split is public."},
     ),
-    SeedEnvelope(
-        {
-            "code": "rebond-industriel-ingenierie",
-            "operator_code": "banque-des-territoires",
-            "convention_code": None,
-            "part_of": "phase-2-2023-2027",
-            "name": "Rebond industriel (France 2030): ingénierie",
-            "kind": "engineering",
-            "themes": ["ingenierie"],
-            "description": (
-                "Rebond industriel: 100 M€ = 10 M€ engineering by Banque des Territoires (this "
-                "envelope) + 90 M€ grants and repayable advances by Bpifrance; about 10 "
-                "territories a year until 2026. Part of the phase-2 budget."
-            ),
-            "start_year": 2023,
-            "end_year": 2026,
-            "rules": {"text": "About 10 territories a year until 2026."},
-            "sources": ["ANCT", "Localtis"],
-        },
-        [
-            Movement(
-                "rebond-ing",
-                2023,
-                10 * M,
-                None,
-                "10 M€ of engineering to 2026 (France 2030)",
-                "etat",
-            )
-        ],
-        {2023: NO_SPLIT},
-        {2023: 2026},
+    _rebond_industriel(
+        "rebond-industriel-ingenierie",
+        BDT,
+        "ingénierie",
+        "engineering",
+        "ingenierie",
+        "Rebond industriel: 100 M€ = 10 M€ engineering by Banque des Territoires (this envelope) "
+        "+ 90 M€ grants and repayable advances by Bpifrance; about 10 territories a year until "
+        "2026. Part of the phase-2 budget.",
+        Movement("rebond-ing", 2023, 10 * M, None, "10 M€ of engineering to 2026 (France 2030)"),
     ),
-    SeedEnvelope(
-        {
-            "code": "rebond-industriel-aides",
-            "operator_code": "bpifrance",
-            "convention_code": None,
-            "part_of": "phase-2-2023-2027",
-            "name": "Rebond industriel (France 2030): subventions et avances remboursables",
-            "kind": "grant",
-            "themes": ["investissement-productif"],
-            "description": (
-                "Rebond industriel: the 90 M€ of grants and repayable advances by Bpifrance; "
-                "about 10 territories a year until 2026. Part of the phase-2 budget."
-            ),
-            "start_year": 2023,
-            "end_year": 2026,
-            "rules": {"text": "About 10 territories a year until 2026."},
-            "sources": ["ANCT", "Localtis"],
-        },
-        [
-            Movement(
-                "rebond-aides",
-                2023,
-                90 * M,
-                None,
-                "90 M€ of grants and advances to 2026 (France 2030)",
-                "etat",
-            )
-        ],
-        {2023: NO_SPLIT},
-        {2023: 2026},
+    _rebond_industriel(
+        "rebond-industriel-aides",
+        "bpifrance",
+        "subventions et avances remboursables",
+        "grant",
+        "investissement-productif",
+        "Rebond industriel: the 90 M€ of grants and repayable advances by Bpifrance; about 10 "
+        "territories a year until 2026. Part of the phase-2 budget.",
+        Movement(
+            "rebond-aides", 2023, 90 * M, None, "90 M€ of grants and advances to 2026 (France 2030)"
+        ),
     ),
     SeedEnvelope(
         {
