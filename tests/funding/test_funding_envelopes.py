@@ -3,6 +3,9 @@ from __future__ import annotations
 import httpx
 from funding_cases import ADMIN, BDT, BPI, M, allocate, make_envelope
 
+from funding.envelopes.service import rules_of, set_rules
+from funding.models import Envelope
+from funding.schemas import Rules
 from tdi_kit.testing import bearer
 
 
@@ -206,3 +209,24 @@ async def test_a_convention_is_created_and_changed_by_its_operator(
         url, json={"place": "Paris"}, headers={**BPI, "If-Match": r.headers["etag"]}
     )
     assert r.status_code == 200 and r.json()["place"] == "Paris" and r.json()["version"] == 2
+
+
+def test_every_rule_is_stored_in_its_column_and_read_back() -> None:
+    """set_rules and rules_of share one table of rules and columns: each rule goes to its own
+    column (`text` to `rules_text`) and comes back unchanged."""
+    rules = Rules(
+        max_rate_percent=40,
+        cap_per_project_cents=2 * M,
+        cap_waivable=True,
+        min_eligible_spending_cents=M,
+        examined_by="bpifrance",
+        text="Forty per cent at most.",
+    )
+    envelope = Envelope()
+    set_rules(envelope, rules)
+    assert (envelope.rules_text, envelope.examined_by, envelope.max_rate_percent) == (
+        "Forty per cent at most.",
+        "bpifrance",
+        40,
+    )
+    assert rules_of(envelope) == rules

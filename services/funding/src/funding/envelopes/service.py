@@ -32,25 +32,17 @@ from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
 from tdi_kit.pagination import ListParams, parse_sort, read_page
 from tdi_kit.rowreader import InSession, RowReader
 
+# Each of an envelope's rules and the column that holds it: the same name but for `text`.
+_RULE_COLUMNS = {name: name for name in Rules.model_fields} | {"text": "rules_text"}
+
 
 def rules_of(envelope: Envelope) -> Rules:
-    return Rules(
-        max_rate_percent=envelope.max_rate_percent,
-        cap_per_project_cents=envelope.cap_per_project_cents,
-        cap_waivable=envelope.cap_waivable,
-        min_eligible_spending_cents=envelope.min_eligible_spending_cents,
-        examined_by=envelope.examined_by,
-        text=envelope.rules_text,
-    )
+    return Rules(**{name: getattr(envelope, column) for name, column in _RULE_COLUMNS.items()})
 
 
 def set_rules(envelope: Envelope, rules: Rules) -> None:
-    envelope.max_rate_percent = rules.max_rate_percent
-    envelope.cap_per_project_cents = rules.cap_per_project_cents
-    envelope.cap_waivable = rules.cap_waivable
-    envelope.min_eligible_spending_cents = rules.min_eligible_spending_cents
-    envelope.examined_by = rules.examined_by
-    envelope.rules_text = rules.text
+    for name, column in _RULE_COLUMNS.items():
+        setattr(envelope, column, getattr(rules, name))
 
 
 def set_themes(envelope: Envelope, themes: Sequence[str]) -> None:
