@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, select
 from starlette.requests import Request
 
 from tdi_kit.pagination import ListParams, Page, RowsPage
-from tdi_kit.rowlists import RowList, where_given, where_words
+from tdi_kit.rowlists import RowList, where_given, where_linked, where_words
 
 HOSTILE = "".join(chr(i) for i in range(32)) + 'é\u2028"\\/<>😀'
 
@@ -24,6 +24,7 @@ class Thing(BaseModel):
 
 
 table = Table("things", MetaData(), Column("code", String), Column("n", Integer))
+links = Table("thing_tags", MetaData(), Column("thing_code", String), Column("tag", String))
 
 
 def _request() -> Request:
@@ -70,6 +71,24 @@ def test_filters_apply_only_when_given() -> None:
     assert (
         "WHERE things.code = :code_1" in narrowed and "things.n" not in narrowed.split("WHERE")[1]
     )
+
+
+def test_a_linked_filter_is_an_exists_on_the_link_table_only_when_given() -> None:
+    stmt = select(table.c.code)
+    assert str(where_linked(stmt, table.c.code, (links.c.thing_code, links.c.tag, None))) == str(
+        stmt
+    )
+    narrowed = where_linked(
+        stmt,
+        table.c.code,
+        (links.c.thing_code, links.c.tag, "a"),
+        (links.c.thing_code, links.c.tag, None),
+    )
+    sql = " ".join(str(narrowed).split())
+    assert sql.count("EXISTS") == 1
+    assert "WHERE EXISTS (SELECT * FROM thing_tags WHERE thing_tags.thing_code = things.code" in sql
+    assert "AND thing_tags.tag = :tag_1)" in sql
+    assert narrowed.compile().params == {"tag_1": "a"}
 
 
 def test_words_are_each_required_and_folded() -> None:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import orjson
 from fastapi import Request, Response
 from pydantic import BaseModel
-from sqlalchemy import Select
+from sqlalchemy import Select, exists
 
 from tdi_kit.pagination import (
     ListParams,
@@ -143,6 +143,17 @@ def where_given(stmt: S, *filters: tuple[Any, Any]) -> S:
     for column, value in filters:
         if value is not None:
             stmt = stmt.where(column == value)
+    return stmt
+
+
+def where_linked(stmt: S, key: Any, *links: tuple[Any, Any, Any]) -> S:
+    """`stmt` narrowed, for each (link_key, column, value) whose value was given (not None), to
+    the rows whose `key` a row of a link table names (`link_key == key`) with `column == value`:
+    an EXISTS on the link table's index, so that a page stays one statement and no row is
+    repeated, as a join would repeat it."""
+    for link_key, column, value in links:
+        if value is not None:
+            stmt = stmt.where(exists().where(link_key == key, column == value))
     return stmt
 
 

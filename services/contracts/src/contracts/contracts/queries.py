@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.contracts.lifecycle import live_slot
 from contracts.models import Action, ActionTheme, Contract, PlanLine, TerritoryRegion
-from tdi_kit.text import search_terms
+from tdi_kit.rowlists import where_given, where_linked, where_words
 
 SORTABLE = {
     "territory_code": Contract.territory_code,
@@ -117,24 +117,14 @@ def shared_filters(
 ) -> Select[Any]:
     """The filters of the contracts' and the actions' lists alike: columns both tables have,
     a Région by its territories (an EXISTS on an indexed table), words of the search text."""
-    if territory is not None:
-        stmt = stmt.where(model.territory_code == territory)
-    if region is not None:
-        stmt = stmt.where(
-            exists().where(
-                TerritoryRegion.territory_code == model.territory_code,
-                TerritoryRegion.region_code == region,
-            )
-        )
-    if phase is not None:
-        stmt = stmt.where(model.phase == phase)
-    if status is not None:
-        stmt = stmt.where(model.status == status)
-    if is_demo is not None:
-        stmt = stmt.where(model.is_demo == is_demo)
-    for term in search_terms(q or ""):
-        stmt = stmt.where(model.search_text.contains(term, autoescape=True))
-    return stmt
+    stmt = where_given(stmt, (model.territory_code, territory))
+    stmt = where_linked(
+        stmt,
+        model.territory_code,
+        (TerritoryRegion.territory_code, TerritoryRegion.region_code, region),
+    )
+    stmt = where_given(stmt, (model.phase, phase), (model.status, status), (model.is_demo, is_demo))
+    return where_words(stmt, model.search_text, q)
 
 
 # Reads by key, kept and run with their values through the driver (`RowReader.all(stmt, ...)`):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, func, select
 
 # search_text is the folded name: sorting on it puts "Écully" among the E on both databases.
 # Keyset pagination needs sort keys without NULL, hence the coalesce.
 from registry.models import Commune, Department, Groupement, GroupementDepartment, Region
 from registry.schemas import CommuneRead, DepartmentRead, GroupementRead, RegionRead
-from tdi_kit.rowlists import where_given, where_words
+from tdi_kit.rowlists import where_given, where_linked, where_words
 
 GROUPEMENT_SORT = {
     "siren": Groupement.siren,
@@ -62,13 +62,11 @@ def groupements(
         (Groupement.nature, nature),
         (Groupement.region_code, region),
     )
-    if department is not None:
-        stmt = stmt.where(
-            exists().where(
-                GroupementDepartment.siren == Groupement.siren,
-                GroupementDepartment.department_code == department,
-            )
-        )
+    stmt = where_linked(
+        stmt,
+        Groupement.siren,
+        (GroupementDepartment.siren, GroupementDepartment.department_code, department),
+    )
     return where_words(stmt, Groupement.search_text, q)
 
 

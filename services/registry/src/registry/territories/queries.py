@@ -22,7 +22,7 @@ from registry.models import (
     TerritoryRegion,
 )
 from registry.schemas import CommuneRead
-from tdi_kit.rowlists import where_given, where_words
+from tdi_kit.rowlists import where_given, where_linked, where_words
 
 SORTABLE = {"code": Territory.code, "name": Territory.name_key, "phase": Territory.phase}
 
@@ -46,26 +46,13 @@ def filtered(
         (Territory.status, status),
         (Territory.region_code, region),
     )
-    if touches_region is not None:
-        stmt = stmt.where(
-            exists().where(
-                TerritoryRegion.territory_code == Territory.code,
-                TerritoryRegion.region_code == touches_region,
-            )
-        )
-    if department is not None:
-        stmt = stmt.where(
-            exists().where(
-                TerritoryDepartment.territory_code == Territory.code,
-                TerritoryDepartment.department_code == department,
-            )
-        )
-    if member is not None:
-        stmt = stmt.where(
-            exists().where(
-                TerritoryMember.territory_code == Territory.code, TerritoryMember.siren == member
-            )
-        )
+    stmt = where_linked(
+        stmt,
+        Territory.code,
+        (TerritoryRegion.territory_code, TerritoryRegion.region_code, touches_region),
+        (TerritoryDepartment.territory_code, TerritoryDepartment.department_code, department),
+        (TerritoryMember.territory_code, TerritoryMember.siren, member),
+    )
     if commune is not None:
         stmt = stmt.where(covering_commune(commune))
     return where_words(stmt, Territory.search_text, q)
