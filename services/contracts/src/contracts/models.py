@@ -124,13 +124,21 @@ class Contract(Listed, Base):
     __table_args__ = (Index("ix_contracts_territory_code_kind_id", "territory_code", "kind", "id"),)
 
 
-class Signatory(Base):
+class ContractChild:
+    """What a contract's signatories and amendments keep alike: their own id and the contract
+    they belong to, first in each table as they were declared before (`sort_order`)."""
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4, sort_order=-1)
+    contract_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("contracts.id"), index=True, sort_order=-1
+    )
+
+
+class Signatory(ContractChild, Base):
     """A party to a contract: an organisation of the registry, an EPCI by SIREN, or a name."""
 
     __tablename__ = "signatories"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contracts.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(32))
     organisation_code: Mapped[str | None] = mapped_column(String(64))
@@ -195,14 +203,23 @@ class ActionTheme(Base):
     theme: Mapped[str] = mapped_column(String(48), primary_key=True, index=True)
 
 
-class PlanLine(Base):
+class ActionChild:
+    """What an action's plan lines, indicators and milestones keep alike: their own id, the
+    action they belong to, and their place in its list (the order the API serves them in).
+    First in each table, as they were declared before this class held them (`sort_order`)."""
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4, sort_order=-1)
+    action_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("actions.id"), index=True, sort_order=-1
+    )
+    position: Mapped[int] = mapped_column(Integer, sort_order=-1)
+
+
+class PlanLine(ActionChild, Base):
     """One financer's share of an action's budget (its co-financing plan)."""
 
     __tablename__ = "plan_lines"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    action_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("actions.id"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
     financer_code: Mapped[str | None] = mapped_column(String(64), index=True)
     financer_name: Mapped[str | None] = mapped_column(String(200))
     label: Mapped[str | None] = mapped_column(String(200))
@@ -211,12 +228,9 @@ class PlanLine(Base):
     allocation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
-class Indicator(Base):
+class Indicator(ActionChild, Base):
     __tablename__ = "indicators"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    action_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("actions.id"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
     label: Mapped[str] = mapped_column(String(200))
     unit: Mapped[str | None] = mapped_column(String(40))
     # Measurements (jobs, tonnes of CO2, m²), not money: floats are right here.
@@ -225,24 +239,19 @@ class Indicator(Base):
     as_of: Mapped[dt.date | None] = mapped_column(Date)
 
 
-class Milestone(Base):
+class Milestone(ActionChild, Base):
     __tablename__ = "milestones"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    action_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("actions.id"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
     label: Mapped[str] = mapped_column(String(200))
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     done_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
-class Amendment(Base):
+class Amendment(ContractChild, Base):
     """An avenant: numbered per contract, with the changes it made."""
 
     __tablename__ = "amendments"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contracts.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(300))
     reason: Mapped[str | None] = mapped_column(Text)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.contracts.queries import action_conditions, shared_filters
+from contracts.contracts.queries import (
+    ListFilters,
+    action_conditions,
+    demo_and_words,
+    place_filters,
+)
 from contracts.models import Action, Amendment
 
 SORTABLE = {
@@ -24,29 +29,15 @@ SORTABLE = {
 
 
 def filtered(
-    stmt: Select[Any],
-    *,
-    territory: str | None = None,
-    region: str | None = None,
-    phase: int | None = None,
-    status: str | None = None,
-    axis: str | None = None,
-    priority: str | None = None,
-    theme: str | None = None,
-    financer: str | None = None,
-    contract: uuid.UUID | None = None,
-    is_demo: bool | None = None,
-    q: str | None = None,
+    stmt: Select[Any], *, contract: uuid.UUID | None = None, **filters: Unpack[ListFilters]
 ) -> Select[Any]:
     """Each filter is a column test or an EXISTS on an indexed table: a page stays one statement."""
-    stmt = shared_filters(
-        stmt, Action, territory=territory, region=region, phase=phase, status=status
-    )
-    for test in action_conditions(axis=axis, priority=priority, theme=theme, financer=financer):
+    stmt = place_filters(stmt, Action, filters)
+    for test in action_conditions(filters):
         stmt = stmt.where(test)
     if contract is not None:
         stmt = stmt.where(Action.contract_id == contract)
-    return shared_filters(stmt, Action, is_demo=is_demo, q=q)
+    return demo_and_words(stmt, Action, filters)
 
 
 # Kept and run with its value through the driver (`RowReader.all(BY_ID, id=...)`): compiled once,

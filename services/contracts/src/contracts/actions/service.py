@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.actions import queries, rules
@@ -33,25 +32,22 @@ from contracts.actions.children import (
 from contracts.contracts import queries as contract_queries
 from contracts.contracts.changes import ChangeSet, record
 from contracts.contracts.lifecycle import ensure_writable
+from contracts.contracts.listing import DocumentList
 from contracts.contracts.writes import WriteContext
 from contracts.models import Action, ActionTheme, Contract
 from contracts.references import References
 from contracts.schemas import ActionUpdate, ActionWrite, Owner
 from tdi_kit.conditional import check_if_match
 from tdi_kit.errors import Conflict, NotFound, or_not_found
-from tdi_kit.pagination import ListParams, RowsPage, Sort, parse_sort, read_page
 from tdi_kit.rowreader import RowReader
 
 # Reads -------------------------------------------------------------------------------------
 
 
-def sort_for(params: ListParams) -> Sort:
-    return parse_sort(
-        params.sort,
-        allowed=queries.SORTABLE,
-        default="territory_code,code",
-        unique=("id", Action.id),
-    )
+# The list (`listing.DocumentList`): its sorts and filters are `queries`'.
+LIST = DocumentList("actions", Action, queries.filtered, queries.SORTABLE, "territory_code,code")
+sort_for = LIST.sort_for
+list_documents = LIST.page
 
 
 async def get_document(rows: RowReader, *, action_id: uuid.UUID) -> tuple[str, str]:
@@ -60,18 +56,6 @@ async def get_document(rows: RowReader, *, action_id: uuid.UUID) -> tuple[str, s
     if not found:
         raise NotFound("action", action_id)
     return found[0][0], found[0][1]
-
-
-async def list_documents(
-    rows: RowReader, *, params: ListParams, filters: dict[str, Any]
-) -> RowsPage:
-    """A page of stored documents (one column) and the total, through the driver."""
-    stmt, values = contract_queries.kept_list("actions", _documents, filters)
-    return await read_page(rows, stmt, sort=sort_for(params), params=params, values=values)
-
-
-def _documents(**filters: Any) -> Select[Any]:
-    return queries.filtered(select(Action.document), **filters)
 
 
 # Operations (shared with amendments) ---------------------------------------------------------

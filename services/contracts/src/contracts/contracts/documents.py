@@ -6,13 +6,13 @@ contract is served as its document with its actions' documents spliced in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from contracts.contracts.lifecycle import REQUIRED_ROLES
-from contracts.models import Action, Contract
+from contracts.models import Action, ActionChild, Contract, Signatory
 from contracts.schemas import (
     ActionRead,
     CodeName,
@@ -27,6 +27,10 @@ from contracts.schemas import (
 from tdi_kit.clock import utc
 from tdi_kit.conditional import etag_for
 from tdi_kit.text import fold
+
+_Read = TypeVar("_Read", bound=BaseModel)
+# The rows `_served` reads: each kept at its place in its list.
+Positioned = ActionChild | Signatory
 
 
 def _index(record: Action | Contract, parts: Iterable[str]) -> None:
@@ -72,6 +76,22 @@ def _owner_read(action: Action, names: Mapping[str, str]) -> OwnerRead | None:
     )
 
 
+def _served(
+    schema: type[_Read], rows: Iterable[Positioned], **derived: Callable[[Any], Any]
+) -> list[_Read]:
+    """Child rows (plan lines, indicators, milestones, signatories) as served, in their order:
+    each field of `schema` is the row's column of that name, but those `derived` computes from
+    the row (a registry name, a flag)."""
+    copied = [name for name in schema.model_fields if name not in derived]
+    return [
+        schema(
+            **{name: getattr(row, name) for name in copied},
+            **{name: value(row) for name, value in derived.items()},
+        )
+        for row in sorted(rows, key=lambda row: row.position)
+    ]
+
+
 def render_action(action: Action, names: Mapping[str, str] | None = None) -> None:
     """Refresh the action's search text, document and ETag from its record; `names` are the
     registry's names of the organisations it shows (contracts.contracts.organisations)."""
@@ -102,28 +122,13 @@ def render_action(action: Action, names: Mapping[str, str] | None = None) -> Non
         status=action.status,
         budget_cents=action.budget_cents,
         planned_cents=sum(line.amount_cents for line in action.plan_lines),
-        plan_lines=[
-            PlanLineRead(
-                id=line.id,
-                financer_code=line.financer_code,
-                financer_organisation_name=names.get(line.financer_code or ""),
-                financer_name=line.financer_name,
-                label=line.label,
-                amount_cents=line.amount_cents,
-                allocation_id=line.allocation_id,
-            )
-            for line in sorted(action.plan_lines, key=lambda line: line.position)
-        ],
-        indicators=[
-            IndicatorRead(
-                id=i.id, label=i.label, unit=i.unit, target=i.target, actual=i.actual, as_of=i.as_of
-            )
-            for i in sorted(action.indicators, key=lambda i: i.position)
-        ],
-        milestones=[
-            MilestoneRead(id=m.id, label=m.label, due_on=m.due_on, done_on=m.done_on)
-            for m in sorted(action.milestones, key=lambda m: m.position)
-        ],
+        plan_lines=_served(
+            PlanLineRead,
+            action.plan_lines,
+            financer_organisation_name=lambda line: names.get(line.financer_code or ""),
+        ),
+        indicators=_served(IndicatorRead, action.indicators),
+        milestones=_served(MilestoneRead, action.milestones),
         **_record_members(action),
     )
     _store(action, document)
@@ -165,19 +170,12 @@ def render_contract(
         signed_on=contract.signed_on,
         signature_place=contract.signature_place,
         notes=contract.notes,
-        signatories=[
-            SignatoryRead(
-                id=s.id,
-                role=s.role,
-                organisation_code=s.organisation_code,
-                organisation_name=names.get(s.organisation_code or ""),
-                siren=s.siren,
-                name=s.name,
-                signed_on=s.signed_on,
-                required=s.role in REQUIRED_ROLES,
-            )
-            for s in sorted(contract.signatories, key=lambda s: s.position)
-        ],
+        signatories=_served(
+            SignatoryRead,
+            contract.signatories,
+            organisation_name=lambda s: names.get(s.organisation_code or ""),
+            required=lambda s: s.role in REQUIRED_ROLES,
+        ),
         action_count=len(actions),
         budget_cents=(
             sum(a.budget_cents for a in actions if a.budget_cents is not None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import (
     ColumnElement,
@@ -36,31 +36,34 @@ SORTABLE = {
 }
 
 
+class ListFilters(TypedDict, total=False):
+    """The filters both lists take, named as their routes give them: each a value, or a
+    `bindparam` in a kept statement (`kept_list`). The contracts' list adds `kind`, the
+    actions' `contract`; the action tests keep, of contracts, those with a matching action."""
+
+    territory: str | None
+    region: str | None
+    phase: int | None
+    status: str | None
+    axis: str | None
+    priority: str | None
+    theme: str | None
+    financer: str | None
+    is_demo: bool | None
+    q: str | None
+
+
 def filtered(
-    stmt: Select[Any],
-    *,
-    territory: str | None = None,
-    region: str | None = None,
-    phase: int | None = None,
-    status: str | None = None,
-    kind: str | None = None,
-    axis: str | None = None,
-    priority: str | None = None,
-    theme: str | None = None,
-    financer: str | None = None,
-    is_demo: bool | None = None,
-    q: str | None = None,
+    stmt: Select[Any], *, kind: str | None = None, **filters: Unpack[ListFilters]
 ) -> Select[Any]:
     """Action filters keep the contracts having at least one matching action."""
-    stmt = shared_filters(
-        stmt, Contract, territory=territory, region=region, phase=phase, status=status
-    )
+    stmt = place_filters(stmt, Contract, filters)
     if kind is not None:
         stmt = stmt.where(Contract.kind == kind)
-    action_tests = action_conditions(axis=axis, priority=priority, theme=theme, financer=financer)
+    action_tests = action_conditions(filters)
     if action_tests:
         stmt = stmt.where(exists().where(Action.contract_id == Contract.id, *action_tests))
-    return shared_filters(stmt, Contract, is_demo=is_demo, q=q)
+    return demo_and_words(stmt, Contract, filters)
 
 
 # The lists' kept statements, one per list and shape (which filters are given): a request binds
@@ -85,11 +88,11 @@ def kept_list(
     return stmt, values
 
 
-def action_conditions(
-    *, axis: str | None, priority: str | None, theme: str | None, financer: str | None
-) -> list[ColumnElement[bool]]:
+def action_conditions(filters: ListFilters) -> list[ColumnElement[bool]]:
     """The tests of an action that both lists filter on (a contract's: one of its actions passes
     them all); the themes and financers are an EXISTS on an indexed table."""
+    axis, priority = filters.get("axis"), filters.get("priority")
+    theme, financer = filters.get("theme"), filters.get("financer")
     tests: list[ColumnElement[bool]] = []
     if axis is not None:
         tests.append(Action.axis == axis)
@@ -104,27 +107,32 @@ def action_conditions(
     return tests
 
 
-def shared_filters(
-    stmt: Select[Any],
-    model: type[Contract] | type[Action],
-    *,
-    territory: str | None = None,
-    region: str | None = None,
-    phase: int | None = None,
-    status: str | None = None,
-    is_demo: bool | None = None,
-    q: str | None = None,
+# The filters of the contracts' and the actions' lists alike, in two steps so that each list's
+# own tests stand between them in the statement: columns both tables have and a Région by its
+# territories first, the demo flag and words of the search text last.
+
+
+def place_filters(
+    stmt: Select[Any], model: type[Contract] | type[Action], filters: ListFilters
 ) -> Select[Any]:
-    """The filters of the contracts' and the actions' lists alike: columns both tables have,
-    a Région by its territories (an EXISTS on an indexed table), words of the search text."""
-    stmt = where_given(stmt, (model.territory_code, territory))
+    """Territory, Région (an EXISTS on an indexed table), phase, status."""
+    stmt = where_given(stmt, (model.territory_code, filters.get("territory")))
     stmt = where_linked(
         stmt,
         model.territory_code,
-        (TerritoryRegion.territory_code, TerritoryRegion.region_code, region),
+        (TerritoryRegion.territory_code, TerritoryRegion.region_code, filters.get("region")),
     )
-    stmt = where_given(stmt, (model.phase, phase), (model.status, status), (model.is_demo, is_demo))
-    return where_words(stmt, model.search_text, q)
+    return where_given(
+        stmt, (model.phase, filters.get("phase")), (model.status, filters.get("status"))
+    )
+
+
+def demo_and_words(
+    stmt: Select[Any], model: type[Contract] | type[Action], filters: ListFilters
+) -> Select[Any]:
+    """The demo flag, and each word of the search text."""
+    stmt = where_given(stmt, (model.is_demo, filters.get("is_demo")))
+    return where_words(stmt, model.search_text, filters.get("q"))
 
 
 # Reads by key, kept and run with their values through the driver (`RowReader.all(stmt, ...)`):

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +22,7 @@ from contracts.contracts import lifecycle, queries
 from contracts.contracts.changes import ChangeSet, nested, record
 from contracts.contracts.documents import detail
 from contracts.contracts.lifecycle import ensure_writable
+from contracts.contracts.listing import DocumentList
 from contracts.contracts.territories import remember
 from contracts.contracts.writes import WriteContext
 from contracts.models import Contract, Signatory
@@ -30,31 +30,17 @@ from contracts.references import References, TerritoryFacts
 from contracts.schemas import ContractUpdate, ContractWrite, SignatoryWrite, SignatureWrite
 from tdi_kit import clock
 from tdi_kit.errors import Conflict, NotFound, Unprocessable
-from tdi_kit.pagination import ListParams, RowsPage, Sort, parse_sort, read_page
 from tdi_kit.rowreader import RowReader
 
 # Reads -------------------------------------------------------------------------------------
 
 
-def sort_for(params: ListParams) -> Sort:
-    return parse_sort(
-        params.sort,
-        allowed=queries.SORTABLE,
-        default="territory_code,kind",
-        unique=("id", Contract.id),
-    )
-
-
-async def list_documents(
-    rows: RowReader, *, params: ListParams, filters: dict[str, Any]
-) -> RowsPage:
-    """A page of stored documents (one column) and the total, through the driver."""
-    stmt, values = queries.kept_list("contracts", _documents, filters)
-    return await read_page(rows, stmt, sort=sort_for(params), params=params, values=values)
-
-
-def _documents(**filters: Any) -> Select[Any]:
-    return queries.filtered(select(Contract.document), **filters)
+# The list (`listing.DocumentList`): its sorts and filters are `queries`'.
+LIST = DocumentList(
+    "contracts", Contract, queries.filtered, queries.SORTABLE, "territory_code,kind"
+)
+sort_for = LIST.sort_for
+list_documents = LIST.page
 
 
 async def get_detail(rows: RowReader, *, contract_id: uuid.UUID) -> tuple[str, str]:
