@@ -65,13 +65,14 @@ async def get_document(rows: RowReader, *, action_id: uuid.UUID) -> tuple[str, s
 async def list_documents(
     rows: RowReader, *, params: ListParams, filters: dict[str, Any]
 ) -> RowsPage:
-    """A page of stored documents (one column) and the total, through the driver."""
+    """A page of stored documents and their ETags (which make the page's own without hashing
+    it again: `tdi_kit.listanswers`) and the total, through the driver."""
     stmt, values = contract_queries.kept_list("actions", _documents, filters)
     return await read_page(rows, stmt, sort=sort_for(params), params=params, values=values)
 
 
 def _documents(**filters: Any) -> Select[Any]:
-    return queries.filtered(select(Action.document), **filters)
+    return queries.filtered(select(*queries.LISTED), **filters)
 
 
 # Operations (shared with amendments) ---------------------------------------------------------
