@@ -7,8 +7,9 @@ The registry migrated and seeded once per backend, then its app of OLD_REV and o
 tree in turn, in fresh processes, called through `httpx.ASGITransport` in a loop
 (`bench.harness.trees`). Each process also records the answers (bytes and ETags) of every
 territory's communes, every page of the territories in each order and filter the lists take,
-the programme, and the communes list; the script says whether the two trees answered the same.
-Not a section of `python -m bench`: it compares two trees.
+the programme, and the communes' and the groupements' lists (filters, sorts, CSV); the script
+says whether the two trees answered the same. Not a section of `python -m bench`: it compares
+two trees.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ async def _measure(url: str) -> dict[str, list[object]]:
             "dashboard: every territory of 84": "/api/v1/territories?region=84&limit=1000",
             "dashboard: the programme": "/api/v1/programme",
             "communes, 100": "/api/v1/communes?limit=100",
+            "groupements, 100": "/api/v1/groupements?limit=100",
         }
         every = (await c.get("/api/v1/territories?limit=1000")).json()["items"]
         checked: list[str] = ["/api/v1/programme", "/api/v1/territories/none/communes"]
@@ -77,6 +79,11 @@ async def _measure(url: str) -> dict[str, list[object]]:
             "/api/v1/territories?region=84&sort=-name&limit=20",
             "/api/v1/territories?q=vallee&sort=-name&limit=10",
             "/api/v1/communes?department=2A&limit=100",
+            "/api/v1/communes?epci=200069052&sort=-population&limit=20",
+            "/api/v1/groupements?limit=300&sort=-population",
+            "/api/v1/groupements?kind=epci&region=84&sort=name&limit=50",
+            "/api/v1/groupements?department=2A&limit=5",
+            "/api/v1/groupements?q=pays&limit=50",
             "/api/v1/organisations?limit=100",
         ]:
             checked += await _every_page(c, first)
@@ -85,6 +92,9 @@ async def _measure(url: str) -> dict[str, list[object]]:
             "/api/v1/communes?limit=1000",
             "/api/v1/communes?limit=100&sort=-name",
             "/api/v1/groupements?limit=500",
+            "/api/v1/groupements?format=csv&nature=CA",
+            "/api/v1/communes?format=csv&department=90",
+            "/api/v1/groupements?nature=XX",
         ]
         answers = {p: await trees.answer(c, p) for p in [*paths.values(), *checked]}
         await trees.timed(c, paths, TIMES, warm_up=20)

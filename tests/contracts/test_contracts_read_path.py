@@ -127,7 +127,7 @@ async def test_kept_lists_read_the_pages_a_built_statement_reads(loaded: str, so
     engine = create_engine(loaded)
     reader = DriverRowReader(engine, pool_size=2)
     lists = [
-        (actions, "actions", select(Action.document), action_queries.filtered),
+        (actions, "actions", select(*action_queries.LISTED), action_queries.filtered),
         (contracts, "contracts", select(Contract.document), contract_queries.filtered),
     ]
     try:

@@ -4,14 +4,15 @@ optional filters."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import Column, Integer, MetaData, String, Table, select
+from sqlalchemy import Column, Integer, MetaData, Select, String, Table, select
 from starlette.requests import Request
 
 from tdi_kit.pagination import ListParams, Page, RowsPage
-from tdi_kit.rowlists import RowList, where_given, where_linked, where_words
+from tdi_kit.rowlists import KeptStatements, RowList, where_given, where_linked, where_words
 
 HOSTILE = "".join(chr(i) for i in range(32)) + 'é\u2028"\\/<>😀'
 
@@ -95,3 +96,26 @@ def test_words_are_each_required_and_folded() -> None:
     sql = str(where_words(select(table.c.code), table.c.code, "Écully  50%"))
     assert sql.count("LIKE") == 2
     assert str(where_words(select(table.c.code), table.c.code, None)) == str(select(table.c.code))
+
+
+def test_kept_statements_are_built_once_per_shape_of_filters() -> None:
+    built: list[dict[str, object]] = []
+
+    def build(*, code: object = None, n: object = None, q: str | None = None) -> Select[Any]:
+        built.append({"code": code, "n": n, "q": q})
+        stmt = where_given(select(table.c.code), (table.c.code, code), (table.c.n, n))
+        return where_words(stmt, table.c.code, q)
+
+    kept = KeptStatements(build)
+    first, values = kept({"code": "a", "n": None, "q": None})
+    again, other = kept({"code": "b", "n": None, "q": None})
+    # One statement for the shape, its value bound per request (named after its filter).
+    assert again is first and len(built) == 1
+    assert (values, other) == ({"code": "a"}, {"code": "b"})
+    assert first.compile().params == {"code": None}
+    both, values = kept({"code": "a", "n": 3, "q": None})
+    assert both is not first and values == {"code": "a", "n": 3} and len(built) == 2
+    # A text search is built for its request, its words escaped in, with nothing to bind.
+    searched, values = kept({"code": "a", "n": None, "q": "50%"})
+    assert values is None and searched is not kept({"code": "a", "n": None, "q": "50%"})[0]
+    assert "LIKE" in str(searched) and len(built) == 4

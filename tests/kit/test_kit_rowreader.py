@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
+from sqlalchemy import Column, MetaData, String, Table, insert, select
 
 from registry.territories.queries import DOCUMENT_BY_CODE
-from tdi_kit.db import create_engine
-from tdi_kit.rowreader import DriverRowReader
+from tdi_kit.db import Uuid, create_engine, create_sessionmaker
+from tdi_kit.pagination import ListParams, _page_statement, parse_sort, read_page
+from tdi_kit.rowreader import DriverRowReader, SessionRowReader
+from tdi_kit.testing import test_database
 
 
 async def test_the_driver_reader_reads_a_row_or_none(registry_url: str) -> None:
@@ -81,3 +85,57 @@ async def test_compiled_sql_follows_the_statement_not_its_id(
     finally:
         await reader.close()
         await engine.dispose()
+
+
+async def test_a_page_types_its_sort_keys_only_where_the_cursor_reads_them() -> None:
+    """A page's statement ends on its sort keys (`CURSOR_KEYS`): the driver's reader turns them
+    into Python values in its last two rows alone (the cursor's, and the one past it), and the
+    pages, totals and cursors are those of the session's fully typed rows."""
+    metadata = MetaData()
+    things = Table(
+        "things",
+        metadata,
+        Column("id", Uuid, primary_key=True),
+        Column("code", String(8), nullable=False),
+        Column("seen", Uuid, nullable=False),
+    )
+    ids = sorted(uuid.uuid4() for _ in range(7))
+    async with test_database("cursor_keys") as url:
+        engine = create_engine(url)
+        reader = DriverRowReader(engine, pool_size=2)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(metadata.create_all)
+                await connection.execute(
+                    insert(things),
+                    [{"id": i, "code": f"c{n % 3}", "seen": i} for n, i in enumerate(ids)],
+                )
+            sort = parse_sort(
+                "-code", allowed={"code": things.c.code}, default="code", unique=("id", things.c.id)
+            )
+            stmt = select(things.c.seen, things.c.code)
+            params = ListParams(limit=3, cursor=None, sort="-code", format=None)
+            rows = await reader.all(_page_statement(stmt, sort=sort, params=params))
+            assert len(rows) == 4
+            # An item's columns are typed in every row; the keys (code, id) in the last two.
+            assert all(type(row[0]) is uuid.UUID for row in rows)
+            assert [type(row[-1]) is uuid.UUID for row in rows] == [False, False, True, True]
+            for kept in (False, True):
+                pages: dict[str, list[Any]] = {"driver": [], "session": []}
+                for name, rows_ in (
+                    ("driver", reader),
+                    ("session", SessionRowReader(create_sessionmaker(engine))),
+                ):
+                    cursor = None
+                    while True:
+                        params = ListParams(limit=3, cursor=cursor, sort="-code", format=None)
+                        page = await read_page(
+                            rows_, stmt, sort=sort, params=params, values={} if kept else None
+                        )
+                        pages[name].append((page.rows, page.next_cursor, page.total))
+                        if (cursor := page.next_cursor) is None:
+                            break
+                assert pages["driver"] == pages["session"] and len(pages["driver"]) == 3
+        finally:
+            await reader.close()
+            await engine.dispose()

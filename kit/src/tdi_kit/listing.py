@@ -57,8 +57,8 @@ class Listing:
         row: Callable[[Any], Mapping[str, Any]],
         extra: Mapping[str, Any] | None = None,
     ) -> Response:
-        """`documents_answer` of a page of stored documents (its rows' first column); `extra`
-        adds members to the page."""
+        """`documents_answer` of a page of stored documents (its rows' first column, and their
+        stored ETags when the rows have a second); `extra` adds members to the page."""
         return documents_answer(
             self.request,
             self.params,
@@ -69,6 +69,7 @@ class Listing:
             columns=columns,
             row=row,
             extra=extra,
+            etags=[r[1] for r in page.rows] if page.rows and len(page.rows[0]) > 1 else None,
         )
 
 

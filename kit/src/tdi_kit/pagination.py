@@ -28,7 +28,7 @@ from tdi_kit.listanswers import (
     page_json,
     page_response,
 )
-from tdi_kit.rowreader import RowReader
+from tdi_kit.rowreader import CURSOR_KEYS, RowReader
 from tdi_kit.sorting import Sort, SortKey, decode_cursor, encode_cursor, parse_sort
 
 __all__ = [
@@ -131,6 +131,7 @@ def _page_statement(stmt: Select[Any], *, sort: Sort, params: ListParams) -> Sel
         stmt.add_columns(total, *(k.column for k in sort.keys))
         .order_by(*sort.order_by())
         .limit(params.limit + 1)
+        .execution_options(**{CURSOR_KEYS: len(sort.keys)})
     )
 
 
@@ -231,6 +232,7 @@ def _kept(stmt: Select[Any], kind: str, sort: Sort, cursor: bool) -> Select[Any]
                 page.add_columns(total, *(k.column for k in sort.keys))
                 .order_by(*sort.order_by())
                 .limit(bindparam(_LIMIT, type_=Integer))
+                .execution_options(**{CURSOR_KEYS: len(sort.keys)})
             )
         derived[key] = found
     return found

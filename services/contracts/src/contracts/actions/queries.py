@@ -40,6 +40,10 @@ def filtered(
     return demo_and_words(stmt, Action, filters)
 
 
+# What the list reads of each action: its stored document, and its ETag (the hash of the
+# document), which makes the page's own without hashing the page again.
+LISTED: tuple[Any, ...] = (Action.document, Action.etag)
+
 # Kept and run with its value through the driver (`RowReader.all(BY_ID, id=...)`): compiled once,
 # no session, as the registry's territory by code.
 BY_ID = select(Action.document, Action.etag).where(Action.id == bindparam("id"))

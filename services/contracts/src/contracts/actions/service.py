@@ -45,7 +45,9 @@ from tdi_kit.rowreader import RowReader
 
 
 # The list (`listing.DocumentList`): its sorts and filters are `queries`'.
-LIST = DocumentList("actions", Action, queries.filtered, queries.SORTABLE, "territory_code,code")
+LIST = DocumentList(
+    "actions", Action, queries.filtered, queries.SORTABLE, "territory_code,code", queries.LISTED
+)
 sort_for = LIST.sort_for
 list_documents = LIST.page
 

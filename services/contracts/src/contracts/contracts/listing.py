@@ -29,6 +29,7 @@ class DocumentList:
     filtered: Callable[..., Select[Any]]
     sortable: dict[str, Any]
     default_sort: str
+    columns: tuple[Any, ...] = ()
 
     def sort_for(self, params: ListParams) -> Sort:
         return parse_sort(
@@ -41,9 +42,9 @@ class DocumentList:
     async def page(
         self, rows: RowReader, *, params: ListParams, filters: dict[str, Any]
     ) -> RowsPage:
-        """A page of stored documents (one column) and the total, through the driver."""
+        """A page of stored documents (and their ETags) and the total, through the driver."""
         stmt, values = kept_list(self.name, self._documents, filters)
         return await read_page(rows, stmt, sort=self.sort_for(params), params=params, values=values)
 
     def _documents(self, **filters: Any) -> Select[Any]:
-        return self.filtered(select(self.model.document), **filters)
+        return self.filtered(select(*(self.columns or (self.model.document,))), **filters)

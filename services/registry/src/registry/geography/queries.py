@@ -50,12 +50,13 @@ def departments(*, region: str | None) -> Select[Any]:
 
 def groupements(
     *,
-    kind: str | None,
-    nature: str | None,
-    region: str | None,
-    department: str | None,
+    kind: Any,
+    nature: Any,
+    region: Any,
+    department: Any,
     q: str | None,
 ) -> Select[Any]:
+    """Each filter a value, a `bindparam` (the service's kept statements) or None (not given)."""
     stmt = where_given(
         select(*GROUPEMENT_COLUMNS),
         (Groupement.kind, kind),
@@ -70,7 +71,8 @@ def groupements(
     return where_words(stmt, Groupement.search_text, q)
 
 
-def communes(*, department: str | None, epci: str | None, q: str | None) -> Select[Any]:
+def communes(*, department: Any, epci: Any, q: str | None) -> Select[Any]:
+    """Each filter a value, a `bindparam` (the service's kept statements) or None (not given)."""
     stmt = where_given(
         select(*COMMUNE_COLUMNS), (Commune.department_code, department), (Commune.epci_siren, epci)
     )

@@ -15,7 +15,7 @@ from registry.models import Commune, Department, Groupement, Region
 from registry.schemas import CommuneRead, DepartmentRead, GroupementRead, RegionRead
 from tdi_kit.errors import or_not_found
 from tdi_kit.pagination import ListParams, RowsPage
-from tdi_kit.rowlists import RowList, columns_item
+from tdi_kit.rowlists import KeptStatements, RowList, columns_item
 from tdi_kit.rowreader import RowReader
 
 _GROUPEMENT_FIELDS = tuple(GroupementRead.model_fields)
@@ -39,6 +39,9 @@ GROUPEMENTS = RowList(
 COMMUNES = RowList.of_columns(
     CommuneRead, sortable=queries.COMMUNE_SORT, default="insee", unique=("insee", Commune.insee)
 )
+# Each list's statements, kept per shape of its filters: a page binds its values in.
+_GROUPEMENT_STATEMENTS = KeptStatements(queries.groupements)
+_COMMUNE_STATEMENTS = KeptStatements(queries.communes)
 _REGION = columns_item(RegionRead.model_fields)
 _DEPARTMENT = columns_item(DepartmentRead.model_fields)
 
@@ -60,7 +63,8 @@ async def department(session: AsyncSession, *, code: str) -> Department:
 
 
 async def groupements(rows: RowReader, *, params: ListParams, **filters: str | None) -> RowsPage:
-    return await GROUPEMENTS.page(rows, queries.groupements(**filters), params=params)
+    stmt, values = _GROUPEMENT_STATEMENTS(filters)
+    return await GROUPEMENTS.page(rows, stmt, params=params, values=values)
 
 
 async def groupement(rows: RowReader, *, siren: str) -> dict[str, Any]:
@@ -69,7 +73,8 @@ async def groupement(rows: RowReader, *, siren: str) -> dict[str, Any]:
 
 
 async def communes(rows: RowReader, *, params: ListParams, **filters: str | None) -> RowsPage:
-    return await COMMUNES.page(rows, queries.communes(**filters), params=params)
+    stmt, values = _COMMUNE_STATEMENTS(filters)
+    return await COMMUNES.page(rows, stmt, params=params, values=values)
 
 
 async def commune(session: AsyncSession, *, insee: str) -> Commune:
