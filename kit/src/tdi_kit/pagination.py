@@ -16,7 +16,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import Integer, Select, bindparam, func, select
+from sqlalchemy import ColumnClause, Integer, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tdi_kit.csvexport import CSV_MEDIA_TYPE, CSV_RESPONSE, csv_response
@@ -128,22 +128,52 @@ def _page_statement(stmt: Select[Any], *, sort: Sort, params: ListParams) -> Sel
     if params.cursor:
         stmt = stmt.where(sort.after(decode_cursor(params.cursor, sort)))
     return (
-        stmt.add_columns(total, *(k.column for k in sort.keys))
+        stmt.add_columns(total, *_added_keys(stmt, sort))
         .order_by(*sort.order_by())
         .limit(params.limit + 1)
     )
 
 
+def _selected_at(stmt: Select[Any], column: Any) -> int | None:
+    """Where `stmt` already selects `column` (a table's column, or a mapped attribute of it)."""
+    element = column.__clause_element__() if hasattr(column, "__clause_element__") else column
+    for i, selected in enumerate(stmt.selected_columns):
+        if isinstance(selected, ColumnClause) and selected.compare(element):
+            return i
+    return None
+
+
+def _added_keys(stmt: Select[Any], sort: Sort) -> list[Any]:
+    """The sort keys a page's statement selects after the total: those `stmt` does not select
+    already. A key it selects (an id, a date the item serves) is read from the item's own
+    column: the driver types each value once, not twice per row (`_key_places`)."""
+    return [k.column for k in sort.keys if _selected_at(stmt, k.column) is None]
+
+
+def _key_places(stmt: Select[Any], sort: Sort) -> list[int]:
+    """Where each sort key's value is in a row of the page's statement (`_added_keys`)."""
+    width = len(stmt.selected_columns)
+    places, added = [], 0
+    for key in sort.keys:
+        at = _selected_at(stmt, key.column)
+        if at is None:
+            added += 1
+            at = width + added
+        places.append(at)
+    return places
+
+
 def _cut(
-    rows: Sequence[Any], *, width: int, sort: Sort, params: ListParams
+    rows: Sequence[Any], *, width: int, keys: Sequence[int], sort: Sort, params: ListParams
 ) -> tuple[list[tuple[Any, ...]], str | None, int | None]:
-    """Rows of `width` item columns, the next cursor, the total (None when no row came back)."""
-    n_keys = len(sort.keys)
+    """Rows of `width` item columns, the next cursor (the last row's values at `keys`), the
+    total (None when no row came back)."""
     total = rows[0][width] if rows else None
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]
-        next_cursor = encode_cursor(sort, tuple(rows[-1])[-n_keys:])
+        last = rows[-1]
+        next_cursor = encode_cursor(sort, [last[i] for i in keys])
     return [tuple(row)[:width] for row in rows], next_cursor, total
 
 
@@ -157,7 +187,8 @@ async def paginate(
         every = await all_rows(session, stmt, sort=sort)
         return every, None, len(every)
     rows = (await session.execute(_page_statement(stmt, sort=sort, params=params))).all()
-    items, next_cursor, total = _cut(rows, width=1, sort=sort, params=params)
+    keys = _key_places(stmt, sort)
+    items, next_cursor, total = _cut(rows, width=1, keys=keys, sort=sort, params=params)
     if total is None:
         # Past the last row (a cursor kept after a delete): the total needs its own count.
         total = 0 if not params.cursor else int(await session.scalar(count_of(stmt)) or 0)
@@ -200,25 +231,29 @@ async def read_page(
         return RowsPage(found, None, len(found))
     width = len(stmt.selected_columns)
     found = await rows.all(_page_statement(stmt, sort=sort, params=params))
-    items, next_cursor, total = _cut(found, width=width, sort=sort, params=params)
+    keys = _key_places(stmt, sort)
+    items, next_cursor, total = _cut(found, width=width, keys=keys, sort=sort, params=params)
     if total is None:
         total = 0 if not params.cursor else int((await rows.all(count_of(stmt)))[0][0])
     return RowsPage(items, next_cursor, total)
 
 
-# A kept statement's derived statements, by what shapes them: (kind, sort order, cursor given).
-_KEPT: weakref.WeakKeyDictionary[Select[Any], dict[tuple[str, str, bool], Select[Any]]] = (
+# A kept statement's derived statements, by what shapes them: (kind, sort order, cursor given);
+# and, as kind "places", its width and where a page's row holds each sort key (`_key_places`).
+_KEPT: weakref.WeakKeyDictionary[Select[Any], dict[tuple[str, str, bool], Any]] = (
     weakref.WeakKeyDictionary()
 )
 _LIMIT = "tdi_page_limit"
 
 
-def _kept(stmt: Select[Any], kind: str, sort: Sort, cursor: bool) -> Select[Any]:
+def _kept(stmt: Select[Any], kind: str, sort: Sort, cursor: bool) -> Any:
     derived = _KEPT.setdefault(stmt, {})
     key = (kind, sort.signature, cursor)
     found = derived.get(key)
     if found is None:
-        if kind == "csv":
+        if kind == "places":
+            found = (len(stmt.selected_columns), _key_places(stmt, sort))
+        elif kind == "csv":
             found = stmt.order_by(*sort.order_by())
         elif kind == "count":
             found = count_of(stmt)
@@ -228,7 +263,7 @@ def _kept(stmt: Select[Any], kind: str, sort: Sort, cursor: bool) -> Select[Any]
             if cursor:
                 page = page.where(sort.after(_cursor_params(sort)))
             found = (
-                page.add_columns(total, *(k.column for k in sort.keys))
+                page.add_columns(total, *_added_keys(stmt, sort))
                 .order_by(*sort.order_by())
                 .limit(bindparam(_LIMIT, type_=Integer))
             )
@@ -256,8 +291,8 @@ async def _read_kept_page(
         decoded = decode_cursor(params.cursor, sort)
         bound.update({f"tdi_cursor_{i}": v for i, v in enumerate(decoded)})
     found = await rows.all(_kept(stmt, "page", sort, bool(params.cursor)), **bound)
-    width = len(stmt.selected_columns)
-    items, next_cursor, total = _cut(found, width=width, sort=sort, params=params)
+    width, keys = _kept(stmt, "places", sort, False)
+    items, next_cursor, total = _cut(found, width=width, keys=keys, sort=sort, params=params)
     if total is None:
         total = 0
         if params.cursor:

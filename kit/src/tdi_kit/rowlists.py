@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import orjson
 from fastapi import Request, Response
 from pydantic import BaseModel
-from sqlalchemy import Select
+from sqlalchemy import Select, bindparam
 
 from tdi_kit.pagination import (
     ListParams,
@@ -74,15 +74,18 @@ class RowList:
         sortable: Mapping[str, Any],
         default: str,
         unique: tuple[str, Any],
+        json_option: int = 0,
     ) -> RowList:
         """A list whose statement selects `model`'s fields, in order, as columns: each row is an
-        item as it is, and the CSV has the model's fields as columns."""
+        item as it is, and the CSV has the model's fields as columns. `json_option`:
+        `TIMESTAMPS` when a column is a timestamp the model spells in UTC."""
         return cls(
             sortable=sortable,
             default=default,
             unique=unique,
             item=columns_item(model.model_fields),
             columns=tuple(model.model_fields),
+            json_option=json_option,
         )
 
     def sort(self, params: ListParams) -> Sort:
@@ -128,6 +131,26 @@ class RowList:
         response = Response(body, media_type="application/json", headers=dict(headers or {}))
         next_link(request, response, page.next_cursor)
         return response
+
+
+class KeptStatements:
+    """A list's statements kept per shape, which filters are given: `build(**filters)` is
+    called once per shape with a `bindparam` named after each filter given, and a request binds
+    its values in (`RowList.page(values=...)`): it neither builds nor hashes a statement of its
+    own, and the driver compiles each shape once (`tdi_kit.pagination.read_page`)."""
+
+    def __init__(self, build: Callable[..., Select[Any]]) -> None:
+        self.build = build
+        self._kept: dict[frozenset[str], Select[Any]] = {}
+
+    def __call__(self, **filters: Any) -> tuple[Select[Any], dict[str, Any]]:
+        """The kept statement for the filters given (not None), and the values it binds."""
+        values = {name: value for name, value in filters.items() if value is not None}
+        shape = frozenset(values)
+        stmt = self._kept.get(shape)
+        if stmt is None:
+            stmt = self._kept[shape] = self.build(**{name: bindparam(name) for name in values})
+        return stmt, values
 
 
 def columns_item(names: Iterable[str]) -> Item:
