@@ -33,6 +33,8 @@ CALLERS: dict[str, tuple[dict[str, str], str | None]] = {
     "anct": (ANCT, "anct"),
 }
 HOSTILE = 'Ligne "A" \\ é\u2028\x01\t=SUM(1)'
+# What the API takes (no control character): quotes, a backslash, accents, a formula.
+TYPED = 'Retiré "A" \\ =SUM(1) \u00a0€'
 
 
 async def _generate(funding_app: ServiceApp) -> None:
@@ -78,12 +80,18 @@ async def _expected(funding_app: ServiceApp) -> dict[int, tuple[str, str, str | 
 async def test_every_movement_is_served_as_its_model_renders_it_to_every_caller(
     client: httpx.AsyncClient, funding_app: ServiceApp
 ) -> None:
+    # A commitment, a disbursement, and a release whose note is the cancellation's reason.
     await make_envelope(client)
-    await allocate(client, amount_cents=2 * M, territory_code="2708", decision_date="2024-05-06")
-    committed = await allocate(client, amount_cents=4 * M, reference="C-1")
-    url = f"/api/v1/allocations/{committed['id']}"
-    r = await client.post(f"{url}/disbursements", json={"amount_cents": M}, headers=ADMIN)
-    assert r.status_code == 201, r.text
+    for amount, paid in [(3 * M, 2 * M), (M, 0)]:
+        url = f"/api/v1/allocations/{(await allocate(client, amount_cents=amount))['id']}"
+        if paid:
+            body = {"amount_cents": paid}
+            r = await client.post(f"{url}/disbursements", json=body, headers=BPI)
+            assert r.status_code == 201, r.text
+            continue
+        moved = {**BPI, "If-Match": (await client.get(url, headers=BPI)).headers["etag"]}
+        r = await client.post(f"{url}/cancel", json={"reason": TYPED}, headers=moved)
+        assert r.status_code == 200, r.text
     await _generate(funding_app)
     expected = await _expected(funding_app)
     assert len(expected) > 20
