@@ -176,7 +176,9 @@ async def test_a_sort_key_the_statement_selects_is_read_from_its_own_column(
             # The code once (an item's column and the unique key), the name added after the total.
             names = [getattr(c, "name", None) for c in page.selected_columns]
             assert len(names) == 4 and names[:2] == ["code", "phase"] and names[3] == "name"
-        assert _key_places(stmt, sort) == [3, 0]
+        assert _key_places(list(stmt.selected_columns), sort, 2) == [3, 0]
+        # A session's page of records (`paginate`): its row holds the record, every key added.
+        assert _key_places((), sort, 1) == [2, 3]
         seen: list[str] = []
         cursor_text = None
         while True:

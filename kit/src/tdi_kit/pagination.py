@@ -116,7 +116,9 @@ def count_of(stmt: Select[Any]) -> Select[Any]:
     return stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
 
 
-def _page_statement(stmt: Select[Any], *, sort: Sort, params: ListParams) -> Select[Any]:
+def _page_statement(
+    stmt: Select[Any], *, sort: Sort, params: ListParams, items: Sequence[Any]
+) -> Select[Any]:
     """The page's statement: `stmt`'s columns, the total of its filters, the sort keys.
 
     The total is an uncorrelated scalar subquery, which both databases run once per statement
@@ -128,34 +130,36 @@ def _page_statement(stmt: Select[Any], *, sort: Sort, params: ListParams) -> Sel
     if params.cursor:
         stmt = stmt.where(sort.after(decode_cursor(params.cursor, sort)))
     return (
-        stmt.add_columns(total, *_added_keys(stmt, sort))
+        stmt.add_columns(total, *_added_keys(items, sort))
         .order_by(*sort.order_by())
         .limit(params.limit + 1)
     )
 
 
-def _selected_at(stmt: Select[Any], column: Any) -> int | None:
-    """Where `stmt` already selects `column` (a table's column, or a mapped attribute of it)."""
+def _selected_at(items: Sequence[Any], column: Any) -> int | None:
+    """Where a row's item columns `items` hold `column` (a table's column, or a mapped
+    attribute of it)."""
     element = column.__clause_element__() if hasattr(column, "__clause_element__") else column
-    for i, selected in enumerate(stmt.selected_columns):
+    for i, selected in enumerate(items):
         if isinstance(selected, ColumnClause) and selected.compare(element):
             return i
     return None
 
 
-def _added_keys(stmt: Select[Any], sort: Sort) -> list[Any]:
-    """The sort keys a page's statement selects after the total: those `stmt` does not select
-    already. A key it selects (an id, a date the item serves) is read from the item's own
-    column: the driver types each value once, not twice per row (`_key_places`)."""
-    return [k.column for k in sort.keys if _selected_at(stmt, k.column) is None]
+def _added_keys(items: Sequence[Any], sort: Sort) -> list[Any]:
+    """The sort keys a page's statement selects after the total: those its item columns
+    `items` lack. A key among them (an id, a date the item serves) is read from the item's own
+    column: the driver types each value once, not twice per row (`_key_places`). A session's
+    page of records has no item column to read (its row holds the record): `items` is empty."""
+    return [k.column for k in sort.keys if _selected_at(items, k.column) is None]
 
 
-def _key_places(stmt: Select[Any], sort: Sort) -> list[int]:
-    """Where each sort key's value is in a row of the page's statement (`_added_keys`)."""
-    width = len(stmt.selected_columns)
+def _key_places(items: Sequence[Any], sort: Sort, width: int) -> list[int]:
+    """Where each sort key's value is in a row of the page's statement (`_added_keys`): a row
+    holds `width` item columns and the total, then the keys added."""
     places, added = [], 0
     for key in sort.keys:
-        at = _selected_at(stmt, key.column)
+        at = _selected_at(items, key.column)
         if at is None:
             added += 1
             at = width + added
@@ -186,8 +190,10 @@ async def paginate(
     if params.format == "csv":
         every = await all_rows(session, stmt, sort=sort)
         return every, None, len(every)
-    rows = (await session.execute(_page_statement(stmt, sort=sort, params=params))).all()
-    keys = _key_places(stmt, sort)
+    # The row holds the record itself: every key is added after the total.
+    page = _page_statement(stmt, sort=sort, params=params, items=())
+    rows = (await session.execute(page)).all()
+    keys = _key_places((), sort, 1)
     items, next_cursor, total = _cut(rows, width=1, keys=keys, sort=sort, params=params)
     if total is None:
         # Past the last row (a cursor kept after a delete): the total needs its own count.
@@ -229,9 +235,10 @@ async def read_page(
     if params.format == "csv":
         found = await rows.all(stmt.order_by(*sort.order_by()))
         return RowsPage(found, None, len(found))
-    width = len(stmt.selected_columns)
-    found = await rows.all(_page_statement(stmt, sort=sort, params=params))
-    keys = _key_places(stmt, sort)
+    columns = list(stmt.selected_columns)
+    width = len(columns)
+    found = await rows.all(_page_statement(stmt, sort=sort, params=params, items=columns))
+    keys = _key_places(columns, sort, width)
     items, next_cursor, total = _cut(found, width=width, keys=keys, sort=sort, params=params)
     if total is None:
         total = 0 if not params.cursor else int((await rows.all(count_of(stmt)))[0][0])
@@ -252,7 +259,8 @@ def _kept(stmt: Select[Any], kind: str, sort: Sort, cursor: bool) -> Any:
     found = derived.get(key)
     if found is None:
         if kind == "places":
-            found = (len(stmt.selected_columns), _key_places(stmt, sort))
+            items = list(stmt.selected_columns)
+            found = (len(items), _key_places(items, sort, len(items)))
         elif kind == "csv":
             found = stmt.order_by(*sort.order_by())
         elif kind == "count":
@@ -263,7 +271,7 @@ def _kept(stmt: Select[Any], kind: str, sort: Sort, cursor: bool) -> Any:
             if cursor:
                 page = page.where(sort.after(_cursor_params(sort)))
             found = (
-                page.add_columns(total, *_added_keys(stmt, sort))
+                page.add_columns(total, *_added_keys(list(stmt.selected_columns), sort))
                 .order_by(*sort.order_by())
                 .limit(bindparam(_LIMIT, type_=Integer))
             )
