@@ -13,7 +13,7 @@ from suite_testing import all_pages
 from registry.models import ProgrammePhase, Territory
 from tdi_kit.app import ServiceApp
 from tdi_kit.db import create_engine, create_sessionmaker
-from tdi_kit.pagination import ListParams, _kept, _key_places, parse_sort, read_page
+from tdi_kit.pagination import ListParams, _kept, _key_places, paginate, parse_sort, read_page
 from tdi_kit.rowreader import DriverRowReader, RowReader
 
 SEED_TERRITORIES = 331  # 148 of phase 1, 183 of phase 2
@@ -192,4 +192,28 @@ async def test_a_sort_key_the_statement_selects_is_read_from_its_own_column(
         assert len(seen) == len(set(seen)) == 148
     finally:
         await reader.close()
+        await engine.dispose()
+
+
+async def test_a_session_page_of_records_follows_its_cursor(registry_url: str) -> None:
+    """`paginate` pages records (a select of the entity, whose columns it lists): the cursor is
+    made from the keys added after the total, never from the record."""
+    engine = create_engine(registry_url)
+    sort = parse_sort(
+        "-name", allowed={"name": Territory.name}, default="code", unique=("code", Territory.code)
+    )
+    try:
+        async with create_sessionmaker(engine)() as session:
+            stmt = select(Territory).where(Territory.phase == 2)
+            seen: list[str] = []
+            cursor = None
+            while True:
+                params = ListParams(limit=50, cursor=cursor, sort="-name", format=None)
+                records, cursor, total = await paginate(session, stmt, sort=sort, params=params)
+                assert total == 183 and all(isinstance(r, Territory) for r in records)
+                seen += [r.code for r in records]
+                if cursor is None:
+                    break
+        assert len(seen) == len(set(seen)) == 183
+    finally:
         await engine.dispose()
