@@ -6,9 +6,10 @@ As `bench.envelope_reads` (`bench.harness.trees` compares the two): funding migr
 once per backend, its facts and demo plus 1,000 generated allocations over 60 territories (×10
 today's data, `bench.lists.prepare_funding`); then each tree's app in fresh processes, through
 `httpx.ASGITransport` in a loop. Measured: a 100-allocation page, one territory's allocations,
-one allocation by id. Every answer compared (bytes and ETags) covers anonymous, operator,
-examiner and admin callers, so that the never-committed allocations each may see are in it, with
-sorts, cursors and the CSV export.
+one allocation by id, the ledger's first 100 movements (as an admin). Every answer compared
+(bytes and ETags) covers anonymous, operator, examiner, admin callers and a token that names no
+organisation, so that the never-committed allocations and the movements each may see are in
+it, with filters, sorts, cursors and the CSV export.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ CALLERS = {
     "bpifrance": _bearer("funding:write", org="bpifrance"),
     "bdt": _bearer("funding:write", org="banque-des-territoires"),
     "anct": _bearer("funding:write", org="anct"),
+    "no organisation": _bearer("funding:write"),
 }
 
 
@@ -62,6 +64,8 @@ async def _measure(url: str) -> dict[str, list[object]]:
                 f"/api/v1/allocations?territory={TERRITORY}&limit=100"
             ),
             "GET /allocations/{id}": f"/api/v1/allocations/{one}",
+            # The ledger needs a token; an admin reads every movement.
+            "GET /ledger?limit=100 (admin)": ("/api/v1/ledger?limit=100", admin),
         }
         checked = [
             "/api/v1/allocations?limit=1000",
@@ -74,10 +78,17 @@ async def _measure(url: str) -> dict[str, list[object]]:
             "/api/v1/allocations?region=27&limit=3",
             "/api/v1/allocations?is_demo=false&limit=1000",
             *(f"/api/v1/allocations/{i}" for i in ids),
+            "/api/v1/ledger?limit=1000",
+            "/api/v1/ledger?limit=7&sort=-at",
+            "/api/v1/ledger?format=csv",
+            "/api/v1/ledger?kind=commitment&limit=1000",
+            f"/api/v1/ledger?territory={TERRITORY}&limit=1000",
+            "/api/v1/ledger?operator=bpifrance&is_demo=true&limit=7",
+            "/api/v1/ledger?year=2024&sort=at&limit=7",
         ]
         answers: dict[str, list[object]] = {}
         for who, headers in CALLERS.items():
-            for path in [*paths.values(), *checked]:
+            for path in [*(p if isinstance(p, str) else p[0] for p in paths.values()), *checked]:
                 r = await c.get(path, headers=headers)
                 body = re.sub(r'"request_id":"[0-9a-f]+"', "", r.text)
                 answers[f"{who} {path}"] = [r.status_code, r.headers.get("etag"), body]

@@ -122,16 +122,20 @@ async def answer(client: Any, path: str) -> list[object]:
     return [r.status_code, r.headers.get("etag"), re.sub(r'"request_id":"[0-9a-f]+"', "", r.text)]
 
 
-async def timed(client: Any, paths: dict[str, str], times: int, warm_up: int) -> None:
-    """CPU and wall-clock µs per GET of each path after a warm-up, printed as the last line."""
+async def timed(
+    client: Any, paths: dict[str, str | tuple[str, dict[str, str]]], times: int, warm_up: int
+) -> None:
+    """CPU and wall-clock µs per GET of each path (or (path, headers): a token, say) after a
+    warm-up, printed as the last line."""
     figures: dict[str, list[int]] = {}
-    for name, path in paths.items():
+    for name, asked in paths.items():
+        path, headers = (asked, {}) if isinstance(asked, str) else asked
         for _ in range(warm_up):
-            (await client.get(path)).raise_for_status()
+            (await client.get(path, headers=headers)).raise_for_status()
         await _settle()
         cpu, wall = time.process_time(), time.perf_counter()
         for _ in range(times):
-            (await client.get(path)).raise_for_status()
+            (await client.get(path, headers=headers)).raise_for_status()
         figures[name] = [
             round((time.process_time() - cpu) / times * 1e6),
             round((time.perf_counter() - wall) / times * 1e6),

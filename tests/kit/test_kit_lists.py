@@ -7,13 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from suite_testing import all_pages
 
 from registry.models import ProgrammePhase, Territory
 from tdi_kit.app import ServiceApp
 from tdi_kit.db import create_engine, create_sessionmaker
-from tdi_kit.pagination import ListParams, parse_sort, read_page
+from tdi_kit.pagination import ListParams, _kept, _key_places, paginate, parse_sort, read_page
 from tdi_kit.rowreader import DriverRowReader, RowReader
 
 SEED_TERRITORIES = 331  # 148 of phase 1, 183 of phase 2
@@ -154,4 +154,66 @@ async def test_read_page_answers_rows_cursor_and_total(registry_url: str) -> Non
         assert [code for code, _ in every.rows] == seen and every.total == 148
     finally:
         await reader.close()
+        await engine.dispose()
+
+
+async def test_a_sort_key_the_statement_selects_is_read_from_its_own_column(
+    registry_url: str,
+) -> None:
+    """A page's statement adds only the sort keys its item lacks: the driver types each value
+    once per row (a UUID or a timestamp twice was most of a page's typing), and the cursor is
+    made from the item's own column, kept or not."""
+    engine = create_engine(registry_url)
+    reader = DriverRowReader(engine, pool_size=2)
+    sort = parse_sort(
+        "-name", allowed={"name": Territory.name}, default="code", unique=("code", Territory.code)
+    )
+    stmt = select(Territory.code, Territory.phase).where(Territory.phase == bindparam("phase"))
+    phase_1 = select(Territory.code, Territory.phase).where(Territory.phase == 1)
+    try:
+        for cursor in (False, True):
+            page = _kept(stmt, "page", sort, cursor)
+            # The code once (an item's column and the unique key), the name added after the total.
+            names = [getattr(c, "name", None) for c in page.selected_columns]
+            assert len(names) == 4 and names[:2] == ["code", "phase"] and names[3] == "name"
+        assert _key_places(list(stmt.selected_columns), sort, 2) == [3, 0]
+        # A session's page of records (`paginate`): its row holds the record, every key added.
+        assert _key_places((), sort, 1) == [2, 3]
+        seen: list[str] = []
+        cursor_text = None
+        while True:
+            params = ListParams(limit=50, cursor=cursor_text, sort="-name", format=None)
+            kept = await read_page(reader, stmt, sort=sort, params=params, values={"phase": 1})
+            built = await read_page(reader, phase_1, sort=sort, params=params)
+            assert kept == built and all(len(row) == 2 for row in kept.rows)
+            seen += [code for code, _ in kept.rows]
+            if (cursor_text := kept.next_cursor) is None:
+                break
+        assert len(seen) == len(set(seen)) == 148
+    finally:
+        await reader.close()
+        await engine.dispose()
+
+
+async def test_a_session_page_of_records_follows_its_cursor(registry_url: str) -> None:
+    """`paginate` pages records (a select of the entity, whose columns it lists): the cursor is
+    made from the keys added after the total, never from the record."""
+    engine = create_engine(registry_url)
+    sort = parse_sort(
+        "-name", allowed={"name": Territory.name}, default="code", unique=("code", Territory.code)
+    )
+    try:
+        async with create_sessionmaker(engine)() as session:
+            stmt = select(Territory).where(Territory.phase == 2)
+            seen: list[str] = []
+            cursor = None
+            while True:
+                params = ListParams(limit=50, cursor=cursor, sort="-name", format=None)
+                records, cursor, total = await paginate(session, stmt, sort=sort, params=params)
+                assert total == 183 and all(isinstance(r, Territory) for r in records)
+                seen += [r.code for r in records]
+                if cursor is None:
+                    break
+        assert len(seen) == len(set(seen)) == 183
+    finally:
         await engine.dispose()

@@ -139,3 +139,28 @@ async def test_a_page_types_its_sort_keys_only_where_the_cursor_reads_them() -> 
         finally:
             await reader.close()
             await engine.dispose()
+
+
+def test_the_kits_uuids_are_read_as_the_standard_librarys_in_one_call() -> None:
+    """SQLite's 32 hex digits and asyncpg's UUID class become `uuid.UUID` itself (which orjson
+    writes, and cursors encode), equal and alike to one parsed from text, through one function
+    the reader runs for every `tdi_kit.db.Uuid` column."""
+    import pickle
+    import uuid
+
+    import orjson
+    from asyncpg.pgproto.pgproto import UUID as AsyncpgUUID
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from tdi_kit import rowreader
+    from tdi_kit.db import Uuid
+
+    for dialect in (sqlite.dialect(), postgresql.dialect()):
+        assert rowreader._result_processor(Uuid(), dialect) is rowreader._uuid
+    value = uuid.uuid4()
+    for stored in (value.hex, AsyncpgUUID(value.bytes), value, str(value)):
+        made = rowreader._uuid(stored)
+        assert type(made) is uuid.UUID and made == value and hash(made) == hash(value)
+        assert str(made) == str(value) and orjson.dumps(made) == orjson.dumps(value)
+        assert made.version == 4 and made.is_safe == value.is_safe
+        assert pickle.loads(pickle.dumps(made)) == value

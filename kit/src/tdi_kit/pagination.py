@@ -16,7 +16,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import Integer, Select, bindparam, func, select
+from sqlalchemy import ColumnClause, Integer, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tdi_kit.csvexport import CSV_MEDIA_TYPE, CSV_RESPONSE, csv_response
@@ -116,7 +116,9 @@ def count_of(stmt: Select[Any]) -> Select[Any]:
     return stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
 
 
-def _page_statement(stmt: Select[Any], *, sort: Sort, params: ListParams) -> Select[Any]:
+def _page_statement(
+    stmt: Select[Any], *, sort: Sort, params: ListParams, items: Sequence[Any]
+) -> Select[Any]:
     """The page's statement: `stmt`'s columns, the total of its filters, the sort keys.
 
     The total is an uncorrelated scalar subquery, which both databases run once per statement
@@ -127,24 +129,59 @@ def _page_statement(stmt: Select[Any], *, sort: Sort, params: ListParams) -> Sel
     total = count_of(stmt).scalar_subquery()
     if params.cursor:
         stmt = stmt.where(sort.after(decode_cursor(params.cursor, sort)))
+    added = _added_keys(items, sort)
+    # The reader types the added keys in the last two rows alone (`CURSOR_KEYS`): only those
+    # added after the total, never an item's own column that is also a key.
     return (
-        stmt.add_columns(total, *(k.column for k in sort.keys))
+        stmt.add_columns(total, *added)
         .order_by(*sort.order_by())
         .limit(params.limit + 1)
-        .execution_options(**{CURSOR_KEYS: len(sort.keys)})
+        .execution_options(**{CURSOR_KEYS: len(added)})
     )
 
 
+def _selected_at(items: Sequence[Any], column: Any) -> int | None:
+    """Where a row's item columns `items` hold `column` (a table's column, or a mapped
+    attribute of it)."""
+    element = column.__clause_element__() if hasattr(column, "__clause_element__") else column
+    for i, selected in enumerate(items):
+        if isinstance(selected, ColumnClause) and selected.compare(element):
+            return i
+    return None
+
+
+def _added_keys(items: Sequence[Any], sort: Sort) -> list[Any]:
+    """The sort keys a page's statement selects after the total: those its item columns
+    `items` lack. A key among them (an id, a date the item serves) is read from the item's own
+    column: the driver types each value once, not twice per row (`_key_places`). A session's
+    page of records has no item column to read (its row holds the record): `items` is empty."""
+    return [k.column for k in sort.keys if _selected_at(items, k.column) is None]
+
+
+def _key_places(items: Sequence[Any], sort: Sort, width: int) -> list[int]:
+    """Where each sort key's value is in a row of the page's statement (`_added_keys`): a row
+    holds `width` item columns and the total, then the keys added."""
+    places, added = [], 0
+    for key in sort.keys:
+        at = _selected_at(items, key.column)
+        if at is None:
+            added += 1
+            at = width + added
+        places.append(at)
+    return places
+
+
 def _cut(
-    rows: Sequence[Any], *, width: int, sort: Sort, params: ListParams
+    rows: Sequence[Any], *, width: int, keys: Sequence[int], sort: Sort, params: ListParams
 ) -> tuple[list[tuple[Any, ...]], str | None, int | None]:
-    """Rows of `width` item columns, the next cursor, the total (None when no row came back)."""
-    n_keys = len(sort.keys)
+    """Rows of `width` item columns, the next cursor (the last row's values at `keys`), the
+    total (None when no row came back)."""
     total = rows[0][width] if rows else None
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]
-        next_cursor = encode_cursor(sort, tuple(rows[-1])[-n_keys:])
+        last = rows[-1]
+        next_cursor = encode_cursor(sort, [last[i] for i in keys])
     return [tuple(row)[:width] for row in rows], next_cursor, total
 
 
@@ -157,8 +194,11 @@ async def paginate(
     if params.format == "csv":
         every = await all_rows(session, stmt, sort=sort)
         return every, None, len(every)
-    rows = (await session.execute(_page_statement(stmt, sort=sort, params=params))).all()
-    items, next_cursor, total = _cut(rows, width=1, sort=sort, params=params)
+    # The row holds the record itself: every key is added after the total.
+    page = _page_statement(stmt, sort=sort, params=params, items=())
+    rows = (await session.execute(page)).all()
+    keys = _key_places((), sort, 1)
+    items, next_cursor, total = _cut(rows, width=1, keys=keys, sort=sort, params=params)
     if total is None:
         # Past the last row (a cursor kept after a delete): the total needs its own count.
         total = 0 if not params.cursor else int(await session.scalar(count_of(stmt)) or 0)
@@ -199,27 +239,33 @@ async def read_page(
     if params.format == "csv":
         found = await rows.all(stmt.order_by(*sort.order_by()))
         return RowsPage(found, None, len(found))
-    width = len(stmt.selected_columns)
-    found = await rows.all(_page_statement(stmt, sort=sort, params=params))
-    items, next_cursor, total = _cut(found, width=width, sort=sort, params=params)
+    columns = list(stmt.selected_columns)
+    width = len(columns)
+    found = await rows.all(_page_statement(stmt, sort=sort, params=params, items=columns))
+    keys = _key_places(columns, sort, width)
+    items, next_cursor, total = _cut(found, width=width, keys=keys, sort=sort, params=params)
     if total is None:
         total = 0 if not params.cursor else int((await rows.all(count_of(stmt)))[0][0])
     return RowsPage(items, next_cursor, total)
 
 
-# A kept statement's derived statements, by what shapes them: (kind, sort order, cursor given).
-_KEPT: weakref.WeakKeyDictionary[Select[Any], dict[tuple[str, str, bool], Select[Any]]] = (
+# A kept statement's derived statements, by what shapes them: (kind, sort order, cursor given);
+# and, as kind "places", its width and where a page's row holds each sort key (`_key_places`).
+_KEPT: weakref.WeakKeyDictionary[Select[Any], dict[tuple[str, str, bool], Any]] = (
     weakref.WeakKeyDictionary()
 )
 _LIMIT = "tdi_page_limit"
 
 
-def _kept(stmt: Select[Any], kind: str, sort: Sort, cursor: bool) -> Select[Any]:
+def _kept(stmt: Select[Any], kind: str, sort: Sort, cursor: bool) -> Any:
     derived = _KEPT.setdefault(stmt, {})
     key = (kind, sort.signature, cursor)
     found = derived.get(key)
     if found is None:
-        if kind == "csv":
+        if kind == "places":
+            items = list(stmt.selected_columns)
+            found = (len(items), _key_places(items, sort, len(items)))
+        elif kind == "csv":
             found = stmt.order_by(*sort.order_by())
         elif kind == "count":
             found = count_of(stmt)
@@ -228,11 +274,12 @@ def _kept(stmt: Select[Any], kind: str, sort: Sort, cursor: bool) -> Select[Any]
             page = stmt
             if cursor:
                 page = page.where(sort.after(_cursor_params(sort)))
+            added = _added_keys(list(stmt.selected_columns), sort)
             found = (
-                page.add_columns(total, *(k.column for k in sort.keys))
+                page.add_columns(total, *added)
                 .order_by(*sort.order_by())
                 .limit(bindparam(_LIMIT, type_=Integer))
-                .execution_options(**{CURSOR_KEYS: len(sort.keys)})
+                .execution_options(**{CURSOR_KEYS: len(added)})
             )
         derived[key] = found
     return found
@@ -258,8 +305,8 @@ async def _read_kept_page(
         decoded = decode_cursor(params.cursor, sort)
         bound.update({f"tdi_cursor_{i}": v for i, v in enumerate(decoded)})
     found = await rows.all(_kept(stmt, "page", sort, bool(params.cursor)), **bound)
-    width = len(stmt.selected_columns)
-    items, next_cursor, total = _cut(found, width=width, sort=sort, params=params)
+    width, keys = _kept(stmt, "places", sort, False)
+    items, next_cursor, total = _cut(found, width=width, keys=keys, sort=sort, params=params)
     if total is None:
         total = 0
         if params.cursor:

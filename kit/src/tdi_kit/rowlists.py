@@ -74,15 +74,18 @@ class RowList:
         sortable: Mapping[str, Any],
         default: str,
         unique: tuple[str, Any],
+        json_option: int = 0,
     ) -> RowList:
         """A list whose statement selects `model`'s fields, in order, as columns: each row is an
-        item as it is, and the CSV has the model's fields as columns."""
+        item as it is, and the CSV has the model's fields as columns. `json_option`:
+        `TIMESTAMPS` when a column is a timestamp the model spells in UTC."""
         return cls(
             sortable=sortable,
             default=default,
             unique=unique,
             item=columns_item(model.model_fields),
             columns=tuple(model.model_fields),
+            json_option=json_option,
         )
 
     def sort(self, params: ListParams) -> Sort:

@@ -11,6 +11,7 @@ generated, as each caller sees them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 import orjson
@@ -30,6 +31,15 @@ def _utc(moment: dt.datetime | None) -> dt.datetime | None:
     if moment is None or moment.tzinfo is None or moment.tzinfo is dt.UTC:
         return moment
     return moment.astimezone(dt.UTC)
+
+
+@functools.lru_cache(maxsize=1024)
+def _regions(aggregated: str | None) -> tuple[list[str], list[dict[str, str]]]:
+    """The region codes aggregated by the database, sorted, and `service.regions_of`'s names
+    as members rather than models: a few combinations serve every allocation, so each is made
+    once. The lists are shared by the items that name them, which are encoded, never changed."""
+    codes = sorted(aggregated.split(",")) if aggregated else []
+    return codes, [{"code": c, "name": REGION_NAMES_20261202.get(c, c)} for c in codes]
 
 
 def item(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -62,7 +72,7 @@ def item(row: tuple[Any, ...]) -> dict[str, Any]:
         committed_at,
         cancelled_at,
     ) = row[:26]
-    region_codes = sorted(regions.split(",")) if regions else []
+    region_codes, named = _regions(regions)
     return {
         "id": id_,
         "envelope_code": envelope_code,
@@ -71,8 +81,7 @@ def item(row: tuple[Any, ...]) -> dict[str, Any]:
         "operator_name": operator_name,
         "territory_code": territory_code,
         "region_codes": region_codes,
-        # `service.regions_of`'s names, as members rather than models.
-        "regions": [{"code": c, "name": REGION_NAMES_20261202.get(c, c)} for c in region_codes],
+        "regions": named,
         "action_id": action_id,
         "title": title,
         "beneficiary_name": beneficiary_name,

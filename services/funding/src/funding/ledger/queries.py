@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,11 +13,19 @@ from funding.models import Envelope, LedgerEntry
 from funding.schemas import LedgerEntryRead
 from tdi_kit import records
 from tdi_kit.readcolumns import ReadColumns
-from tdi_kit.rowlists import where_given
+from tdi_kit.rowlists import TIMESTAMPS, KeptStatements, RowList, where_given
 
 SORTABLE = {"id": LedgerEntry.id, "at": LedgerEntry.at}
-# What a movement is read as: its own columns, through the driver.
+# What a movement is read as: its own columns, through the driver, served as they are read
+# (no `LedgerEntryRead` validated and dumped per entry; its `at` spelt in UTC by orjson).
 READ = ReadColumns.of(LedgerEntryRead, LedgerEntry.__table__)
+LEDGER = RowList.of_columns(
+    LedgerEntryRead,
+    sortable=SORTABLE,
+    default="id",
+    unique=("id", LedgerEntry.id),
+    json_option=TIMESTAMPS,
+)
 SUMS = (
     func.coalesce(func.sum(LedgerEntry.amount_delta_cents), 0),
     func.coalesce(func.sum(LedgerEntry.committed_delta_cents), 0),
@@ -50,15 +57,17 @@ async def amounts_by_envelope(
 
 def entries(
     *,
-    visible_to: str | None,
-    envelope: str | None,
-    year: int | None,
-    operator: str | None,
-    allocation: uuid.UUID | None,
-    territory: str | None,
-    kind: str | None,
-    is_demo: bool | None = None,
+    visible_to: Any = None,
+    envelope: Any = None,
+    year: Any = None,
+    operator: Any = None,
+    allocation: Any = None,
+    territory: Any = None,
+    kind: Any = None,
+    is_demo: Any = None,
 ) -> Select[Any]:
+    """The movements `visible_to` may read (all of them when None: an admin), narrowed by the
+    filters given: values, or the `bindparam`s of a kept statement (`KEPT`)."""
     stmt = select(*READ.columns)
     if visible_to is not None:
         examined = select(Envelope.code).where(Envelope.examined_by == visible_to)
@@ -75,3 +84,7 @@ def entries(
         (LedgerEntry.kind, kind),
         (LedgerEntry.is_demo, is_demo),
     )
+
+
+# The list's statements, one per shape of filters (whose movements are seen is one of them).
+KEPT = KeptStatements(entries)

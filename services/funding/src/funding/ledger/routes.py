@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from funding.ledger import service
+from funding.ledger import queries, service
 from funding.schemas import (
     PROBLEMS,
     Code,
@@ -49,5 +49,5 @@ async def list_ledger(
         "kind": kind,
         "is_demo": is_demo,
     }
-    found = await service.entries(rows, caller=caller, params=listing.params, filters=filters)
-    return listing.page(found, model=LedgerEntryRead, filename="ledger")
+    page = await service.entries(rows, caller=caller, params=listing.params, filters=filters)
+    return queries.LEDGER.answer(listing.request, listing.params, page, filename="ledger")
