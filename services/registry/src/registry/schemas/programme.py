@@ -111,18 +111,19 @@ class TerritoryCounts(BaseModel):
     """The register's territories counted by the database: per phase, and for one phase per
     status and official Région. Each list is ordered by its key's text, null last."""
 
+    # Région 27's counts (`?region=27`): a whole answer, its breakdowns adding up.
     model_config = examples(
         {
             "phase": 2,
-            "total": 183,
-            "by_phase": [{"key": 1, "count": 148}, {"key": 2, "count": 183}],
-            "by_status": [{"key": "active", "count": 183}],
+            "total": 10,
+            "by_phase": [{"key": 1, "count": 10}, {"key": 2, "count": 10}],
+            "by_status": [{"key": "active", "count": 10}],
             "by_region": [
                 {
                     "region_code": "27",
                     "region_name": "Bourgogne-Franche-Comté",
                     "phase": 2,
-                    "count": 15,
+                    "count": 10,
                 }
             ],
         }
