@@ -4,13 +4,12 @@ filter."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-from suite_testing import all_pages
+from suite_testing import all_pages, contract_and_action_counts
 
 from contracts.seed.volume import load_volume
 from tdi_kit.app import ServiceApp
@@ -18,11 +17,6 @@ from tdi_kit.testing import bearer
 
 OPERATOR = bearer("contracts:write", org="bpifrance", sub="operator")
 ASKED = [{}, {"region": "27"}, {"include_demo": "true"}, {"region": "11", "include_demo": "true"}]
-
-
-def ordered(counter: Counter[Any]) -> list[dict[str, Any]]:
-    keys = sorted(counter, key=lambda k: (k is None, str(k)))
-    return [{"key": k, "count": counter[k]} for k in keys]
 
 
 async def counted_lists(
@@ -36,20 +30,7 @@ async def counted_lists(
     for name in ("contracts", "actions"):
         pages = await all_pages(client, f"/api/v1/{name}", headers, limit=1000, **where)
         lists[name] = [item for page in pages for item in page["items"]]
-    contracts, actions = lists["contracts"], lists["actions"]
-    return {
-        "contracts": {
-            "total": len(contracts),
-            "by_status": ordered(Counter(c["status"] for c in contracts)),
-            "by_kind": ordered(Counter(c["kind"] for c in contracts)),
-        },
-        "actions": {
-            "total": len(actions),
-            "by_axis": ordered(Counter(a["axis"] for a in actions if a["phase"] == 1)),
-            "by_priority": ordered(Counter(a["priority"] for a in actions if a["phase"] == 2)),
-            "by_status": ordered(Counter(a["status"] for a in actions)),
-        },
-    }
+    return contract_and_action_counts(lists["contracts"], lists["actions"])
 
 
 @pytest.mark.parametrize("headers", [{}, OPERATOR], ids=["anonymous", "operator"])

@@ -5,13 +5,12 @@ before give, for every caller."""
 from __future__ import annotations
 
 import time
-from collections import Counter
 from typing import Any
 
 import httpx
 import pytest
 from gateway_testing import API, TIGHT, FakeService, running_gateway
-from suite_testing import all_pages
+from suite_testing import all_pages, contract_and_action_counts, territory_counts
 
 from gateway.clients import ServiceClient
 from tdi_kit.testing import bearer
@@ -24,11 +23,6 @@ DASHBOARDS = [
     {"region": "11", "phase": "2"},
 ]
 OPERATOR = bearer("contracts:write", "funding:write", org="bpifrance", sub="operator")
-
-
-def _ordered(counter: Counter[Any]) -> list[dict[str, Any]]:
-    keys = sorted(counter, key=lambda k: (k is None, str(k)))
-    return [{"key": k, "count": counter[k]} for k in keys]
 
 
 async def _listed(
@@ -54,30 +48,9 @@ async def counted_from_lists(
         )
         actions = await _listed(client, f"{contracts}{API}/actions", headers, **where, **real_only)
     phase = int(params["phase"]) if "phase" in params else programme["current_phase"]
-    counted = [t for t in territories if t["phase"] == phase]
-    regions = Counter((t["region_code"], t["region_name"], phase) for t in counted)
     return {
-        "territories": {
-            "phase": phase,
-            "total": len(counted),
-            "by_phase": _ordered(Counter(t["phase"] for t in territories)),
-            "by_status": _ordered(Counter(t["status"] for t in counted)),
-            "by_region": [
-                {"region_code": code, "region_name": name, "phase": p, "count": n}
-                for (code, name, p), n in sorted(regions.items(), key=lambda kv: str(kv[0]))
-            ],
-        },
-        "contracts": {
-            "total": len(contract_items),
-            "by_status": _ordered(Counter(c["status"] for c in contract_items)),
-            "by_kind": _ordered(Counter(c["kind"] for c in contract_items)),
-        },
-        "actions": {
-            "total": len(actions),
-            "by_axis": _ordered(Counter(a["axis"] for a in actions if a["phase"] == 1)),
-            "by_priority": _ordered(Counter(a["priority"] for a in actions if a["phase"] == 2)),
-            "by_status": _ordered(Counter(a["status"] for a in actions)),
-        },
+        "territories": territory_counts(territories, phase),
+        **contract_and_action_counts(contract_items, actions),
     }
 
 

@@ -4,39 +4,17 @@ to counting the territories list as the dashboard did, for every caller, Région
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from typing import Any
 
 import httpx
 import pytest
 from registry_testing import API, read_all
+from suite_testing import territory_counts
 
 from registry.programme import service
 from tdi_kit.testing import bearer
 
 OPERATOR = bearer("registry:write", org="bpifrance", sub="operator")
 ASKED = [{}, {"region": "27"}, {"phase": 1}, {"region": "11", "phase": 2}, {"region": "94"}]
-
-
-def counted(items: list[dict[str, Any]], phase: int) -> dict[str, Any]:
-    """What the dashboard counted from the territories list before the registry did."""
-
-    def ordered(counter: Counter[Any]) -> list[dict[str, Any]]:
-        keys = sorted(counter, key=lambda k: (k is None, str(k)))
-        return [{"key": k, "count": counter[k]} for k in keys]
-
-    in_phase = [t for t in items if t["phase"] == phase]
-    regions = Counter((t["region_code"], t["region_name"], phase) for t in in_phase)
-    return {
-        "phase": phase,
-        "total": len(in_phase),
-        "by_phase": ordered(Counter(t["phase"] for t in items)),
-        "by_status": ordered(Counter(t["status"] for t in in_phase)),
-        "by_region": [
-            {"region_code": c, "region_name": n, "phase": p, "count": k}
-            for (c, n, p), k in sorted(regions.items(), key=lambda kv: str(kv[0]))
-        ],
-    }
 
 
 @pytest.mark.parametrize("headers", [{}, OPERATOR], ids=["anonymous", "operator"])
@@ -51,7 +29,7 @@ async def test_the_counts_are_those_of_the_territories_list(
         r = await client.get(f"{API}/programme/counts", params=params, headers=headers)
         assert r.status_code == 200, (params, r.text)
         assert r.headers["etag"]
-        assert r.json() == counted(items, params.get("phase", current)), params
+        assert r.json() == territory_counts(items, params.get("phase", current)), params
         again = await client.get(
             f"{API}/programme/counts",
             params=params,
@@ -95,7 +73,7 @@ async def test_a_new_territory_is_counted_at_once_with_no_region(
         "count": 1,
     }
     items, _ = await read_all(client, f"{API}/territories", limit=1000)
-    assert after == counted(items, 1)
+    assert after == territory_counts(items, 1)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ one call each, every count computed by the service's database.
 The three calls run concurrently within one budget. A territory counts once, in its official
 Région (ANCT's for phase 2), so that `by_region` adds up to the phase's total (183 for phase 2).
 Demo records (contracts, actions, money) are left out unless `include_demo=true`. The gateway
-passes the services' counts on as they give them, members in the order of its schema.
+passes the services' counts on as they give them (their schemas document the dashboard's), once
+it has checked that their members are there.
 """
 
 from __future__ import annotations
@@ -33,49 +34,13 @@ from gateway.aggregates import (
     required,
     service_schema,
 )
-from gateway.clients import ServiceClient
 from tdi_kit.errors import Problem
 from tdi_kit.identifiers import RegionCode
 
 router = APIRouter(tags=["aggregates"])
 MONEY_BREAKDOWNS = ("operator", "funder", "theme", "year", "envelope")
-
-
-class Count(BaseModel):
-    key: str | int | None = Field(description="The value counted (a phase, a status, an axis).")
-    count: int
-
-
-class RegionCount(BaseModel):
-    region_code: str | None = Field(description="The official Région; null if none is known.")
-    region_name: str | None
-    phase: int
-    count: int
-
-
-class TerritoryCounts(BaseModel):
-    phase: int | None = Field(
-        description="The phase counted: the one asked for, else the programme's current phase."
-    )
-    total: int = Field(description="Territories of the phase counted.")
-    by_phase: list[Count] = Field(description="Every phase, the other ones included.")
-    by_status: list[Count] = Field(description="Territories of the phase counted, by status.")
-    by_region: list[RegionCount] = Field(
-        description="Territories of the phase counted, by official Région: adds up to `total`."
-    )
-
-
-class ContractCounts(BaseModel):
-    total: int
-    by_status: list[Count]
-    by_kind: list[Count]
-
-
-class ActionCounts(BaseModel):
-    total: int
-    by_axis: list[Count] = Field(description="Phase 1 actions, by axis of the programme.")
-    by_priority: list[Count] = Field(description="Phase 2 actions, by priority.")
-    by_status: list[Count]
+# The members of the registry's `TerritoryCounts` the dashboard checks before passing it on.
+TERRITORY_MEMBERS = ("phase", "total", "by_phase", "by_status", "by_region")
 
 
 class Money(BaseModel):
@@ -105,9 +70,14 @@ class Dashboard(Partial):
 
     region: str | None = Field(description="The Région's code, or null for the whole country.")
     include_demo: bool = Field(description="Whether demo records are counted.")
-    territories: TerritoryCounts
-    contracts: ContractCounts | None = Field(description="Null when contracts is missing.")
-    actions: ActionCounts | None = Field(description="Null when contracts is missing.")
+    # The services' counts as they give them, documented by their schemas (see `Money`).
+    territories: service_schema("registry:TerritoryCounts")  # type: ignore[valid-type]
+    contracts: service_schema(  # type: ignore[valid-type]
+        "contracts:ContractCounts", nullable=True
+    ) = Field(description="Null when contracts is missing.")
+    actions: service_schema(  # type: ignore[valid-type]
+        "contracts:ActionCounts", nullable=True
+    ) = Field(description="Null when contracts is missing.")
     money: Money | None = Field(description="Null when funding is missing.")
 
 
@@ -140,17 +110,18 @@ async def get_dashboard(
             "money": call.one(services.funding, "/api/v1/balances/breakdowns", **where, **demo),
         }
     )
-    territories = members(
-        services.registry, required(results["territories"]), TerritoryCounts, "territory counts"
-    )
-    if isinstance(territories, Problem):
-        raise territories
+    territories = required(results["territories"])
+    missing = absent(territories, TERRITORY_MEMBERS)
+    if missing:
+        raise services.registry.bad_answer(f"answered its territory counts without `{missing}`")
     instance = request.url.path
     problems = []
     counts = results["counts"]
     contracts = actions = None
     if not isinstance(counts, Problem):
-        counts = members(services.contracts, counts, ContractsPart, "counts")
+        missing = absent(counts, ("contracts", "actions"))
+        if missing:
+            counts = services.contracts.bad_answer(f"answered its counts without `{missing}`")
     if isinstance(counts, Problem):
         problems.append(part_problem("contracts", counts, instance))
     else:
@@ -174,32 +145,11 @@ async def get_dashboard(
     return aggregate_response(request, document)
 
 
-class ContractsPart(BaseModel):
-    """What the dashboard reads of contracts' `/contracts/counts`."""
-
-    contracts: ContractCounts
-    actions: ActionCounts
-
-
-def members(
-    client: ServiceClient, answer: Any, model: type[BaseModel], what: str
-) -> dict[str, Any] | Problem:
-    """A service's counts with the members of `model`, in its order (a nested model's too), as
-    the service gave them; a bad answer (the problem naming the service) if one is missing."""
+def absent(answer: Any, names: tuple[str, ...]) -> str | None:
+    """The first of `names` a service's answer lacks (the answer itself if no object)."""
     if not isinstance(answer, dict):
-        return client.bad_answer(f"answered its {what} without them")
-    picked: dict[str, Any] = {}
-    for name, field in model.model_fields.items():
-        if name not in answer:
-            return client.bad_answer(f"answered its {what} without `{name}`")
-        value = answer[name]
-        nested = field.annotation
-        if isinstance(nested, type) and issubclass(nested, BaseModel):
-            value = members(client, value, nested, what)
-            if isinstance(value, Problem):
-                return value
-        picked[name] = value
-    return picked
+        return names[0]
+    return next((name for name in names if name not in answer), None)
 
 
 def money_of(breakdowns: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from contracts.actions import queries as actions
 from contracts.contracts import queries as contracts
@@ -13,14 +13,16 @@ from contracts.models import Action, Contract
 from tdi_kit.rowreader import RowReader
 
 
-def _contract_groups(**filters: Any) -> Any:
+def _contract_groups(**filters: Any) -> Select[Any]:
     columns = (Contract.status, Contract.kind)
-    return contracts.filtered(select(*columns, func.count()), **filters).group_by(*columns)
+    stmt: Select[Any] = select(*columns, func.count())
+    return contracts.filtered(stmt, **filters).group_by(*columns)
 
 
-def _action_groups(**filters: Any) -> Any:
+def _action_groups(**filters: Any) -> Select[Any]:
     columns = (Action.phase, Action.axis, Action.priority, Action.status)
-    return actions.filtered(select(*columns, func.count()), **filters).group_by(*columns)
+    stmt: Select[Any] = select(*columns, func.count())
+    return actions.filtered(stmt, **filters).group_by(*columns)
 
 
 async def contract_groups(rows: RowReader, filters: dict[str, Any]) -> list[tuple[Any, ...]]:
