@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, func, select
 
@@ -15,13 +15,13 @@ from tdi_kit.rowreader import RowReader
 
 def _contract_groups(**filters: Any) -> Select[Any]:
     columns = (Contract.status, Contract.kind)
-    stmt: Select[Any] = select(*columns, func.count())
+    stmt = cast("Select[Any]", select(*columns, func.count()))
     return contracts.filtered(stmt, **filters).group_by(*columns)
 
 
 def _action_groups(**filters: Any) -> Select[Any]:
     columns = (Action.phase, Action.axis, Action.priority, Action.status)
-    stmt: Select[Any] = select(*columns, func.count())
+    stmt = cast("Select[Any]", select(*columns, func.count()))
     return actions.filtered(stmt, **filters).group_by(*columns)
 
 
