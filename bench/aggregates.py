@@ -130,11 +130,12 @@ def _parts(servers: dict[str, Server]) -> dict[str, dict[str, str]]:
             ),
             "the dossier, through the gateway": gateway + DOSSIER,
         },
+        # One call per service, each counting with its database (issue 11).
         "dashboard": {
-            "registry: every territory": f"{registry}/api/v1/territories?limit=1000",
-            "registry: the programme": f"{registry}/api/v1/programme",
-            "contracts: every contract": f"{contracts}/api/v1/contracts?is_demo=false&limit=1000",
-            "contracts: every action": f"{contracts}/api/v1/actions?is_demo=false&limit=1000",
+            "registry: the territory counts": f"{registry}/api/v1/programme/counts",
+            "contracts: the contract and action counts": (
+                f"{contracts}/api/v1/contracts/counts?include_demo=false"
+            ),
             "funding: the money's breakdowns": (
                 f"{funding}/api/v1/balances/breakdowns?include_demo=false"
             ),

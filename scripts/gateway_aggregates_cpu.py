@@ -13,7 +13,9 @@ aggregate answer (with variants, identity, gzip and br) is asked from both gatew
 compared: status, ETag and body bytes. Then, one connection, sequential requests, interleaved
 round by round: each part straight from its service, then the aggregate through each gateway;
 printed: p50 of each, each aggregate's p50 over its slowest part's, and each gateway process's
-CPU (user + system, from /proc) per aggregate request. `--profile`: py-spy samples this tree's
+CPU (user + system, from /proc) per aggregate request. `--base-dashboard-lists`: the base's
+dashboard asked the lists it counted (a base before issue 11's counts endpoints): they are
+timed too, and its ratio is over the slowest of them. `--profile`: py-spy samples this tree's
 gateway while wrk loads each aggregate (8 connections); raw profiles kept under /tmp.
 Writes no doc.
 """
@@ -72,24 +74,62 @@ def _seen(r: httpx.Response) -> tuple[object, ...]:
     return (r.status_code, r.headers.get("etag"), body)
 
 
+def _callers() -> dict[str, dict[str, str]]:
+    """Anonymous, and an operator's token (the suite's development secret): the services may
+    answer a caller with a token otherwise."""
+    from tdi_kit.auth import mint_token
+    from tdi_kit.settings import DEV_JWT_SECRET
+
+    scopes = ["funding:write", "contracts:write"]
+    token = mint_token(secret=DEV_JWT_SECRET, sub="bench", org="bpifrance", scopes=scopes)
+    return {"anonymous": {}, "operator": {"Authorization": f"Bearer {token}"}}
+
+
 async def _compare(new: str, old: str) -> int:
     differences = 0
     async with httpx.AsyncClient(timeout=60) as client:
-        for path in COMPARED:
-            for encoding in ("identity", "gzip", "br"):
-                headers = {"Accept-Encoding": encoding}
-                a = await client.get(new + path, headers=headers)
-                b = await client.get(old + path, headers=headers)
-                same = _seen(a) == _seen(b)
-                differences += not same
-                print(
-                    f"  {'same' if same else 'DIFFERENT'}: {path} [{encoding}] {a.status_code} "
-                    f"{len(a.content)} bytes, ETag {a.headers.get('etag')}"
-                )
+        for caller, authorization in _callers().items():
+            for path in COMPARED:
+                for encoding in ("identity", "gzip", "br"):
+                    headers = {"Accept-Encoding": encoding, **authorization}
+                    a = await client.get(new + path, headers=headers)
+                    b = await client.get(old + path, headers=headers)
+                    same = _seen(a) == _seen(b)
+                    differences += not same
+                    print(
+                        f"  {'same' if same else 'DIFFERENT'}: {path} [{encoding}, {caller}] "
+                        f"{a.status_code} {len(a.content)} bytes, ETag {a.headers.get('etag')}"
+                    )
     return differences
 
 
-async def _aggregate(name: str, urls: dict[str, str], gateways: dict[str, Server], n: int) -> None:
+def _listed_parts(servers: dict[str, Server]) -> dict[str, str]:
+    """The five calls the dashboard made before the services counted (issue 11)."""
+    registry, contracts = servers["registry"].url, servers["contracts"].url
+    return {
+        "registry: every territory": f"{registry}/api/v1/territories?limit=1000",
+        "registry: the programme": f"{registry}/api/v1/programme",
+        "contracts: every contract": f"{contracts}/api/v1/contracts?is_demo=false&limit=1000",
+        "contracts: every action": f"{contracts}/api/v1/actions?is_demo=false&limit=1000",
+    }
+
+
+async def _aggregate(
+    name: str,
+    urls: dict[str, str],
+    gateways: dict[str, Server],
+    n: int,
+    base_parts: dict[str, str] | None = None,
+) -> None:
+    """`base_parts`: the parts of the base's aggregate where they are others (with the parts of
+    `urls` its other services answer: those named by a service not in them)."""
+    own = [k for k in urls if not k.startswith("the ")]
+    base_label = list(gateways)[1]
+    theirs = own
+    if base_parts:
+        services = {k.split(":")[0] for k in base_parts}
+        theirs = [*base_parts, *(k for k in own if k.split(":")[0] not in services)]
+        urls = {**base_parts, **urls}
     whole = next(k for k in urls if k.startswith("the "))
     path = urls.pop(whole).split("/", 3)[3]
     for label, server in gateways.items():
@@ -110,11 +150,10 @@ async def _aggregate(name: str, urls: dict[str, str], gateways: dict[str, Server
                 times[key].append(await _timed(client, url))
                 cpu[label] += _cpu_seconds(gateways[label].pid) - before
     p50 = {k: statistics.median(v) * 1000 for k, v in times.items()}
-    parts = [k for k in urls if "through the gateway" not in k]
-    slowest = max(parts, key=lambda k: p50[k])
     for k, v in p50.items():
         print(f"  {k:55s} p50 {v:7.2f} ms")
     for label in gateways:
+        slowest = max(theirs if label == base_label else own, key=lambda k: p50[k])
         key = f"{name} through the gateway ({label})"
         print(
             f"  {name} ({label}): {p50[key] / p50[slowest]:.2f} x its slowest part ({slowest}); "
@@ -136,6 +175,7 @@ async def main() -> None:
     parser.add_argument("--base", default="main", help="the git revision compared with")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--base-dashboard-lists", action="store_true")
     args = parser.parse_args()
     loadgen, _ = pick_generator()
     with tempfile.TemporaryDirectory() as workdir:
@@ -171,8 +211,9 @@ async def main() -> None:
                 differences = await _compare(servers["gateway"].url, base.url)
                 print(f"  {differences} different")
                 parts = _parts(servers)
-                for name in ("dossier", "dashboard"):
-                    await _aggregate(name, parts[name], gateways, args.requests)
+                listed = _listed_parts(servers) if args.base_dashboard_lists else None
+                await _aggregate("dossier", parts["dossier"], gateways, args.requests)
+                await _aggregate("dashboard", parts["dashboard"], gateways, args.requests, listed)
             if args.profile:
                 gateway = servers["gateway"]
                 for name, path in (("dossier", DOSSIER), ("dashboard", DASHBOARD)):

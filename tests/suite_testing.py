@@ -83,3 +83,47 @@ async def all_pages(
         query = {**query, "cursor": pages[-1]["next_cursor"]}
         pages.append((await client.get(path, params=query, headers=headers)).json())
     return pages
+
+
+# The dashboard's counts as the gateway computed them from the services' lists before the
+# services counted them (issue 11): the oracle the counts endpoints and the dashboard are held to.
+
+
+def counts_by_key(values: list[Any]) -> list[dict[str, Any]]:
+    counter = Counter(values)
+    keys = sorted(counter, key=lambda k: (k is None, str(k)))
+    return [{"key": k, "count": counter[k]} for k in keys]
+
+
+def territory_counts(territories: list[dict[str, Any]], phase: int) -> dict[str, Any]:
+    """A territory counts once, in its official Région."""
+    counted = [t for t in territories if t["phase"] == phase]
+    regions = Counter((t["region_code"], t["region_name"], phase) for t in counted)
+    return {
+        "phase": phase,
+        "total": len(counted),
+        "by_phase": counts_by_key([t["phase"] for t in territories]),
+        "by_status": counts_by_key([t["status"] for t in counted]),
+        "by_region": [
+            {"region_code": code, "region_name": name, "phase": p, "count": n}
+            for (code, name, p), n in sorted(regions.items(), key=lambda kv: str(kv[0]))
+        ],
+    }
+
+
+def contract_and_action_counts(
+    contracts: list[dict[str, Any]], actions: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "contracts": {
+            "total": len(contracts),
+            "by_status": counts_by_key([c["status"] for c in contracts]),
+            "by_kind": counts_by_key([c["kind"] for c in contracts]),
+        },
+        "actions": {
+            "total": len(actions),
+            "by_axis": counts_by_key([a["axis"] for a in actions if a["phase"] == 1]),
+            "by_priority": counts_by_key([a["priority"] for a in actions if a["phase"] == 2]),
+            "by_status": counts_by_key([a["status"] for a in actions]),
+        },
+    }

@@ -9,12 +9,20 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from contracts.schemas import ContractRead
+from contracts.schemas import ContractRead, Counts
 from funding.schemas import EnvelopeRead
-from registry.schemas import OutlineFeature, TerritoryRead
+from registry.schemas import OutlineFeature, TerritoryCounts, TerritoryRead
 from tdi_kit.errors import ProblemRead
 
-EXAMPLED = [ContractRead, EnvelopeRead, TerritoryRead, OutlineFeature, ProblemRead]
+EXAMPLED = [
+    ContractRead,
+    Counts,
+    EnvelopeRead,
+    TerritoryRead,
+    TerritoryCounts,
+    OutlineFeature,
+    ProblemRead,
+]
 
 
 def examples(model: type[BaseModel]) -> list[dict[str, Any]]:

@@ -11,11 +11,9 @@ degraded view is never to be served again from a cache once the service is back.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from functools import cache
-from typing import Annotated, Any, TypedDict
+from collections.abc import Awaitable, Mapping
+from typing import Annotated, Any
 
-import msgspec
 import orjson
 from fastapi import Request
 from pydantic import BaseModel, Field, WithJsonSchema
@@ -110,21 +108,8 @@ class Call:
         )
         return None if answer.status == 404 else answer.body
 
-    async def every(
-        self,
-        client: ServiceClient,
-        path: str,
-        *,
-        fields: tuple[str, ...] | None = None,
-        **params: str,
-    ) -> list[Any]:
-        """Every item of a paginated list (pages of 1,000: one call in the common case).
-
-        With `fields`, each item holds only those members (the others are skipped unread):
-        for a count over hundreds of items, reading only what is counted costs a fifth of
-        parsing every member (the registry's 331 territories, 300 KB: see docs/benchmarks.md).
-        """
-        decode = page_decoder(fields) if fields else None
+    async def every(self, client: ServiceClient, path: str, **params: str) -> list[Any]:
+        """Every item of a paginated list (pages of 1,000: one call in the common case)."""
         items: list[Any] = []
         cursor: str | None = None
         while True:
@@ -136,7 +121,6 @@ class Call:
                 deadline=self.deadline,
                 params=page_params,
                 headers=self.headers,
-                decode=decode,
             )
             body = answer.body
             if not isinstance(body, dict) or not isinstance(body.get("items"), list):
@@ -149,18 +133,6 @@ class Call:
     async def parts(self, calls: Mapping[str, Awaitable[Any]]) -> dict[str, Any]:
         """Every call at once; each result is its value or the Problem it raised."""
         return await settle(calls)
-
-
-@cache
-def page_decoder(fields: tuple[str, ...]) -> Callable[[bytes], Any]:
-    """A page's decoder keeping only `fields` of each item, as plain dicts (a member missing
-    from an item is missing from its dict too); any other shape of answer is refused with a
-    ValueError, and then parsed whole (`ServiceClient.get_json`)."""
-    item = TypedDict("item", dict.fromkeys(fields, Any), total=False)  # type: ignore[misc]
-    # The functional form: the item type is made here, at run time (so is the page's).
-    members = {"items": list[item], "next_cursor": Any}
-    page = TypedDict("page", members, total=False)  # type: ignore[misc]
-    return msgspec.json.Decoder(page).decode
 
 
 def part_problem(part: str, problem: Problem, instance: str) -> dict[str, Any]:

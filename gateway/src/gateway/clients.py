@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,16 +210,12 @@ class ServiceClient:
         headers: Mapping[str, str] | None = None,
         accept: tuple[int, ...] = (200,),
         call_timeout: float | None = None,
-        decode: Callable[[bytes], Any] | None = None,
     ) -> Answer:
         """GET `path` as JSON before `deadline` (a `time.monotonic()` instant).
 
         Statuses in `accept` are answers; anything else, and any failure, raises a problem
         naming this service. A connection that fails is tried once more, time allowing.
-        `call_timeout` replaces `call_timeout_seconds` for calls known to be slow. `decode`
-        reads a body of the expected shape faster than the generic parse (only the members a
-        caller needs, `aggregates.Call.every`); a body it refuses (a ValueError) is parsed
-        the generic way, so an answer of another shape is judged as it always was.
+        `call_timeout` replaces `call_timeout_seconds` for calls known to be slow.
         """
         per_call = call_timeout or self.settings.call_timeout_seconds
         sent = {**propagation_headers(), **(headers or {}), "Accept": "application/json"}
@@ -264,7 +260,7 @@ class ServiceClient:
                 self.outcome("bad_answer", started)
                 self.breaker.failure()
                 raise self.bad_answer(f"sent a broken answer ({type(exc).__name__})") from None
-            return self._answer(path, status, raw, etag, accept, started, decode)
+            return self._answer(path, status, raw, etag, accept, started)
         raise AssertionError("unreachable")
 
     def _answer(
@@ -275,7 +271,6 @@ class ServiceClient:
         etag: str | None,
         accept: tuple[int, ...],
         started: float,
-        decode: Callable[[bytes], Any] | None = None,
     ) -> Answer:
         if status >= 500:
             self.outcome("error", started)
@@ -283,10 +278,8 @@ class ServiceClient:
             if status == 503:  # the service says it is not ready (its database, say)
                 raise self.unavailable(f"is unavailable (503 on {path})", error="unavailable")
             raise self.bad_answer(f"failed on {path} ({status})")
-        body = _decoded(raw, decode) if decode is not None and status in accept else _NOTHING
         try:
-            if body is _NOTHING:
-                body = orjson.loads(raw) if raw else None
+            body = orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:
             self.outcome("bad_answer", started)
             self.breaker.failure()
@@ -296,17 +289,6 @@ class ServiceClient:
         if status not in accept:
             raise self.bad_answer(f"answered {status} on {path}")
         return Answer(status, body, etag)
-
-
-_NOTHING = object()
-
-
-def _decoded(raw: bytes, decode: Callable[[bytes], Any]) -> Any:
-    """`decode(raw)`, or _NOTHING when it refuses the body (malformed, or of another shape)."""
-    try:
-        return decode(raw)
-    except ValueError:  # msgspec's DecodeError and ValidationError are ValueErrors
-        return _NOTHING
 
 
 class Services:

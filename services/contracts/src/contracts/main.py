@@ -7,6 +7,7 @@ import httpx
 from contracts.actions.routes import router as actions
 from contracts.amendments.routes import router as amendments
 from contracts.contracts.routes import router as contracts
+from contracts.counts.routes import router as counts
 from contracts.events import EVENT_TYPES
 from contracts.models import idempotency_keys, outbox
 from contracts.settings import ContractsSettings
@@ -55,7 +56,7 @@ def create_app(
         title="Territoires d'industrie: contracts",
         description=DESCRIPTION,
         version="1.0.0",
-        routers=[contracts, amendments, actions],
+        routers=[counts, contracts, amendments, actions],
         migrations=MIGRATIONS,
         idempotency=idempotency_keys,
         events=outbox,

@@ -69,6 +69,7 @@ from contracts.schemas.contracts import (
     SignatureWrite,
     TerritoryPlan,
 )
+from contracts.schemas.counts import ActionCounts, ContractCounts, Counts
 
 __all__ = [
     "CREATE",
@@ -76,6 +77,7 @@ __all__ = [
     "READ_ONE",
     "UPDATE",
     "ActionCode",
+    "ActionCounts",
     "ActionRead",
     "ActionStatus",
     "ActionUpdate",
@@ -91,12 +93,14 @@ __all__ = [
     "Cents",
     "ChangeRead",
     "CodeName",
+    "ContractCounts",
     "ContractDetail",
     "ContractKind",
     "ContractRead",
     "ContractStatus",
     "ContractUpdate",
     "ContractWrite",
+    "Counts",
     "Enjeu",
     "HistoryEntryRead",
     "IndicatorRead",

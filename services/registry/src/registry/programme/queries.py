@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from registry.models import ProgrammeMilestone, ProgrammePhase, Region, Territory
@@ -60,6 +60,23 @@ async def phase_dates(rows: RowReader) -> list[PhaseDates]:
     """Each phase's dates, through the driver (lists filter on the phase under way)."""
     stmt = select(ProgrammePhase.phase, ProgrammePhase.starts_on, ProgrammePhase.ends_on)
     return [PhaseDates(*row) for row in await rows.all(stmt.order_by(ProgrammePhase.phase))]
+
+
+# The dashboard's counts: (phase, status, official Région's code, its name, territories), all
+# of them or those of one official Région (`:region`), as the territories list filters it.
+_GROUPS = (
+    select(Territory.phase, Territory.status, Territory.region_code, Region.name, func.count())
+    .outerjoin(Region, Region.code == Territory.region_code)
+    .group_by(Territory.phase, Territory.status, Territory.region_code, Region.name)
+)
+GROUPS = {False: _GROUPS, True: _GROUPS.where(Territory.region_code == bindparam("region"))}
+
+
+async def territory_groups(rows: RowReader, *, region: str | None) -> list[tuple[Any, ...]]:
+    """The register's territories grouped by phase, status and official Région (`GROUPS`)."""
+    if region is None:
+        return await rows.all(GROUPS[False])
+    return await rows.all(GROUPS[True], region=region)
 
 
 async def counts_by_status(rows: RowReader) -> list[tuple[Any, ...]]:

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator
 
 from registry.programme import service
-from registry.schemas import Measure, MilestoneKind, MilestoneRead, ProgrammeRead
+from registry.schemas import Measure, MilestoneKind, MilestoneRead, ProgrammeRead, TerritoryCounts
+from tdi_kit.identifiers import RegionCode
 from tdi_kit.pagination import CSV_RESPONSE, ListParamsDep, Page
 from tdi_kit.rowreader import RowsDep
 
@@ -24,6 +25,37 @@ def _day(value: str | None) -> dt.date | None:
 async def get_programme(rows: RowsDep) -> Any:
     """The programme's phases: dates, status, territories in the register and as announced."""
     return Response(await service.programme_json(rows), media_type="application/json")
+
+
+@router.get(
+    "/programme/counts",
+    response_model=TerritoryCounts,
+    responses={304: {"description": "Not modified (If-None-Match)."}},
+)
+async def get_territory_counts(
+    rows: RowsDep,
+    region: Annotated[
+        RegionCode | None,
+        Query(
+            description="The official Région's code (`region_code`), as the territories list "
+            "filters it: `27`. Absent: the whole country."
+        ),
+    ] = None,
+    phase: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=2,
+            description="The phase counted by status and Région; default: the "
+            "phase under way, else the latest one started.",
+        ),
+    ] = None,
+) -> Any:
+    """The register's territories counted per phase, and for one phase per status and official
+    Région (each territory once, in its `region_code`): the dashboard's figures, computed by the
+    database."""
+    body = await service.territory_counts_json(rows, region=region, phase=phase)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/programme/milestones", response_model=Page[MilestoneRead], responses=CSV_RESPONSE)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
@@ -27,6 +29,7 @@ from registry.schemas import (
     Source,
 )
 from registry.versions import Kept
+from tdi_kit.counting import by_key
 from tdi_kit.pagination import ListParams, RowsPage
 from tdi_kit.rowlists import RowList
 from tdi_kit.rowreader import RowReader
@@ -46,6 +49,54 @@ async def current_phase(rows: RowReader, *, on: dt.date | None = None) -> int | 
         (p.phase for p in await queries.phase_dates(rows) if phase_status(p, on) == "current"),
         None,
     )
+
+
+async def counted_phase(rows: RowReader, held: Iterable[int]) -> int:
+    """The phase the dashboard counts when none is asked: the one under way; between two
+    phases, the latest one started; with no calendar at all, the latest of the phases `held`
+    (those of the territories counted), else 0."""
+    on = today()
+    statuses = [(p.phase, phase_status(p, on)) for p in await queries.phase_dates(rows)]
+    current = [phase for phase, status in statuses if status == "current"]
+    if current:
+        return current[0]
+    started = [phase for phase, status in statuses if status != "upcoming"]
+    return max(started or list(held) or [0])
+
+
+async def territory_counts_json(rows: RowReader, *, region: str | None, phase: int | None) -> bytes:
+    """The dashboard's territory counts as sent, kept under the register's data version and the
+    day (the phase counted by default is today's): one indexed row read while nothing changed."""
+    key = (region, phase, today())
+    return await _COUNTS.get(rows, key, lambda: _territory_counts_json(rows, region, phase))
+
+
+async def _territory_counts_json(rows: RowReader, region: str | None, phase: int | None) -> bytes:
+    return orjson.dumps(await territory_counts(rows, region=region, phase=phase))
+
+
+async def territory_counts(
+    rows: RowReader, *, region: str | None, phase: int | None
+) -> dict[str, Any]:
+    """`TerritoryCounts`, from one GROUP BY: a territory counts once, in its official Région
+    (`region_code`), so that `by_region` adds up to the phase's total."""
+    groups = await queries.territory_groups(rows, region=region)
+    counted = phase or await counted_phase(rows, {g[0] for g in groups})
+    in_phase = [g for g in groups if g[0] == counted]
+    regions: dict[tuple[str | None, str | None, int], int] = defaultdict(int)
+    for _, _, code, name, n in in_phase:
+        regions[(code, name, counted)] += n
+    return {
+        "phase": counted,
+        "total": sum(g[4] for g in in_phase),
+        "by_phase": by_key((g[0], g[4]) for g in groups),
+        "by_status": by_key((g[1], g[4]) for g in in_phase),
+        "by_region": [
+            {"region_code": code, "region_name": name, "phase": p, "count": n}
+            # Ordered by the text of (code, name, phase), as the dashboard always has been.
+            for (code, name, p), n in sorted(regions.items(), key=lambda kv: str(kv[0]))
+        ],
+    }
 
 
 async def programme_json(rows: RowReader) -> bytes:
@@ -121,6 +172,8 @@ _COLUMN_NAMES = tuple(c.key for c in queries.MILESTONE_COLUMNS)
 _VALUE = _COLUMN_NAMES.index("value")
 # One entry per day asked (today's, and yesterday's around midnight).
 _PROGRAMME: Kept[bytes] = Kept(size=2)
+# One entry per Région, phase and day asked: 18 Régions (and the nation) by three phases.
+_COUNTS: Kept[bytes] = Kept(size=64)
 
 
 def milestone_item(row: tuple[Any, ...]) -> dict[str, Any]:

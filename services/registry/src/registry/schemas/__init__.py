@@ -16,6 +16,7 @@ from registry.schemas.common import (
 from registry.schemas.geography import CommuneRead, DepartmentRead, GroupementRead, RegionRead
 from registry.schemas.organisations import OrganisationRead
 from registry.schemas.programme import (
+    Count,
     DatePrecision,
     Measure,
     MilestoneKind,
@@ -24,8 +25,10 @@ from registry.schemas.programme import (
     PhaseStatus,
     PhaseTerritories,
     ProgrammeRead,
+    RegionCount,
     RegionTally,
     Source,
+    TerritoryCounts,
 )
 from registry.schemas.territories import (
     Binome,
@@ -54,6 +57,7 @@ __all__ = [
     "ChefDeProjet",
     "CodeName",
     "CommuneRead",
+    "Count",
     "Coverage",
     "CoveringTerritory",
     "DatePrecision",
@@ -85,10 +89,12 @@ __all__ = [
     "ProgrammeRead",
     "ReferentRead",
     "ReferentWrite",
+    "RegionCount",
     "RegionRead",
     "RegionSource",
     "RegionTally",
     "Source",
+    "TerritoryCounts",
     "TerritoryCreate",
     "TerritoryRead",
     "TerritoryStatus",

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from registry.schemas.common import Phase
+from tdi_kit.schemas import examples
 
 PhaseStatus = Literal["upcoming", "current", "ended"]
 
@@ -92,6 +93,53 @@ class MilestoneRead(BaseModel):
     description: str
     source: Source
     caveat: str | None
+
+
+class Count(BaseModel):
+    key: str | int | None = Field(description="The value counted (a phase, a status).")
+    count: int
+
+
+class RegionCount(BaseModel):
+    region_code: str | None = Field(description="The official Région; null if none is known.")
+    region_name: str | None
+    phase: int
+    count: int
+
+
+class TerritoryCounts(BaseModel):
+    """The register's territories counted by the database: per phase, and for one phase per
+    status and official Région. Each list is ordered by its key's text, null last."""
+
+    # Région 27's counts (`?region=27`): a whole answer, its breakdowns adding up.
+    model_config = examples(
+        {
+            "phase": 2,
+            "total": 10,
+            "by_phase": [{"key": 1, "count": 10}, {"key": 2, "count": 10}],
+            "by_status": [{"key": "active", "count": 10}],
+            "by_region": [
+                {
+                    "region_code": "27",
+                    "region_name": "Bourgogne-Franche-Comté",
+                    "phase": 2,
+                    "count": 10,
+                }
+            ],
+        }
+    )
+
+    phase: int = Field(
+        description="The phase counted: the one asked for, else the phase under way; between "
+        "two phases, the latest one started (with no calendar, the latest in the register)."
+    )
+    total: int = Field(description="Territories of the phase counted.")
+    by_phase: list[Count] = Field(description="Every phase, the other ones included.")
+    by_status: list[Count] = Field(description="Territories of the phase counted, by status.")
+    by_region: list[RegionCount] = Field(
+        description="Territories of the phase counted, by official Région (a territory counts "
+        "once, in its `region_code`): adds up to `total`."
+    )
 
 
 PhaseTerritories.model_rebuild()
