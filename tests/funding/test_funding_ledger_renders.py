@@ -152,12 +152,12 @@ async def test_the_ledger_validates_no_model_and_keeps_one_statement_per_shape(
             )
             assert r.status_code == 200, r.text
     # An admin's statement, and an operator's (whose movements are seen is a value bound in).
-    one, values = queries.KEPT(visible_to=None, year=2024, kind="commitment")
+    one, values = queries.KEPT({"visible_to": None, "year": 2024, "kind": "commitment"})
     assert values == {"year": 2024, "kind": "commitment"}
-    assert queries.KEPT(visible_to=None, year=2025, kind="commitment")[0] is one
-    theirs, values = queries.KEPT(visible_to="bpifrance", year=2024, kind="commitment")
+    assert queries.KEPT({"visible_to": None, "year": 2025, "kind": "commitment"})[0] is one
+    theirs, values = queries.KEPT({"visible_to": "bpifrance", "year": 2024, "kind": "commitment"})
     assert values["visible_to"] == "bpifrance" and theirs is not one
-    assert queries.KEPT(visible_to="anct", year=2025, kind="commitment")[0] is theirs
+    assert queries.KEPT({"visible_to": "anct", "year": 2025, "kind": "commitment"})[0] is theirs
 
 
 async def test_a_page_read_through_the_driver_is_typed_as_in_a_session(funding_url: str) -> None:
@@ -168,7 +168,7 @@ async def test_a_page_read_through_the_driver_is_typed_as_in_a_session(funding_u
     reader = DriverRowReader(engine, pool_size=2)
     params = ListParams(limit=5, cursor=None, sort="-at", format=None)
     try:
-        stmt, values = queries.KEPT(visible_to=None, is_demo=False)
+        stmt, values = queries.KEPT({"visible_to": None, "is_demo": False})
         page = await queries.LEDGER.page(reader, stmt, params=params, values=values)
         assert page.rows and page.next_cursor
         sort = queries.LEDGER.sort(params)
