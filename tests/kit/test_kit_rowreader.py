@@ -115,11 +115,20 @@ async def test_a_page_types_its_sort_keys_only_where_the_cursor_reads_them() -> 
             )
             stmt = select(things.c.seen, things.c.code)
             params = ListParams(limit=3, cursor=None, sort="-code", format=None)
-            rows = await reader.all(_page_statement(stmt, sort=sort, params=params))
+            rows = await reader.all(
+                _page_statement(stmt, sort=sort, params=params, items=list(stmt.selected_columns))
+            )
             assert len(rows) == 4
             # An item's columns are typed in every row; the keys (code, id) in the last two.
             assert all(type(row[0]) is uuid.UUID for row in rows)
             assert [type(row[-1]) is uuid.UUID for row in rows] == [False, False, True, True]
+            # Keys the item itself selects (here both) are read from its columns: nothing is
+            # added after the total, and every row's item columns are typed.
+            own = select(things.c.code, things.c.id)
+            page = _page_statement(own, sort=sort, params=params, items=list(own.selected_columns))
+            rows = await reader.all(page)
+            assert len(rows) == 4 and all(len(row) == 3 for row in rows)
+            assert all(type(row[1]) is uuid.UUID for row in rows)
             for kept in (False, True):
                 pages: dict[str, list[Any]] = {"driver": [], "session": []}
                 for name, rows_ in (

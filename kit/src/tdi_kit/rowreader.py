@@ -241,15 +241,12 @@ def _result_processor(type_: Any, dialect: Any) -> Any:
 
 
 _UUID = uuid.UUID
-_NEW = object.__new__
-_SET = object.__setattr__
-_SAFE_UNKNOWN = uuid.SafeUUID.unknown
 
 
 def _uuid(value: Any) -> uuid.UUID:
     """`tdi_kit.db.Uuid`'s value, a standard library UUID, from SQLite's 32 hex digits or
-    asyncpg's UUID class: built from its integer as `uuid.UUID.__setstate__` (unpickling) does,
-    without parsing text the database has already checked. Anything else goes the long way."""
+    asyncpg's UUID class: built from its integer (the public `UUID(int=...)`), without parsing
+    text the database has already checked. Anything else goes the long way."""
     if type(value) is _UUID:
         return value
     if isinstance(value, _UUID):  # asyncpg's own class, which orjson does not write
@@ -258,10 +255,7 @@ def _uuid(value: Any) -> uuid.UUID:
         number = int(value, 16)
     else:
         return _UUID(str(value))
-    made = _NEW(_UUID)
-    _SET(made, "int", number)
-    _SET(made, "is_safe", _SAFE_UNKNOWN)
-    return made
+    return _UUID(int=number)
 
 
 class _Prepared:
