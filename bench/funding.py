@@ -164,16 +164,8 @@ async def _migrate(url: str) -> None:
     from funding.main import MIGRATIONS
     from funding.seed.loader import load
     from tdi_kit import migrations
-    from tdi_kit.db import create_engine, create_sessionmaker
 
-    engine = create_engine(url)
-    try:
-        await migrations.upgrade(engine, MIGRATIONS)
-        async with create_sessionmaker(engine)() as session:
-            await load(session, say=lambda _line: None)
-            await session.commit()
-    finally:
-        await engine.dispose()
+    await migrations.migrate_and_seed(url, MIGRATIONS, load)
 
 
 async def _contention(

@@ -115,42 +115,32 @@ async def prepare_funding(url: str, allocations: int, territories: list[str]) ->
     from funding.seed.demo import load_demo
     from funding.seed.loader import load
     from tdi_kit import migrations
-    from tdi_kit.db import create_engine, create_sessionmaker
 
-    engine = create_engine(url)
-    try:
-        await migrations.upgrade(engine, MIGRATIONS)
-        async with create_sessionmaker(engine)() as session:
-            await load(session, say=lambda _line: None)
-            await load_demo(session, say=lambda _line: None)
-            await session.commit()
-            template = (await session.scalars(select(Allocation).limit(1))).one()
-            columns = {
-                c.key: getattr(template, c.key)
-                for c in Allocation.__table__.columns
-                if c.key not in ("id",)
-            }
-            start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-            rows, regions = [], []
-            for i in range(allocations):
-                new_id = uuid.uuid4()
-                rows.append(
-                    {
-                        **columns,
-                        "id": new_id,
-                        "territory_code": territories[i % len(territories)],
-                        "reference": f"bench-{i}",
-                        "created_at": start + dt.timedelta(minutes=i),
-                        "is_demo": True,
-                    }
-                )
-                regions.append({"allocation_id": new_id, "region_code": "27"})
-            for first in range(0, len(rows), 1000):
-                await session.execute(insert(Allocation), rows[first : first + 1000])
-                await session.execute(insert(AllocationRegion), regions[first : first + 1000])
-            await session.commit()
-    finally:
-        await engine.dispose()
+    async def generated(session: Any, say: Any) -> None:
+        template = (await session.scalars(select(Allocation).limit(1))).one()
+        columns = {
+            c.key: getattr(template, c.key) for c in Allocation.__table__.columns if c.key != "id"
+        }
+        start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+        rows, regions = [], []
+        for i in range(allocations):
+            new_id = uuid.uuid4()
+            rows.append(
+                {
+                    **columns,
+                    "id": new_id,
+                    "territory_code": territories[i % len(territories)],
+                    "reference": f"bench-{i}",
+                    "created_at": start + dt.timedelta(minutes=i),
+                    "is_demo": True,
+                }
+            )
+            regions.append({"allocation_id": new_id, "region_code": "27"})
+        for first in range(0, len(rows), 1000):
+            await session.execute(insert(Allocation), rows[first : first + 1000])
+            await session.execute(insert(AllocationRegion), regions[first : first + 1000])
+
+    await migrations.migrate_and_seed(url, MIGRATIONS, load, load_demo, generated)
 
 
 async def prepare_contracts(url: str, contracts: int) -> None:
@@ -158,18 +148,11 @@ async def prepare_contracts(url: str, contracts: int) -> None:
     from contracts.seed.loader import load
     from contracts.seed.volume import load_volume
     from tdi_kit import migrations
-    from tdi_kit.db import create_engine, create_sessionmaker
 
-    engine = create_engine(url)
-    try:
-        await migrations.upgrade(engine, MIGRATIONS)
-        async with create_sessionmaker(engine)() as session:
-            await load(session, say=lambda _line: None)
-            await session.commit()
-            await load_volume(session, contracts=contracts, actions_per_contract=20)
-            await session.commit()
-    finally:
-        await engine.dispose()
+    async def volume(session: Any, say: Any) -> None:
+        await load_volume(session, contracts=contracts, actions_per_contract=20)
+
+    await migrations.migrate_and_seed(url, MIGRATIONS, load, volume)
 
 
 @asynccontextmanager

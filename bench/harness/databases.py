@@ -82,16 +82,8 @@ async def registry_database(ctx: Context, backend: str) -> AsyncIterator[str]:
     from registry.main import MIGRATIONS
     from registry.seed.loader import load
     from tdi_kit import migrations
-    from tdi_kit.db import create_engine, create_sessionmaker
 
     async with throwaway_database(ctx, backend, "registry") as url:
-        engine = create_engine(url)
-        try:
-            await migrations.upgrade(engine, MIGRATIONS)
-            async with create_sessionmaker(engine)() as session:
-                await load(session, say=lambda _line: None)
-                await session.commit()
-        finally:
-            await engine.dispose()
+        await migrations.migrate_and_seed(url, MIGRATIONS, load)
         ctx.say(f"registry database on {backend}: migrated and seeded")
         yield url

@@ -105,15 +105,9 @@ async def seed(name: str, url: str) -> None:
     """The service `name` migrated and seeded on `url`, as `python -m bench` seeds it."""
     from bench.gateway import _services
     from tdi_kit import migrations
-    from tdi_kit.db import create_engine, create_sessionmaker
 
     service = next(s for s in _services() if s.name == name)
-    engine = create_engine(url)
-    await migrations.upgrade(engine, service.migrations)
-    async with create_sessionmaker(engine)() as session:
-        await service.seed(session, say=lambda _line: None)
-        await session.commit()
-    await engine.dispose()
+    await migrations.migrate_and_seed(url, service.migrations, service.seed)
 
 
 async def answer(client: Any, path: str) -> list[object]:
