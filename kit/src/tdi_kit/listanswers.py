@@ -26,7 +26,6 @@ __all__ = [
     "documents_answer",
     "list_answer",
     "next_link",
-    "page_answer",
     "page_json",
     "page_response",
 ]
@@ -96,34 +95,6 @@ def list_answer(
         columns=(),
         row=dict,
         headers=headers,
-    )
-
-
-def page_answer(
-    request: Request,
-    response: Response,
-    params: ListParams,
-    found: tuple[Sequence[Any], str | None, int],
-    *,
-    model: type[BaseModel],
-    filename: str,
-    columns: Sequence[str] | None = None,
-    row: Callable[[Any], Mapping[str, Any]] | None = None,
-) -> Any:
-    """`list_answer` of what a service's list function returns, (items, next cursor, total):
-    a list route is its parameters, one call of its service, and this."""
-    items, next_cursor, total = found
-    return list_answer(
-        request,
-        response,
-        params,
-        items,
-        next_cursor,
-        total,
-        model=model,
-        filename=filename,
-        columns=columns,
-        row=row,
     )
 
 

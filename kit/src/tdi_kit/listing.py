@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 
-from tdi_kit.listanswers import documents_answer, page_answer
+from tdi_kit.listanswers import documents_answer, list_answer
 from tdi_kit.pagination import ListParams, ListParamsDep, RowsPage
 
 
@@ -36,12 +36,16 @@ class Listing:
         columns: Sequence[str] | None = None,
         row: Callable[[Any], Mapping[str, Any]] | None = None,
     ) -> Any:
-        """`page_answer` of what the service found: (items, next cursor, total)."""
-        return page_answer(
+        """`list_answer` of what a service's list function found: (items, next cursor,
+        total)."""
+        items, next_cursor, total = found
+        return list_answer(
             self.request,
             self.response,
             self.params,
-            found,
+            items,
+            next_cursor,
+            total,
             model=model,
             filename=filename,
             columns=columns,

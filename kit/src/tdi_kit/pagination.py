@@ -24,7 +24,6 @@ from tdi_kit.listanswers import (
     documents_answer,
     list_answer,
     next_link,
-    page_answer,
     page_json,
     page_response,
 )
@@ -49,7 +48,6 @@ __all__ = [
     "encode_cursor",
     "list_answer",
     "next_link",
-    "page_answer",
     "page_json",
     "page_response",
     "paginate",
