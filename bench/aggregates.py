@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from bench.gateway import CODE, DOSSIER, suite
-from bench.harness.databases import postgres_version, usable_backends
+from bench.harness.databases import postgres_version, settle_statistics, usable_backends
 from bench.harness.load import REPO, Result, Server, process_cpu
 from bench.harness.runner import Context, Section, markdown_table
 
@@ -223,6 +223,7 @@ async def _one_backend(ctx: Context, backend: str) -> dict[str, Any]:
         written = 0
         for volume in VOLUMES:
             await add_demo_allocations(funding_url, volume - written, written)
+            await settle_statistics(funding_url)
             written = volume
             ctx.say(f"{backend}: {volume} demo allocations")
             parts = _parts(servers)
@@ -252,7 +253,8 @@ def _render(results: dict[str, Any], pg: str | None, load_before: str, load_afte
         "The suite on each backend (one uvicorn worker per service and for the gateway), the "
         f"bench programme of the gateway section, then 100, 1,000 and 10,000 committed demo "
         "allocations (1×, 10×, 100×) over the 183 phase-2 territories, left out of the "
-        "dashboard's money by default as every aggregate does. One connection, sequential "
+        "dashboard's money by default as every aggregate does (PostgreSQL's database vacuumed "
+        "and analysed after each load, as autovacuum leaves it). One connection, sequential "
         "requests: latency, not throughput. Each part asked straight from its service; the "
         "aggregate through the gateway, which asks every part concurrently. p50 is the median "
         "over the rounds of each run's p50; the gateway's CPU per aggregate is its process's "

@@ -28,6 +28,7 @@ import httpx
 from bench.harness.databases import (
     postgres_version,
     registry_database,
+    settle_statistics,
     throwaway_database,
     usable_backends,
 )
@@ -182,6 +183,8 @@ async def suite(ctx: Context, backend: str, scale: int, registry_url: str) -> As
             ]
         await prepare_funding(funding_url, allocations, codes)
         await prepare_contracts(contracts_url, contracts)
+        for url in (funding_url, contracts_url):
+            await settle_statistics(url)
         ctx.say(f"{backend} ×{scale}: {allocations} generated allocations, {contracts} contracts")
         contracts_port = free_port()
         funding = await stack.enter_async_context(
@@ -315,7 +318,8 @@ def render(ctx: Context, runs: list[BackendRun], pg: str | None) -> str:
         "Data (×1): the registry's seed (331 territories, 1,255 groupements, 34,871 communes); "
         f"funding's facts and demo plus {SCALES[1][0]:,} generated allocations over the "
         f"registry's territories; contracts' acts on record plus {SCALES[1][1]} generated "
-        "contracts of 20 actions.",
+        "contracts of 20 actions. PostgreSQL's databases vacuumed and analysed once loaded, as "
+        "autovacuum leaves them soon after a bulk load.",
         "",
         "`vs read by key`: the list's throughput over its own service's read by key (registry: "
         f"`/territories/{TERRITORY}`; funding: one allocation by id; contracts: one action by "

@@ -76,6 +76,22 @@ async def throwaway_database(ctx: Context, backend: str, name: str) -> AsyncIter
         ctx.say(f"dropped database {database}")
 
 
+async def settle_statistics(url: str) -> None:
+    """What autovacuum does to a PostgreSQL database soon after a bulk load: the planner's
+    statistics and the visibility map that index-only scans read. Measured before it, a table
+    filled a second ago is planned as if empty (the anonymous allocations' total read all
+    10,000 rows: 5.4 ms, against 1.2 ms from its index once vacuumed). SQLite keeps no
+    statistics unless asked, and the services never ask: nothing to do there."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("VACUUM ANALYZE"))
+    finally:
+        await engine.dispose()
+
+
 @asynccontextmanager
 async def registry_database(ctx: Context, backend: str) -> AsyncIterator[str]:
     """A throwaway registry database, migrated and loaded with the shipped seed."""
