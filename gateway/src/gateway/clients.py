@@ -18,13 +18,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import orjson
 
 from gateway.breaker import CircuitBreaker
+from gateway.kept import DOCUMENTS_KEPT, PARTS_KEPT, Kept
 from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
 from tdi_kit.deadline import budget_header
@@ -76,13 +76,38 @@ class Pool:
             await self._session.close()
 
 
-@dataclass(frozen=True)
-class Answer:
-    """A service's JSON answer to an aggregate's call."""
+_UNREAD: Any = object()
 
-    status: int
-    body: Any
-    etag: str | None
+
+class Answer:
+    """A service's JSON answer to an aggregate's call. `revalidated`: the service answered 304
+    to the ETag of the answer the gateway kept, whose bytes are parsed again only if read."""
+
+    __slots__ = ("_body", "etag", "raw", "revalidated", "status")
+
+    def __init__(
+        self,
+        status: int,
+        raw: bytes,
+        etag: str | None,
+        *,
+        body: Any = _UNREAD,
+        revalidated: bool = False,
+    ) -> None:
+        self.status, self.raw, self.etag = status, raw, etag
+        self.revalidated = revalidated
+        self._body = body
+
+    @property
+    def body(self) -> Any:
+        if self._body is _UNREAD:
+            self._body = orjson.loads(self.raw) if self.raw else None
+        return self._body
+
+
+# A part's answer is kept under its service's URL, its parameters and the caller's
+# Authorization: what one caller was sent is reused for that caller only.
+PartKey = tuple[str, tuple[tuple[str, str], ...], str | None]
 
 
 class ServiceClient:
@@ -110,6 +135,9 @@ class ServiceClient:
         # The class of the last failure seen on a call ("timeout", "unreachable", ...): what
         # the gateway's /readyz reports, never a message (which could carry a driver's text).
         self.last_error: str | None = None
+        # The aggregates' last answers with an ETag, asked again with If-None-Match
+        # (`gateway.kept`).
+        self.kept: Kept[PartKey, Answer] = Kept(PARTS_KEPT)
 
     def _breaker_changed(self, old: str, new: str) -> None:
         self.metrics.breaker(self.name, new)
@@ -210,15 +238,26 @@ class ServiceClient:
         headers: Mapping[str, str] | None = None,
         accept: tuple[int, ...] = (200,),
         call_timeout: float | None = None,
+        revalidate: bool = False,
     ) -> Answer:
         """GET `path` as JSON before `deadline` (a `time.monotonic()` instant).
 
         Statuses in `accept` are answers; anything else, and any failure, raises a problem
         naming this service. A connection that fails is tried once more, time allowing.
         `call_timeout` replaces `call_timeout_seconds` for calls known to be slow.
+        `revalidate`: a 200 with an ETag is kept, and the same call (path, parameters,
+        Authorization) sent again with If-None-Match; the service's 304 answers the kept body.
         """
         per_call = call_timeout or self.settings.call_timeout_seconds
         sent = {**propagation_headers(), **(headers or {}), "Accept": "application/json"}
+        key: PartKey | None = None
+        held: Answer | None = None
+        if revalidate:
+            pairs = params.items() if isinstance(params, Mapping) else (params or ())
+            key = (path, tuple(pairs), sent.get("Authorization"))
+            held = self.kept.get(key)
+            if held is not None:
+                sent["If-None-Match"] = held.etag or ""
         url = self.base_url + path
         for attempt in (1, 2):
             if not self.breaker.allow():
@@ -260,7 +299,14 @@ class ServiceClient:
                 self.outcome("bad_answer", started)
                 self.breaker.failure()
                 raise self.bad_answer(f"sent a broken answer ({type(exc).__name__})") from None
-            return self._answer(path, status, raw, etag, accept, started)
+            if status == 304 and held is not None:
+                self.outcome("ok", started)
+                self.breaker.success()
+                return Answer(held.status, held.raw, held.etag, revalidated=True)
+            answer = self._answer(path, status, raw, etag, accept, started)
+            if key is not None and answer.status == 200 and answer.etag:
+                self.kept.put(key, Answer(200, raw, answer.etag))  # its bytes, not its objects
+            return answer
         raise AssertionError("unreachable")
 
     def _answer(
@@ -288,7 +334,7 @@ class ServiceClient:
         self.breaker.success()
         if status not in accept:
             raise self.bad_answer(f"answered {status} on {path}")
-        return Answer(status, body, etag)
+        return Answer(status, raw, etag, body=body)
 
 
 class Services:
@@ -306,6 +352,9 @@ class Services:
             name: ServiceClient(name, url, self.pool, settings, self.metrics)
             for name, url in settings.service_urls().items()
         }
+        # The aggregates' whole answers, (bytes, ETag) by what they were built from
+        # (`gateway.kept`).
+        self.documents: Kept[tuple[Any, ...], tuple[bytes, str]] = Kept(DOCUMENTS_KEPT)
 
     def __getitem__(self, name: str) -> ServiceClient:
         return self.by_name[name]

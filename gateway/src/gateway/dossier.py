@@ -34,7 +34,6 @@ from gateway.aggregates import (
     AGGREGATE_RESPONSES,
     Call,
     Partial,
-    aggregate_response,
     extended,
     part_problem,
     required,
@@ -127,6 +126,8 @@ async def get_territory_dossier(
             "territory": call.one(services.registry, f"/api/v1/territories/{code}"),
         }
     )
+    if (kept := call.kept()) is not None:  # every part as when this answer was built
+        return kept
     territory = required(results["territory"])
     if territory is None:
         raise NotFound("territory", code)
@@ -151,7 +152,7 @@ async def get_territory_dossier(
         "partial": bool(problems),
         "problems": problems,
     }
-    return aggregate_response(request, document)
+    return call.answer(document)
 
 
 def _is_plan(plan: Any) -> bool:
