@@ -91,6 +91,9 @@ async def test_an_unchanged_aggregate_is_revalidated_and_sent_as_it_was(
         assert len(app.services.documents) == 1
         cached = await client.get(path, headers={"If-None-Match": first.headers["etag"]})
         assert cached.status_code == 304 and cached.content == b""
+        # Another spelling of the same parameters is the same document.
+        spelt = await client.get(path + ("&" if "?" in path else "?") + "include_demo=0")
+        assert spelt.content == first.content and len(app.services.documents) == 1
 
 
 async def test_a_change_reaches_the_next_dossier_and_dashboard(

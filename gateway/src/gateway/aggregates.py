@@ -128,8 +128,11 @@ class Results(Mapping[str, Any]):
 class Call:
     """The calls of one aggregate request: one deadline, the caller's token passed on."""
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, **given: object) -> None:
+        """`given`: the route's parameters besides its path, as validated: what, with the
+        path and the parts, its document is made of (other query parameters are not)."""
         self.request = request
+        self.given = tuple(sorted(given.items()))
         self.services: Services = request.app.state.services
         settings: GatewaySettings = request.app.state.settings
         self.deadline = time.monotonic() + settings.budget_seconds
@@ -188,12 +191,11 @@ class Call:
         self.validators.append((client.name, f"{path}?{sorted(params.items())}", etag or ""))
 
     def _document_key(self) -> tuple[Any, ...] | None:
-        """What the document is a function of: the request's path and query and its parts'
-        ETags. None when a part failed or answered without one (a 404)."""
+        """What the document is a function of: the request's path, the route's parameters and
+        its parts' ETags. None when a part failed or answered without one (a 404)."""
         if self.failed or not self.validators or not all(e for *_, e in self.validators):
             return None
-        url = self.request.url
-        return (url.path, url.query, tuple(sorted(self.validators)))
+        return (self.request.url.path, self.given, tuple(sorted(self.validators)))
 
     def kept(self) -> Response | None:
         """The answer sent when the parts last answered these ETags, if the gateway kept it."""

@@ -95,7 +95,7 @@ async def get_dashboard(
     """Territories per phase and region, contracts per status, actions per axis, and money
     per operator, funder, theme, year and envelope with the public record's reported figures;
     demo records only with `include_demo=true`; partial when a part fails."""
-    call = Call(request)
+    call = Call(request, region=region, phase=phase, include_demo=include_demo)
     services = call.services
     where = {"region": region} if region else {}
     asked = {"phase": str(phase)} if phase else {}

@@ -116,7 +116,7 @@ async def get_territory_dossier(
     """The territory, its contracts with their actions and each action's allocations, and its
     balances per operator and per year (demo allocations only with `include_demo=true`);
     partial (not failed) when contracts or funding fail."""
-    call = Call(request)
+    call = Call(request, include_demo=include_demo)
     services = call.services
     # The calls go out in this order: the slowest part first, so that it starts earliest.
     results = await call.parts(

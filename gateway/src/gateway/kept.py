@@ -3,8 +3,8 @@ bytes, so that what has not changed is neither sent, parsed nor assembled again.
 
 A part is still asked every time (its service alone knows whether it changed, and what this
 caller may see), but with `If-None-Match`: a 304 reuses the body kept for the same service,
-path, parameters and `Authorization`. A document is a function of its parts' bytes and of the
-request's path and query alone (the caller counts only through what the services answered
+path, parameters and `Authorization`. A document is a function of its parts' bytes, its path
+and its route's parameters alone (the caller counts only through what the services answered
 it): when every part answered with the ETags a kept document was built from, its bytes are sent
 again. Both are bounded, the least recently used going first.
 """
