@@ -19,6 +19,8 @@ DOSSIER = f"{API}/territories/{NFC}/dossier"
 M = 100_000_000  # one million euros, in cents
 ADMIN = bearer("admin", sub="kept-tests")
 OPERATOR = bearer("funding:write", org="bpifrance", sub="kept-operator")
+ANOTHER_OPERATOR = bearer("funding:write", org="ademe", sub="kept-other")
+NO_ORG = bearer("funding:write", sub="kept-no-org")
 
 
 def allocation(reference: str, **fields: Any) -> dict[str, Any]:
@@ -123,8 +125,9 @@ async def test_a_change_reaches_the_next_dossier_and_dashboard(
 async def test_what_one_caller_was_sent_never_reaches_another(
     own_suite: dict[str, str], envelope: str
 ) -> None:
-    """An operator's proposal is in its own dossier only, however the requests interleave: a
-    part is kept for the Authorization it was asked with, and a document for its parts."""
+    """An operator's proposal is in its own dossier only, however the requests interleave
+    (another operator, a token with no organisation, no token): a part is kept for the
+    Authorization it was asked with, and a document for its parts."""
     async with running_gateway(**own_suite) as (_, client):
         r = await client.post(
             f"{API}/allocations",
@@ -134,14 +137,22 @@ async def test_what_one_caller_was_sent_never_reaches_another(
         assert r.status_code == 201, r.text
         proposal = r.json()["id"]
         seen = {}
-        for who, headers in [("operator", OPERATOR), ("anyone", {}), ("operator", OPERATOR)] * 2:
-            r = await client.get(DOSSIER, headers=headers)
+        callers = {
+            "operator": OPERATOR,
+            "anyone": {},
+            "another operator": ANOTHER_OPERATOR,
+            "no organisation": NO_ORG,
+        }
+        for who in ["operator", "anyone", "operator", "another operator", "no organisation"] * 2:
+            r = await client.get(DOSSIER, headers=callers[who])
             assert r.status_code == 200, r.text
             ids = {a["id"] for a in r.json()["allocations_without_action"]}
             assert (proposal in ids) is (who == "operator"), who
             seen.setdefault(who, set()).add(r.headers["etag"])
-        assert len(seen["operator"]) == len(seen["anyone"]) == 1
+        assert all(len(etags) == 1 for etags in seen.values()), seen
+        # The others are sent what anyone is: the public record.
         assert seen["operator"] != seen["anyone"]
+        assert seen["another operator"] == seen["no organisation"] == seen["anyone"]
 
 
 def test_what_is_kept_is_bounded_the_least_recently_used_first_out() -> None:
