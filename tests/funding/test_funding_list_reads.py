@@ -63,7 +63,7 @@ async def test_every_funding_list_answers_a_total(client: httpx.AsyncClient) -> 
         assert sum(len(p["items"]) for p in pages) == totals.pop(), path
 
 
-async def test_an_allocations_page_is_one_statement_whatever_its_size(
+async def test_an_allocations_page_is_one_statement_whatever_its_size_then_kept(
     client: httpx.AsyncClient, funding_app: ServiceApp
 ) -> None:
     await make_envelope(client, tranches={2024: 1000 * M})
@@ -86,8 +86,15 @@ async def test_an_allocations_page_is_one_statement_whatever_its_size(
             assert r.status_code == 200 and r.json()["total"] == 120
             assert len(r.json()["items"]) == min(size, 120)
             selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-            assert len(selects) == 1, statements
+            # The money's data version (`funding.pages`), then the page.
+            assert len(selects) == 2 and "data_versions" in selects[0], statements
             counts[size] = len(statements)
+            # Asked again while the money has not changed: the version alone.
+            statements.clear()
+            again = await client.get("/api/v1/allocations", params={"limit": size, "year": 2024})
+            assert again.content == r.content and again.headers["etag"] == r.headers["etag"]
+            selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+            assert len(selects) == 1 and "data_versions" in selects[0], statements
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(set(counts.values())) == 1, counts
@@ -180,7 +187,7 @@ async def test_every_read_by_key_and_list_is_one_or_two_statements_whatever_the_
     paths = {
         f"/api/v1/allocations/{created['id']}": 1,
         f"/api/v1/allocations/{created['id']}/disbursements?limit=": 2,
-        "/api/v1/allocations?limit=": 1,
+        "/api/v1/allocations?limit=": 2,  # the data version, then the page (`funding.pages`)
         "/api/v1/ledger?limit=": 1,
         "/api/v1/reported-figures?limit=": 1,
         "/api/v1/conventions?limit=": 1,
@@ -244,7 +251,11 @@ async def test_envelopes_read_in_three_statements_and_a_tranche_in_one_whatever_
             r = await client.get("/api/v1/envelopes", params={"limit": size, "kind": "grant"})
             assert r.status_code == 200 and len(r.json()["items"]) == size, r.text
             assert all(len(e["tranches"]) == 2 for e in r.json()["items"])
-            assert len(statements) == 3, (size, statements)
+            # The money's data version (`funding.pages`), then the page in three statements.
+            assert len(statements) == 4 and "data_versions" in statements[0], (size, statements)
+            statements.clear()
+            again = await client.get("/api/v1/envelopes", params={"limit": size, "kind": "grant"})
+            assert again.content == r.content and len(statements) == 1, (size, statements)
         for path, expected in [
             ("/api/v1/envelopes/test-envelope", 2),
             ("/api/v1/envelopes/test-envelope/tranches/2025", 1),

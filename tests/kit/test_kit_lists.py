@@ -86,7 +86,7 @@ async def test_a_list_page_is_one_statement_whatever_its_size_and_no_session(
                 counting.statements = 0
                 r = await client.get("/api/v1/territories", params={"limit": size, **query})
                 assert r.status_code == 200 and r.json()["total"] >= len(r.json()["items"])
-                # The register's data version, then the page (registry/versions.py); `current`
+                # The register's data version, then the page (tdi_kit/dataversions.py); `current`
                 # first reads the phases' dates: one statement more, at every size.
                 assert counting.statements == (3 if query.get("phase") == "current" else 2)
                 # Asked again while the register has not changed: the version alone (and the

@@ -1,4 +1,4 @@
-"""Answers kept under the register's data version (`registry.versions`): never stale after a
+"""Answers kept under the register's data version (`tdi_kit.dataversions`): never stale after a
 committed write, whoever commits it; and the territories' communes, read by index, are the
 communes the former statement listed, in the same order.
 """
@@ -184,13 +184,13 @@ async def test_a_kept_page_of_territories_answers_if_none_match(client: httpx.As
 async def test_two_databases_at_the_same_version_keep_their_own_answers() -> None:
     """Two apps in one process (a test's, or a tool's) whose databases stand at the same data
     version never get each other's answer: the answers are kept per reader."""
-    from registry.versions import Kept
+    from tdi_kit.dataversions import Kept
 
     class AtVersion:
         async def one(self, _stmt: object, **_params: object) -> tuple[int]:
             return (7,)
 
-    kept: Kept[str] = Kept()
+    kept: Kept[str] = Kept("register")
     first, second = AtVersion(), AtVersion()
 
     async def answer(value: str) -> str:

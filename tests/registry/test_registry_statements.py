@@ -12,7 +12,7 @@ from sqlalchemy import event
 from registry.territories import service as territories
 from tdi_kit.app import ServiceApp
 
-# The territories' pages are kept under the register's data version (registry/versions.py):
+# The territories' pages are kept under the register's data version (tdi_kit/dataversions.py):
 # read, the data version then the page; kept, the data version alone.
 LISTS = [
     ("/api/v1/territories", {}, 2),

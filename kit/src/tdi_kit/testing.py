@@ -80,6 +80,11 @@ async def rolled_back(app: FastAPI, engine: AsyncEngine) -> AsyncIterator[None]:
         # wait) when it comes to write after another connection committed.
         connection = await connection.execution_options(**WRITE_OPTIONS)
         transaction = await connection.begin()
+        if connection.dialect.name == "postgresql":
+            # Deferred triggers (a data version changed at commit) at the end of each statement
+            # instead: this transaction never commits, and its reads must see its writes'
+            # versions as another transaction sees a committed write's.
+            await connection.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
         app.state.sessionmaker = async_sessionmaker(
             bind=connection,
             join_transaction_mode="create_savepoint",

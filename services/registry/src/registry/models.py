@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from tdi_kit.dataversions import data_versions_table
 from tdi_kit.db import StoredDocument, Uuid, new_metadata
 from tdi_kit.events import events_table
 from tdi_kit.idempotency import idempotency_table
@@ -34,6 +35,11 @@ class Base(DeclarativeBase):
 idempotency_keys = idempotency_table(Base.metadata)
 # The outbox: each change's events, committed with it (tdi_kit.events).
 outbox = events_table(Base.metadata)
+# A value the database changes in every transaction that changes the register (triggers of
+# migration 0006: territories, the programme's phases and milestones, the Régions' names): the
+# answers kept under it (`tdi_kit.dataversions`) are current while it is the database's.
+data_versions = data_versions_table(Base.metadata)
+REGISTER = "register"
 
 
 class Region(Base):
@@ -260,19 +266,6 @@ class ProgrammeMilestone(Base):
     source_title: Mapped[str] = mapped_column(String(300))
     source_url: Mapped[str | None] = mapped_column(String(300))
     caveat: Mapped[str | None] = mapped_column(Text)
-
-
-class DataVersion(Base):
-    """A value the database changes in every transaction that changes what it follows
-    (triggers of migration 0006: the register's territories, the programme's phases and
-    milestones, the Régions' names), committed with the change and never given twice: an
-    answer computed from those tables and kept under the value is current as long as the value
-    is the database's (`registry.versions`)."""
-
-    __tablename__ = "data_versions"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class WebhookSubscription(Base):

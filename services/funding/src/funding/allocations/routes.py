@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 
-from funding.access import Writer
+from funding.access import Writer, private_scope
 from funding.allocations import bulk, changes, reads, service
+from funding.pages import PAGES
 from funding.references import OwnersDep
 from funding.schemas import (
     PROBLEMS,
@@ -70,8 +71,16 @@ async def list_allocations(
         "beneficiary_siren": beneficiary_siren,
         "reference": reference,
     }
-    page = await service.allocations(rows, caller=caller, params=listing.params, filters=filters)
-    return reads.ALLOCATIONS.answer(listing.request, listing.params, page, filename="allocations")
+
+    async def build() -> Any:
+        page = await service.allocations(
+            rows, caller=caller, params=listing.params, filters=filters
+        )
+        return reads.ALLOCATIONS.answer(
+            listing.request, listing.params, page, filename="allocations"
+        )
+
+    return await PAGES.answer(rows, listing, build, seen_as=private_scope(caller))
 
 
 @router.get(

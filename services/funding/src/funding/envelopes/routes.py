@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 
 from funding.access import Writer
 from funding.envelopes import reads, service
+from funding.pages import PAGES
 from funding.references import OwnersDep
 from funding.schemas import (
     PROBLEMS,
@@ -90,10 +91,14 @@ async def list_envelopes(
         "part_of": part_of,
         "is_demo": is_demo,
     }
-    found = await service.envelopes(rows, params=listing.params, filters=filters)
-    return listing.page(
-        found, model=EnvelopeRead, filename="envelopes", columns=CSV_COLUMNS, row=_csv_row
-    )
+
+    async def build() -> Any:
+        found = await service.envelopes(rows, params=listing.params, filters=filters)
+        return listing.page(
+            found, model=EnvelopeRead, filename="envelopes", columns=CSV_COLUMNS, row=_csv_row
+        )
+
+    return await PAGES.answer(rows, listing, build)
 
 
 @router.get("/envelopes/{code}", response_model=EnvelopeRead)

@@ -11,7 +11,7 @@ import orjson
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from registry.models import ProgrammeMilestone
+from registry.models import REGISTER, ProgrammeMilestone
 from registry.programme import queries
 from registry.programme.rules import (
     KIND_LABELS,
@@ -28,8 +28,8 @@ from registry.schemas import (
     RegionTally,
     Source,
 )
-from registry.versions import Kept
 from tdi_kit.counting import by_key
+from tdi_kit.dataversions import Kept
 from tdi_kit.pagination import ListParams, RowsPage
 from tdi_kit.rowlists import RowList
 from tdi_kit.rowreader import RowReader
@@ -171,9 +171,9 @@ async def milestones(
 _COLUMN_NAMES = tuple(c.key for c in queries.MILESTONE_COLUMNS)
 _VALUE = _COLUMN_NAMES.index("value")
 # One entry per day asked (today's, and yesterday's around midnight).
-_PROGRAMME: Kept[bytes] = Kept(size=2)
+_PROGRAMME: Kept[bytes] = Kept(REGISTER, size=2)
 # One entry per Région, phase and day asked: 18 Régions (and the nation) by three phases.
-_COUNTS: Kept[bytes] = Kept(size=64)
+_COUNTS: Kept[bytes] = Kept(REGISTER, size=64)
 
 
 def milestone_item(row: tuple[Any, ...]) -> dict[str, Any]:

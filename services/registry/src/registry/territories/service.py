@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from registry import events
 from registry.models import (
+    REGISTER,
     Commune,
     Groupement,
     Organisation,
@@ -30,8 +31,8 @@ from registry.schemas import (
 )
 from registry.territories import contacts, queries
 from registry.territories.documents import refresh
-from registry.versions import Kept
 from tdi_kit.conditional import check_if_match, etag_for
+from tdi_kit.dataversions import Kept
 from tdi_kit.errors import Conflict, NotFound, Unprocessable, or_not_found
 from tdi_kit.events import emit
 from tdi_kit.pagination import ListParams, RowsPage, Sort, parse_sort, read_page
@@ -83,7 +84,7 @@ async def page_json(
     return await PAGES.get(rows, (params, full, *sorted(filters.items())), render)
 
 
-PAGES: Kept[tuple[bytes, str, str | None]] = Kept(size=16)
+PAGES: Kept[tuple[bytes, str, str | None]] = Kept(REGISTER, size=16)
 
 
 async def _resolved(rows: RowReader, filters: dict[str, Any]) -> dict[str, Any]:
