@@ -203,7 +203,7 @@ async def test_on_postgresql_the_version_changes_at_commit_once(
         await engine.dispose()
 
 
-async def test_a_proposal_is_only_in_its_operators_and_examiners_kept_pages(
+async def test_a_proposal_is_only_in_its_operators_and_admins_kept_pages(
     committing: tuple[httpx.AsyncClient, str],
 ) -> None:
     client, _url = committing
@@ -222,6 +222,12 @@ async def test_a_proposal_is_only_in_its_operators_and_examiners_kept_pages(
         for name, answer in zip([*callers, *callers], answers, strict=True):
             ids = {a["id"] for a in answer.json()["items"]}
             assert (proposed["id"] in ids) is expected[name], name
+    # Its payments' page too: the operator's kept page never answers another caller.
+    payments = f"/api/v1/allocations/{proposed['id']}/disbursements"
+    for _round in range(2):
+        for name, headers in callers.items():
+            status = (await client.get(payments, headers=headers)).status_code
+            assert status == (200 if expected[name] else 404), name
     public = [(await client.get(path, headers=callers[n])).content for n in ("anonymous", "bdt")]
     assert public[0] == public[1]
     # Committed, it is everyone's.

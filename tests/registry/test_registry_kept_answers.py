@@ -199,3 +199,107 @@ async def test_two_databases_at_the_same_version_keep_their_own_answers() -> Non
     assert await kept.get(first, "page", lambda: answer("first's")) == "first's"  # type: ignore[arg-type]
     assert await kept.get(second, "page", lambda: answer("second's")) == "second's"  # type: ignore[arg-type]
     assert await kept.get(first, "page", lambda: answer("computed again")) == "first's"  # type: ignore[arg-type]
+
+
+async def _committed_by_hand(
+    url: str, *statements: str, values: list[dict[str, Any]] | None = None
+) -> None:
+    """`statements` (with their `values`) in one transaction of a connection of its own,
+    committed."""
+    other = create_engine(url)
+    try:
+        async with other.begin() as connection:
+            for statement, given in zip(statements, values or [{}] * len(statements), strict=True):
+                assert (await connection.execute(text(statement), given)).rowcount > 0, statement
+    finally:
+        await other.dispose()
+
+
+async def test_the_lists_pages_follow_changes_committed_by_another_process(
+    committing_app: ServiceApp, fresh_registry: FreshRegistry
+) -> None:
+    """Migration 0008: the communes, groupements, members, listed communes and organisations
+    change the register's version at commit, and the pages kept under it follow."""
+    url = fresh_registry.url
+    paths = {
+        "commune": f"{API}/communes?department=90&limit=5",
+        "groupement": f"{API}/groupements?department=90&limit=5",
+        "territory's": f"{API}/territories/ti-2708/communes?limit=500",
+        "organisation": f"{API}/organisations?limit=100",
+    }
+    async with asgi_client(committing_app) as c:
+        before = {name: (await c.get(path)).json() for name, path in paths.items()}
+        assert {name: (await c.get(path)).json() for name, path in paths.items()} == before
+        commune = before["commune"]["items"][0]
+        groupement = before["groupement"]["items"][0]
+        organisation = before["organisation"]["items"][0]
+        member = (await c.get(f"{API}/territories/ti-2708")).json()["members"][0]["siren"]
+        changes = [
+            f"UPDATE communes SET name = 'Renommée' WHERE insee = '{commune['insee']}'",
+            f"UPDATE groupements SET name = 'Renommé' WHERE siren = '{groupement['siren']}'",
+            f"UPDATE organisations SET name = 'Renommée' WHERE code = '{organisation['code']}'",
+        ]
+        await _committed_by_hand(url, *changes)
+        after = {name: (await c.get(path)).json() for name, path in paths.items()}
+        assert after["commune"]["items"][0]["name"] == "Renommée"
+        assert after["groupement"]["items"][0]["name"] == "Renommé"
+        assert "Renommée" in {o["name"] for o in after["organisation"]["items"]}
+        # A member taken away (and put back) by hand: the territory's communes follow.
+        member_row = (
+            f"FROM territory_members WHERE territory_code = 'ti-2708' AND siren = '{member}'"
+        )
+        other = create_engine(url)
+        try:
+            async with other.begin() as connection:
+                saved = dict(
+                    (await connection.execute(text(f"SELECT * {member_row}"))).mappings().one()
+                )
+            await _committed_by_hand(url, f"DELETE {member_row}")
+            fewer = (await c.get(paths["territory's"])).json()
+            assert fewer["total"] < after["territory's"]["total"]
+            async with other.begin() as connection:
+                await connection.execute(
+                    text(
+                        f"INSERT INTO territory_members ({', '.join(saved)}) "
+                        f"VALUES ({', '.join(':' + k for k in saved)})"
+                    ),
+                    saved,
+                )
+        finally:
+            await other.dispose()
+        assert (await c.get(paths["territory's"])).json() == after["territory's"]
+        # The names put back, for the other tests on this database.
+        await _committed_by_hand(
+            url,
+            f"UPDATE communes SET name = :n WHERE insee = '{commune['insee']}'",
+            f"UPDATE groupements SET name = :n WHERE siren = '{groupement['siren']}'",
+            f"UPDATE organisations SET name = :n WHERE code = '{organisation['code']}'",
+            values=[{"n": commune["name"]}, {"n": groupement["name"]}, {"n": organisation["name"]}],
+        )
+        assert {name: (await c.get(path)).json() for name, path in paths.items()} == before
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "UPDATE groupement_departments SET department_code = department_code "
+        "WHERE siren = '200069052'",
+        "UPDATE territory_communes SET insee = insee WHERE territory_code = '2708'",
+        "UPDATE communes SET population = population WHERE insee = '90010'",
+    ],
+)
+async def test_each_table_of_migration_0008_changes_the_version_at_commit(
+    committing_app: ServiceApp, fresh_registry: FreshRegistry, change: str
+) -> None:
+    version = text("SELECT version FROM data_versions WHERE name = 'register'")
+    other = create_engine(fresh_registry.url)
+    try:
+        async with other.connect() as connection:
+            before = await connection.scalar(version)
+            await connection.commit()
+        await _committed_by_hand(fresh_registry.url, change)
+        async with other.connect() as connection:
+            assert await connection.scalar(version) != before, change
+            await connection.commit()
+    finally:
+        await other.dispose()

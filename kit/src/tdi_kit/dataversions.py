@@ -10,24 +10,22 @@ under it is at least as new as the data it names; a change committed in between 
 next read compute again.
 
     PAGES = KeptPages("funding", size=64)
-    return await PAGES.answer(rows, listing, build, seen_as=caller.org)
+    return await PAGES.answer(rows, request, params, build, seen_as=caller.org)
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 from weakref import WeakKeyDictionary
 
-from fastapi import Response
+from fastapi import Request, Response
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, bindparam, select
 
 from tdi_kit.conditional import etag_for, none_match
+from tdi_kit.pagination import ListParams
 from tdi_kit.rowreader import RowReader
-
-if TYPE_CHECKING:
-    from tdi_kit.listing import Listing
 
 T = TypeVar("T")
 TABLE = "data_versions"
@@ -107,16 +105,16 @@ class KeptPages:
     async def answer(
         self,
         rows: RowReader,
-        listing: Listing,
+        request: Request,
+        params: ListParams,
         build: Callable[[], Awaitable[Response]],
         *,
         seen_as: Hashable = None,
     ) -> Response:
         """The kept page this request asks for, else `build()`'s answer, kept; a 304 when the
         caller's If-None-Match names its ETag (the one the conditional middleware would give)."""
-        if listing.params.format == "csv":
+        if params.format == "csv":
             return await build()
-        request = listing.request
         scope = request.scope
         key = (scope.get("root_path", ""), scope["path"], scope["query_string"], seen_as)
 

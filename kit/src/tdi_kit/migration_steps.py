@@ -255,3 +255,89 @@ def create_table(table: str, spec: str) -> None:
     indexes(table, *indexed)
     for index, indexed_together in composite:
         op.create_index(index, table, indexed_together, unique=False)
+
+
+def create_data_versions() -> None:
+    """The counters answers are kept under (`tdi_kit.dataversions`), and on PostgreSQL the
+    sequence their values are drawn from: a value never given before, not `version + 1`, which a
+    rolled-back transaction could give again to an answer already kept under it."""
+    from alembic import op
+
+    op.create_table(
+        "data_versions",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_data_versions")),
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE SEQUENCE data_versions_seq START 2")
+
+
+def drop_data_versions() -> None:
+    from alembic import op
+
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP SEQUENCE data_versions_seq")
+    op.drop_table("data_versions")
+
+
+def add_data_version(name: str, tables: tuple[str, ...]) -> None:
+    """`data_versions.<name>`, given a new value in the transaction of every change to `tables`.
+
+    PostgreSQL: at commit (a deferred constraint trigger), once per transaction: a write that
+    locks rows in key order so that writers queue and never deadlock would otherwise hold the
+    counter's row from its first change on, and could wait for a row another writer locked
+    before that writer queued for the counter; changed at commit, after every other lock, the
+    counter is everyone's last. `SET CONSTRAINTS ALL IMMEDIATE` (a test's rolled-back
+    transaction, `tdi_kit.testing.rolled_back`) changes it at the end of each statement
+    instead. The first of a commit's (or statement's) row events changes it, the others find
+    it changed (a transaction-local setting naming the statement). SQLite: for each row (its
+    one writer at a time never waits on another's row); from its 64-bit random()."""
+    from alembic import op
+
+    if (
+        not op.get_bind()
+        .execute(sa.text("SELECT 1 FROM data_versions WHERE name = :name"), {"name": name})
+        .first()
+    ):
+        op.execute(f"INSERT INTO data_versions (name, version) VALUES ('{name}', 1)")
+    if op.get_bind().dialect.name == "postgresql":
+        flag = f"tdi.{name}_version_bumped"
+        op.execute(
+            f"CREATE FUNCTION bump_{name}_version_at_commit() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF current_setting('{flag}', true) IS DISTINCT FROM statement_timestamp()::text "
+            f"THEN UPDATE data_versions SET version = nextval('data_versions_seq') "
+            f"WHERE name = '{name}'; "
+            f"PERFORM set_config('{flag}', statement_timestamp()::text, true); "
+            "END IF; RETURN NULL; END $$"
+        )
+        for table in tables:
+            op.execute(
+                f"CREATE CONSTRAINT TRIGGER bump_{name}_version_at_commit AFTER INSERT OR "
+                f"UPDATE OR DELETE ON {table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                f"EXECUTE FUNCTION bump_{name}_version_at_commit()"
+            )
+        return
+    for table in tables:
+        for change in ("insert", "update", "delete"):
+            op.execute(
+                f"CREATE TRIGGER bump_{name}_version_{table}_{change} AFTER "
+                f"{change.upper()} ON {table} BEGIN UPDATE data_versions SET version = "
+                f"random() WHERE name = '{name}'; END"
+            )
+
+
+def drop_data_version(name: str, tables: tuple[str, ...], *, keep_row: bool = False) -> None:
+    from alembic import op
+
+    if op.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            op.execute(f"DROP TRIGGER bump_{name}_version_at_commit ON {table}")
+        op.execute(f"DROP FUNCTION bump_{name}_version_at_commit()")
+    else:
+        for table in tables:
+            for change in ("insert", "update", "delete"):
+                op.execute(f"DROP TRIGGER bump_{name}_version_{table}_{change}")
+    if not keep_row:
+        op.execute(f"DELETE FROM data_versions WHERE name = '{name}'")

@@ -80,7 +80,9 @@ async def list_allocations(
             listing.request, listing.params, page, filename="allocations"
         )
 
-    return await PAGES.answer(rows, listing, build, seen_as=private_scope(caller))
+    return await PAGES.answer(
+        rows, listing.request, listing.params, build, seen_as=private_scope(caller)
+    )
 
 
 @router.get(

@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request, status
 
-from funding.access import Writer
+from funding.access import Writer, private_scope
 from funding.allocations import bulk
 from funding.disbursements import service
+from funding.pages import PAGES
 from funding.schemas import (
     PROBLEMS,
     BulkResult,
@@ -43,10 +44,19 @@ async def list_disbursements(
     caller: CallerDep,
 ) -> Any:
     """An allocation's disbursements; sort on `created_at`, `amount_cents`."""
-    found = await service.disbursements(
-        rows, caller=caller, allocation_id=allocation_id, params=listing.params
+
+    async def build() -> Any:
+        found = await service.disbursements(
+            rows, caller=caller, allocation_id=allocation_id, params=listing.params
+        )
+        return listing.page(
+            found, model=DisbursementRead, filename=f"disbursements-{allocation_id}"
+        )
+
+    # Whether the caller sees the allocation is the caller's view's: kept apart for each.
+    return await PAGES.answer(
+        rows, listing.request, listing.params, build, seen_as=private_scope(caller)
     )
-    return listing.page(found, model=DisbursementRead, filename=f"disbursements-{allocation_id}")
 
 
 @router.post(

@@ -98,7 +98,7 @@ async def list_envelopes(
             found, model=EnvelopeRead, filename="envelopes", columns=CSV_COLUMNS, row=_csv_row
         )
 
-    return await PAGES.answer(rows, listing, build)
+    return await PAGES.answer(rows, listing.request, listing.params, build)
 
 
 @router.get("/envelopes/{code}", response_model=EnvelopeRead)

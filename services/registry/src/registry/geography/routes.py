@@ -8,6 +8,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from registry.geography import service
+from registry.pages import PAGES
 from registry.schemas import (
     CommuneRead,
     DepartmentRead,
@@ -73,10 +74,14 @@ async def list_groupements(
     q: TextQuery = None,
 ) -> Any:
     """EPCIs of 2025, Grand Paris EPTs and lone communes; sort on `siren`, `name`, `population`."""
-    page = await service.groupements(
-        rows, params=params, kind=kind, nature=nature, region=region, department=department, q=q
-    )
-    return service.GROUPEMENTS.answer(request, params, page, filename="groupements")
+
+    async def build() -> Any:
+        page = await service.groupements(
+            rows, params=params, kind=kind, nature=nature, region=region, department=department, q=q
+        )
+        return service.GROUPEMENTS.answer(request, params, page, filename="groupements")
+
+    return await PAGES.answer(rows, request, params, build)
 
 
 @router.get(
@@ -102,8 +107,12 @@ async def list_communes(
     q: TextQuery = None,
 ) -> Any:
     """The communes of 2025 (INSEE code), sort on `insee`, `name`, `population`."""
-    page = await service.communes(rows, params=params, department=department, epci=epci, q=q)
-    return service.COMMUNES.answer(request, params, page, filename="communes")
+
+    async def build() -> Any:
+        page = await service.communes(rows, params=params, department=department, epci=epci, q=q)
+        return service.COMMUNES.answer(request, params, page, filename="communes")
+
+    return await PAGES.answer(rows, request, params, build)
 
 
 @router.get("/communes/{insee}", response_model=CommuneRead, tags=["communes"], responses=NOT_FOUND)

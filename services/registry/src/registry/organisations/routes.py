@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from registry.organisations import service
+from registry.pages import PAGES
 from registry.schemas import OrganisationKind, OrganisationRead
 from tdi_kit.app import problem_responses
 from tdi_kit.db import SessionDep
@@ -27,8 +28,12 @@ async def list_organisations(
     q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Any:
     """State services, Régions, operators and partners; sort on `code`, `name`, `kind`."""
-    page = await service.organisations(rows, params=params, kind=kind, region=region, q=q)
-    return service.ORGANISATIONS.answer(request, params, page, filename="organisations")
+
+    async def build() -> Any:
+        page = await service.organisations(rows, params=params, kind=kind, region=region, q=q)
+        return service.ORGANISATIONS.answer(request, params, page, filename="organisations")
+
+    return await PAGES.answer(rows, request, params, build)
 
 
 @router.get(

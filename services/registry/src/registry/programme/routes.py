@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator
 
+from registry.pages import PAGES
 from registry.programme import service
 from registry.schemas import Measure, MilestoneKind, MilestoneRead, ProgrammeRead, TerritoryCounts
 from tdi_kit.identifiers import RegionCode
@@ -81,7 +82,11 @@ async def list_milestones(
 ) -> Any:
     """Dated figures of the public record, each with its source and caveat; sort on `date`,
     `code`, `measure`. A figure the record does not give is absent, never 0."""
-    page = await service.milestones(
-        rows, params=params, as_of=as_of, phase=phase, kind=kind, measure=measure
-    )
-    return service.MILESTONES.answer(request, params, page, filename="programme-milestones")
+
+    async def build() -> Any:
+        page = await service.milestones(
+            rows, params=params, as_of=as_of, phase=phase, kind=kind, measure=measure
+        )
+        return service.MILESTONES.answer(request, params, page, filename="programme-milestones")
+
+    return await PAGES.answer(rows, request, params, build)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from registry.access import Writer
+from registry.pages import PAGES
 from registry.schemas import (
     CommuneRead,
     Coverage,
@@ -258,9 +259,13 @@ async def list_territory_communes(
     code: CodePath, request: Request, rows: RowsDep, params: ListParamsDep
 ) -> Any:
     """Communes covered: phase 1 by its official list, phase 2 through its members."""
-    page = await service.communes_of(rows, code=code, params=params)
-    # Both phases' lists answer alike (`service.COMMUNES`): the first one shapes the answer.
-    return service.COMMUNES[1].answer(request, params, page, filename=f"communes-{code}")
+
+    async def build() -> Any:
+        page = await service.communes_of(rows, code=code, params=params)
+        # Both phases' lists answer alike (`service.COMMUNES`): the first one shapes the answer.
+        return service.COMMUNES[1].answer(request, params, page, filename=f"communes-{code}")
+
+    return await PAGES.answer(rows, request, params, build)
 
 
 @router.get(
