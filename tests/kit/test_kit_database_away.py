@@ -32,8 +32,8 @@ CONNECT = 0.5
 STATEMENT = 0.5
 REFUSED_CONNECT = 10.0
 WRITER = bearer("registry:write", sub="editor")
-# The territories list reads through the driver now; organisations still through a session.
-SESSION_READ = ("GET", "/api/v1/organisations", None)
+# A commune by INSEE code reads through a session; a territory by code through the driver.
+SESSION_READ = ("GET", "/api/v1/communes/90010", None)
 DRIVER_READ = ("GET", "/api/v1/territories/ti-2708", None)
 WRITE = ("POST", "/api/v1/territories", {"code": "ti-9990", "name": "Absent", "phase": 2})
 PATHS = {"session read": SESSION_READ, "driver read": DRIVER_READ, "session write": WRITE}
@@ -122,7 +122,7 @@ async def test_a_database_that_accepts_and_never_answers_gives_503_within_the_ti
     assert CONNECT * 0.8 <= elapsed < CONNECT + 1.5, elapsed
 
 
-@pytest.mark.parametrize("path", ["/api/v1/organisations", "/api/v1/territories"])
+@pytest.mark.parametrize("path", ["/api/v1/communes/90010", "/api/v1/territories"])
 async def test_many_requests_to_a_silent_database_all_get_503_in_bounded_time(
     silent: httpx.AsyncClient, path: str
 ) -> None:
@@ -161,7 +161,7 @@ async def test_a_statement_that_never_ends_gives_503_after_the_statement_timeout
         assert (await _call(client, path))[0].status_code == 200
         transaction = locker.transaction()
         await transaction.start()
-        table = "organisations" if path == "session read" else "territories"
+        table = "communes" if path == "session read" else "territories"
         await locker.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
         r, elapsed = await _call(client, path)
         await transaction.rollback()
