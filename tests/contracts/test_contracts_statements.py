@@ -11,7 +11,7 @@ from contracts.seed.volume import load_volume
 from tdi_kit.app import ServiceApp
 
 
-async def test_a_list_page_is_one_statement_whatever_its_size(
+async def test_a_list_page_is_one_statement_whatever_its_size_then_kept(
     client: httpx.AsyncClient, contracts_app: ServiceApp
 ) -> None:
     async with contracts_app.state.sessionmaker() as session:
@@ -40,7 +40,15 @@ async def test_a_list_page_is_one_statement_whatever_its_size(
                 assert len(r.json()["items"]) == min(size, 52 if "contracts" in path else size)
                 counts[(path + str(params), size)] = len(statements)
                 selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-                assert len(selects) == 1, statements
+                # The contracts' data version (`contracts.pages`), then the page.
+                assert len(selects) == 2 and "data_versions" in selects[0], statements
+                # Asked again while nothing changed: the version alone, the same bytes.
+                statements.clear()
+                again = await client.get(path, params=params | {"limit": size})
+                assert again.content == r.content
+                assert again.headers["etag"] == r.headers["etag"]
+                selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+                assert len(selects) == 1 and "data_versions" in selects[0], statements
     finally:
         event.remove(engine, "before_cursor_execute", count)
     for (key, _size), n in counts.items():

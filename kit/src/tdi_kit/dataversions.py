@@ -122,7 +122,8 @@ class KeptPages:
             built = await build()
             body = bytes(built.body)
             kept = {k: v for k in _KEPT_HEADERS if (v := built.headers.get(k)) is not None}
-            return body, etag_for(body), kept
+            # A page of stored documents comes with the ETag of theirs; any other is hashed.
+            return body, built.headers.get("etag") or etag_for(body), kept
 
         body, etag, headers = await self._kept.get(rows, key, render)
         if none_match(request.headers.get("if-none-match"), etag):

@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from tdi_kit import clock
 from tdi_kit.copies import organisations_table
+from tdi_kit.dataversions import data_versions_table
 from tdi_kit.db import StoredDocument, Uuid, new_metadata
 from tdi_kit.events import events_table
 from tdi_kit.idempotency import idempotency_table
@@ -42,6 +43,11 @@ idempotency_keys = idempotency_table(Base.metadata)
 outbox = events_table(Base.metadata)
 # Our copy of the registry's organisation names, shown beside codes (tdi_kit.copies).
 organisations = organisations_table(Base.metadata)
+# A value the database changes in the transaction of every change to the contracts' record
+# (triggers of migration 0007): the lists' pages kept under it (`tdi_kit.dataversions`) are
+# current while it is the database's.
+data_versions = data_versions_table(Base.metadata)
+CONTRACTS = "contracts"
 
 
 class Listed(StoredDocument):

@@ -13,6 +13,7 @@ from contracts.actions import service
 from contracts.actions.children import INDICATOR, MILESTONE, PLAN_LINE, ChildKind
 from contracts.contracts.writes import WriteDep
 from contracts.models import Action
+from contracts.pages import PAGES
 from contracts.schemas import (
     CREATE,
     LIST,
@@ -92,13 +93,12 @@ async def list_actions(
 ) -> Any:
     """Fiches-actions; sort on `code`, `title`, `budget_cents`, `status`, `territory_code`,
     `phase`, `updated_at`."""
-    page = await service.list_documents(rows, params=listing.params, filters=filters)
-    return listing.documents(
-        page,
-        filename="actions",
-        columns=CSV_COLUMNS,
-        row=_csv_row,
-    )
+
+    async def build() -> Any:
+        page = await service.list_documents(rows, params=listing.params, filters=filters)
+        return listing.documents(page, filename="actions", columns=CSV_COLUMNS, row=_csv_row)
+
+    return await PAGES.answer(rows, listing.request, listing.params, build)
 
 
 @router.get("/actions/{action_id}", response_model=ActionRead, responses=READ_ONE)

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from contracts.contracts import service
 from contracts.contracts.writes import CreationDep, WriteDep
 from contracts.models import Contract
+from contracts.pages import PAGES
 from contracts.schemas import (
     CREATE,
     LIST,
@@ -119,14 +120,18 @@ async def list_contracts(
     """Protocoles and contracts with their signatories (not their actions): those on record,
     a partial list (`coverage`); sort on `territory_code`, `title`, `signed_on`, `status`,
     `kind`, `phase`, `updated_at`."""
-    page = await service.list_documents(rows, params=listing.params, filters=filters)
-    return listing.documents(
-        page,
-        filename="contracts",
-        columns=CSV_COLUMNS,
-        row=_csv_row,
-        extra={"coverage": COVERAGE},
-    )
+
+    async def build() -> Any:
+        page = await service.list_documents(rows, params=listing.params, filters=filters)
+        return listing.documents(
+            page,
+            filename="contracts",
+            columns=CSV_COLUMNS,
+            row=_csv_row,
+            extra={"coverage": COVERAGE},
+        )
+
+    return await PAGES.answer(rows, listing.request, listing.params, build)
 
 
 @router.post(
