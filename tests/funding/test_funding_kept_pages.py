@@ -222,6 +222,13 @@ async def test_a_proposal_is_only_in_its_operators_and_admins_kept_pages(
         for name, answer in zip([*callers, *callers], answers, strict=True):
             ids = {a["id"] for a in answer.json()["items"]}
             assert (proposed["id"] in ids) is expected[name], name
+    # Each answer says it depends on the token, kept or not, so that a cache keeps them apart.
+    for answer in (
+        *answers,
+        await client.get(f"/api/v1/allocations/{proposed['id']}", headers=BPI),
+        await client.get(f"/api/v1/allocations/{proposed['id']}/disbursements", headers=BPI),
+    ):
+        assert "Authorization" in answer.headers["vary"], answer.request.url
     # Its payments' page too: the operator's kept page never answers another caller.
     payments = f"/api/v1/allocations/{proposed['id']}/disbursements"
     for _round in range(2):

@@ -20,6 +20,9 @@ from tdi_kit.auth import Caller, writer
 from tdi_kit.errors import Forbidden, NotFound
 
 WRITE_SCOPE = "funding:write"
+# An answer that shows private allocations to some callers says it depends on the token: a
+# cache keeps each caller's apart (the gateway's aggregates say the same).
+VARY = {"Vary": "Authorization"}
 Writer = writer(WRITE_SCOPE)
 
 

@@ -18,6 +18,7 @@ import orjson
 from fastapi import Response
 
 from funding import rules
+from funding.access import VARY
 from funding.allocations import queries
 from funding.models import Allocation
 from funding.schemas import AllocationRead
@@ -127,4 +128,6 @@ ALLOCATIONS = RowList(
 
 def document(row: tuple[Any, ...]) -> Response:
     """One allocation's JSON (the kit's middleware adds its ETag from these very bytes)."""
-    return Response(orjson.dumps(item(row), option=TIMESTAMPS), media_type="application/json")
+    return Response(
+        orjson.dumps(item(row), option=TIMESTAMPS), media_type="application/json", headers=VARY
+    )

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 
-from funding.access import Writer, private_scope
+from funding.access import VARY, Writer, private_scope
 from funding.allocations import bulk, changes, reads, service
 from funding.pages import PAGES
 from funding.references import OwnersDep
@@ -77,7 +77,7 @@ async def list_allocations(
             rows, caller=caller, params=listing.params, filters=filters
         )
         return reads.ALLOCATIONS.answer(
-            listing.request, listing.params, page, filename="allocations"
+            listing.request, listing.params, page, filename="allocations", headers=VARY
         )
 
     return await PAGES.answer(

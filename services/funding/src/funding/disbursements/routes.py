@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, status
 
-from funding.access import Writer, private_scope
+from funding.access import VARY, Writer, private_scope
 from funding.allocations import bulk
 from funding.disbursements import service
 from funding.pages import PAGES
@@ -49,6 +49,7 @@ async def list_disbursements(
         found = await service.disbursements(
             rows, caller=caller, allocation_id=allocation_id, params=listing.params
         )
+        listing.response.headers.update(VARY)
         return listing.page(
             found, model=DisbursementRead, filename=f"disbursements-{allocation_id}"
         )
