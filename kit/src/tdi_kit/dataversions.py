@@ -9,8 +9,9 @@ next read of every process. The version is read before the answer is computed, s
 under it is at least as new as the data it names; a change committed in between only makes the
 next read compute again.
 
-    PAGES = KeptPages("funding", size=64)
-    return await PAGES.answer(rows, request, params, build, seen_as=caller.org)
+    PAGES = KeptPages("funding", size=128)
+    # In a route: `build` answers the page as before; `seen_as` tells callers' views apart.
+    return await PAGES.answer(rows, request, params, build, seen_as=private_scope(caller))
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class Kept(Generic[T]):
 
     async def get(self, rows: RowReader, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
         current = await version(rows, self.name)
-        if current is None:  # no counter (a database not migrated that far): nothing is kept
+        if current is None:  # no such counter's row: nothing is kept
             return await compute()
         kept = self._by_reader.setdefault(rows, OrderedDict())
         found = kept.get(key)
